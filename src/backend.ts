@@ -1,0 +1,100 @@
+/**
+ * The Backend interface: one set of op names, shared by the pure-TypeScript reference
+ * (src/backends/ts) and the AssemblyScript/WASM kernels (assembly/, src/backends/wasm).
+ *
+ * Tensors are handles into the backend's memory: a dtype, an element count and a byte offset.
+ * The WASM backend passes the offset straight to the kernel (values cross the boundary as
+ * arguments, never as copied arrays); the TS backend keeps a typed array per tensor. Handles stay
+ * valid when the WASM memory grows, which typed-array views would not.
+ *
+ * Shapes are written llm.c-style: B = rows in the batch, C = input features, OC = output features,
+ * V = classes, N = element count. Arguments are outputs first, then inputs, then sizes.
+ * Backward kernels ACCUMULATE into weight and bias gradients (zeroing is its own call) and
+ * OVERWRITE input gradients.
+ */
+export type DType = 'f32' | 'i32' | 'u8';
+export type BackendName = 'wasm-simd' | 'wasm-scalar' | 'ts';
+export type BackendPreference = 'auto' | 'wasm' | 'wasm-simd' | 'wasm-scalar' | 'ts';
+
+export type TypedArrayOf<D extends DType> = D extends 'f32'
+  ? Float32Array
+  : D extends 'i32'
+    ? Int32Array
+    : Uint8Array;
+
+export const BYTES: Record<DType, number> = { f32: 4, i32: 4, u8: 1 };
+
+export interface Tensor<D extends DType = DType> {
+  readonly dtype: D;
+  /** element count */
+  readonly length: number;
+  /** byte offset in the backend's memory (WASM); 16-byte aligned for fresh allocations */
+  readonly byteOffset: number;
+  /** host array (TS backend only) */
+  readonly host?: TypedArrayOf<D>;
+}
+
+/** activation codes shared with the kernels */
+export const Activation = { linear: 0, sigmoid: 1, relu: 2, tanh: 3 } as const;
+export type ActivationName = keyof typeof Activation;
+
+export interface Backend {
+  readonly name: BackendName;
+
+  // ---- memory -------------------------------------------------------------------------------
+  /** a zero-filled tensor; WASM grows its memory only here */
+  alloc<D extends DType>(dtype: D, length: number): Tensor<D>;
+  /** allocation watermark, to free everything allocated after it with release() */
+  mark(): number;
+  release(mark: number): void;
+  /** a sub-range of t, in elements (no copy) */
+  slice<D extends DType>(t: Tensor<D>, start: number, length: number): Tensor<D>;
+  /** copy host values into t starting at element `at` */
+  write<D extends DType>(t: Tensor<D>, src: ArrayLike<number>, at?: number): void;
+  /** a copy of t's values */
+  read<D extends DType>(t: Tensor<D>): TypedArrayOf<D>;
+  /** a live view of t (valid until the next alloc): for reading results without a copy */
+  view<D extends DType>(t: Tensor<D>): TypedArrayOf<D>;
+  /** bytes of memory the backend holds */
+  memoryBytes(): number;
+
+  // ---- ops (same names in assembly/) ----------------------------------------------------------
+  /** out[0..N) = value */
+  fill(out: Tensor<'f32'>, N: number, value: number): void;
+  /** out (B,C) = src[idx[b]] (rows of C bytes) * scale; src is (rows, C) u8, idx is (B) */
+  gather_rows_u8(out: Tensor<'f32'>, src: Tensor<'u8'>, idx: Tensor<'i32'>, B: number, C: number, scale: number): void;
+  /** out (B) = src[idx[b]]; src is u8 labels */
+  gather_u8(out: Tensor<'i32'>, src: Tensor<'u8'>, idx: Tensor<'i32'>, B: number): void;
+  /** out (B,OC) = inp (B,C) . weight (C,OC) + bias (OC) (bias may be null) */
+  matmul_forward(out: Tensor<'f32'>, inp: Tensor<'f32'>, weight: Tensor<'f32'>, bias: Tensor<'f32'> | null, B: number, C: number, OC: number): void;
+  /**
+   * dinp (B,C) = dout (B,OC) . weight^T            (overwritten; skipped when null)
+   * dweight (C,OC) += inp^T . dout                  (accumulated)
+   * dbias (OC) += column sums of dout               (accumulated; skipped when null)
+   */
+  matmul_backward(dinp: Tensor<'f32'> | null, dweight: Tensor<'f32'>, dbias: Tensor<'f32'> | null, dout: Tensor<'f32'>, inp: Tensor<'f32'>, weight: Tensor<'f32'>, B: number, C: number, OC: number): void;
+  /** out = act(inp), elementwise over N; act in {sigmoid, relu, tanh}; out may alias inp */
+  activation_forward(out: Tensor<'f32'>, inp: Tensor<'f32'>, N: number, act: number): void;
+  /** dinp = dout * act'(from out); dinp may alias dout */
+  activation_backward(dinp: Tensor<'f32'>, dout: Tensor<'f32'>, out: Tensor<'f32'>, N: number, act: number): void;
+  /** probs (B,V) = softmax(logits); returns sum over rows of -log probs[label] */
+  softmax_xent_forward(probs: Tensor<'f32'>, logits: Tensor<'f32'>, labels: Tensor<'i32'>, B: number, V: number): number;
+  /** dlogits (B,V) = (probs - onehot(labels)) * scale */
+  softmax_xent_backward(dlogits: Tensor<'f32'>, probs: Tensor<'f32'>, labels: Tensor<'i32'>, B: number, V: number, scale: number): void;
+  /** probs (B,V) = sigmoid(logits); returns sum over rows of 0.5 * sum_v (probs - onehot)^2 */
+  sigmoid_mse_forward(probs: Tensor<'f32'>, logits: Tensor<'f32'>, labels: Tensor<'i32'>, B: number, V: number): number;
+  /** dlogits = (probs - onehot) * probs * (1 - probs) * scale */
+  sigmoid_mse_backward(dlogits: Tensor<'f32'>, probs: Tensor<'f32'>, labels: Tensor<'i32'>, B: number, V: number, scale: number): void;
+  /** out (B) = argmax over each row of scores (B,V); first maximum wins; returns count where out == labels (labels may be null: returns 0) */
+  argmax_rows(out: Tensor<'i32'>, scores: Tensor<'f32'>, labels: Tensor<'i32'> | null, B: number, V: number): number;
+  /** params -= lr * (grads + weightDecay * params) */
+  sgd_update(params: Tensor<'f32'>, grads: Tensor<'f32'>, N: number, lr: number, weightDecay: number): void;
+  /** g = grads + wd*params; vel = mu*vel + g; params -= lr * (nesterov ? g + mu*vel : vel) */
+  momentum_update(params: Tensor<'f32'>, grads: Tensor<'f32'>, vel: Tensor<'f32'>, N: number, lr: number, mu: number, weightDecay: number, nesterov: number): void;
+  /**
+   * Adam (decoupled = 0: L2 added to the gradient) or AdamW (decoupled = 1: params -= lr*wd*params).
+   * m = b1*m + (1-b1)*g; v = b2*v + (1-b2)*g^2; params -= lr * (m/bc1) / (sqrt(v/bc2) + eps),
+   * bc1 = 1 - b1^t and bc2 = 1 - b2^t passed by the caller.
+   */
+  adam_update(params: Tensor<'f32'>, grads: Tensor<'f32'>, m: Tensor<'f32'>, v: Tensor<'f32'>, N: number, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, decoupled: number, bc1: number, bc2: number): void;
+}

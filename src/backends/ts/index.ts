@@ -1,0 +1,218 @@
+/**
+ * The pure-TypeScript backend: the readable reference every WASM kernel is tested against, and
+ * the fallback where WebAssembly (or its SIMD) is missing. Plain loops, same op names and argument
+ * order as assembly/. Sums are carried in doubles (JS numbers) and stored as f32.
+ */
+import type { Backend, DType, Tensor, TypedArrayOf } from '../../backend.js';
+import { BYTES } from '../../backend.js';
+import { Activation } from '../../backend.js';
+
+function make<D extends DType>(dtype: D, length: number): TypedArrayOf<D> {
+  if (dtype === 'f32') return new Float32Array(length) as TypedArrayOf<D>;
+  if (dtype === 'i32') return new Int32Array(length) as TypedArrayOf<D>;
+  return new Uint8Array(length) as TypedArrayOf<D>;
+}
+
+export class TsBackend implements Backend {
+  readonly name = 'ts' as const;
+  private live: Tensor[] = [];
+  private bytes = 0;
+
+  alloc<D extends DType>(dtype: D, length: number): Tensor<D> {
+    const host = make(dtype, length);
+    const t: Tensor<D> = { dtype, length, byteOffset: this.bytes, host };
+    this.bytes += Math.ceil((length * BYTES[dtype]) / 16) * 16;
+    this.live.push(t);
+    return t;
+  }
+  mark(): number {
+    return this.live.length;
+  }
+  release(mark: number): void {
+    const gone = this.live.splice(mark);
+    for (const t of gone) this.bytes -= Math.ceil((t.length * BYTES[t.dtype]) / 16) * 16;
+  }
+  slice<D extends DType>(t: Tensor<D>, start: number, length: number): Tensor<D> {
+    if (start < 0 || length < 0 || start + length > t.length) throw new RangeError(`slice [${start}, ${start + length}) outside tensor of ${t.length}`);
+    const host = (t.host as Float32Array).subarray(start, start + length) as unknown as TypedArrayOf<D>;
+    return { dtype: t.dtype, length, byteOffset: t.byteOffset + start * BYTES[t.dtype], host };
+  }
+  write<D extends DType>(t: Tensor<D>, src: ArrayLike<number>, at = 0): void {
+    (t.host as Float32Array).set(src, at);
+  }
+  read<D extends DType>(t: Tensor<D>): TypedArrayOf<D> {
+    return (t.host as Float32Array).slice() as unknown as TypedArrayOf<D>;
+  }
+  view<D extends DType>(t: Tensor<D>): TypedArrayOf<D> {
+    return t.host as TypedArrayOf<D>;
+  }
+  memoryBytes(): number {
+    return this.bytes;
+  }
+
+  // ---- ops ------------------------------------------------------------------------------------
+  fill(out: Tensor<'f32'>, N: number, value: number): void {
+    out.host!.fill(value, 0, N);
+  }
+
+  gather_rows_u8(out: Tensor<'f32'>, src: Tensor<'u8'>, idx: Tensor<'i32'>, B: number, C: number, scale: number): void {
+    const o = out.host!, s = src.host!, ix = idx.host!;
+    for (let b = 0; b < B; b++) {
+      const from = ix[b] * C;
+      for (let c = 0; c < C; c++) o[b * C + c] = s[from + c] * scale;
+    }
+  }
+
+  gather_u8(out: Tensor<'i32'>, src: Tensor<'u8'>, idx: Tensor<'i32'>, B: number): void {
+    const o = out.host!, s = src.host!, ix = idx.host!;
+    for (let b = 0; b < B; b++) o[b] = s[ix[b]];
+  }
+
+  // inp is (B, C), weight is (C, OC), bias is (OC), out is (B, OC)
+  matmul_forward(out: Tensor<'f32'>, inp: Tensor<'f32'>, weight: Tensor<'f32'>, bias: Tensor<'f32'> | null, B: number, C: number, OC: number): void {
+    const o = out.host!, x = inp.host!, w = weight.host!, bs = bias ? bias.host! : null;
+    for (let b = 0; b < B; b++) {
+      for (let j = 0; j < OC; j++) {
+        let sum = bs ? bs[j] : 0;
+        for (let c = 0; c < C; c++) sum += x[b * C + c] * w[c * OC + j];
+        o[b * OC + j] = sum;
+      }
+    }
+  }
+
+  // dout is (B, OC), inp is (B, C), weight is (C, OC); dinp is (B, C), dweight (C, OC), dbias (OC)
+  matmul_backward(dinp: Tensor<'f32'> | null, dweight: Tensor<'f32'>, dbias: Tensor<'f32'> | null, dout: Tensor<'f32'>, inp: Tensor<'f32'>, weight: Tensor<'f32'>, B: number, C: number, OC: number): void {
+    const d = dout.host!, x = inp.host!, w = weight.host!;
+    if (dinp) {
+      const dx = dinp.host!;
+      for (let b = 0; b < B; b++) {
+        for (let c = 0; c < C; c++) {
+          let sum = 0;
+          for (let j = 0; j < OC; j++) sum += d[b * OC + j] * w[c * OC + j];
+          dx[b * C + c] = sum;
+        }
+      }
+    }
+    const dw = dweight.host!;
+    for (let c = 0; c < C; c++) {
+      for (let j = 0; j < OC; j++) {
+        let sum = 0;
+        for (let b = 0; b < B; b++) sum += x[b * C + c] * d[b * OC + j];
+        dw[c * OC + j] += sum;
+      }
+    }
+    if (dbias) {
+      const db = dbias.host!;
+      for (let j = 0; j < OC; j++) {
+        let sum = 0;
+        for (let b = 0; b < B; b++) sum += d[b * OC + j];
+        db[j] += sum;
+      }
+    }
+  }
+
+  activation_forward(out: Tensor<'f32'>, inp: Tensor<'f32'>, N: number, act: number): void {
+    const o = out.host!, x = inp.host!;
+    if (act === Activation.sigmoid) for (let i = 0; i < N; i++) o[i] = 1 / (1 + Math.exp(-x[i]));
+    else if (act === Activation.relu) for (let i = 0; i < N; i++) o[i] = x[i] > 0 ? x[i] : 0;
+    else if (act === Activation.tanh) for (let i = 0; i < N; i++) o[i] = Math.tanh(x[i]);
+    else for (let i = 0; i < N; i++) o[i] = x[i];
+  }
+
+  activation_backward(dinp: Tensor<'f32'>, dout: Tensor<'f32'>, out: Tensor<'f32'>, N: number, act: number): void {
+    const dx = dinp.host!, d = dout.host!, y = out.host!;
+    if (act === Activation.sigmoid) for (let i = 0; i < N; i++) dx[i] = d[i] * y[i] * (1 - y[i]);
+    else if (act === Activation.relu) for (let i = 0; i < N; i++) dx[i] = y[i] > 0 ? d[i] : 0;
+    else if (act === Activation.tanh) for (let i = 0; i < N; i++) dx[i] = d[i] * (1 - y[i] * y[i]);
+    else for (let i = 0; i < N; i++) dx[i] = d[i];
+  }
+
+  // logits and probs are (B, V), labels is (B)
+  softmax_xent_forward(probs: Tensor<'f32'>, logits: Tensor<'f32'>, labels: Tensor<'i32'>, B: number, V: number): number {
+    const p = probs.host!, z = logits.host!, y = labels.host!;
+    let loss = 0;
+    for (let b = 0; b < B; b++) {
+      const row = b * V;
+      let max = -Infinity;
+      for (let v = 0; v < V; v++) if (z[row + v] > max) max = z[row + v];
+      let sum = 0;
+      for (let v = 0; v < V; v++) {
+        const e = Math.exp(z[row + v] - max);
+        p[row + v] = e;
+        sum += e;
+      }
+      for (let v = 0; v < V; v++) p[row + v] /= sum;
+      // -log softmax[label], computed from the logits so it stays finite
+      loss += Math.log(sum) - (z[row + y[b]] - max);
+    }
+    return loss;
+  }
+
+  softmax_xent_backward(dlogits: Tensor<'f32'>, probs: Tensor<'f32'>, labels: Tensor<'i32'>, B: number, V: number, scale: number): void {
+    const d = dlogits.host!, p = probs.host!, y = labels.host!;
+    for (let b = 0; b < B; b++) {
+      for (let v = 0; v < V; v++) d[b * V + v] = (p[b * V + v] - (v === y[b] ? 1 : 0)) * scale;
+    }
+  }
+
+  sigmoid_mse_forward(probs: Tensor<'f32'>, logits: Tensor<'f32'>, labels: Tensor<'i32'>, B: number, V: number): number {
+    const p = probs.host!, z = logits.host!, y = labels.host!;
+    let loss = 0;
+    for (let b = 0; b < B; b++) {
+      for (let v = 0; v < V; v++) {
+        const s = 1 / (1 + Math.exp(-z[b * V + v]));
+        p[b * V + v] = s;
+        const e = Math.fround(s) - (v === y[b] ? 1 : 0);
+        loss += 0.5 * e * e;
+      }
+    }
+    return loss;
+  }
+
+  sigmoid_mse_backward(dlogits: Tensor<'f32'>, probs: Tensor<'f32'>, labels: Tensor<'i32'>, B: number, V: number, scale: number): void {
+    const d = dlogits.host!, p = probs.host!, y = labels.host!;
+    for (let b = 0; b < B; b++) {
+      for (let v = 0; v < V; v++) {
+        const s = p[b * V + v];
+        d[b * V + v] = (s - (v === y[b] ? 1 : 0)) * s * (1 - s) * scale;
+      }
+    }
+  }
+
+  argmax_rows(out: Tensor<'i32'>, scores: Tensor<'f32'>, labels: Tensor<'i32'> | null, B: number, V: number): number {
+    const o = out.host!, s = scores.host!, y = labels ? labels.host! : null;
+    let correct = 0;
+    for (let b = 0; b < B; b++) {
+      let best = 0;
+      for (let v = 1; v < V; v++) if (s[b * V + v] > s[b * V + best]) best = v;
+      o[b] = best;
+      if (y && y[b] === best) correct++;
+    }
+    return correct;
+  }
+
+  sgd_update(params: Tensor<'f32'>, grads: Tensor<'f32'>, N: number, lr: number, weightDecay: number): void {
+    const p = params.host!, g = grads.host!;
+    for (let i = 0; i < N; i++) p[i] -= lr * (g[i] + weightDecay * p[i]);
+  }
+
+  momentum_update(params: Tensor<'f32'>, grads: Tensor<'f32'>, vel: Tensor<'f32'>, N: number, lr: number, mu: number, weightDecay: number, nesterov: number): void {
+    const p = params.host!, g = grads.host!, v = vel.host!;
+    for (let i = 0; i < N; i++) {
+      const gi = g[i] + weightDecay * p[i];
+      v[i] = mu * v[i] + gi;
+      p[i] -= lr * (nesterov ? gi + mu * v[i] : v[i]);
+    }
+  }
+
+  adam_update(params: Tensor<'f32'>, grads: Tensor<'f32'>, m: Tensor<'f32'>, v: Tensor<'f32'>, N: number, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, decoupled: number, bc1: number, bc2: number): void {
+    const p = params.host!, g = grads.host!, mm = m.host!, vv = v.host!;
+    for (let i = 0; i < N; i++) {
+      const gi = decoupled ? g[i] : g[i] + weightDecay * p[i];
+      mm[i] = beta1 * mm[i] + (1 - beta1) * gi;
+      vv[i] = beta2 * vv[i] + (1 - beta2) * gi * gi;
+      const step = (mm[i] / bc1) / (Math.sqrt(vv[i] / bc2) + eps);
+      p[i] -= lr * (decoupled ? step + weightDecay * p[i] : step);
+    }
+  }
+}
