@@ -1,0 +1,125 @@
+// Elementwise activations. inp, out, dout, dinp are (N) f32; act is a code shared with the host:
+//   0 = linear, 1 = sigmoid, 2 = relu, 3 = tanh      (src/backend.ts: Activation)
+// out may alias inp, dinp may alias dout (each element is read before it is written).
+import { checkSpan } from './data';
+
+const LINEAR = 0;
+const SIGMOID = 1;
+const RELU = 2;
+const TANH = 3;
+
+/** logistic function without overflow: exp of a non-positive argument only */
+// @ts-ignore: decorator
+@inline
+function sigmoidf(x: f32): f32 {
+  const e = Mathf.exp(-Mathf.abs(x)); // in (0, 1]
+  const r: f32 = 1.0 / (1.0 + e);
+  return x >= 0 ? r : e * r;
+}
+
+// out = act(inp)
+export function activation_forward(out: usize, inp: usize, N: i32, act: i32): void {
+  checkSpan(out, N, 4);
+  checkSpan(inp, N, 4);
+  assert(act >= LINEAR && act <= TANH, 'unknown activation code');
+  let i = 0;
+  if (act == SIGMOID) {
+    if (ASC_FEATURE_SIMD) {
+      // exp per lane (Mathf.exp, accurate to < 1 ulp), the rest in f32x4
+      const one = f32x4.splat(1);
+      const zero = f32x4.splat(0);
+      for (; i + 4 <= N; i += 4) {
+        const o = <usize>i << 2;
+        const x = v128.load(inp + o);
+        let e = f32x4.splat(Mathf.exp(-Mathf.abs(f32x4.extract_lane(x, 0))));
+        e = f32x4.replace_lane(e, 1, Mathf.exp(-Mathf.abs(f32x4.extract_lane(x, 1))));
+        e = f32x4.replace_lane(e, 2, Mathf.exp(-Mathf.abs(f32x4.extract_lane(x, 2))));
+        e = f32x4.replace_lane(e, 3, Mathf.exp(-Mathf.abs(f32x4.extract_lane(x, 3))));
+        const r = f32x4.div(one, f32x4.add(one, e));
+        v128.store(out + o, v128.bitselect(r, f32x4.mul(e, r), f32x4.ge(x, zero)));
+      }
+    }
+    for (; i < N; i++) {
+      const o = <usize>i << 2;
+      store<f32>(out + o, sigmoidf(load<f32>(inp + o)));
+    }
+  } else if (act == RELU) {
+    if (ASC_FEATURE_SIMD) {
+      const zero = f32x4.splat(0);
+      // pmax(0, x) = 0 < x ? x : 0, which is exactly (x > 0 ? x : 0) including NaN and -0
+      for (; i + 8 <= N; i += 8) {
+        const o = <usize>i << 2;
+        v128.store(out + o, f32x4.pmax(zero, v128.load(inp + o)));
+        v128.store(out + o, f32x4.pmax(zero, v128.load(inp + o, 16)), 16);
+      }
+    }
+    for (; i < N; i++) {
+      const o = <usize>i << 2;
+      const x = load<f32>(inp + o);
+      store<f32>(out + o, x > 0 ? x : 0);
+    }
+  } else if (act == TANH) {
+    // Mathf.tanh per element (no vector tanh without a polynomial; see sigmoid for the pattern)
+    for (; i < N; i++) {
+      const o = <usize>i << 2;
+      store<f32>(out + o, Mathf.tanh(load<f32>(inp + o)));
+    }
+  } else {
+    if (out != inp) memory.copy(out, inp, <usize>N << 2);
+  }
+}
+
+// dinp = dout * act'(x), written in terms of the forward output y = act(x)
+export function activation_backward(dinp: usize, dout: usize, out: usize, N: i32, act: i32): void {
+  checkSpan(dinp, N, 4);
+  checkSpan(dout, N, 4);
+  checkSpan(out, N, 4);
+  assert(act >= LINEAR && act <= TANH, 'unknown activation code');
+  let i = 0;
+  if (act == SIGMOID) {
+    // dinp = dout * y * (1 - y)
+    if (ASC_FEATURE_SIMD) {
+      const one = f32x4.splat(1);
+      for (; i + 4 <= N; i += 4) {
+        const o = <usize>i << 2;
+        const y = v128.load(out + o);
+        v128.store(dinp + o, f32x4.mul(f32x4.mul(v128.load(dout + o), y), f32x4.sub(one, y)));
+      }
+    }
+    for (; i < N; i++) {
+      const o = <usize>i << 2;
+      const y = load<f32>(out + o);
+      store<f32>(dinp + o, load<f32>(dout + o) * y * (1 - y));
+    }
+  } else if (act == RELU) {
+    // dinp = y > 0 ? dout : 0
+    if (ASC_FEATURE_SIMD) {
+      const zero = f32x4.splat(0);
+      for (; i + 4 <= N; i += 4) {
+        const o = <usize>i << 2;
+        v128.store(dinp + o, v128.and(v128.load(dout + o), f32x4.gt(v128.load(out + o), zero)));
+      }
+    }
+    for (; i < N; i++) {
+      const o = <usize>i << 2;
+      store<f32>(dinp + o, load<f32>(out + o) > 0 ? load<f32>(dout + o) : 0);
+    }
+  } else if (act == TANH) {
+    // dinp = dout * (1 - y^2), as (1 - y) * (1 + y): no cancellation when |y| -> 1
+    if (ASC_FEATURE_SIMD) {
+      const one = f32x4.splat(1);
+      for (; i + 4 <= N; i += 4) {
+        const o = <usize>i << 2;
+        const y = v128.load(out + o);
+        v128.store(dinp + o, f32x4.mul(v128.load(dout + o), f32x4.mul(f32x4.sub(one, y), f32x4.add(one, y))));
+      }
+    }
+    for (; i < N; i++) {
+      const o = <usize>i << 2;
+      const y = load<f32>(out + o);
+      store<f32>(dinp + o, load<f32>(dout + o) * ((1 - y) * (1 + y)));
+    }
+  } else {
+    if (dinp != dout) memory.copy(dinp, dout, <usize>N << 2);
+  }
+}

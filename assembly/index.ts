@@ -1,0 +1,13 @@
+// simdnet kernels: the export surface only. Every op of the Backend interface (src/backend.ts),
+// same names and argument order; tensors are byte offsets into the host-owned memory (env.memory),
+// 0 = null for nullable arguments; sizes are i32; losses come back as f64, counts as i32.
+export { fill, gather_rows_u8, gather_u8 } from './data';
+export { matmul_forward, matmul_backward } from './matmul';
+export { activation_forward, activation_backward } from './activations';
+export { softmax_xent_forward, softmax_xent_backward, sigmoid_mse_forward, sigmoid_mse_backward, argmax_rows } from './softmax_xent';
+export { sgd_update, momentum_update, adam_update } from './optim';
+
+/** first byte the host may allocate from (above the static data) */
+export function heap_base(): usize {
+  return __heap_base;
+}

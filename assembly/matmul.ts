@@ -1,0 +1,560 @@
+// Fully connected layer kernels, llm.c style.
+//   B  = rows in the batch, C = input features, OC = output features
+//   inp is (B, C), weight is (C, OC), bias is (OC), out is (B, OC)   (all row-major f32)
+// Pointers are byte offsets into the host-owned memory (0 = null for nullable arguments).
+//
+// SIMD build: register-tiled f32x4 micro-kernels, named by the tile they compute (rows x columns):
+//   forward      __4x8 / __1x8 / __4x4 / __1x4 + scalar column tail      (bias fused into the init)
+//   dweight      __4x8 / __1x8 / __4x4 / __1x4 over (c, j), reducing over b (no transpose)
+//   dinp         __4x2 dot products along OC (b x c tile), + __1x1        (no transpose)
+// Scalar build (ASC_FEATURE_SIMD false): the same loops with a 2x4 scalar tile.
+import { checkSpan } from './data';
+
+/** rows of weight per forward block: a KC x 8 weight panel (KC * 32 bytes of lines) stays in L1 */
+const KC = 256;
+
+// @ts-ignore: decorator
+@inline
+function hsum(v: v128): f32 {
+  return (f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
+}
+
+/** sum_k p[k] * q[k] for k < n (both contiguous) */
+// @ts-ignore: decorator
+@inline
+function dot(p: usize, q: usize, n: i32): f32 {
+  let k = 0;
+  let sum: f32 = 0;
+  if (ASC_FEATURE_SIMD) {
+    let a0 = f32x4.splat(0);
+    let a1 = f32x4.splat(0);
+    for (; k + 8 <= n; k += 8) {
+      const o = <usize>k << 2;
+      a0 = f32x4.add(a0, f32x4.mul(v128.load(p + o), v128.load(q + o)));
+      a1 = f32x4.add(a1, f32x4.mul(v128.load(p + o, 16), v128.load(q + o, 16)));
+    }
+    for (; k + 4 <= n; k += 4) {
+      const o = <usize>k << 2;
+      a0 = f32x4.add(a0, f32x4.mul(v128.load(p + o), v128.load(q + o)));
+    }
+    sum = hsum(f32x4.add(a0, a1));
+  }
+  for (; k < n; k++) {
+    const o = <usize>k << 2;
+    sum += load<f32>(p + o) * load<f32>(q + o);
+  }
+  return sum;
+}
+
+// ---------------------------------------------------------------------------------------------
+// forward: out (B, OC) = inp (B, C) . weight (C, OC) + bias (OC)
+
+export function matmul_forward(out: usize, inp: usize, weight: usize, bias: usize, B: i32, C: i32, OC: i32): void {
+  checkSpan(out, B * OC, 4);
+  checkSpan(inp, B * C, 4);
+  checkSpan(weight, C * OC, 4);
+  if (bias) checkSpan(bias, OC, 4);
+  const rowI = <usize>C << 2; // bytes per inp row
+  const rowO = <usize>OC << 2; // bytes per weight row and per out row
+  let j = 0;
+  if (ASC_FEATURE_SIMD) {
+    // column panels of 8 outer, so the weight panel stays in L1 while b runs over the batch; C is cut
+    // into blocks of KC rows of weight (KC x 32 bytes), partial sums carried in out between blocks
+    const OC8 = OC & ~7;
+    for (let k0 = 0; k0 < C; k0 += KC) {
+      const kc = min(KC, C - k0);
+      const xk = inp + (<usize>k0 << 2);
+      const wk = weight + <usize>k0 * rowO;
+      const first = k0 == 0;
+      for (j = 0; j < OC8; j += 8) {
+        const jo = <usize>j << 2;
+        const init: usize = first ? (bias ? bias + jo : 0) : out + jo;
+        const initStep: usize = first ? 0 : rowO;
+        let b = 0;
+        for (; b + 4 <= B; b += 4) fwd_4x8(out + <usize>b * rowO + jo, xk + <usize>b * rowI, wk + jo, init + <usize>b * initStep, initStep, kc, rowI, rowO);
+        for (; b < B; b++) fwd_1x8(out + <usize>b * rowO + jo, xk + <usize>b * rowI, wk + jo, init + <usize>b * initStep, kc, rowO);
+      }
+    }
+    if (j + 4 <= OC) {
+      const jo = <usize>j << 2;
+      let b = 0;
+      for (; b + 4 <= B; b += 4) fwd_4x4(out + <usize>b * rowO + jo, inp + <usize>b * rowI, weight + jo, bias ? bias + jo : 0, C, rowI, rowO);
+      for (; b < B; b++) fwd_1x4(out + <usize>b * rowO + jo, inp + <usize>b * rowI, weight + jo, bias ? bias + jo : 0, C, rowO);
+      j += 4;
+    }
+  } else {
+    for (; j + 4 <= OC; j += 4) {
+      const jo = <usize>j << 2;
+      let b = 0;
+      for (; b + 2 <= B; b += 2) fwd_scalar_2x4(out + <usize>b * rowO + jo, inp + <usize>b * rowI, weight + jo, bias ? bias + jo : 0, C, rowI, rowO);
+      if (b < B) fwd_scalar_1x4(out + <usize>b * rowO + jo, inp + <usize>b * rowI, weight + jo, bias ? bias + jo : 0, C, rowO);
+    }
+  }
+  // remaining OC % 4 columns: one output at a time, strided down the weight column
+  for (; j < OC; j++) {
+    const jo = <usize>j << 2;
+    const b0: f32 = bias ? load<f32>(bias + jo) : 0;
+    for (let b = 0; b < B; b++) {
+      let sum = b0;
+      let x = inp + <usize>b * rowI;
+      let w = weight + jo;
+      for (let c = 0; c < C; c++) {
+        sum += load<f32>(x) * load<f32>(w);
+        x += 4;
+        w += rowO;
+      }
+      store<f32>(out + <usize>b * rowO + jo, sum);
+    }
+  }
+}
+
+// out[0..4)[0..8) = init + x[0..4)[0..kc) . w[0..kc)[0..8); x rows are rowI bytes apart, w and out
+// rows rowO; init is the bias (initStep 0), the previous partial sums (initStep rowO) or 0 (null)
+// @ts-ignore: decorator
+@inline
+function fwd_4x8(o: usize, x: usize, w: usize, init: usize, initStep: usize, kc: i32, rowI: usize, rowO: usize): void {
+  let a00 = f32x4.splat(0), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+  if (init) {
+    a00 = v128.load(init);
+    a01 = v128.load(init, 16);
+    let i = init + initStep;
+    a10 = v128.load(i);
+    a11 = v128.load(i, 16);
+    i += initStep;
+    a20 = v128.load(i);
+    a21 = v128.load(i, 16);
+    i += initStep;
+    a30 = v128.load(i);
+    a31 = v128.load(i, 16);
+  }
+  const x1 = x + rowI, x2 = x1 + rowI, x3 = x2 + rowI;
+  const end = <usize>kc << 2;
+  for (let k: usize = 0; k < end; k += 4) {
+    const w0 = v128.load(w);
+    const w1 = v128.load(w, 16);
+    let s = v128.load32_splat(x + k);
+    a00 = f32x4.add(a00, f32x4.mul(s, w0));
+    a01 = f32x4.add(a01, f32x4.mul(s, w1));
+    s = v128.load32_splat(x1 + k);
+    a10 = f32x4.add(a10, f32x4.mul(s, w0));
+    a11 = f32x4.add(a11, f32x4.mul(s, w1));
+    s = v128.load32_splat(x2 + k);
+    a20 = f32x4.add(a20, f32x4.mul(s, w0));
+    a21 = f32x4.add(a21, f32x4.mul(s, w1));
+    s = v128.load32_splat(x3 + k);
+    a30 = f32x4.add(a30, f32x4.mul(s, w0));
+    a31 = f32x4.add(a31, f32x4.mul(s, w1));
+    w += rowO;
+  }
+  v128.store(o, a00);
+  v128.store(o, a01, 16);
+  o += rowO;
+  v128.store(o, a10);
+  v128.store(o, a11, 16);
+  o += rowO;
+  v128.store(o, a20);
+  v128.store(o, a21, 16);
+  o += rowO;
+  v128.store(o, a30);
+  v128.store(o, a31, 16);
+}
+
+// @ts-ignore: decorator
+@inline
+function fwd_1x8(o: usize, x: usize, w: usize, init: usize, kc: i32, rowO: usize): void {
+  let a0 = f32x4.splat(0), a1 = a0;
+  if (init) {
+    a0 = v128.load(init);
+    a1 = v128.load(init, 16);
+  }
+  const end = <usize>kc << 2;
+  for (let k: usize = 0; k < end; k += 4) {
+    const s = v128.load32_splat(x + k);
+    a0 = f32x4.add(a0, f32x4.mul(s, v128.load(w)));
+    a1 = f32x4.add(a1, f32x4.mul(s, v128.load(w, 16)));
+    w += rowO;
+  }
+  v128.store(o, a0);
+  v128.store(o, a1, 16);
+}
+
+// @ts-ignore: decorator
+@inline
+function fwd_4x4(o: usize, x: usize, w: usize, bias: usize, C: i32, rowI: usize, rowO: usize): void {
+  let a0 = bias ? v128.load(bias) : f32x4.splat(0);
+  let a1 = a0, a2 = a0, a3 = a0;
+  const x1 = x + rowI, x2 = x1 + rowI, x3 = x2 + rowI;
+  const end = <usize>C << 2;
+  for (let k: usize = 0; k < end; k += 4) {
+    const w0 = v128.load(w);
+    a0 = f32x4.add(a0, f32x4.mul(v128.load32_splat(x + k), w0));
+    a1 = f32x4.add(a1, f32x4.mul(v128.load32_splat(x1 + k), w0));
+    a2 = f32x4.add(a2, f32x4.mul(v128.load32_splat(x2 + k), w0));
+    a3 = f32x4.add(a3, f32x4.mul(v128.load32_splat(x3 + k), w0));
+    w += rowO;
+  }
+  v128.store(o, a0);
+  v128.store(o + rowO, a1);
+  v128.store(o + 2 * rowO, a2);
+  v128.store(o + 3 * rowO, a3);
+}
+
+// @ts-ignore: decorator
+@inline
+function fwd_1x4(o: usize, x: usize, w: usize, bias: usize, C: i32, rowO: usize): void {
+  let a0 = bias ? v128.load(bias) : f32x4.splat(0);
+  const end = <usize>C << 2;
+  for (let k: usize = 0; k < end; k += 4) {
+    a0 = f32x4.add(a0, f32x4.mul(v128.load32_splat(x + k), v128.load(w)));
+    w += rowO;
+  }
+  v128.store(o, a0);
+}
+
+// scalar build: 2 rows x 4 columns of accumulators
+// @ts-ignore: decorator
+@inline
+function fwd_scalar_2x4(o: usize, x: usize, w: usize, bias: usize, C: i32, rowI: usize, rowO: usize): void {
+  let a0: f32 = 0, a1: f32 = 0, a2: f32 = 0, a3: f32 = 0;
+  if (bias) {
+    a0 = load<f32>(bias);
+    a1 = load<f32>(bias, 4);
+    a2 = load<f32>(bias, 8);
+    a3 = load<f32>(bias, 12);
+  }
+  let b0 = a0, b1 = a1, b2 = a2, b3 = a3;
+  const x1 = x + rowI;
+  const end = <usize>C << 2;
+  for (let k: usize = 0; k < end; k += 4) {
+    const w0 = load<f32>(w), w1 = load<f32>(w, 4), w2 = load<f32>(w, 8), w3 = load<f32>(w, 12);
+    const s = load<f32>(x + k), t = load<f32>(x1 + k);
+    a0 += s * w0; a1 += s * w1; a2 += s * w2; a3 += s * w3;
+    b0 += t * w0; b1 += t * w1; b2 += t * w2; b3 += t * w3;
+    w += rowO;
+  }
+  store<f32>(o, a0); store<f32>(o, a1, 4); store<f32>(o, a2, 8); store<f32>(o, a3, 12);
+  o += rowO;
+  store<f32>(o, b0); store<f32>(o, b1, 4); store<f32>(o, b2, 8); store<f32>(o, b3, 12);
+}
+
+// @ts-ignore: decorator
+@inline
+function fwd_scalar_1x4(o: usize, x: usize, w: usize, bias: usize, C: i32, rowO: usize): void {
+  let a0: f32 = 0, a1: f32 = 0, a2: f32 = 0, a3: f32 = 0;
+  if (bias) {
+    a0 = load<f32>(bias);
+    a1 = load<f32>(bias, 4);
+    a2 = load<f32>(bias, 8);
+    a3 = load<f32>(bias, 12);
+  }
+  const end = <usize>C << 2;
+  for (let k: usize = 0; k < end; k += 4) {
+    const s = load<f32>(x + k);
+    a0 += s * load<f32>(w); a1 += s * load<f32>(w, 4); a2 += s * load<f32>(w, 8); a3 += s * load<f32>(w, 12);
+    w += rowO;
+  }
+  store<f32>(o, a0); store<f32>(o, a1, 4); store<f32>(o, a2, 8); store<f32>(o, a3, 12);
+}
+
+// ---------------------------------------------------------------------------------------------
+// backward:
+//   dout is (B, OC), inp is (B, C), weight is (C, OC)
+//   dinp (B, C)     = dout . weight^T     (overwritten; skipped when dinp == 0)
+//   dweight (C, OC) += inp^T . dout       (accumulated)
+//   dbias (OC)      += sum_b dout[b]      (accumulated; skipped when dbias == 0)
+
+export function matmul_backward(dinp: usize, dweight: usize, dbias: usize, dout: usize, inp: usize, weight: usize, B: i32, C: i32, OC: i32): void {
+  checkSpan(dout, B * OC, 4);
+  checkSpan(inp, B * C, 4);
+  checkSpan(weight, C * OC, 4);
+  checkSpan(dweight, C * OC, 4);
+  if (dinp) checkSpan(dinp, B * C, 4);
+  if (dbias) checkSpan(dbias, OC, 4);
+  if (dinp) backward_dinp(dinp, dout, weight, B, C, OC);
+  backward_dweight(dweight, dout, inp, B, C, OC);
+  if (dbias) backward_dbias(dbias, dout, B, OC);
+}
+
+// dinp[b][c] = sum_j dout[b][j] * weight[c][j]: dot products of two contiguous rows of length OC
+function backward_dinp(dinp: usize, dout: usize, weight: usize, B: i32, C: i32, OC: i32): void {
+  const rowI = <usize>C << 2;
+  const rowO = <usize>OC << 2;
+  let c = 0;
+  if (ASC_FEATURE_SIMD) {
+    // 2 weight rows (c, c+1) stay in L1 while 4 dout rows at a time stream past them
+    for (; c + 2 <= C; c += 2) {
+      const w0 = weight + <usize>c * rowO;
+      const co = <usize>c << 2;
+      let b = 0;
+      for (; b + 4 <= B; b += 4) dinp_4x2(dinp + <usize>b * rowI + co, dout + <usize>b * rowO, w0, OC, rowI, rowO);
+      for (; b < B; b++) {
+        const d = dout + <usize>b * rowO;
+        const o = dinp + <usize>b * rowI + co;
+        store<f32>(o, dot(d, w0, OC));
+        store<f32>(o, dot(d, w0 + rowO, OC), 4);
+      }
+    }
+  } else {
+    for (; c + 2 <= C; c += 2) {
+      const w0 = weight + <usize>c * rowO;
+      const co = <usize>c << 2;
+      for (let b = 0; b < B; b++) {
+        const d = dout + <usize>b * rowO;
+        const o = dinp + <usize>b * rowI + co;
+        store<f32>(o, dot(d, w0, OC));
+        store<f32>(o, dot(d, w0 + rowO, OC), 4);
+      }
+    }
+  }
+  for (; c < C; c++) {
+    const w0 = weight + <usize>c * rowO;
+    for (let b = 0; b < B; b++) store<f32>(dinp + <usize>b * rowI + (<usize>c << 2), dot(dout + <usize>b * rowO, w0, OC));
+  }
+}
+
+// dinp[b..b+4)[c..c+2): 8 f32x4 accumulators along OC, reduced horizontally at the end
+// @ts-ignore: decorator
+@inline
+function dinp_4x2(o: usize, d: usize, w0: usize, OC: i32, rowI: usize, rowO: usize): void {
+  const w1 = w0 + rowO;
+  const d1 = d + rowO, d2 = d1 + rowO, d3 = d2 + rowO;
+  let a00 = f32x4.splat(0), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+  const end4 = <usize>(OC & ~3) << 2;
+  let k: usize = 0;
+  for (; k < end4; k += 16) {
+    const v0 = v128.load(w0 + k);
+    const v1 = v128.load(w1 + k);
+    let u = v128.load(d + k);
+    a00 = f32x4.add(a00, f32x4.mul(u, v0));
+    a01 = f32x4.add(a01, f32x4.mul(u, v1));
+    u = v128.load(d1 + k);
+    a10 = f32x4.add(a10, f32x4.mul(u, v0));
+    a11 = f32x4.add(a11, f32x4.mul(u, v1));
+    u = v128.load(d2 + k);
+    a20 = f32x4.add(a20, f32x4.mul(u, v0));
+    a21 = f32x4.add(a21, f32x4.mul(u, v1));
+    u = v128.load(d3 + k);
+    a30 = f32x4.add(a30, f32x4.mul(u, v0));
+    a31 = f32x4.add(a31, f32x4.mul(u, v1));
+  }
+  let s00 = hsum(a00), s01 = hsum(a01), s10 = hsum(a10), s11 = hsum(a11);
+  let s20 = hsum(a20), s21 = hsum(a21), s30 = hsum(a30), s31 = hsum(a31);
+  const end = <usize>OC << 2;
+  for (; k < end; k += 4) {
+    const v0 = load<f32>(w0 + k), v1 = load<f32>(w1 + k);
+    let u = load<f32>(d + k);
+    s00 += u * v0; s01 += u * v1;
+    u = load<f32>(d1 + k);
+    s10 += u * v0; s11 += u * v1;
+    u = load<f32>(d2 + k);
+    s20 += u * v0; s21 += u * v1;
+    u = load<f32>(d3 + k);
+    s30 += u * v0; s31 += u * v1;
+  }
+  store<f32>(o, s00); store<f32>(o, s01, 4);
+  o += rowI;
+  store<f32>(o, s10); store<f32>(o, s11, 4);
+  o += rowI;
+  store<f32>(o, s20); store<f32>(o, s21, 4);
+  o += rowI;
+  store<f32>(o, s30); store<f32>(o, s31, 4);
+}
+
+// dweight[c][j] += sum_b inp[b][c] * dout[b][j]: tiles of 4 c x 8 j, reducing over the batch
+function backward_dweight(dweight: usize, dout: usize, inp: usize, B: i32, C: i32, OC: i32): void {
+  const rowI = <usize>C << 2;
+  const rowO = <usize>OC << 2;
+  let j = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; j + 8 <= OC; j += 8) {
+      const jo = <usize>j << 2;
+      let c = 0;
+      for (; c + 4 <= C; c += 4) dw_4x8(dweight + <usize>c * rowO + jo, inp + (<usize>c << 2), dout + jo, B, rowI, rowO);
+      for (; c < C; c++) dw_1x8(dweight + <usize>c * rowO + jo, inp + (<usize>c << 2), dout + jo, B, rowI, rowO);
+    }
+    if (j + 4 <= OC) {
+      const jo = <usize>j << 2;
+      let c = 0;
+      for (; c + 4 <= C; c += 4) dw_4x4(dweight + <usize>c * rowO + jo, inp + (<usize>c << 2), dout + jo, B, rowI, rowO);
+      for (; c < C; c++) dw_1x4(dweight + <usize>c * rowO + jo, inp + (<usize>c << 2), dout + jo, B, rowI, rowO);
+      j += 4;
+    }
+  } else {
+    for (; j + 4 <= OC; j += 4) {
+      const jo = <usize>j << 2;
+      let c = 0;
+      for (; c + 2 <= C; c += 2) dw_scalar_2x4(dweight + <usize>c * rowO + jo, inp + (<usize>c << 2), dout + jo, B, rowI, rowO);
+      if (c < C) dw_scalar_1x4(dweight + <usize>c * rowO + jo, inp + (<usize>c << 2), dout + jo, B, rowI, rowO);
+    }
+  }
+  // remaining OC % 4 columns
+  for (; j < OC; j++) {
+    const jo = <usize>j << 2;
+    for (let c = 0; c < C; c++) {
+      let sum: f32 = 0;
+      let x = inp + (<usize>c << 2);
+      let d = dout + jo;
+      for (let b = 0; b < B; b++) {
+        sum += load<f32>(x) * load<f32>(d);
+        x += rowI;
+        d += rowO;
+      }
+      const p = dweight + <usize>c * rowO + jo;
+      store<f32>(p, load<f32>(p) + sum);
+    }
+  }
+}
+
+// dw[0..4)[0..8) += x[:][0..4)^T . d[:][0..8); x steps by rowI per b, d by rowO per b
+// @ts-ignore: decorator
+@inline
+function dw_4x8(dw: usize, x: usize, d: usize, B: i32, rowI: usize, rowO: usize): void {
+  let a00 = f32x4.splat(0), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+  for (let b = 0; b < B; b++) {
+    const d0 = v128.load(d);
+    const d1 = v128.load(d, 16);
+    let s = v128.load32_splat(x);
+    a00 = f32x4.add(a00, f32x4.mul(s, d0));
+    a01 = f32x4.add(a01, f32x4.mul(s, d1));
+    s = v128.load32_splat(x, 4);
+    a10 = f32x4.add(a10, f32x4.mul(s, d0));
+    a11 = f32x4.add(a11, f32x4.mul(s, d1));
+    s = v128.load32_splat(x, 8);
+    a20 = f32x4.add(a20, f32x4.mul(s, d0));
+    a21 = f32x4.add(a21, f32x4.mul(s, d1));
+    s = v128.load32_splat(x, 12);
+    a30 = f32x4.add(a30, f32x4.mul(s, d0));
+    a31 = f32x4.add(a31, f32x4.mul(s, d1));
+    x += rowI;
+    d += rowO;
+  }
+  v128.store(dw, f32x4.add(v128.load(dw), a00));
+  v128.store(dw, f32x4.add(v128.load(dw, 16), a01), 16);
+  dw += rowO;
+  v128.store(dw, f32x4.add(v128.load(dw), a10));
+  v128.store(dw, f32x4.add(v128.load(dw, 16), a11), 16);
+  dw += rowO;
+  v128.store(dw, f32x4.add(v128.load(dw), a20));
+  v128.store(dw, f32x4.add(v128.load(dw, 16), a21), 16);
+  dw += rowO;
+  v128.store(dw, f32x4.add(v128.load(dw), a30));
+  v128.store(dw, f32x4.add(v128.load(dw, 16), a31), 16);
+}
+
+// @ts-ignore: decorator
+@inline
+function dw_1x8(dw: usize, x: usize, d: usize, B: i32, rowI: usize, rowO: usize): void {
+  let a0 = f32x4.splat(0), a1 = a0;
+  for (let b = 0; b < B; b++) {
+    const s = v128.load32_splat(x);
+    a0 = f32x4.add(a0, f32x4.mul(s, v128.load(d)));
+    a1 = f32x4.add(a1, f32x4.mul(s, v128.load(d, 16)));
+    x += rowI;
+    d += rowO;
+  }
+  v128.store(dw, f32x4.add(v128.load(dw), a0));
+  v128.store(dw, f32x4.add(v128.load(dw, 16), a1), 16);
+}
+
+// @ts-ignore: decorator
+@inline
+function dw_4x4(dw: usize, x: usize, d: usize, B: i32, rowI: usize, rowO: usize): void {
+  let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
+  for (let b = 0; b < B; b++) {
+    const d0 = v128.load(d);
+    a0 = f32x4.add(a0, f32x4.mul(v128.load32_splat(x), d0));
+    a1 = f32x4.add(a1, f32x4.mul(v128.load32_splat(x, 4), d0));
+    a2 = f32x4.add(a2, f32x4.mul(v128.load32_splat(x, 8), d0));
+    a3 = f32x4.add(a3, f32x4.mul(v128.load32_splat(x, 12), d0));
+    x += rowI;
+    d += rowO;
+  }
+  v128.store(dw, f32x4.add(v128.load(dw), a0));
+  dw += rowO;
+  v128.store(dw, f32x4.add(v128.load(dw), a1));
+  dw += rowO;
+  v128.store(dw, f32x4.add(v128.load(dw), a2));
+  dw += rowO;
+  v128.store(dw, f32x4.add(v128.load(dw), a3));
+}
+
+// @ts-ignore: decorator
+@inline
+function dw_1x4(dw: usize, x: usize, d: usize, B: i32, rowI: usize, rowO: usize): void {
+  let a0 = f32x4.splat(0);
+  for (let b = 0; b < B; b++) {
+    a0 = f32x4.add(a0, f32x4.mul(v128.load32_splat(x), v128.load(d)));
+    x += rowI;
+    d += rowO;
+  }
+  v128.store(dw, f32x4.add(v128.load(dw), a0));
+}
+
+// scalar build: 2 rows of dweight (c, c+1) x 4 columns
+// @ts-ignore: decorator
+@inline
+function dw_scalar_2x4(dw: usize, x: usize, d: usize, B: i32, rowI: usize, rowO: usize): void {
+  let a0: f32 = 0, a1: f32 = 0, a2: f32 = 0, a3: f32 = 0;
+  let b0: f32 = 0, b1: f32 = 0, b2: f32 = 0, b3: f32 = 0;
+  for (let b = 0; b < B; b++) {
+    const d0 = load<f32>(d), d1 = load<f32>(d, 4), d2 = load<f32>(d, 8), d3 = load<f32>(d, 12);
+    const s = load<f32>(x), t = load<f32>(x, 4);
+    a0 += s * d0; a1 += s * d1; a2 += s * d2; a3 += s * d3;
+    b0 += t * d0; b1 += t * d1; b2 += t * d2; b3 += t * d3;
+    x += rowI;
+    d += rowO;
+  }
+  store<f32>(dw, load<f32>(dw) + a0);
+  store<f32>(dw, load<f32>(dw, 4) + a1, 4);
+  store<f32>(dw, load<f32>(dw, 8) + a2, 8);
+  store<f32>(dw, load<f32>(dw, 12) + a3, 12);
+  dw += rowO;
+  store<f32>(dw, load<f32>(dw) + b0);
+  store<f32>(dw, load<f32>(dw, 4) + b1, 4);
+  store<f32>(dw, load<f32>(dw, 8) + b2, 8);
+  store<f32>(dw, load<f32>(dw, 12) + b3, 12);
+}
+
+// @ts-ignore: decorator
+@inline
+function dw_scalar_1x4(dw: usize, x: usize, d: usize, B: i32, rowI: usize, rowO: usize): void {
+  let a0: f32 = 0, a1: f32 = 0, a2: f32 = 0, a3: f32 = 0;
+  for (let b = 0; b < B; b++) {
+    const s = load<f32>(x);
+    a0 += s * load<f32>(d); a1 += s * load<f32>(d, 4); a2 += s * load<f32>(d, 8); a3 += s * load<f32>(d, 12);
+    x += rowI;
+    d += rowO;
+  }
+  store<f32>(dw, load<f32>(dw) + a0);
+  store<f32>(dw, load<f32>(dw, 4) + a1, 4);
+  store<f32>(dw, load<f32>(dw, 8) + a2, 8);
+  store<f32>(dw, load<f32>(dw, 12) + a3, 12);
+}
+
+// dbias[j] += sum_b dout[b][j]
+function backward_dbias(dbias: usize, dout: usize, B: i32, OC: i32): void {
+  const rowO = <usize>OC << 2;
+  let j = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; j + 4 <= OC; j += 4) {
+      const jo = <usize>j << 2;
+      let a = f32x4.splat(0);
+      let d = dout + jo;
+      for (let b = 0; b < B; b++) {
+        a = f32x4.add(a, v128.load(d));
+        d += rowO;
+      }
+      v128.store(dbias + jo, f32x4.add(v128.load(dbias + jo), a));
+    }
+  }
+  for (; j < OC; j++) {
+    const jo = <usize>j << 2;
+    let sum: f32 = 0;
+    let d = dout + jo;
+    for (let b = 0; b < B; b++) {
+      sum += load<f32>(d);
+      d += rowO;
+    }
+    store<f32>(dbias + jo, load<f32>(dbias + jo) + sum);
+  }
+}

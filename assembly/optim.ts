@@ -1,0 +1,109 @@
+// Optimizer updates, elementwise over N parameters. params, grads, vel, m, v are (N) f32.
+// Hyperparameters cross as f64 (JS numbers) so derived constants such as 1 - beta2 are formed
+// before rounding to f32 (f32(1 - 0.999) vs 1 - f32(0.999) differ by 1e-5 relative); the
+// per-element arithmetic is f32.
+import { checkSpan } from './data';
+
+// params -= lr * (grads + weightDecay * params)
+export function sgd_update(params: usize, grads: usize, N: i32, lr64: f64, wd64: f64): void {
+  const lr = <f32>lr64, weightDecay = <f32>wd64;
+  checkSpan(params, N, 4);
+  checkSpan(grads, N, 4);
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const vlr = f32x4.splat(lr), vwd = f32x4.splat(weightDecay);
+    for (; i + 4 <= N; i += 4) {
+      const o = <usize>i << 2;
+      const p = v128.load(params + o);
+      const g = f32x4.add(v128.load(grads + o), f32x4.mul(vwd, p));
+      v128.store(params + o, f32x4.sub(p, f32x4.mul(vlr, g)));
+    }
+  }
+  for (; i < N; i++) {
+    const o = <usize>i << 2;
+    const p = load<f32>(params + o);
+    store<f32>(params + o, p - lr * (load<f32>(grads + o) + weightDecay * p));
+  }
+}
+
+// g = grads + wd * params; vel = mu * vel + g; params -= lr * (nesterov ? g + mu * vel : vel)
+export function momentum_update(params: usize, grads: usize, vel: usize, N: i32, lr64: f64, mu64: f64, wd64: f64, nesterov: i32): void {
+  const lr = <f32>lr64, mu = <f32>mu64, weightDecay = <f32>wd64;
+  checkSpan(params, N, 4);
+  checkSpan(grads, N, 4);
+  checkSpan(vel, N, 4);
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const vlr = f32x4.splat(lr), vmu = f32x4.splat(mu), vwd = f32x4.splat(weightDecay);
+    if (nesterov) {
+      for (; i + 4 <= N; i += 4) {
+        const o = <usize>i << 2;
+        const p = v128.load(params + o);
+        const g = f32x4.add(v128.load(grads + o), f32x4.mul(vwd, p));
+        const v = f32x4.add(f32x4.mul(vmu, v128.load(vel + o)), g);
+        v128.store(vel + o, v);
+        v128.store(params + o, f32x4.sub(p, f32x4.mul(vlr, f32x4.add(g, f32x4.mul(vmu, v)))));
+      }
+    } else {
+      for (; i + 4 <= N; i += 4) {
+        const o = <usize>i << 2;
+        const p = v128.load(params + o);
+        const g = f32x4.add(v128.load(grads + o), f32x4.mul(vwd, p));
+        const v = f32x4.add(f32x4.mul(vmu, v128.load(vel + o)), g);
+        v128.store(vel + o, v);
+        v128.store(params + o, f32x4.sub(p, f32x4.mul(vlr, v)));
+      }
+    }
+  }
+  for (; i < N; i++) {
+    const o = <usize>i << 2;
+    const p = load<f32>(params + o);
+    const g = load<f32>(grads + o) + weightDecay * p;
+    const v = mu * load<f32>(vel + o) + g;
+    store<f32>(vel + o, v);
+    store<f32>(params + o, p - lr * (nesterov ? g + mu * v : v));
+  }
+}
+
+// Adam (decoupled = 0: L2 folded into the gradient) / AdamW (decoupled = 1):
+//   m = b1*m + (1-b1)*g; v = b2*v + (1-b2)*g^2; step = (m/bc1) / (sqrt(v/bc2) + eps)
+//   params -= lr * (decoupled ? step + wd*params : step)
+export function adam_update(params: usize, grads: usize, m: usize, v: usize, N: i32, lr64: f64, beta1_64: f64, beta2_64: f64, eps64: f64, wd64: f64, decoupled: i32, bc1_64: f64, bc2_64: f64): void {
+  const lr = <f32>lr64, beta1 = <f32>beta1_64, beta2 = <f32>beta2_64, eps = <f32>eps64, weightDecay = <f32>wd64;
+  const bc1 = <f32>bc1_64, bc2 = <f32>bc2_64;
+  checkSpan(params, N, 4);
+  checkSpan(grads, N, 4);
+  checkSpan(m, N, 4);
+  checkSpan(v, N, 4);
+  const c1 = <f32>(1 - beta1_64), c2 = <f32>(1 - beta2_64);
+  // decoupled decay goes into the step, coupled decay into the gradient: one of wdG, wdS is 0
+  const wdG: f32 = decoupled ? 0 : weightDecay;
+  const wdS: f32 = decoupled ? weightDecay : 0;
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const vlr = f32x4.splat(lr), vb1 = f32x4.splat(beta1), vb2 = f32x4.splat(beta2), vc1 = f32x4.splat(c1), vc2 = f32x4.splat(c2);
+    const veps = f32x4.splat(eps), vbc1 = f32x4.splat(bc1), vbc2 = f32x4.splat(bc2), vwdG = f32x4.splat(wdG), vwdS = f32x4.splat(wdS);
+    for (; i + 4 <= N; i += 4) {
+      const o = <usize>i << 2;
+      const p = v128.load(params + o);
+      const g = f32x4.add(v128.load(grads + o), f32x4.mul(vwdG, p));
+      const mi = f32x4.add(f32x4.mul(vb1, v128.load(m + o)), f32x4.mul(vc1, g));
+      const vi = f32x4.add(f32x4.mul(vb2, v128.load(v + o)), f32x4.mul(f32x4.mul(vc2, g), g));
+      v128.store(m + o, mi);
+      v128.store(v + o, vi);
+      const step = f32x4.div(f32x4.div(mi, vbc1), f32x4.add(f32x4.sqrt(f32x4.div(vi, vbc2)), veps));
+      v128.store(params + o, f32x4.sub(p, f32x4.mul(vlr, f32x4.add(step, f32x4.mul(vwdS, p)))));
+    }
+  }
+  for (; i < N; i++) {
+    const o = <usize>i << 2;
+    const p = load<f32>(params + o);
+    const g = load<f32>(grads + o) + wdG * p;
+    const mi = beta1 * load<f32>(m + o) + c1 * g;
+    const vi = beta2 * load<f32>(v + o) + c2 * g * g;
+    store<f32>(m + o, mi);
+    store<f32>(v + o, vi);
+    const step = (mi / bc1) / (Mathf.sqrt(vi / bc2) + eps);
+    store<f32>(params + o, p - lr * (step + wdS * p));
+  }
+}

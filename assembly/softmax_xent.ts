@@ -1,0 +1,113 @@
+// Output layers (loss heads) and prediction. V = classes, B = rows.
+//   logits, probs, dlogits, scores are (B, V) f32; labels is (B) i32; out is (B) i32.
+// V is small (10 for MNIST), so these run in f64 per row like the TS reference, which keeps the
+// returned losses and the probabilities in step with it; the cost is negligible next to matmul.
+import { checkSpan } from './data';
+
+// probs = softmax(logits) per row; returns sum over rows of -log probs[label]
+export function softmax_xent_forward(probs: usize, logits: usize, labels: usize, B: i32, V: i32): f64 {
+  checkSpan(probs, B * V, 4);
+  checkSpan(logits, B * V, 4);
+  checkSpan(labels, B, 4);
+  assert(V > 0, 'V must be positive');
+  let loss: f64 = 0;
+  for (let b = 0; b < B; b++) {
+    const z = logits + ((<usize>b * <usize>V) << 2);
+    const p = probs + ((<usize>b * <usize>V) << 2);
+    let max: f64 = -Infinity;
+    for (let v = 0; v < V; v++) {
+      const x = <f64>load<f32>(z + (<usize>v << 2));
+      if (x > max) max = x;
+    }
+    const y = load<i32>(labels + (<usize>b << 2));
+    assert(y >= 0 && y < V, 'label out of range');
+    const zy = <f64>load<f32>(z + (<usize>y << 2));
+    let sum: f64 = 0;
+    for (let v = 0; v < V; v++) sum += Math.exp(<f64>load<f32>(z + (<usize>v << 2)) - max);
+    // e recomputed rather than stored as f32, so probs[v] = fround(e / sum) as in the reference
+    for (let v = 0; v < V; v++) {
+      const o = <usize>v << 2;
+      store<f32>(p + o, <f32>(Math.exp(<f64>load<f32>(z + o) - max) / sum));
+    }
+    loss += Math.log(sum) - (zy - max);
+  }
+  return loss;
+}
+
+// dlogits = (probs - onehot(labels)) * scale
+export function softmax_xent_backward(dlogits: usize, probs: usize, labels: usize, B: i32, V: i32, scale: f64): void {
+  checkSpan(dlogits, B * V, 4);
+  checkSpan(probs, B * V, 4);
+  checkSpan(labels, B, 4);
+  for (let b = 0; b < B; b++) {
+    const row = (<usize>b * <usize>V) << 2;
+    const y = load<i32>(labels + (<usize>b << 2));
+    assert(y >= 0 && y < V, 'label out of range');
+    for (let v = 0; v < V; v++) {
+      const o = row + (<usize>v << 2);
+      store<f32>(dlogits + o, <f32>((<f64>load<f32>(probs + o) - (v == y ? 1.0 : 0.0)) * scale));
+    }
+  }
+}
+
+// probs = sigmoid(logits); returns sum over rows of 0.5 * sum_v (probs - onehot)^2
+export function sigmoid_mse_forward(probs: usize, logits: usize, labels: usize, B: i32, V: i32): f64 {
+  checkSpan(probs, B * V, 4);
+  checkSpan(logits, B * V, 4);
+  checkSpan(labels, B, 4);
+  let loss: f64 = 0;
+  for (let b = 0; b < B; b++) {
+    const row = (<usize>b * <usize>V) << 2;
+    const y = load<i32>(labels + (<usize>b << 2));
+    assert(y >= 0 && y < V, 'label out of range');
+    for (let v = 0; v < V; v++) {
+      const o = row + (<usize>v << 2);
+      const s = <f32>(1.0 / (1.0 + Math.exp(-<f64>load<f32>(logits + o))));
+      store<f32>(probs + o, s);
+      const e = <f64>s - (v == y ? 1.0 : 0.0);
+      loss += 0.5 * e * e;
+    }
+  }
+  return loss;
+}
+
+// dlogits = (probs - onehot) * probs * (1 - probs) * scale
+export function sigmoid_mse_backward(dlogits: usize, probs: usize, labels: usize, B: i32, V: i32, scale: f64): void {
+  checkSpan(dlogits, B * V, 4);
+  checkSpan(probs, B * V, 4);
+  checkSpan(labels, B, 4);
+  for (let b = 0; b < B; b++) {
+    const row = (<usize>b * <usize>V) << 2;
+    const y = load<i32>(labels + (<usize>b << 2));
+    assert(y >= 0 && y < V, 'label out of range');
+    for (let v = 0; v < V; v++) {
+      const o = row + (<usize>v << 2);
+      const s = <f64>load<f32>(probs + o);
+      store<f32>(dlogits + o, <f32>((s - (v == y ? 1.0 : 0.0)) * s * (1.0 - s) * scale));
+    }
+  }
+}
+
+// out[b] = argmax_v scores[b][v] (first maximum wins); returns the count of out[b] == labels[b]
+// (labels == 0: no labels, returns 0)
+export function argmax_rows(out: usize, scores: usize, labels: usize, B: i32, V: i32): i32 {
+  checkSpan(out, B, 4);
+  checkSpan(scores, B * V, 4);
+  if (labels) checkSpan(labels, B, 4);
+  let correct = 0;
+  for (let b = 0; b < B; b++) {
+    const s = scores + ((<usize>b * <usize>V) << 2);
+    let best = 0;
+    let bestv = load<f32>(s);
+    for (let v = 1; v < V; v++) {
+      const x = load<f32>(s + (<usize>v << 2));
+      if (x > bestv) {
+        best = v;
+        bestv = x;
+      }
+    }
+    store<i32>(out + (<usize>b << 2), best);
+    if (labels && load<i32>(labels + (<usize>b << 2)) == best) correct++;
+  }
+  return correct;
+}

@@ -1,0 +1,223 @@
+/**
+ * The WebAssembly backend: the kernels in assembly/ (one source, built as SIMD, scalar and debug
+ * binaries) over one host-owned WebAssembly.Memory per instance.
+ *
+ * Memory plan: a bump allocator from heap_base() (rounded up to 16). alloc() hands out 16-byte
+ * aligned, zero-filled tensors and is the only place memory grows; mark()/release() move the bump
+ * pointer back. Tensors are handles (dtype, length, byteOffset), so they survive growth; typed-array
+ * views are remade whenever memory.buffer changes. Ops pass byteOffsets straight to the kernels.
+ */
+import type { Backend, BackendName, DType, Tensor, TypedArrayOf } from '../../backend.js';
+import { BYTES } from '../../backend.js';
+import { SimdnetError } from '../../errors.js';
+import { instantiateKernels, loadWasmModule, simdSupported, type WasmSource, type WasmVariant } from './loader.js';
+
+export { simdSupported, loadWasmModule, type WasmSource, type WasmVariant } from './loader.js';
+
+const PAGE = 65536;
+const MAX_PAGES = 65536; // wasm32: 4 GiB
+const MAX_BYTES = MAX_PAGES * PAGE;
+
+/** the kernel exports (assembly/index.ts): byte offsets, i32 sizes, f32/f64 scalars */
+interface Kernels {
+  heap_base(): number;
+  fill(out: number, N: number, value: number): void;
+  gather_rows_u8(out: number, src: number, idx: number, B: number, C: number, scale: number): void;
+  gather_u8(out: number, src: number, idx: number, B: number): void;
+  matmul_forward(out: number, inp: number, weight: number, bias: number, B: number, C: number, OC: number): void;
+  matmul_backward(dinp: number, dweight: number, dbias: number, dout: number, inp: number, weight: number, B: number, C: number, OC: number): void;
+  activation_forward(out: number, inp: number, N: number, act: number): void;
+  activation_backward(dinp: number, dout: number, out: number, N: number, act: number): void;
+  softmax_xent_forward(probs: number, logits: number, labels: number, B: number, V: number): number;
+  softmax_xent_backward(dlogits: number, probs: number, labels: number, B: number, V: number, scale: number): void;
+  sigmoid_mse_forward(probs: number, logits: number, labels: number, B: number, V: number): number;
+  sigmoid_mse_backward(dlogits: number, probs: number, labels: number, B: number, V: number, scale: number): void;
+  argmax_rows(out: number, scores: number, labels: number, B: number, V: number): number;
+  sgd_update(params: number, grads: number, N: number, lr: number, weightDecay: number): void;
+  momentum_update(params: number, grads: number, vel: number, N: number, lr: number, mu: number, weightDecay: number, nesterov: number): void;
+  adam_update(params: number, grads: number, m: number, v: number, N: number, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, decoupled: number, bc1: number, bc2: number): void;
+}
+
+const align16 = (n: number) => Math.ceil(n / 16) * 16;
+const off = (t: Tensor | null) => (t ? t.byteOffset : 0);
+
+export class WasmBackend implements Backend {
+  readonly name: BackendName;
+  /** which binary runs: 'simd', 'scalar' or 'debug' (SIMD with asserts on) */
+  readonly variant: WasmVariant;
+  /** this instance's memory (never shared with another backend) */
+  readonly memory: WebAssembly.Memory;
+  private readonly k: Kernels;
+  /** first allocatable byte */
+  readonly base: number;
+  private top: number;
+  /** bytes below this may hold old data (handed out before a release) */
+  private dirty: number;
+  private buf: ArrayBuffer | null = null;
+  private f32!: Float32Array;
+  private i32!: Int32Array;
+  private u8!: Uint8Array;
+
+  private constructor(variant: WasmVariant, memory: WebAssembly.Memory, instance: WebAssembly.Instance) {
+    this.variant = variant;
+    this.name = variant === 'scalar' ? 'wasm-scalar' : 'wasm-simd';
+    this.memory = memory;
+    this.k = instance.exports as unknown as Kernels;
+    this.base = align16(this.k.heap_base());
+    this.top = this.base;
+    this.dirty = this.base;
+  }
+
+  /** compile (cached) and instantiate the kernels over a fresh memory */
+  static async create(variant: WasmVariant = 'simd', source?: WasmSource): Promise<WasmBackend> {
+    const module = await loadWasmModule(variant, source);
+    // the module declares its minimum memory (static data); start small and retry larger if needed
+    for (let pages = 1; ; pages *= 4) {
+      const memory = new WebAssembly.Memory({ initial: pages });
+      try {
+        return new WasmBackend(variant, memory, await instantiateKernels(module, memory));
+      } catch (e) {
+        if (!(e instanceof WebAssembly.LinkError) || pages >= 1024) throw e;
+      }
+    }
+  }
+
+  /** true when the SIMD binary can run here */
+  static simdSupported(): boolean {
+    return simdSupported();
+  }
+
+  private views(): void {
+    const b = this.memory.buffer;
+    if (b !== this.buf) {
+      this.buf = b;
+      this.f32 = new Float32Array(b);
+      this.i32 = new Int32Array(b);
+      this.u8 = new Uint8Array(b);
+    }
+  }
+
+  // ---- memory -------------------------------------------------------------------------------
+  alloc<D extends DType>(dtype: D, length: number): Tensor<D> {
+    if (!Number.isInteger(length) || length < 0) throw new RangeError(`alloc: invalid length ${length}`);
+    const bytes = length * BYTES[dtype];
+    const start = this.top;
+    const end = start + align16(bytes);
+    if (end > MAX_BYTES) {
+      throw new SimdnetError(
+        `out of WebAssembly memory: allocating ${bytes} bytes (${dtype} x ${length}) needs ${end} bytes in total, more than the 4 GiB (${MAX_BYTES} bytes) a wasm32 memory can hold; use a smaller batch, model or dataset`,
+        2,
+      );
+    }
+    const have = this.memory.buffer.byteLength;
+    if (end > have) this.grow(end);
+    if (start < this.dirty) {
+      this.views();
+      this.u8.fill(0, start, Math.min(end, this.dirty));
+    }
+    this.top = end;
+    if (end > this.dirty) this.dirty = end;
+    return { dtype, length, byteOffset: start };
+  }
+
+  private grow(end: number): void {
+    const cur = this.memory.buffer.byteLength / PAGE;
+    const need = Math.ceil(end / PAGE);
+    // grow by at least half again, so a sequence of small allocations does not grow page by page
+    const want = Math.min(MAX_PAGES, Math.max(need, Math.ceil(cur * 1.5)));
+    try {
+      this.memory.grow(want - cur);
+    } catch {
+      try {
+        if (want !== need) this.memory.grow(need - cur);
+        else throw new Error('grow failed');
+      } catch {
+        throw new SimdnetError(`out of memory: could not grow WebAssembly memory to ${need * PAGE} bytes (from ${cur * PAGE})`, 2);
+      }
+    }
+  }
+
+  mark(): number {
+    return this.top;
+  }
+
+  release(mark: number): void {
+    if (!Number.isInteger(mark) || mark < this.base || mark > this.top) throw new RangeError(`release: invalid mark ${mark}`);
+    this.top = mark;
+  }
+
+  slice<D extends DType>(t: Tensor<D>, start: number, length: number): Tensor<D> {
+    if (start < 0 || length < 0 || start + length > t.length) throw new RangeError(`slice [${start}, ${start + length}) outside tensor of ${t.length}`);
+    return { dtype: t.dtype, length, byteOffset: t.byteOffset + start * BYTES[t.dtype] };
+  }
+
+  write<D extends DType>(t: Tensor<D>, src: ArrayLike<number>, at = 0): void {
+    if (at < 0 || at + src.length > t.length) throw new RangeError(`write of ${src.length} at ${at} outside tensor of ${t.length}`);
+    this.views();
+    const arr = t.dtype === 'f32' ? this.f32 : t.dtype === 'i32' ? this.i32 : this.u8;
+    arr.set(src, t.byteOffset / BYTES[t.dtype] + at);
+  }
+
+  read<D extends DType>(t: Tensor<D>): TypedArrayOf<D> {
+    return this.view(t).slice() as TypedArrayOf<D>;
+  }
+
+  view<D extends DType>(t: Tensor<D>): TypedArrayOf<D> {
+    this.views();
+    const b = this.buf!;
+    if (t.dtype === 'f32') return new Float32Array(b, t.byteOffset, t.length) as TypedArrayOf<D>;
+    if (t.dtype === 'i32') return new Int32Array(b, t.byteOffset, t.length) as TypedArrayOf<D>;
+    return new Uint8Array(b, t.byteOffset, t.length) as TypedArrayOf<D>;
+  }
+
+  memoryBytes(): number {
+    return this.memory.buffer.byteLength;
+  }
+
+  // ---- ops ------------------------------------------------------------------------------------
+  fill(out: Tensor<'f32'>, N: number, value: number): void {
+    this.k.fill(out.byteOffset, N, value);
+  }
+  gather_rows_u8(out: Tensor<'f32'>, src: Tensor<'u8'>, idx: Tensor<'i32'>, B: number, C: number, scale: number): void {
+    this.k.gather_rows_u8(out.byteOffset, src.byteOffset, idx.byteOffset, B, C, scale);
+  }
+  gather_u8(out: Tensor<'i32'>, src: Tensor<'u8'>, idx: Tensor<'i32'>, B: number): void {
+    this.k.gather_u8(out.byteOffset, src.byteOffset, idx.byteOffset, B);
+  }
+  matmul_forward(out: Tensor<'f32'>, inp: Tensor<'f32'>, weight: Tensor<'f32'>, bias: Tensor<'f32'> | null, B: number, C: number, OC: number): void {
+    this.k.matmul_forward(out.byteOffset, inp.byteOffset, weight.byteOffset, off(bias), B, C, OC);
+  }
+  matmul_backward(dinp: Tensor<'f32'> | null, dweight: Tensor<'f32'>, dbias: Tensor<'f32'> | null, dout: Tensor<'f32'>, inp: Tensor<'f32'>, weight: Tensor<'f32'>, B: number, C: number, OC: number): void {
+    this.k.matmul_backward(off(dinp), dweight.byteOffset, off(dbias), dout.byteOffset, inp.byteOffset, weight.byteOffset, B, C, OC);
+  }
+  activation_forward(out: Tensor<'f32'>, inp: Tensor<'f32'>, N: number, act: number): void {
+    this.k.activation_forward(out.byteOffset, inp.byteOffset, N, act);
+  }
+  activation_backward(dinp: Tensor<'f32'>, dout: Tensor<'f32'>, out: Tensor<'f32'>, N: number, act: number): void {
+    this.k.activation_backward(dinp.byteOffset, dout.byteOffset, out.byteOffset, N, act);
+  }
+  softmax_xent_forward(probs: Tensor<'f32'>, logits: Tensor<'f32'>, labels: Tensor<'i32'>, B: number, V: number): number {
+    return this.k.softmax_xent_forward(probs.byteOffset, logits.byteOffset, labels.byteOffset, B, V);
+  }
+  softmax_xent_backward(dlogits: Tensor<'f32'>, probs: Tensor<'f32'>, labels: Tensor<'i32'>, B: number, V: number, scale: number): void {
+    this.k.softmax_xent_backward(dlogits.byteOffset, probs.byteOffset, labels.byteOffset, B, V, scale);
+  }
+  sigmoid_mse_forward(probs: Tensor<'f32'>, logits: Tensor<'f32'>, labels: Tensor<'i32'>, B: number, V: number): number {
+    return this.k.sigmoid_mse_forward(probs.byteOffset, logits.byteOffset, labels.byteOffset, B, V);
+  }
+  sigmoid_mse_backward(dlogits: Tensor<'f32'>, probs: Tensor<'f32'>, labels: Tensor<'i32'>, B: number, V: number, scale: number): void {
+    this.k.sigmoid_mse_backward(dlogits.byteOffset, probs.byteOffset, labels.byteOffset, B, V, scale);
+  }
+  argmax_rows(out: Tensor<'i32'>, scores: Tensor<'f32'>, labels: Tensor<'i32'> | null, B: number, V: number): number {
+    return this.k.argmax_rows(out.byteOffset, scores.byteOffset, off(labels), B, V);
+  }
+  sgd_update(params: Tensor<'f32'>, grads: Tensor<'f32'>, N: number, lr: number, weightDecay: number): void {
+    this.k.sgd_update(params.byteOffset, grads.byteOffset, N, lr, weightDecay);
+  }
+  momentum_update(params: Tensor<'f32'>, grads: Tensor<'f32'>, vel: Tensor<'f32'>, N: number, lr: number, mu: number, weightDecay: number, nesterov: number): void {
+    this.k.momentum_update(params.byteOffset, grads.byteOffset, vel.byteOffset, N, lr, mu, weightDecay, nesterov ? 1 : 0);
+  }
+  adam_update(params: Tensor<'f32'>, grads: Tensor<'f32'>, m: Tensor<'f32'>, v: Tensor<'f32'>, N: number, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, decoupled: number, bc1: number, bc2: number): void {
+    this.k.adam_update(params.byteOffset, grads.byteOffset, m.byteOffset, v.byteOffset, N, lr, beta1, beta2, eps, weightDecay, decoupled ? 1 : 0, bc1, bc2);
+  }
+}
