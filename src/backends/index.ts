@@ -1,0 +1,44 @@
+/**
+ * createBackend: WASM SIMD where the engine validates the SIMD probe, else WASM scalar, else the
+ * pure-TS reference. The choice can be forced (`prefer`, the CLI's --backend, or the
+ * SIMDNET_BACKEND environment variable, which tests use).
+ */
+import type { Backend, BackendPreference } from '../backend.js';
+import { SimdnetError, UsageError } from '../errors.js';
+import { TsBackend } from './ts/index.js';
+import { WasmBackend } from './wasm/index.js';
+import { simdSupported, type WasmSource } from './wasm/loader.js';
+
+export const BACKEND_PREFERENCES: readonly BackendPreference[] = ['auto', 'wasm', 'wasm-simd', 'wasm-scalar', 'ts'];
+
+export interface CreateBackendOptions {
+  /** default: the SIMDNET_BACKEND environment variable, else 'auto' */
+  prefer?: BackendPreference;
+  /** where to load the wasm from (URL, path, bytes or a compiled module), for CDNs, Electron or strict CSPs */
+  wasm?: { simd?: WasmSource; scalar?: WasmSource };
+}
+
+function envPreference(): BackendPreference | undefined {
+  const env = typeof process !== 'undefined' ? process.env?.SIMDNET_BACKEND : undefined;
+  return env ? (env as BackendPreference) : undefined;
+}
+
+export async function createBackend(options: CreateBackendOptions = {}): Promise<Backend> {
+  const prefer = options.prefer ?? envPreference() ?? 'auto';
+  if (!BACKEND_PREFERENCES.includes(prefer)) throw new UsageError(`unknown backend '${prefer}': use one of ${BACKEND_PREFERENCES.join(', ')}`);
+  if (prefer === 'ts') return new TsBackend();
+  const hasWasm = typeof WebAssembly === 'object';
+  const simd = hasWasm && simdSupported();
+  if (prefer === 'wasm-simd' && !simd) throw new SimdnetError('this engine does not support WebAssembly SIMD: use --backend wasm-scalar or ts');
+  if (!hasWasm) {
+    if (prefer === 'auto') return new TsBackend();
+    throw new SimdnetError('this engine has no WebAssembly: use --backend ts');
+  }
+  if (simd && prefer !== 'wasm-scalar') return WasmBackend.create('simd', options.wasm?.simd);
+  try {
+    return await WasmBackend.create('scalar', options.wasm?.scalar);
+  } catch (e) {
+    if (prefer === 'auto') return new TsBackend();
+    throw e;
+  }
+}

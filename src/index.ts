@@ -1,0 +1,14 @@
+/** simdnet's public API. */
+export type { Backend, BackendName, BackendPreference, Tensor, DType, ActivationName } from './backend.js';
+export { Activation } from './backend.js';
+export { createBackend, BACKEND_PREFERENCES, type CreateBackendOptions } from './backends/index.js';
+export { TsBackend } from './backends/ts/index.js';
+export { WasmBackend } from './backends/wasm/index.js';
+export { simdSupported } from './backends/wasm/loader.js';
+export { Model, resolveConfig, type ModelConfig, type DataSet, type Evaluation, type InitName, type LossName } from './model.js';
+export { fit, type FitOptions, type History, type EpochLogs, type BatchLogs, type Callbacks, type OptimizerName } from './train.js';
+export { encodeModel, decodeModel, type SavedModel } from './format.js';
+export { SimdnetError, DataError, UsageError } from './errors.js';
+export { Rng } from './rng.js';
+export { parseIdx, parseIdxHeader, isGzip, type IdxArray } from './idx.js';
+export { PRESETS, DEFAULTS } from './presets.js';

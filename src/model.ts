@@ -1,0 +1,470 @@
+/**
+ * The network: an MLP of any depth whose parameters, gradients, optimizer state, activations and
+ * resident datasets all live in the backend's memory, planned up front (llm.c's size tables).
+ * Every step is a handful of Backend calls per layer; nothing is allocated inside the loop.
+ */
+import { Activation, type ActivationName, type Backend, type BackendPreference, type Tensor } from './backend.js';
+import { createBackend } from './backends/index.js';
+import { UsageError, SimdnetError } from './errors.js';
+import { Rng } from './rng.js';
+import { fit, type FitOptions, type History, type OptimizerConfig } from './train.js';
+
+export type LossName = 'ce' | 'mse';
+export type InitName = 'auto' | 'xavier-uniform' | 'xavier-normal' | 'he-uniform' | 'he-normal' | 'normal';
+export const ACTIVATIONS: readonly ActivationName[] = ['sigmoid', 'relu', 'tanh', 'linear'];
+export const LOSSES: readonly LossName[] = ['ce', 'mse'];
+export const INITS: readonly InitName[] = ['auto', 'xavier-uniform', 'xavier-normal', 'he-uniform', 'he-normal', 'normal'];
+
+/** what the model needs to know about a dataset (src/mnist.ts's Dataset satisfies it) */
+export interface DataSet {
+  /** row-major (count, features) u8 pixels */
+  images: Uint8Array;
+  /** (count) class indices */
+  labels: Uint8Array;
+  count: number;
+  features: number;
+}
+
+export interface ModelConfig {
+  /** layer widths: [inputs, ...hidden, classes], e.g. [784, 64, 10] */
+  layers: number[];
+  /** activation of the hidden layers: one for all, or one per hidden layer (default 'sigmoid') */
+  activation?: ActivationName | ActivationName[];
+  /** 'ce': softmax + cross-entropy (default); 'mse': sigmoid outputs + squared error (the article's) */
+  loss?: LossName;
+  /** weight initialisation (default 'auto': Xavier-uniform for sigmoid/tanh, He-normal for relu) */
+  init?: InitName;
+  /** standard deviation for init 'normal' (default 0.01) */
+  initScale?: number;
+  /** seed for initialisation (default 0) */
+  seed?: number;
+  /** multiplier applied to u8 pixels (default 1/255) */
+  inputScale?: number;
+  /** shape of one input, for reports and exports (default [features]) */
+  imageShape?: number[];
+}
+
+export interface ResolvedConfig {
+  layers: number[];
+  activations: ActivationName[];
+  loss: LossName;
+  init: InitName;
+  initScale: number;
+  seed: number;
+  inputScale: number;
+  imageShape: number[];
+}
+
+export interface LayerParams {
+  inputs: number;
+  outputs: number;
+  /** activation applied to this layer's output ('linear' for the output layer) */
+  activation: ActivationName;
+  /** (inputs, outputs) row-major */
+  W: Tensor<'f32'>;
+  b: Tensor<'f32'>;
+  dW: Tensor<'f32'>;
+  db: Tensor<'f32'>;
+}
+
+
+interface Resident {
+  images: Tensor<'u8'>;
+  labels: Tensor<'u8'>;
+}
+
+/** memory planned for one batch size, one optimizer kind and a set of resident datasets */
+interface Session {
+  batch: number;
+  optKind: 'none' | 'momentum' | 'adam';
+  /** acts[0] is the input batch (B, layers[0]); acts[l + 1] is layer l's output (B, layers[l + 1]) */
+  acts: Tensor<'f32'>[];
+  probs: Tensor<'f32'>;
+  /** gradient ping-pong buffers, (B, widest layer) each */
+  dA: Tensor<'f32'>;
+  dB: Tensor<'f32'>;
+  labels: Tensor<'i32'>;
+  preds: Tensor<'i32'>;
+  /** sample order for the epoch (training) or 0..n-1 (evaluation) */
+  order: Tensor<'i32'>;
+  opt: Tensor<'f32'>[];
+  resident: Map<DataSet, Resident>;
+}
+
+export function resolveConfig(config: ModelConfig): ResolvedConfig {
+  const layers = config.layers;
+  if (!Array.isArray(layers) || layers.length < 2) throw new UsageError('layers must list at least the input and output sizes, e.g. [784, 64, 10]');
+  for (const n of layers) {
+    if (!Number.isInteger(n) || n < 1) throw new UsageError(`layer sizes must be positive integers, got ${JSON.stringify(layers)}`);
+  }
+  const hidden = layers.length - 2;
+  const act = config.activation ?? 'sigmoid';
+  const acts = Array.isArray(act) ? act.slice() : new Array<ActivationName>(hidden).fill(act);
+  if (acts.length !== hidden) throw new UsageError(`${acts.length} activations given for ${hidden} hidden layers`);
+  for (const a of acts) if (!ACTIVATIONS.includes(a)) throw new UsageError(`unknown activation '${a}': use one of ${ACTIVATIONS.join(', ')}`);
+  const loss = config.loss ?? 'ce';
+  if (!LOSSES.includes(loss)) throw new UsageError(`unknown loss '${loss}': use ce or mse`);
+  if (loss === 'ce' && layers[layers.length - 1] < 2) throw new UsageError('softmax cross-entropy needs at least 2 classes');
+  const init = config.init ?? 'auto';
+  if (!INITS.includes(init)) throw new UsageError(`unknown init '${init}': use one of ${INITS.join(', ')}`);
+  const initScale = config.initScale ?? 0.01;
+  if (!(initScale > 0 && Number.isFinite(initScale))) throw new UsageError(`initScale must be a positive number, got ${initScale}`);
+  const seed = config.seed ?? 0;
+  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new UsageError(`seed must be an integer in [0, 2^32), got ${seed}`);
+  const inputScale = config.inputScale ?? 1 / 255;
+  return {
+    layers: layers.slice(),
+    activations: [...acts, 'linear'],
+    loss,
+    init,
+    initScale,
+    seed,
+    inputScale,
+    imageShape: config.imageShape ? config.imageShape.slice() : [layers[0]],
+  };
+}
+
+const align4 = (n: number) => Math.ceil(n / 4) * 4;
+
+export class Model {
+  readonly config: ResolvedConfig;
+  readonly backend: Backend;
+  readonly layers: LayerParams[] = [];
+  /** all weights and biases, contiguous (each slice 16-byte aligned), so one call updates them */
+  readonly params: Tensor<'f32'>;
+  readonly grads: Tensor<'f32'>;
+  readonly paramCount: number;
+  /** optimizer steps taken (Adam's t) */
+  step = 0;
+  /** epochs completed by fit() */
+  epochsDone = 0;
+  /** the shuffling stream; its state is part of a checkpoint */
+  readonly rng: Rng;
+  /** set while fit() runs */
+  training = false;
+
+  private readonly baseMark: number;
+  private session: Session | null = null;
+
+  constructor(config: ModelConfig, backend: Backend) {
+    this.config = resolveConfig(config);
+    this.backend = backend;
+    const L = this.config.layers;
+    let total = 0;
+    const offsets: [number, number][] = [];
+    for (let l = 0; l + 1 < L.length; l++) {
+      const w = total;
+      total += align4(L[l] * L[l + 1]);
+      const b = total;
+      total += align4(L[l + 1]);
+      offsets.push([w, b]);
+    }
+    this.paramCount = total;
+    this.params = backend.alloc('f32', total);
+    this.grads = backend.alloc('f32', total);
+    for (let l = 0; l + 1 < L.length; l++) {
+      const [w, b] = offsets[l];
+      const inputs = L[l], outputs = L[l + 1];
+      this.layers.push({
+        inputs,
+        outputs,
+        activation: this.config.activations[l],
+        W: backend.slice(this.params, w, inputs * outputs),
+        b: backend.slice(this.params, b, outputs),
+        dW: backend.slice(this.grads, w, inputs * outputs),
+        db: backend.slice(this.grads, b, outputs),
+      });
+    }
+    this.baseMark = backend.mark();
+    this.rng = new Rng(this.config.seed ^ 0x5eed);
+    this.initialize();
+  }
+
+  /** create a model on a backend (an instance, or a preference: 'auto' picks wasm SIMD, else wasm scalar, else TS) */
+  static async create(config: ModelConfig, options: { backend?: Backend | BackendPreference } = {}): Promise<Model> {
+    const b = options.backend;
+    const backend = b && typeof b === 'object' ? b : await createBackend({ prefer: b ?? 'auto' });
+    return new Model(config, backend);
+  }
+
+  get inputs(): number {
+    return this.config.layers[0];
+  }
+  get classes(): number {
+    return this.config.layers[this.config.layers.length - 1];
+  }
+
+  /** seeded initialisation (on the host, so every backend starts from the same weights) */
+  initialize(): void {
+    const rng = new Rng(this.config.seed);
+    for (const layer of this.layers) {
+      const { inputs: fin, outputs: fout } = layer;
+      let init = this.config.init;
+      if (init === 'auto') init = layer.activation === 'relu' ? 'he-normal' : 'xavier-uniform';
+      const w = new Float32Array(fin * fout);
+      for (let i = 0; i < w.length; i++) {
+        switch (init) {
+          case 'xavier-uniform': w[i] = (rng.float() * 2 - 1) * Math.sqrt(6 / (fin + fout)); break;
+          case 'xavier-normal': w[i] = rng.normal() * Math.sqrt(2 / (fin + fout)); break;
+          case 'he-uniform': w[i] = (rng.float() * 2 - 1) * Math.sqrt(6 / fin); break;
+          case 'he-normal': w[i] = rng.normal() * Math.sqrt(2 / fin); break;
+          default: w[i] = rng.normal() * this.config.initScale;
+        }
+      }
+      this.backend.write(layer.W, w);
+      this.backend.write(layer.b, new Float32Array(fout));
+    }
+    this.step = 0;
+    this.epochsDone = 0;
+    if (this.session) for (const t of this.session.opt) this.backend.fill(t, t.length, 0);
+  }
+
+  /** copies of each layer's weights (inputs x outputs, row-major) and biases */
+  getWeights(): { W: Float32Array; b: Float32Array }[] {
+    return this.layers.map((l) => ({ W: this.backend.read(l.W), b: this.backend.read(l.b) }));
+  }
+
+  setWeights(weights: { W: ArrayLike<number>; b: ArrayLike<number> }[]): void {
+    if (weights.length !== this.layers.length) throw new UsageError(`expected weights for ${this.layers.length} layers, got ${weights.length}`);
+    weights.forEach((w, l) => {
+      const layer = this.layers[l];
+      if (w.W.length !== layer.W.length || w.b.length !== layer.b.length) {
+        throw new UsageError(`layer ${l + 1}: expected ${layer.inputs}x${layer.outputs} weights and ${layer.outputs} biases`);
+      }
+      this.backend.write(layer.W, w.W);
+      this.backend.write(layer.b, w.b);
+    });
+  }
+
+  /** the whole parameter block (incl. alignment padding), for checkpoints */
+  readParams(): Float32Array {
+    return this.backend.read(this.params);
+  }
+  writeParams(values: ArrayLike<number>): void {
+    if (values.length !== this.paramCount) throw new UsageError(`expected ${this.paramCount} parameters, got ${values.length}`);
+    this.backend.write(this.params, values);
+  }
+
+  // ---- memory planning ------------------------------------------------------------------------
+
+  /**
+   * Make sure the session memory fits this batch size, optimizer and datasets; re-plans (keeping
+   * the optimizer state) only when one of them changes, so repeated calls cost nothing.
+   */
+  plan(batch: number, optKind: Session['optKind'] | null, datasets: DataSet[]): Session {
+    const s = this.session;
+    const kind = optKind ?? s?.optKind ?? 'none';
+    if (s && s.batch === batch && s.optKind === kind && datasets.every((d) => s.resident.has(d))) return s;
+
+    for (const d of datasets) this.checkData(d);
+    // keep what is resident and the optimizer state across the re-plan
+    const keep = new Set<DataSet>(datasets);
+    if (s) for (const d of s.resident.keys()) if (keep.size < 3) keep.add(d);
+    const oldOpt = s && s.optKind === kind ? s.opt.map((t) => this.backend.read(t)) : null;
+
+    const be = this.backend;
+    be.release(this.baseMark);
+    this.session = null;
+    const L = this.config.layers;
+    const widest = Math.max(...L);
+    const V = this.classes;
+    const maxCount = Math.max(batch, ...[...keep].map((d) => d.count));
+    const nOpt = kind === 'none' ? 0 : kind === 'momentum' ? 1 : 2;
+    const session: Session = {
+      batch,
+      optKind: kind,
+      acts: L.map((n) => be.alloc('f32', batch * n)),
+      probs: be.alloc('f32', batch * V),
+      dA: be.alloc('f32', batch * widest),
+      dB: be.alloc('f32', batch * widest),
+      labels: be.alloc('i32', batch),
+      preds: be.alloc('i32', batch),
+      order: be.alloc('i32', maxCount),
+      opt: Array.from({ length: nOpt }, () => be.alloc('f32', this.paramCount)),
+      resident: new Map(),
+    };
+    if (oldOpt) oldOpt.forEach((v, i) => be.write(session.opt[i], v));
+    for (const d of keep) {
+      const images = be.alloc('u8', d.count * d.features);
+      const labels = be.alloc('u8', d.count);
+      be.write(images, d.images.subarray(0, d.count * d.features));
+      be.write(labels, d.labels.subarray(0, d.count));
+      session.resident.set(d, { images, labels });
+    }
+    this.session = session;
+    return session;
+  }
+
+  /** reject data that does not fit this model, with both numbers in the message */
+  checkData(d: DataSet, name = 'data'): void {
+    if (d.features !== this.inputs) throw new SimdnetError(`${name} has ${d.features} features per image but the model takes ${this.inputs} inputs`);
+    if (d.images.length < d.count * d.features || d.labels.length < d.count) throw new SimdnetError(`${name}: ${d.count} items declared but the arrays are shorter`);
+    if (d.count < 1) throw new SimdnetError(`${name} is empty`);
+    const V = this.classes;
+    for (let i = 0; i < d.count; i++) {
+      if (d.labels[i] >= V) throw new SimdnetError(`${name}: label ${d.labels[i]} at index ${i} is out of range: the model has ${V} classes (0..${V - 1})`);
+    }
+  }
+
+  // ---- the step -------------------------------------------------------------------------------
+
+  /** load rows order[start .. start+B) of a resident dataset into acts[0] and labels */
+  loadBatch(s: Session, r: Resident, start: number, B: number): void {
+    const idx = this.backend.slice(s.order, start, B);
+    this.backend.gather_rows_u8(s.acts[0], r.images, idx, B, this.inputs, this.config.inputScale);
+    this.backend.gather_u8(s.labels, r.labels, idx, B);
+  }
+
+  /** forward through every layer; leaves the logits in acts[L] */
+  forward(s: Session, B: number): void {
+    const be = this.backend;
+    this.layers.forEach((layer, l) => {
+      const out = s.acts[l + 1];
+      be.matmul_forward(out, s.acts[l], layer.W, layer.b, B, layer.inputs, layer.outputs);
+      if (layer.activation !== 'linear') be.activation_forward(out, out, B * layer.outputs, Activation[layer.activation]);
+    });
+  }
+
+  /** loss summed over the batch (probs filled) */
+  lossForward(s: Session, B: number): number {
+    const logits = s.acts[s.acts.length - 1];
+    return this.config.loss === 'ce'
+      ? this.backend.softmax_xent_forward(s.probs, logits, s.labels, B, this.classes)
+      : this.backend.sigmoid_mse_forward(s.probs, logits, s.labels, B, this.classes);
+  }
+
+  /** zero the gradients, then backpropagate the mean loss of the batch into them */
+  backward(s: Session, B: number): void {
+    const be = this.backend;
+    be.fill(this.grads, this.paramCount, 0);
+    let cur = s.dA, next = s.dB;
+    if (this.config.loss === 'ce') be.softmax_xent_backward(cur, s.probs, s.labels, B, this.classes, 1 / B);
+    else be.sigmoid_mse_backward(cur, s.probs, s.labels, B, this.classes, 1 / B);
+    for (let l = this.layers.length - 1; l >= 0; l--) {
+      const layer = this.layers[l];
+      if (layer.activation !== 'linear') be.activation_backward(cur, cur, s.acts[l + 1], B * layer.outputs, Activation[layer.activation]);
+      be.matmul_backward(l > 0 ? next : null, layer.dW, layer.db, cur, s.acts[l], layer.W, B, layer.inputs, layer.outputs);
+      const t = cur;
+      cur = next;
+      next = t;
+    }
+  }
+
+  /** one optimizer update of all parameters in one call */
+  update(s: Session, opt: OptimizerConfig, lr: number): void {
+    const be = this.backend, n = this.paramCount;
+    this.step++;
+    switch (opt.type) {
+      case 'sgd':
+        be.sgd_update(this.params, this.grads, n, lr, opt.weightDecay);
+        break;
+      case 'momentum':
+      case 'nesterov':
+        be.momentum_update(this.params, this.grads, s.opt[0], n, lr, opt.momentum, opt.weightDecay, opt.type === 'nesterov' ? 1 : 0);
+        break;
+      default: {
+        const t = this.step;
+        be.adam_update(this.params, this.grads, s.opt[0], s.opt[1], n, lr, opt.beta1, opt.beta2, opt.eps, opt.weightDecay, opt.type === 'adamw' ? 1 : 0, 1 - Math.pow(opt.beta1, t), 1 - Math.pow(opt.beta2, t));
+      }
+    }
+  }
+
+  // ---- inference ------------------------------------------------------------------------------
+
+  /**
+   * Loss, accuracy, per-class accuracy and confusion matrix (rows: true class, columns: predicted)
+   * over a whole dataset.
+   */
+  evaluate(data: DataSet, options: { batchSize?: number } = {}): Evaluation {
+    const batch = options.batchSize ?? this.session?.batch ?? 256;
+    const s = this.plan(batch, null, [data]);
+    const r = s.resident.get(data)!;
+    const be = this.backend, V = this.classes;
+    be.write(s.order, identity(data.count));
+    const confusion = Array.from({ length: V }, () => new Array<number>(V).fill(0));
+    let loss = 0, correct = 0;
+    for (let start = 0; start < data.count; start += batch) {
+      const B = Math.min(batch, data.count - start);
+      this.loadBatch(s, r, start, B);
+      this.forward(s, B);
+      loss += this.lossForward(s, B);
+      correct += be.argmax_rows(s.preds, s.acts[s.acts.length - 1], s.labels, B, V);
+      const preds = be.view(s.preds);
+      for (let i = 0; i < B; i++) confusion[data.labels[start + i]][preds[i]]++;
+    }
+    const perClass = confusion.map((row, c) => {
+      const n = row.reduce((a, x) => a + x, 0);
+      return n ? row[c] / n : NaN;
+    });
+    return { loss: loss / data.count, accuracy: correct / data.count, correct, count: data.count, perClass, confusion };
+  }
+
+  /**
+   * Class probabilities (count, classes) for raw u8 pixels (scaled by inputScale) or already
+   * scaled f32 inputs, row-major (count, inputs).
+   */
+  predict(inputs: Uint8Array | Float32Array, count = Math.floor(inputs.length / this.inputs)): Float32Array {
+    if (inputs.length < count * this.inputs) throw new UsageError(`predict: ${count} inputs of ${this.inputs} values need ${count * this.inputs} values, got ${inputs.length}`);
+    const batch = this.session?.batch ?? 256;
+    const s = this.plan(batch, null, []);
+    const be = this.backend, V = this.classes, D = this.inputs;
+    const out = new Float32Array(count * V);
+    for (let start = 0; start < count; start += batch) {
+      const B = Math.min(batch, count - start);
+      const rows = inputs.subarray(start * D, (start + B) * D);
+      if (rows instanceof Float32Array) be.write(s.acts[0], rows);
+      else {
+        const x = new Float32Array(B * D);
+        for (let i = 0; i < x.length; i++) x[i] = rows[i] * this.config.inputScale;
+        be.write(s.acts[0], x);
+      }
+      this.forward(s, B);
+      be.fill(s.labels as unknown as Tensor<'f32'>, B, 0); // labels are unused by the probabilities; keep the loss finite
+      this.lossForward(s, B);
+      out.set(be.view(s.probs).subarray(0, B * V), start * V);
+    }
+    return out;
+  }
+
+  /** predicted class per row */
+  predictClasses(inputs: Uint8Array | Float32Array, count?: number): Int32Array {
+    const p = this.predict(inputs, count);
+    const V = this.classes, n = p.length / V;
+    const out = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      let best = 0;
+      for (let v = 1; v < V; v++) if (p[i * V + v] > p[i * V + best]) best = v;
+      out[i] = best;
+    }
+    return out;
+  }
+
+  /** train on a dataset; see FitOptions for the options and their defaults */
+  fit(data: DataSet, options: FitOptions = {}): Promise<History> {
+    return fit(this, data, options);
+  }
+
+  /** @internal for train.ts */
+  get currentSession(): Session | null {
+    return this.session;
+  }
+}
+
+export interface Evaluation {
+  loss: number;
+  accuracy: number;
+  correct: number;
+  count: number;
+  /** accuracy per true class (NaN for a class with no samples) */
+  perClass: number[];
+  /** confusion[true][predicted] counts */
+  confusion: number[][];
+}
+
+export type { Session, Resident };
+
+function identity(n: number): Int32Array {
+  const a = new Int32Array(n);
+  for (let i = 0; i < n; i++) a[i] = i;
+  return a;
+}

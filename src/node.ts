@@ -1,0 +1,4 @@
+/** simdnet for Node: everything in the universal entry plus file IO and the MNIST/IDX loaders. */
+export * from './index.js';
+export { loadMnist, loadDataset, readIdxFile, defaultDataDir, findDataFiles, type Dataset, type MnistData } from './mnist.js';
+export { saveModel, loadModel, readModelFile, writeFileAtomic } from './io.js';

@@ -1,0 +1,202 @@
+/**
+ * fit(): the training loop, shaped like llm.c's main: next batch, forward, zero grads, backward,
+ * update, timer, evaluate. Reporting (progress bars, JSON lines, reports) is only ever a callback.
+ */
+import { UsageError, SimdnetError } from './errors.js';
+import type { DataSet, Evaluation, Model } from './model.js';
+
+export type OptimizerName = 'sgd' | 'momentum' | 'nesterov' | 'adam' | 'adamw';
+export const OPTIMIZERS: readonly OptimizerName[] = ['sgd', 'momentum', 'nesterov', 'adam', 'adamw'];
+
+export interface OptimizerConfig {
+  type: OptimizerName;
+  momentum: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+}
+
+export interface EpochLogs {
+  /** 1-based epoch number */
+  epoch: number;
+  /** mean training loss over the epoch's batches */
+  loss: number;
+  /** accuracy over the epoch's training batches, measured as they were trained (running) */
+  trainAccuracy: number;
+  valLoss?: number;
+  valAccuracy?: number;
+  /** on the test data passed as testData: for display only, never used to choose anything */
+  testLoss?: number;
+  testAccuracy?: number;
+  /** wall time of the epoch's training steps (evaluation excluded) */
+  epochMs: number;
+  samplesPerSec: number;
+  learningRate: number;
+  backend: string;
+}
+
+export interface BatchLogs {
+  batch: number;
+  /** mean loss of the batch */
+  loss: number;
+  accuracy: number;
+  size: number;
+}
+
+export interface Callbacks {
+  onTrainBegin?(info: { epochs: number; batchesPerEpoch: number; samples: number }): void;
+  onEpochBegin?(epoch: number): void;
+  onBatchEnd?(batch: number, logs: BatchLogs): void;
+  onEpochEnd?(epoch: number, logs: EpochLogs): void | Promise<void>;
+}
+
+export interface FitOptions {
+  /** epochs to train (default 1) */
+  epochs?: number;
+  /** samples per step (default 32) */
+  batchSize?: number;
+  /** learning rate (default 0.1 for sgd/momentum/nesterov, 0.001 for adam/adamw) */
+  learningRate?: number;
+  /** 'sgd' | 'momentum' | 'nesterov' | 'adam' | 'adamw' (default 'sgd') */
+  optimizer?: OptimizerName;
+  /** momentum coefficient (default 0.9) */
+  momentum?: number;
+  /** Adam's beta1, beta2, epsilon (defaults 0.9, 0.999, 1e-8) */
+  beta1?: number;
+  beta2?: number;
+  epsilon?: number;
+  /** L2 weight decay (decoupled for adamw; default 0) */
+  weightDecay?: number;
+  /** reshuffle the training data each epoch (default true) */
+  shuffle?: boolean;
+  /** data evaluated after each epoch as validation */
+  validationData?: DataSet;
+  /** data evaluated after each epoch for display only (labelled test) */
+  testData?: DataSet;
+  callbacks?: Callbacks;
+  /** yield to the event loop at least this often, in ms, so timers and progress bars run (default 50) */
+  yieldMs?: number;
+}
+
+export interface History {
+  epochs: EpochLogs[];
+}
+
+function positiveInt(name: string, v: number): number {
+  if (!Number.isInteger(v) || v < 1) throw new UsageError(`${name} must be a positive integer, got ${v}`);
+  return v;
+}
+
+function inRange(name: string, v: number, lo: number, hi: number, hiOpen = true): number {
+  if (!Number.isFinite(v) || v < lo || (hiOpen ? v >= hi : v > hi)) throw new UsageError(`${name} must be in [${lo}, ${hi}${hiOpen ? ')' : ']'}, got ${v}`);
+  return v;
+}
+
+export function resolveOptimizer(o: FitOptions): { opt: OptimizerConfig; lr: number } {
+  const type = o.optimizer ?? 'sgd';
+  if (!OPTIMIZERS.includes(type)) throw new UsageError(`unknown optimizer '${type}': use one of ${OPTIMIZERS.join(', ')}`);
+  const lr = o.learningRate ?? (type.startsWith('adam') ? 0.001 : 0.1);
+  if (!(lr > 0) || !Number.isFinite(lr)) throw new UsageError(`learning rate must be a positive number, got ${lr}`);
+  return {
+    lr,
+    opt: {
+      type,
+      momentum: inRange('momentum', o.momentum ?? 0.9, 0, 1),
+      beta1: inRange('beta1', o.beta1 ?? 0.9, 0, 1),
+      beta2: inRange('beta2', o.beta2 ?? 0.999, 0, 1),
+      eps: inRange('epsilon', o.epsilon ?? 1e-8, 0, Infinity),
+      weightDecay: inRange('weight decay', o.weightDecay ?? 0, 0, Infinity),
+    },
+  };
+}
+
+const now = () => (typeof performance !== 'undefined' ? performance.now() : Date.now());
+const pause = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+
+export async function fit(model: Model, train: DataSet, options: FitOptions = {}): Promise<History> {
+  if (model.training) throw new SimdnetError('this model is already training: wait for fit() to finish before calling it again');
+  const epochs = positiveInt('epochs', options.epochs ?? 1);
+  const batch = positiveInt('batch size', options.batchSize ?? 32);
+  const { opt, lr } = resolveOptimizer(options);
+  const shuffle = options.shuffle ?? true;
+  const cb = options.callbacks ?? {};
+  const yieldMs = options.yieldMs ?? 50;
+  const optKind = opt.type === 'sgd' ? 'none' : opt.type.startsWith('adam') ? 'adam' : 'momentum';
+  const extra = [options.validationData, options.testData].filter((d): d is DataSet => !!d);
+  model.checkData(train, 'training data');
+  if (options.validationData) model.checkData(options.validationData, 'validation data');
+  if (options.testData) model.checkData(options.testData, 'test data');
+
+  model.training = true;
+  try {
+    const s = model.plan(batch, optKind, [train, ...extra]);
+    const r = s.resident.get(train)!;
+    const be = model.backend, V = model.classes, N = train.count;
+    const order = new Int32Array(N);
+    for (let i = 0; i < N; i++) order[i] = i;
+    const batchesPerEpoch = Math.ceil(N / batch);
+    cb.onTrainBegin?.({ epochs, batchesPerEpoch, samples: N });
+    const history: History = { epochs: [] };
+    let lastYield = now();
+
+    for (let e = 0; e < epochs; e++) {
+      const epoch = model.epochsDone + 1;
+      cb.onEpochBegin?.(epoch);
+      if (shuffle) model.rng.shuffle(order);
+      be.write(s.order, order); // once per epoch; batches gather through slices of it
+      const t0 = now();
+      let paused = 0;
+      let lossSum = 0, correct = 0;
+      for (let bi = 0, start = 0; start < N; bi++, start += batch) {
+        const B = Math.min(batch, N - start);
+        model.loadBatch(s, r, start, B);
+        model.forward(s, B);
+        const loss = model.lossForward(s, B);
+        if (!Number.isFinite(loss)) {
+          throw new SimdnetError(`training diverged: the loss became ${loss} in epoch ${epoch}, batch ${bi + 1}; try a lower learning rate (now ${lr})`, 3);
+        }
+        const ok = be.argmax_rows(s.preds, s.acts[s.acts.length - 1], s.labels, B, V);
+        model.backward(s, B);
+        model.update(s, opt, lr);
+        lossSum += loss;
+        correct += ok;
+        cb.onBatchEnd?.(bi, { batch: bi, loss: loss / B, accuracy: ok / B, size: B });
+        if (now() - lastYield > yieldMs) {
+          const p0 = now();
+          await pause();
+          lastYield = now();
+          paused += lastYield - p0;
+        }
+      }
+      const epochMs = now() - t0 - paused;
+      model.epochsDone++;
+      const logs: EpochLogs = {
+        epoch,
+        loss: lossSum / N,
+        trainAccuracy: correct / N,
+        epochMs,
+        samplesPerSec: (N / epochMs) * 1000,
+        learningRate: lr,
+        backend: be.name,
+      };
+      if (options.validationData) {
+        const v: Evaluation = model.evaluate(options.validationData, { batchSize: batch });
+        logs.valLoss = v.loss;
+        logs.valAccuracy = v.accuracy;
+      }
+      if (options.testData) {
+        const t: Evaluation = model.evaluate(options.testData, { batchSize: batch });
+        logs.testLoss = t.loss;
+        logs.testAccuracy = t.accuracy;
+      }
+      history.epochs.push(logs);
+      await cb.onEpochEnd?.(epoch, logs);
+      await pause();
+      lastYield = now();
+    }
+    return history;
+  } finally {
+    model.training = false;
+  }
+}

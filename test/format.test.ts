@@ -1,0 +1,108 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { TsBackend } from '../src/backends/ts/index.js';
+import { crc32, decodeModel, encodeModel } from '../src/format.js';
+import { loadModel, saveModel } from '../src/io.js';
+import { Model } from '../src/model.js';
+import { BACKENDS } from './helpers/backends.js';
+import { tempDir } from './helpers/idx-fixtures.js';
+import { synthetic } from './helpers/synthetic.js';
+
+const tmp = tempDir('simdnet-format-');
+afterAll(() => tmp.remove());
+
+async function trained(backend = new TsBackend()) {
+  const data = synthetic(120, 12, 4, 3);
+  const m = new Model({ layers: [12, 9, 5, 4], activation: ['relu', 'tanh'], loss: 'ce', seed: 4, imageShape: [3, 4] }, backend);
+  await m.fit(data, { epochs: 2, batchSize: 10, optimizer: 'adam', learningRate: 0.01 });
+  return { m, data };
+}
+
+/** rewrite the checksum after tampering, so the later checks are reached */
+function resign(bytes: Uint8Array): Uint8Array {
+  new DataView(bytes.buffer, bytes.byteOffset).setUint32(bytes.length - 4, crc32(bytes.subarray(0, bytes.length - 4)), true);
+  return bytes;
+}
+function withHeader(bytes: Uint8Array, edit: (h: any) => void): Uint8Array {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset);
+  const hlen = dv.getUint32(12, true);
+  const h = JSON.parse(new TextDecoder().decode(bytes.subarray(16, 16 + hlen)));
+  edit(h);
+  const weights = bytes.subarray(Math.ceil((16 + hlen) / 4) * 4, bytes.length - 4);
+  const json = new TextEncoder().encode(JSON.stringify(h));
+  const start = Math.ceil((16 + json.length) / 4) * 4;
+  const out = new Uint8Array(start + weights.length + 4);
+  out.set(bytes.subarray(0, 12));
+  new DataView(out.buffer).setUint32(12, json.length, true);
+  out.set(json, 16);
+  out.set(weights, start);
+  return resign(out);
+}
+
+describe('model files', () => {
+  for (const b of BACKENDS.slice(0, 3)) {
+    it(`${b.name}: save -> load gives identical predictions`, async () => {
+      const { m, data } = await trained(await b.create());
+      const file = join(tmp.dir, `m-${b.name}.simdnet`);
+      saveModel(m, file, { note: 'test' });
+      const { model, meta } = await loadModel(file, { backend: await b.create() });
+      expect(meta.note).toBe('test');
+      expect(model.config.layers).toEqual([12, 9, 5, 4]);
+      expect(model.config.activations).toEqual(['relu', 'tanh', 'linear']);
+      expect(model.config.imageShape).toEqual([3, 4]);
+      const p1 = m.predict(data.images), p2 = model.predict(data.images);
+      expect(Buffer.from(p1.buffer).equals(Buffer.from(p2.buffer))).toBe(true);
+    });
+  }
+
+  it('is readable with the few lines of Python the README gives (when numpy is installed)', async () => {
+    const { m } = await trained();
+    const file = join(tmp.dir, 'py.simdnet');
+    saveModel(m, file);
+    const hasNumpy = spawnSync('python3', ['-c', 'import numpy'], { stdio: 'ignore' }).status === 0;
+    if (!hasNumpy) return void console.log('numpy not importable: Python check skipped');
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const snippet = readme.match(/```python\n([\s\S]*?)```/)![1];
+    const script = `${snippet}\nimport sys\nout = np.concatenate([np.asarray(w, dtype='<f4').ravel() for l in layers for w in (l['W'], l['b'])])\nsys.stdout.buffer.write(json.dumps([h['layers'], h['activations']]).encode() + b'\\n' + out.tobytes())`;
+    const raw = execFileSync('python3', ['-c', script, file]);
+    const nl = raw.indexOf(10);
+    const [layers, acts] = JSON.parse(raw.subarray(0, nl).toString());
+    expect(layers).toEqual([12, 9, 5, 4]);
+    expect(acts).toEqual(['relu', 'tanh', 'linear']);
+    const py = new Float32Array(raw.buffer.slice(raw.byteOffset + nl + 1, raw.byteOffset + raw.length));
+    const ours = m.getWeights().flatMap((w) => [...w.W, ...w.b]);
+    expect(Array.from(py)).toEqual(ours);
+  });
+
+  it('rejects damaged files with one line naming the file', async () => {
+    const { m } = await trained();
+    const good = encodeModel(m.config, m.getWeights());
+    const cases: [string, Uint8Array, RegExp][] = [
+      ['empty', new Uint8Array(0), /too short/],
+      ['truncated', good.subarray(0, good.length - 9), /checksum mismatch/],
+      ['bitflip', (() => { const x = good.slice(); x[x.length - 20] ^= 0x10; return x; })(), /checksum mismatch/],
+      ['magic', resign((() => { const x = good.slice(); x[0] = 0x50; return x; })()), /bad magic/],
+      ['version', resign((() => { const x = good.slice(); x[8] = 9; return x; })()), /unsupported format version 9/],
+      ['headerlen', resign((() => { const x = good.slice(); new DataView(x.buffer).setUint32(12, 1e9, true); return x; })()), /header length/],
+      ['json', resign((() => { const x = good.slice(); x[17] = 0x7b; x[18] = 0x7b; return x; })()), /corrupt header/],
+      ['layers', withHeader(good, (h) => { h.layers = [12, 9, 5, 5]; }), /weights missing or of the wrong size|does not fit/],
+      ['shape', withHeader(good, (h) => { h.tensors[0].shape = [1000000, 1000000]; }), /does not fit/],
+      ['activation', withHeader(good, (h) => { h.activations[0] = 'swish'; }), /bad activations/],
+      ['nan', resign((() => { const x = good.slice(); const hlen = new DataView(x.buffer).getUint32(12, true); new DataView(x.buffer).setFloat32(Math.ceil((16 + hlen) / 4) * 4, NaN, true); return x; })()), /non-finite/],
+    ];
+    for (const [name, bytes, re] of cases) {
+      const file = join(tmp.dir, `bad-${name}.simdnet`);
+      writeFileSync(file, bytes);
+      let err: Error | null = null;
+      try { decodeModel(readFileSync(file), file); } catch (e) { err = e as Error; }
+      expect(err, name).not.toBeNull();
+      expect(err!.name, name).toBe('DataError');
+      expect(err!.message, name).toMatch(re);
+      expect(err!.message.startsWith(file), name).toBe(true);
+      expect(err!.message.includes('\n'), name).toBe(false);
+    }
+    await expect(loadModel(join(tmp.dir, 'missing.simdnet'))).rejects.toThrow(/missing\.simdnet: model file not found/);
+  });
+});

@@ -1,0 +1,130 @@
+import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import type { ActivationName } from '../src/backend.js';
+import { TsBackend } from '../src/backends/ts/index.js';
+import { WasmBackend } from '../src/backends/wasm/index.js';
+import { loadMnist } from '../src/mnist.js';
+import { Model, type LossName } from '../src/model.js';
+import { PRESETS } from '../src/presets.js';
+import type { OptimizerName } from '../src/train.js';
+import { BACKENDS } from './helpers/backends.js';
+import { synthetic } from './helpers/synthetic.js';
+
+const GOLDEN = new URL('./golden.json', import.meta.url);
+
+const CASES: { name: string; layers: number[]; activation: ActivationName; loss: LossName; optimizer: OptimizerName; lr: number }[] = [
+  { name: 'sigmoid-ce-sgd', layers: [7, 5, 3], activation: 'sigmoid', loss: 'ce', optimizer: 'sgd', lr: 0.5 },
+  { name: 'relu-ce-momentum', layers: [7, 9, 6, 3], activation: 'relu', loss: 'ce', optimizer: 'momentum', lr: 0.05 },
+  { name: 'tanh-mse-adam', layers: [7, 17, 3], activation: 'tanh', loss: 'mse', optimizer: 'adam', lr: 0.01 },
+  { name: 'sigmoid-mse-nesterov', layers: [7, 10, 3], activation: 'sigmoid', loss: 'mse', optimizer: 'nesterov', lr: 0.5 },
+  { name: 'relu-ce-adamw', layers: [7, 4, 3], activation: 'relu', loss: 'ce', optimizer: 'adamw', lr: 0.01 },
+];
+
+async function goldenRun(backendName: string, c: (typeof CASES)[number]): Promise<number[]> {
+  const backend = await BACKENDS.find((b) => b.name === backendName)!.create();
+  const data = synthetic(53, 7, 3, 11);
+  const model = new Model({ layers: c.layers, activation: c.activation, loss: c.loss, seed: 3 }, backend);
+  const h = await model.fit(data, { epochs: 4, batchSize: 8, optimizer: c.optimizer, learningRate: c.lr, weightDecay: c.optimizer === 'adamw' ? 0.01 : 0 });
+  return h.epochs.map((e) => e.loss);
+}
+
+describe('golden few-step run', () => {
+  it('the TS reference matches the stored loss sequences', async () => {
+    const got: Record<string, number[]> = {};
+    for (const c of CASES) got[c.name] = await goldenRun('ts', c);
+    // regenerate deliberately with SIMDNET_UPDATE_GOLDEN=1 (and review the diff)
+    if (process.env.SIMDNET_UPDATE_GOLDEN) writeFileSync(GOLDEN, JSON.stringify(got, null, 2) + '\n');
+    expect(existsSync(GOLDEN), 'test/golden.json is missing: run with SIMDNET_UPDATE_GOLDEN=1').toBe(true);
+    const stored = JSON.parse(readFileSync(GOLDEN, 'utf8'));
+    for (const c of CASES) {
+      expect(got[c.name].length).toBe(4);
+      got[c.name].forEach((l, i) => expect(l, `${c.name} epoch ${i + 1}`).toBeCloseTo(stored[c.name][i], 5));
+      // it learns: the loss falls
+      expect(got[c.name][3]).toBeLessThan(got[c.name][0]);
+    }
+  });
+
+  for (const b of BACKENDS.filter((b) => b.name !== 'ts')) {
+    it(`${b.name} matches the TS reference's loss sequence`, async () => {
+      for (const c of CASES) {
+        const ref = await goldenRun('ts', c);
+        const got = await goldenRun(b.name, c);
+        got.forEach((l, i) => expect(Math.abs(l - ref[i]), `${c.name} epoch ${i + 1}: ${l} vs ${ref[i]}`).toBeLessThan(1e-4 * Math.max(1, Math.abs(ref[i]))));
+      }
+    });
+  }
+});
+
+describe('determinism', () => {
+  for (const b of BACKENDS.slice(0, 3)) {
+    it(`${b.name}: the same seed gives bit-identical weights on rerun`, async () => {
+      const data = synthetic(200, 30, 4, 5);
+      const run = async (seed: number) => {
+        const m = new Model({ layers: [30, 17, 4], activation: 'relu', seed }, await b.create());
+        await m.fit(data, { epochs: 2, batchSize: 16, optimizer: 'adam' });
+        return m.getWeights();
+      };
+      const a = await run(7), a2 = await run(7), c = await run(8);
+      a.forEach((w, l) => {
+        expect(Buffer.from(w.W.buffer).equals(Buffer.from(a2[l].W.buffer))).toBe(true);
+        expect(Buffer.from(w.b.buffer).equals(Buffer.from(a2[l].b.buffer))).toBe(true);
+      });
+      expect(Buffer.from(a[0].W.buffer).equals(Buffer.from(c[0].W.buffer))).toBe(false);
+    });
+  }
+});
+
+describe('model API', () => {
+  it('evaluate returns a consistent confusion matrix and per-class accuracy', async () => {
+    const train = synthetic(300, 20, 5, 1), test = synthetic(100, 20, 5, 2);
+    const m = new Model({ layers: [20, 12, 5], activation: 'tanh', seed: 1 }, new TsBackend());
+    await m.fit(train, { epochs: 3, batchSize: 10, optimizer: 'momentum', learningRate: 0.05 });
+    const e = m.evaluate(test);
+    expect(e.count).toBe(100);
+    expect(e.confusion.flat().reduce((a, b) => a + b, 0)).toBe(100);
+    expect(e.confusion.reduce((a, r, i) => a + r[i], 0)).toBe(e.correct);
+    expect(e.accuracy).toBeCloseTo(e.correct / 100, 12);
+    expect(e.accuracy).toBeGreaterThan(0.9);
+    const preds = m.predictClasses(test.images, test.count);
+    expect(preds.reduce((a, p, i) => a + (p === test.labels[i] ? 1 : 0), 0)).toBe(e.correct);
+    const probs = m.predict(test.images.subarray(0, 20 * 3), 3);
+    for (let i = 0; i < 3; i++) expect(probs.subarray(i * 5, i * 5 + 5).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
+  });
+
+  it('refuses a second fit() while one is running', async () => {
+    const data = synthetic(2000, 20, 3, 1);
+    const m = new Model({ layers: [20, 8, 3], seed: 1 }, new TsBackend());
+    const first = m.fit(data, { epochs: 2, yieldMs: 0 });
+    await expect(m.fit(data)).rejects.toThrow(/already training/);
+    await first;
+  });
+
+  it('refuses data whose size or labels do not fit the model, naming both numbers', async () => {
+    const m = new Model({ layers: [20, 8, 3], seed: 1 }, new TsBackend());
+    await expect(m.fit(synthetic(50, 21, 3, 1))).rejects.toThrow(/21 features.*20 inputs/);
+    await expect(m.fit(synthetic(50, 20, 5, 1))).rejects.toThrow(/label \d at index \d+ is out of range.*3 classes/);
+  });
+
+  it('rejects invalid options with one-line messages', async () => {
+    const data = synthetic(50, 20, 3, 1);
+    const m = new Model({ layers: [20, 8, 3] }, new TsBackend());
+    await expect(m.fit(data, { learningRate: -1 })).rejects.toThrow(/learning rate must be a positive number/);
+    await expect(m.fit(data, { batchSize: 0 })).rejects.toThrow(/batch size must be a positive integer/);
+    expect(() => new Model({ layers: [20, 0, 3] }, new TsBackend())).toThrow(/positive integers/);
+    expect(() => new Model({ layers: [20, 8, 3], activation: 'swish' as ActivationName }, new TsBackend())).toThrow(/unknown activation 'swish'/);
+  });
+});
+
+describe('the real MNIST', () => {
+  it("the article's network (preset article) on wasm SIMD reaches >= 97.0% on the 10,000 test images", async () => {
+    const data = loadMnist();
+    const p = PRESETS.article.settings;
+    const model = new Model({ layers: [data.features, ...p.hidden!, data.classes], activation: p.activation, loss: p.loss, seed: 1 }, await WasmBackend.create('simd'));
+    const h = await model.fit(data.train, { epochs: p.epochs, batchSize: p.batchSize, optimizer: p.optimizer, learningRate: p.lr, momentum: p.momentum });
+    expect(h.epochs.length).toBe(p.epochs);
+    const test = model.evaluate(data.test);
+    expect(test.count).toBe(10000);
+    console.log(`article preset: test accuracy ${(test.accuracy * 100).toFixed(2)}% after ${p.epochs} epochs, median ${Math.round(h.epochs.map((e) => e.epochMs).sort((a, b) => a - b)[p.epochs >> 1])} ms/epoch`);
+    expect(test.accuracy).toBeGreaterThanOrEqual(0.97);
+  });
+});
