@@ -1,0 +1,98 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { tempDir } from './helpers/idx-fixtures.js';
+import { writeSyntheticDir } from './helpers/synthetic.js';
+
+const CLI = new URL('../dist/cli.js', import.meta.url).pathname;
+const tmp = tempDir('simdnet-cli-');
+const data = writeSyntheticDir(tmp, 'data', { train: 600, test: 200, shape: [6, 5], classes: 4 });
+const dataGz = writeSyntheticDir(tmp, 'gz', { train: 300, test: 100, shape: [4, 4], classes: 3, gzip: true });
+afterAll(() => tmp.remove());
+
+function run(args: string[], env: Record<string, string> = {}) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 120_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+describe('simdnet CLI', () => {
+  it('is built (npm test builds it first)', () => expect(existsSync(CLI)).toBe(true));
+
+  it('train --json prints one JSON object per epoch, then a final one with done: true', () => {
+    const r = run(['train', '--data', data, '--hidden', '16,8', '--activation', 'relu', '--epochs', '3', '--batch-size', '20', '--optimizer', 'adam', '--lr', '0.01', '--json']);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    const lines = r.out.trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.length).toBe(4);
+    lines.slice(0, 3).forEach((l, i) => {
+      expect(l.epoch).toBe(i + 1);
+      for (const k of ['loss', 'trainAccuracy', 'testAccuracy', 'epochMs', 'samplesPerSec']) expect(typeof l[k], k).toBe('number');
+      expect(l.trainAccuracy).toBeGreaterThanOrEqual(0);
+      expect(l.testAccuracy).toBeLessThanOrEqual(1);
+      expect(['wasm-simd', 'wasm-scalar', 'ts']).toContain(l.backend);
+    });
+    const done = lines[3];
+    expect(done.done).toBe(true);
+    expect(done.testAccuracy).toBeGreaterThan(0.9);
+    expect(done.confusion.length).toBe(4);
+  });
+
+  it('reads gzip-compressed data and any image size; save -> eval reproduces the accuracy', () => {
+    const model = join(tmp.dir, 'gz.simdnet');
+    const t = run(['train', '--data', dataGz, '--hidden', '8', '--epochs', '4', '--batch-size', '10', '--save', model, '--json', '--backend', 'wasm-scalar']);
+    expect(t.code, t.err).toBe(0);
+    const done = JSON.parse(t.out.trim().split('\n').pop()!);
+    expect(done.backend).toBe('wasm-scalar');
+    const e = run(['eval', '--model', model, '--data', dataGz, '--json', '--backend', 'ts']);
+    expect(e.code, e.err).toBe(0);
+    const ev = JSON.parse(e.out);
+    expect(ev.accuracy).toBeCloseTo(done.testAccuracy, 6);
+    const text = run(['eval', '--model', model, '--data', dataGz]);
+    expect(text.out).toMatch(/confusion matrix/);
+  });
+
+  it('prints the per-epoch lines and an accuracy report without --json', () => {
+    const r = run(['train', '--data', data, '--epochs', '2', '--backend', 'ts']);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/epoch 1\/2 {2}loss \d\.\d{4} {2}train \d+\.\d\d% {2}test \d+\.\d\d% {2}\d+ ms {2}[\d,]+ samples\/s {2}ts/);
+    expect(r.out).toMatch(/Accuracy report: the 200 test images/);
+  });
+
+  const bad: [string, string[], RegExp][] = [
+    ['negative learning rate', ['train', '--lr', '-0.1'], /--lr must be a positive number/],
+    ['zero hidden units', ['train', '--hidden', '0'], /--hidden: layer sizes must be positive integers/],
+    ['unknown activation', ['train', '--activation', 'swish'], /--activation: unknown value 'swish'/],
+    ['unknown flag', ['train', '--learning-rate', '0.1'], /Unknown option '--learning-rate'/],
+    ['bad number', ['train', '--epochs', 'ten'], /--epochs must be a number/],
+    ['fractional batch', ['train', '--batch-size', '2.5'], /--batch-size must be a positive integer/],
+    ['unknown preset', ['train', '--preset', 'nope'], /unknown preset 'nope'/],
+    ['unknown backend', ['train', '--backend', 'gpu'], /--backend: unknown value 'gpu'/],
+    ['unknown command', ['fly'], /unknown command 'fly'/],
+    ['missing data folder', ['train', '--data', '/nonexistent/mnist'], /\/nonexistent\/mnist/],
+    ['eval without model', ['eval'], /eval needs --model FILE/],
+    ['missing model', ['eval', '--model', '/nonexistent/m.simdnet'], /\/nonexistent\/m\.simdnet: model file not found/],
+  ];
+  for (const [name, args, re] of bad) {
+    it(`${name}: one line on stderr, exit code 2`, () => {
+      const r = run(args);
+      expect(r.code).toBe(2);
+      expect(r.err).toMatch(re);
+      expect(r.err.trim().split('\n').length).toBe(1);
+      expect(r.err).not.toMatch(/\n\s+at /);
+    });
+  }
+
+  it('a corrupt model file and a model that does not fit the data: exit 2, one line', () => {
+    const junk = join(tmp.dir, 'junk.simdnet');
+    writeFileSync(junk, 'not a model at all, just some text');
+    const r = run(['eval', '--model', junk, '--data', data]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/junk\.simdnet: not a simdnet model file/);
+    const model = join(tmp.dir, 'small.simdnet');
+    expect(run(['train', '--data', dataGz, '--epochs', '1', '--save', model, '--json']).code).toBe(0);
+    const m = run(['eval', '--model', model, '--data', data]);
+    expect(m.code).toBe(2);
+    expect(m.err).toMatch(/takes 16 inputs but the data .* has 30/);
+  });
+});
