@@ -139,7 +139,7 @@ function median(xs: number[]): number {
 function accuracyReport(e: Evaluation, title: string): string {
   const lines = [title, `  accuracy ${pct(e.accuracy)} (${e.correct}/${e.count})   loss ${e.loss.toFixed(4)}`, '  per class:'];
   const cells = e.perClass.map((a, c) => `${c}: ${Number.isNaN(a) ? '  -  ' : (a * 100).toFixed(1) + '%'}`);
-  for (let i = 0; i < cells.length; i += 5) lines.push('    ' + cells.slice(i, i + 5).map((c) => c.padEnd(12)).join(''));
+  for (let i = 0; i < cells.length; i += 5) lines.push(('    ' + cells.slice(i, i + 5).map((c) => c.padEnd(12)).join('')).trimEnd());
   return lines.join('\n');
 }
 
