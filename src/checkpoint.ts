@@ -103,6 +103,6 @@ export function decodeCheckpoint(bytes: Uint8Array, file: string): TrainState {
 export function checkResumable(saved: CheckpointSettings, run: CheckpointSettings, file: string): void {
   for (const k of Object.keys(run) as (keyof CheckpointSettings)[]) {
     const a = JSON.stringify(saved[k]), b = JSON.stringify(run[k]);
-    if (a !== b) throw new SimdnetError(`${file}: checkpoint was made with ${k} ${a} but this run has ${k} ${b}; resume with the same settings (or start a new run)`);
+    if (a !== b) throw new SimdnetError(`${file} was made with ${k} ${a} but this run has ${k} ${b}; resume with the same settings (or start a new run)`);
   }
 }

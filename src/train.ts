@@ -176,7 +176,7 @@ export async function fit(model: Model, train: DataSet, options: FitOptions = {}
     let firstBatch = 0, resumeSums: [number, number] | null = null;
     let targetEpochs = model.epochsDone + epochs;
     if (res) {
-      checkResumable(res.settings, settings, 'checkpoint');
+      checkResumable(res.settings, settings, 'the checkpoint');
       if (res.params.length !== model.paramCount || res.opt.length !== s.opt.length || res.opt.some((o) => o.length !== model.paramCount)) {
         throw new SimdnetError(`checkpoint holds ${res.params.length} parameters and ${res.opt.length} optimizer tensors; this model needs ${model.paramCount} and ${s.opt.length}`);
       }
