@@ -168,3 +168,26 @@ describe('concurrent models', () => {
     expect(sameBits(b.readParams(), wantB)).toBe(true);
   }, 60_000);
 });
+
+describe('models in two Workers', () => {
+  it('train at the same time in two worker_threads and match training in the main thread bit for bit', async () => {
+    const { Worker } = await import('node:worker_threads');
+    const jobs = [
+      { cfg, data, opts: { ...opts, epochs: 3 } },
+      { cfg: { layers: [20, 9, 4], activation: 'tanh', seed: 8 }, data: synthetic(200, 20, 4, 12), opts: { ...opts, epochs: 3, optimizer: 'momentum', learningRate: 0.05 } },
+    ];
+    const url = new URL('./helpers/train-worker.mjs', import.meta.url);
+    const results = await Promise.all(
+      jobs.map((job) => new Promise<Float32Array>((resolve, reject) => {
+        const w = new Worker(url, { workerData: job });
+        w.once('message', (p) => { resolve(p); void w.terminate(); });
+        w.once('error', reject);
+      })),
+    );
+    for (let i = 0; i < jobs.length; i++) {
+      const m = new Model(jobs[i].cfg as never, await WasmBackend.create('simd'));
+      await m.fit(jobs[i].data, jobs[i].opts as FitOptions);
+      expect(sameBits(results[i], m.readParams()), `worker ${i}`).toBe(true);
+    }
+  }, 60_000);
+});
