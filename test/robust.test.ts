@@ -8,6 +8,7 @@ import { Model, type DataSet } from '../src/model.js';
 import { DivergenceError, InterruptedError, type FitOptions } from '../src/train.js';
 import type { Backend } from '../src/backend.js';
 import { synthetic } from './helpers/synthetic.js';
+import { sessionBytes } from '../src/limits.js';
 
 const data = synthetic(230, 20, 4, 11); // 230 / 16 -> 15 batches, the last one short
 const cfg = { layers: [20, 12, 4], activation: 'relu' as const, loss: 'ce' as const, seed: 5 };
@@ -129,9 +130,18 @@ describe('limits', () => {
     const d: DataSet = synthetic(64, 784, 10, 1);
     const err = await m.fit(d, { epochs: 1, batchSize: 300_000 }).catch((e) => e);
     expect(err).toBeInstanceOf(SimdnetError);
-    expect(err.message).toMatch(/needs \d+ bytes in total, more than the 4 GiB/);
+    expect(err.message).toMatch(/batch size 300000 needs \d+ bytes \(\d+\.\d+ GiB\) of WebAssembly memory, more than the 4 GiB/);
     expect(m.step).toBe(0);
     expect(sameBits(m.readParams(), before)).toBe(true);
+  });
+
+  it('the up-front estimate equals what the plan then allocates', async () => {
+    const be = await WasmBackend.create('simd');
+    const m = new Model({ layers: [30, 17, 5], seed: 1 }, be);
+    const base = be.mark();
+    const d: DataSet = synthetic(33, 30, 5, 2);
+    await m.fit(d, { epochs: 1, batchSize: 7, optimizer: 'adam' });
+    expect(be.mark() - base).toBe(sessionBytes({ layers: [30, 17, 5], batch: 7, paramCount: m.paramCount, nOpt: 2, maxCount: 33, datasets: [d] }));
   });
 
   it('data whose input size or class count does not match the model is refused with both numbers', async () => {
