@@ -11,6 +11,7 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DataError } from '../src/errors.js';
 import { crc32, decodeModel, encodeModel } from '../src/format.js';
+import { decodeCheckpoint, encodeCheckpoint } from '../src/checkpoint.js';
 import { parseIdx } from '../src/idx.js';
 import { readIdxFile } from '../src/mnist.js';
 import { Rng } from '../src/rng.js';
@@ -108,6 +109,16 @@ function modelSeeds(r: Rng): Uint8Array[] {
   ];
 }
 
+function checkpointSeed(r: Rng): Uint8Array {
+  const order = Int32Array.from({ length: 9 }, (_, i) => i);
+  r.shuffle(order);
+  return encodeCheckpoint({
+    settings: { layers: [4, 3, 2], activations: ['relu', 'linear'], loss: 'ce', optimizer: 'adam', learningRate: 0.01, momentum: 0.9, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0, batchSize: 4, shuffle: true, seed: 1, samples: 9, backend: 'ts' },
+    epochsDone: 1, batchInEpoch: 2, step: 5, rng: [1, 2, 3, 4], lossSum: 3.5, correct: 4,
+    params: Float32Array.from({ length: 28 }, () => r.float()), opt: [new Float32Array(28).fill(0.1), new Float32Array(28).fill(0.2)], order,
+  });
+}
+
 function resign(b: Uint8Array): Uint8Array {
   if (b.length >= 20) new DataView(b.buffer, b.byteOffset).setUint32(b.length - 4, crc32(b.subarray(0, b.length - 4)), true);
   return b;
@@ -149,9 +160,10 @@ describe(`fuzz (${CASES} cases, seed ${SEED})`, () => {
     const r = new Rng(SEED);
     const idx = idxSeeds(r);
     const models = modelSeeds(r);
+    const ckpt = checkpointSeed(r);
     const names = Object.keys(mutations);
     const o: Outcome = { ok: 0, dataErrors: 0, maxMs: 0, maxGrowth: 0 };
-    const kinds = { idxRaw: 0, idxGzip: 0, gzipStream: 0, model: 0, modelResigned: 0 };
+    const kinds = { idxRaw: 0, idxGzip: 0, gzipStream: 0, model: 0, modelResigned: 0, checkpoint: 0 };
     const t0 = performance.now();
     for (let c = 0; c < CASES; c++) {
       const kind = c % 5;
@@ -177,6 +189,11 @@ describe(`fuzz (${CASES} cases, seed ${SEED})`, () => {
         const path = tmp.write(`c${c}.gz`, input);
         runCase(`${tag} gzip stream`, input, () => readIdxFile(path), seed.length, o);
         kinds.gzipStream++;
+      } else if (c % 10 === 9) {
+        // checkpoint files: same container, different header checks (re-signed so they are reached)
+        const input = resign(mutations[m](ckpt, r));
+        runCase(`${tag} checkpoint`, input, () => decodeCheckpoint(input, 'fuzz.ckpt'), ckpt.length, o);
+        kinds.checkpoint++;
       } else {
         const seed = pick(r, models);
         const resigned = kind === 4;
