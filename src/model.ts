@@ -7,6 +7,7 @@ import { Activation, type ActivationName, type Backend, type BackendPreference, 
 import { createBackend } from './backends/index.js';
 import { UsageError, SimdnetError } from './errors.js';
 import { Rng } from './rng.js';
+import { checkPlanFits, sessionBytes } from './limits.js';
 import { fit, type FitOptions, type History, type OptimizerConfig } from './train.js';
 
 export type LossName = 'ce' | 'mse';
@@ -263,13 +264,14 @@ export class Model {
     const oldOpt = s && s.optKind === kind ? s.opt.map((t) => this.backend.read(t)) : null;
 
     const be = this.backend;
-    be.release(this.baseMark);
-    this.session = null;
     const L = this.config.layers;
     const widest = Math.max(...L);
     const V = this.classes;
     const maxCount = Math.max(batch, ...[...keep].map((d) => d.count));
     const nOpt = kind === 'none' ? 0 : kind === 'momentum' ? 1 : 2;
+    checkPlanFits(be, this.baseMark, sessionBytes({ layers: L, batch, paramCount: this.paramCount, nOpt, maxCount, datasets: [...keep] }), batch);
+    be.release(this.baseMark);
+    this.session = null;
     const session: Session = {
       batch,
       optKind: kind,

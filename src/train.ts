@@ -4,6 +4,23 @@
  */
 import { UsageError, SimdnetError } from './errors.js';
 import type { DataSet, Evaluation, Model } from './model.js';
+import { checkResumable, type CheckpointSettings, type TrainState } from './checkpoint.js';
+
+/** training stopped because the loss or the weights became NaN/Inf (exit 3); the model holds the last good weights */
+export class DivergenceError extends SimdnetError {
+  constructor(message: string, readonly epoch: number, readonly batch: number) {
+    super(message, 3);
+    this.name = 'DivergenceError';
+  }
+}
+
+/** training stopped on request (a signal) after a checkpoint was written (or not, when none was asked for) */
+export class InterruptedError extends SimdnetError {
+  constructor(message: string, readonly state: TrainState) {
+    super(message, 130);
+    this.name = 'InterruptedError';
+  }
+}
 
 export type OptimizerName = 'sgd' | 'momentum' | 'nesterov' | 'adam' | 'adamw';
 export const OPTIMIZERS: readonly OptimizerName[] = ['sgd', 'momentum', 'nesterov', 'adam', 'adamw'];
@@ -77,6 +94,12 @@ export interface FitOptions {
   callbacks?: Callbacks;
   /** yield to the event loop at least this often, in ms, so timers and progress bars run (default 50) */
   yieldMs?: number;
+  /** continue from a checkpoint; `epochs` then counts the run's total epochs, not additional ones */
+  resume?: TrainState;
+  /** called with the full training state after every epoch, and every `everyBatches` batches when set */
+  checkpoint?: { everyBatches?: number; write(state: TrainState): void };
+  /** polled after every batch; when it returns true, fit() throws InterruptedError carrying the state */
+  shouldStop?: () => boolean;
 }
 
 export interface History {
@@ -111,6 +134,13 @@ export function resolveOptimizer(o: FitOptions): { opt: OptimizerConfig; lr: num
   };
 }
 
+/** true when no value is NaN or +-Inf (x - x is 0 only for finite x) */
+export function allFinite(a: Float32Array): boolean {
+  let acc = 0;
+  for (let i = 0; i < a.length; i++) acc += a[i] - a[i];
+  return acc === 0;
+}
+
 const now = () => (typeof performance !== 'undefined' ? performance.now() : Date.now());
 const pause = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
@@ -136,32 +166,82 @@ export async function fit(model: Model, train: DataSet, options: FitOptions = {}
     const order = new Int32Array(N);
     for (let i = 0; i < N; i++) order[i] = i;
     const batchesPerEpoch = Math.ceil(N / batch);
-    cb.onTrainBegin?.({ epochs, batchesPerEpoch, samples: N });
+    const settings: CheckpointSettings = {
+      layers: model.config.layers, activations: model.config.activations, loss: model.config.loss,
+      optimizer: opt.type, learningRate: lr, momentum: opt.momentum, beta1: opt.beta1, beta2: opt.beta2, epsilon: opt.eps, weightDecay: opt.weightDecay,
+      batchSize: batch, shuffle, seed: model.config.seed, samples: N, backend: be.name,
+    };
+    // resuming: restore weights, optimizer state, rng and position; `epochs` is then the run's total
+    const res = options.resume;
+    let firstBatch = 0, resumeSums: [number, number] | null = null;
+    let targetEpochs = model.epochsDone + epochs;
+    if (res) {
+      checkResumable(res.settings, settings, 'the checkpoint');
+      if (res.params.length !== model.paramCount || res.opt.length !== s.opt.length || res.opt.some((o) => o.length !== model.paramCount)) {
+        throw new SimdnetError(`checkpoint holds ${res.params.length} parameters and ${res.opt.length} optimizer tensors; this model needs ${model.paramCount} and ${s.opt.length}`);
+      }
+      if (res.epochsDone >= epochs) throw new SimdnetError(`the checkpoint already completed ${res.epochsDone} epochs; ask for more than that with --epochs`);
+      model.writeParams(res.params);
+      res.opt.forEach((o, i) => be.write(s.opt[i], o));
+      model.step = res.step;
+      model.epochsDone = res.epochsDone;
+      model.rng.setState(res.rng);
+      order.set(res.order);
+      targetEpochs = epochs;
+      if (res.batchInEpoch > 0) {
+        firstBatch = res.batchInEpoch;
+        resumeSums = [res.lossSum, res.correct];
+      }
+    }
+    // divergence guard: a copy of the weights from before each update (allocated once, per fit)
+    const backup = new Float32Array(model.paramCount);
+    const state = (batchInEpoch: number, lossSum: number, correct: number): TrainState => ({
+      settings, epochsDone: model.epochsDone, batchInEpoch, step: model.step, rng: model.rng.getState(), lossSum, correct,
+      params: model.readParams(), opt: s.opt.map((t) => be.read(t)), order: order.slice(),
+    });
+    const every = options.checkpoint?.everyBatches ?? 0;
+    cb.onTrainBegin?.({ epochs: targetEpochs - model.epochsDone, batchesPerEpoch, samples: N });
     const history: History = { epochs: [] };
     let lastYield = now();
 
-    for (let e = 0; e < epochs; e++) {
+    while (model.epochsDone < targetEpochs) {
       const epoch = model.epochsDone + 1;
       cb.onEpochBegin?.(epoch);
-      if (shuffle) model.rng.shuffle(order);
+      const skip = firstBatch;
+      if (skip === 0 && shuffle) model.rng.shuffle(order);
+      firstBatch = 0;
       be.write(s.order, order); // once per epoch; batches gather through slices of it
+      const pv = be.view(model.params);
       const t0 = now();
       let paused = 0;
       let lossSum = 0, correct = 0;
-      for (let bi = 0, start = 0; start < N; bi++, start += batch) {
+      if (resumeSums) [lossSum, correct] = resumeSums;
+      resumeSums = null;
+      for (let bi = skip, start = skip * batch; start < N; bi++, start += batch) {
         const B = Math.min(batch, N - start);
         model.loadBatch(s, r, start, B);
         model.forward(s, B);
         const loss = model.lossForward(s, B);
         if (!Number.isFinite(loss)) {
-          throw new SimdnetError(`training diverged: the loss became ${loss} in epoch ${epoch}, batch ${bi + 1}; try a lower learning rate (now ${lr})`, 3);
+          throw new DivergenceError(`training diverged: the loss became ${loss} in epoch ${epoch}, batch ${bi + 1}; the weights from before this batch are kept; try a lower learning rate (now ${lr})`, epoch, bi + 1);
         }
         const ok = be.argmax_rows(s.preds, s.acts[s.acts.length - 1], s.labels, B, V);
         model.backward(s, B);
+        backup.set(pv);
         model.update(s, opt, lr);
+        if (!allFinite(pv)) {
+          pv.set(backup);
+          throw new DivergenceError(`training diverged: the weights became NaN or Inf in epoch ${epoch}, batch ${bi + 1}; the weights from before this batch are kept; try a lower learning rate (now ${lr})`, epoch, bi + 1);
+        }
         lossSum += loss;
         correct += ok;
         cb.onBatchEnd?.(bi, { batch: bi, loss: loss / B, accuracy: ok / B, size: B });
+        const next = bi + 1;
+        if (every > 0 && next % every === 0 && start + B < N) options.checkpoint!.write(state(next, lossSum, correct));
+        if (options.shouldStop?.()) {
+          const st = start + B < N ? state(next, lossSum, correct) : (model.epochsDone++, state(0, 0, 0));
+          throw new InterruptedError(`training interrupted in epoch ${epoch} after batch ${next}`, st);
+        }
         if (now() - lastYield > yieldMs) {
           const p0 = now();
           await pause();
@@ -191,6 +271,7 @@ export async function fit(model: Model, train: DataSet, options: FitOptions = {}
         logs.testAccuracy = t.accuracy;
       }
       history.epochs.push(logs);
+      options.checkpoint?.write(state(0, 0, 0));
       await cb.onEpochEnd?.(epoch, logs);
       await pause();
       lastYield = now();

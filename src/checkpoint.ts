@@ -1,0 +1,108 @@
+/**
+ * Training checkpoints: everything needed to continue a run bit for bit. Same container as the
+ * model file (src/format.ts: magic, version, JSON header, named f32 tensors, CRC-32) with format
+ * 'simdnet-checkpoint'. Pure: no Node imports (src/io.ts writes it atomically).
+ *
+ * Header fields: settings (must match the resuming run), epochsDone, batchInEpoch (next batch of
+ * the current epoch; 0 at an epoch boundary), step (optimizer steps, Adam's t), rng (xoshiro128**
+ * state, 4 x u32), lossSum/correct (the partial epoch's running sums).
+ * Tensors: params (the whole parameter block), opt.0 / opt.1 (momentum or Adam moments, when
+ * used), order (this epoch's sample order; f32 holds indices exactly below 2^24).
+ */
+import { DataError, SimdnetError } from './errors.js';
+import { decodeFile, encodeFile } from './format.js';
+
+export interface CheckpointSettings {
+  layers: number[];
+  activations: string[];
+  loss: string;
+  optimizer: string;
+  learningRate: number;
+  momentum: number;
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+  weightDecay: number;
+  batchSize: number;
+  shuffle: boolean;
+  seed: number;
+  samples: number;
+  backend: string;
+}
+
+export interface TrainState {
+  settings: CheckpointSettings;
+  epochsDone: number;
+  batchInEpoch: number;
+  step: number;
+  rng: number[];
+  lossSum: number;
+  correct: number;
+  params: Float32Array;
+  opt: Float32Array[];
+  order: Int32Array;
+}
+
+export const CHECKPOINT_FORMAT = 'simdnet-checkpoint';
+const MAX_ORDER = 1 << 24;
+
+export function encodeCheckpoint(s: TrainState): Uint8Array {
+  if (s.order.length > MAX_ORDER) throw new SimdnetError(`checkpoints support at most ${MAX_ORDER} training samples, this run has ${s.order.length}`);
+  const tensors = [
+    { name: 'params', shape: [s.params.length], data: s.params },
+    ...s.opt.map((o, i) => ({ name: `opt.${i}`, shape: [o.length], data: o })),
+    { name: 'order', shape: [s.order.length], data: Float32Array.from(s.order) },
+  ];
+  return encodeFile(
+    {
+      format: CHECKPOINT_FORMAT,
+      settings: s.settings,
+      epochsDone: s.epochsDone,
+      batchInEpoch: s.batchInEpoch,
+      step: s.step,
+      rng: s.rng,
+      lossSum: s.lossSum,
+      correct: s.correct,
+    },
+    tensors,
+  );
+}
+
+const isCount = (x: unknown) => Number.isSafeInteger(x) && (x as number) >= 0;
+
+export function decodeCheckpoint(bytes: Uint8Array, file: string): TrainState {
+  const { header, tensors } = decodeFile(bytes, file, CHECKPOINT_FORMAT);
+  const h = header as Record<string, any>;
+  const st = h.settings;
+  if (!st || typeof st !== 'object' || !Array.isArray(st.layers) || !isCount(st.samples) || !isCount(st.batchSize)) throw new DataError(file, 'corrupt checkpoint: bad settings');
+  if (!isCount(h.epochsDone) || !isCount(h.batchInEpoch) || !isCount(h.step) || !isCount(h.correct) || typeof h.lossSum !== 'number' || !Number.isFinite(h.lossSum)) {
+    throw new DataError(file, 'corrupt checkpoint: bad position');
+  }
+  if (!Array.isArray(h.rng) || h.rng.length !== 4 || !h.rng.every((x: unknown) => Number.isInteger(x) && (x as number) >= 0 && (x as number) <= 0xffffffff)) {
+    throw new DataError(file, 'corrupt checkpoint: bad random-number state');
+  }
+  const params = tensors.get('params');
+  const orderF = tensors.get('order');
+  if (!params || !orderF) throw new DataError(file, 'corrupt checkpoint: params or order missing');
+  if (orderF.length !== st.samples) throw new DataError(file, `corrupt checkpoint: order has ${orderF.length} entries for ${st.samples} samples`);
+  const order = new Int32Array(orderF.length);
+  const seen = new Uint8Array(orderF.length);
+  for (let i = 0; i < order.length; i++) {
+    const v = orderF[i];
+    if (!Number.isInteger(v) || v < 0 || v >= order.length || seen[v]) throw new DataError(file, 'corrupt checkpoint: the sample order is not a permutation');
+    seen[v] = 1;
+    order[i] = v;
+  }
+  const opt: Float32Array[] = [];
+  for (let i = 0; tensors.has(`opt.${i}`); i++) opt.push(tensors.get(`opt.${i}`)!);
+  for (const arr of [params, ...opt]) for (let i = 0; i < arr.length; i++) if (!Number.isFinite(arr[i])) throw new DataError(file, 'checkpoint holds a non-finite value; resume from an earlier one');
+  return { settings: st, epochsDone: h.epochsDone, batchInEpoch: h.batchInEpoch, step: h.step, rng: h.rng, lossSum: h.lossSum, correct: h.correct, params, opt, order };
+}
+
+/** refuse to resume a run with different settings: names the first setting that differs, with both values */
+export function checkResumable(saved: CheckpointSettings, run: CheckpointSettings, file: string): void {
+  for (const k of Object.keys(run) as (keyof CheckpointSettings)[]) {
+    const a = JSON.stringify(saved[k]), b = JSON.stringify(run[k]);
+    if (a !== b) throw new SimdnetError(`${file} was made with ${k} ${a} but this run has ${k} ${b}; resume with the same settings (or start a new run)`);
+  }
+}

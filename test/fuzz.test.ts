@@ -1,0 +1,215 @@
+/**
+ * Seeded fuzzing of every untrusted-file parser: IDX (raw via parseIdx, raw and gzip via
+ * readIdxFile) and model files (decodeModel, with and without a re-signed CRC so mutations reach
+ * the header and tensor checks). Each case must end in a valid result or a one-line DataError;
+ * anything else (another exception, a multi-line message, a case that runs for seconds, memory far
+ * beyond the file's size) fails with the seed and case number so it can be replayed.
+ *
+ * SIMDNET_FUZZ_CASES=N raises the case count (default 5000); SIMDNET_FUZZ_SEED picks the seed.
+ */
+import { gzipSync } from 'node:zlib';
+import { afterAll, describe, expect, it } from 'vitest';
+import { DataError } from '../src/errors.js';
+import { crc32, decodeModel, encodeModel } from '../src/format.js';
+import { decodeCheckpoint, encodeCheckpoint } from '../src/checkpoint.js';
+import { parseIdx } from '../src/idx.js';
+import { readIdxFile } from '../src/mnist.js';
+import { Rng } from '../src/rng.js';
+import { encodeIdx, tempDir } from './helpers/idx-fixtures.js';
+
+const CASES = Number(process.env.SIMDNET_FUZZ_CASES ?? 5000);
+const SEED = Number(process.env.SIMDNET_FUZZ_SEED ?? 20261128);
+/** a case taking this long is a hang (real cases take well under a millisecond) */
+const CASE_LIMIT_MS = 5000;
+
+const tmp = tempDir('simdnet-fuzz-');
+afterAll(() => tmp.remove());
+
+type Mutation = (b: Uint8Array, r: Rng) => Uint8Array;
+
+const mutations: Record<string, Mutation> = {
+  bitflip(b, r) {
+    const out = b.slice();
+    const flips = 1 + r.int(4);
+    for (let i = 0; i < flips && out.length; i++) out[r.int(out.length)] ^= 1 << r.int(8);
+    return out;
+  },
+  byte(b, r) {
+    const out = b.slice();
+    if (out.length) out[r.int(out.length)] = r.int(256);
+    return out;
+  },
+  truncate(b, r) {
+    // every boundary kind: inside the magic, the dims/header length, the header, the data, the last byte
+    const cuts = [0, 1, 2, 3, 4, 7, 8, 11, 12, 15, 16, 20, b.length >> 1, b.length - 5, b.length - 4, b.length - 1];
+    const at = r.int(2) ? cuts[r.int(cuts.length)] : r.int(b.length + 1);
+    return b.slice(0, Math.max(0, Math.min(b.length, at)));
+  },
+  garbage(b, r) {
+    const extra = new Uint8Array(1 + r.int(64));
+    for (let i = 0; i < extra.length; i++) extra[i] = r.int(256);
+    const out = new Uint8Array(b.length + extra.length);
+    out.set(b);
+    out.set(extra, b.length);
+    return out;
+  },
+  inflateSize(b, r) {
+    // overwrite a 32-bit size field (IDX dims at 4.., model header length at 12) with a huge or off-by-one value
+    const out = b.slice();
+    if (out.length < 16) return out;
+    const dv = new DataView(out.buffer);
+    const field = 4 + 4 * r.int(3);
+    const cur = dv.getUint32(field, false);
+    const vals = [0xffffffff, 0x7fffffff, 0x10000000, cur + 1, cur * 2, cur - 1 >>> 0, 0];
+    dv.setUint32(field, vals[r.int(vals.length)] >>> 0, r.int(2) === 1);
+    return out;
+  },
+  magic(b, r) {
+    const out = b.slice();
+    if (out.length < 4) return out;
+    out[r.int(4)] = r.int(256); // magic bytes / IDX type code and dimension count
+    return out;
+  },
+  dtype(b, r) {
+    const out = b.slice();
+    if (out.length > 3) out[2] = [0x08, 0x09, 0x0b, 0x0c, 0x0d, 0x0e, 0x00, 0xff, r.int(256)][r.int(9)];
+    if (out.length > 3 && r.int(2)) out[3] = r.int(256);
+    return out;
+  },
+  empty() {
+    return new Uint8Array(0);
+  },
+};
+
+function pick<T>(r: Rng, xs: T[]): T {
+  return xs[r.int(xs.length)];
+}
+
+/** valid seeds: several dtypes and ranks of IDX files */
+function idxSeeds(r: Rng): Uint8Array[] {
+  const rand = (n: number, lo: number, hi: number) => Array.from({ length: n }, () => lo + r.int(hi - lo + 1));
+  return [
+    encodeIdx('u8', [7, 3, 4], rand(84, 0, 255)),
+    encodeIdx('u8', [11], rand(11, 0, 9)),
+    encodeIdx('i8', [5, 2], rand(10, -128, 127)),
+    encodeIdx('i16', [3, 3], rand(9, -3000, 3000)),
+    encodeIdx('i32', [4], rand(4, -100000, 100000)),
+    encodeIdx('f32', [2, 5], rand(10, -50, 50).map((x) => x / 7)),
+    encodeIdx('f64', [3], [0.5, -1e300, 3]),
+  ];
+}
+
+function modelSeeds(r: Rng): Uint8Array[] {
+  const w = (n: number) => Float32Array.from({ length: n }, () => r.float() * 2 - 1);
+  const m1 = { layers: [6, 4, 3], activations: ['relu', 'linear'] as any, loss: 'ce' as const, inputScale: 1 / 255, imageShape: [2, 3] };
+  const m2 = { layers: [5, 2], activations: ['linear'] as any, loss: 'mse' as const, inputScale: 1, imageShape: [5] };
+  return [
+    encodeModel(m1, [{ W: w(24), b: w(4) }, { W: w(12), b: w(3) }], { epochs: 2 }),
+    encodeModel(m2, [{ W: w(10), b: w(2) }]),
+  ];
+}
+
+function checkpointSeed(r: Rng): Uint8Array {
+  const order = Int32Array.from({ length: 9 }, (_, i) => i);
+  r.shuffle(order);
+  return encodeCheckpoint({
+    settings: { layers: [4, 3, 2], activations: ['relu', 'linear'], loss: 'ce', optimizer: 'adam', learningRate: 0.01, momentum: 0.9, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0, batchSize: 4, shuffle: true, seed: 1, samples: 9, backend: 'ts' },
+    epochsDone: 1, batchInEpoch: 2, step: 5, rng: [1, 2, 3, 4], lossSum: 3.5, correct: 4,
+    params: Float32Array.from({ length: 28 }, () => r.float()), opt: [new Float32Array(28).fill(0.1), new Float32Array(28).fill(0.2)], order,
+  });
+}
+
+function resign(b: Uint8Array): Uint8Array {
+  if (b.length >= 20) new DataView(b.buffer, b.byteOffset).setUint32(b.length - 4, crc32(b.subarray(0, b.length - 4)), true);
+  return b;
+}
+
+interface Outcome {
+  ok: number;
+  dataErrors: number;
+  maxMs: number;
+  maxGrowth: number;
+}
+
+/** run one parser on one input; rethrow anything that is not a clean outcome, with replay info */
+function runCase(tag: string, input: Uint8Array, parse: () => unknown, sizeBound: number, o: Outcome): void {
+  const ab0 = process.memoryUsage().arrayBuffers;
+  const t0 = performance.now();
+  let result: unknown;
+  try {
+    result = parse();
+    o.ok++;
+  } catch (e) {
+    if (!(e instanceof DataError)) throw new Error(`${tag}: not a DataError: ${(e as Error)?.stack ?? e}`);
+    if (e.message.includes('\n') || e.message.length === 0) throw new Error(`${tag}: DataError message is not one line: ${JSON.stringify(e.message)}`);
+    o.dataErrors++;
+  }
+  const ms = performance.now() - t0;
+  const grown = process.memoryUsage().arrayBuffers - ab0;
+  void result; // keep it alive while measuring
+  o.maxMs = Math.max(o.maxMs, ms);
+  if (ms > CASE_LIMIT_MS) throw new Error(`${tag}: took ${ms.toFixed(0)} ms (a hang)`);
+  // retained ArrayBuffer memory must stay within a small multiple of the bytes involved (+64 KiB slack for the allocator)
+  const bound = 8 * Math.max(input.length, sizeBound) + 65536;
+  o.maxGrowth = Math.max(o.maxGrowth, grown);
+  if (grown > bound) throw new Error(`${tag}: ${grown} bytes of ArrayBuffer memory for a ${input.length}-byte input (bound ${bound})`);
+}
+
+describe(`fuzz (${CASES} cases, seed ${SEED})`, () => {
+  it('IDX files (raw and gzip) and model files: valid result or one-line DataError, bounded time and memory', () => {
+    const r = new Rng(SEED);
+    const idx = idxSeeds(r);
+    const models = modelSeeds(r);
+    const ckpt = checkpointSeed(r);
+    const names = Object.keys(mutations);
+    const o: Outcome = { ok: 0, dataErrors: 0, maxMs: 0, maxGrowth: 0 };
+    const kinds = { idxRaw: 0, idxGzip: 0, gzipStream: 0, model: 0, modelResigned: 0, checkpoint: 0 };
+    const t0 = performance.now();
+    for (let c = 0; c < CASES; c++) {
+      const kind = c % 5;
+      const m = pick(r, names);
+      const tag = `seed ${SEED} case ${c} (${m})`;
+      if (kind === 0) {
+        // raw IDX bytes straight into the parser
+        const seed = pick(r, idx);
+        const input = mutations[m](seed, r);
+        runCase(`${tag} idx raw`, input, () => parseIdx(input, 'fuzz.idx'), seed.length, o);
+        kinds.idxRaw++;
+      } else if (kind === 1) {
+        // mutate the IDX, then gzip it: the gzip path must apply the same checks
+        const seed = pick(r, idx);
+        const input = gzipSync(mutations[m](seed, r));
+        const path = tmp.write(`c${c}.gz`, input);
+        runCase(`${tag} idx gzip`, input, () => readIdxFile(path), seed.length, o);
+        kinds.idxGzip++;
+      } else if (kind === 2) {
+        // corrupt the gzip stream itself (header, deflate data, CRC/ISIZE trailer), or append garbage after it
+        const seed = pick(r, idx);
+        const input = mutations[m](gzipSync(seed), r);
+        const path = tmp.write(`c${c}.gz`, input);
+        runCase(`${tag} gzip stream`, input, () => readIdxFile(path), seed.length, o);
+        kinds.gzipStream++;
+      } else if (c % 10 === 9) {
+        // checkpoint files: same container, different header checks (re-signed so they are reached)
+        const input = resign(mutations[m](ckpt, r));
+        runCase(`${tag} checkpoint`, input, () => decodeCheckpoint(input, 'fuzz.ckpt'), ckpt.length, o);
+        kinds.checkpoint++;
+      } else {
+        const seed = pick(r, models);
+        const resigned = kind === 4;
+        const input = mutations[m](seed, r);
+        if (resigned) resign(input);
+        runCase(`${tag} model${resigned ? ' resigned' : ''}`, input, () => decodeModel(input, 'fuzz.simdnet'), seed.length, o);
+        if (resigned) kinds.modelResigned++;
+        else kinds.model++;
+      }
+    }
+    const ms = performance.now() - t0;
+    console.log(
+      `fuzz: ${CASES} cases in ${(ms / 1000).toFixed(2)} s (${JSON.stringify(kinds)}); ${o.ok} parsed, ${o.dataErrors} DataErrors; slowest case ${o.maxMs.toFixed(1)} ms; max ArrayBuffer growth in one case ${o.maxGrowth} bytes`,
+    );
+    expect(o.ok + o.dataErrors).toBe(CASES);
+    expect(o.dataErrors).toBeGreaterThan(CASES / 4); // the mutations do reach the error paths
+    expect(o.ok).toBeGreaterThan(0); // and some mutants (e.g. a flipped data bit) are still valid
+  }, 300_000);
+});

@@ -1,0 +1,101 @@
+/** The CLI's robustness contract, in child processes: signals, checkpoints, resume, divergence, exit codes. */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { decodeModel } from '../src/format.js';
+import { tempDir } from './helpers/idx-fixtures.js';
+import { writeSyntheticDir } from './helpers/synthetic.js';
+
+const CLI = new URL('../dist/cli.js', import.meta.url).pathname;
+const tmp = tempDir('simdnet-robust-cli-');
+const data = writeSyntheticDir(tmp, 'data', { train: 600, test: 100, shape: [6, 5], classes: 4 });
+afterAll(() => tmp.remove());
+
+const EPOCHS = '150';
+const base = ['train', '--data', data, '--hidden', '16', '--activation', 'relu', '--optimizer', 'adam', '--lr', '0.01', '--batch-size', '20', '--seed', '3', '--json'];
+
+function run(args: string[]) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 120_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+/** start training, send `signal` once the first epoch is reported, resolve with the exit code and output */
+function interrupt(args: string[], signal: NodeJS.Signals): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args]);
+    let out = '', err = '', sent = false;
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error('child did not exit')); }, 60_000);
+    child.stdout.on('data', (d) => {
+      out += d;
+      if (!sent && out.includes('"epoch":1,')) {
+        sent = true;
+        child.kill(signal);
+      }
+    });
+    child.stderr.on('data', (d) => (err += d));
+    child.on('exit', (code) => { clearTimeout(timer); resolve({ code, out, err }); });
+  });
+}
+
+const weightsOf = (path: string) => decodeModel(readFileSync(path), path).weights.flatMap((w) => [w.W, w.b]);
+const sameBits = (a: Float32Array[], b: Float32Array[]) =>
+  a.length === b.length && a.every((x, i) => Buffer.compare(Buffer.from(x.buffer, x.byteOffset, x.byteLength), Buffer.from(b[i].buffer, b[i].byteOffset, b[i].byteLength)) === 0);
+
+describe('simdnet train: signals, checkpoints, resume', () => {
+  it('SIGINT writes a checkpoint, says where and exits 130; --resume ends bit-identical to an uninterrupted run', async () => {
+    const full = join(tmp.dir, 'full.simdnet');
+    const r0 = run([...base, '--epochs', EPOCHS, '--save', full]);
+    expect(r0.err).toBe('');
+    expect(r0.code).toBe(0);
+
+    const ckpt = join(tmp.dir, 'run.ckpt');
+    const r1 = await interrupt([...base, '--epochs', EPOCHS, '--checkpoint', ckpt, '--checkpoint-every', '7'], 'SIGINT');
+    expect(r1.code).toBe(130);
+    expect(r1.err.trim().split('\n').length).toBe(1);
+    expect(r1.err).toMatch(new RegExp(`SIGINT: training interrupted in epoch \\d+ after batch \\d+; checkpoint written to ${ckpt.replace(/[.]/g, '\\.')}`));
+    expect(existsSync(ckpt)).toBe(true);
+
+    const resumed = join(tmp.dir, 'resumed.simdnet');
+    const r2 = run([...base, '--epochs', EPOCHS, '--checkpoint', ckpt, '--resume', ckpt, '--save', resumed]);
+    expect(r2.err).toBe('');
+    expect(r2.code).toBe(0);
+    const done = JSON.parse(r2.out.trim().split('\n').pop()!);
+    expect(done.done).toBe(true);
+    expect(sameBits(weightsOf(resumed), weightsOf(full))).toBe(true);
+  }, 120_000);
+
+  it('SIGTERM exits 143 after writing the checkpoint', async () => {
+    const ckpt = join(tmp.dir, 'term.ckpt');
+    const r = await interrupt([...base, '--epochs', EPOCHS, '--checkpoint', ckpt], 'SIGTERM');
+    expect(r.code).toBe(143);
+    expect(r.err).toMatch(/SIGTERM: .*checkpoint written to .*term\.ckpt; continue with --resume/);
+    expect(existsSync(ckpt)).toBe(true);
+  }, 60_000);
+
+  it('a checkpoint from other settings is refused with exit 2 and both values; a corrupt one is a one-line DataError', () => {
+    const ckpt = join(tmp.dir, 'e1.ckpt');
+    expect(run([...base, '--epochs', '1', '--checkpoint', ckpt]).code).toBe(0);
+    const r = run([...base.map((a) => (a === '0.01' ? '0.02' : a)), '--epochs', '3', '--resume', ckpt]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/^simdnet: the checkpoint was made with learningRate 0\.01 but this run has learningRate 0\.02/);
+    expect(r.err.trim().split('\n').length).toBe(1);
+    const r2 = run([...base, '--hidden', '8', '--epochs', '3', '--resume', ckpt]);
+    expect(r2.code).toBe(2);
+    expect(r2.err).toMatch(/checkpoint is for a 30-16-4 network but this run builds 30-8-4/);
+    const broken = tmp.write('broken.ckpt', readFileSync(ckpt).subarray(0, 100));
+    const r3 = run([...base, '--epochs', '3', '--resume', broken]);
+    expect(r3.code).toBe(2);
+    expect(r3.err).toMatch(/^simdnet: .*broken\.ckpt: checksum mismatch/);
+  }, 60_000);
+
+  it('divergence exits 3 naming epoch and batch, and --save keeps the last good (finite) weights', () => {
+    const saved = join(tmp.dir, 'diverged.simdnet');
+    const r = run(['train', '--data', data, '--hidden', '16', '--optimizer', 'sgd', '--lr', '1e30', '--weight-decay', '1e10', '--epochs', '2', '--save', saved, '--json']);
+    expect(r.code).toBe(3);
+    expect(r.err.trim().split('\n').length).toBe(1);
+    expect(r.err).toMatch(/training diverged: .* in epoch 1, batch 1; .*lower learning rate .*last good weights were saved to/);
+    const w = weightsOf(saved); // decodeModel itself refuses non-finite weights
+    expect(w.length).toBe(4);
+  }, 60_000);
+});

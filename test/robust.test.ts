@@ -1,0 +1,203 @@
+/** Divergence, checkpoints and resume, long runs, limits, concurrent models (library level). */
+import { describe, expect, it } from 'vitest';
+import { decodeCheckpoint, encodeCheckpoint, type TrainState } from '../src/checkpoint.js';
+import { TsBackend } from '../src/backends/ts/index.js';
+import { WasmBackend } from '../src/backends/wasm/index.js';
+import { SimdnetError } from '../src/errors.js';
+import { Model, type DataSet } from '../src/model.js';
+import { DivergenceError, InterruptedError, type FitOptions } from '../src/train.js';
+import type { Backend } from '../src/backend.js';
+import { synthetic } from './helpers/synthetic.js';
+import { sessionBytes } from '../src/limits.js';
+
+const data = synthetic(230, 20, 4, 11); // 230 / 16 -> 15 batches, the last one short
+const cfg = { layers: [20, 12, 4], activation: 'relu' as const, loss: 'ce' as const, seed: 5 };
+const opts: FitOptions = { batchSize: 16, optimizer: 'adam', learningRate: 0.01, yieldMs: 1e9 };
+const backends: [string, () => Promise<Backend>][] = [
+  ['ts', async () => new TsBackend()],
+  ['wasm-simd', () => WasmBackend.create('simd')],
+];
+
+const sameBits = (a: Float32Array, b: Float32Array) => {
+  const x = new Uint32Array(a.buffer, a.byteOffset, a.length), y = new Uint32Array(b.buffer, b.byteOffset, b.length);
+  if (x.length !== y.length) return false;
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+  return true;
+};
+
+describe.each(backends)('resume on %s', (_name, make) => {
+  it('interrupted after epoch k, or mid-epoch, and resumed: weights bit-identical to an uninterrupted run', async () => {
+    const ref = new Model(cfg, await make());
+    await ref.fit(data, { ...opts, epochs: 4 });
+    const want = ref.readParams();
+
+    // run 1: checkpoints every 4 batches and at each epoch end, stopped by shouldStop in epoch 3
+    const states: TrainState[] = [];
+    const a = new Model(cfg, await make());
+    let batches = 0;
+    await expect(
+      a.fit(data, { ...opts, epochs: 4, checkpoint: { everyBatches: 4, write: (s) => states.push(decodeCheckpoint(encodeCheckpoint(s), 'mem')) }, shouldStop: () => ++batches === 37 }),
+    ).rejects.toBeInstanceOf(InterruptedError);
+    const epochEnd = states.filter((s) => s.batchInEpoch === 0);
+    const mid = states.filter((s) => s.batchInEpoch > 0);
+    expect(epochEnd.map((s) => s.epochsDone)).toEqual([1, 2]);
+    expect(mid.length).toBeGreaterThan(4);
+
+    for (const st of [epochEnd[0], epochEnd[1], mid[0], mid[mid.length - 1]]) {
+      const b = new Model(cfg, await make()); // fresh model, fresh init: everything comes from the checkpoint
+      await b.fit(data, { ...opts, epochs: 4, resume: st });
+      expect(b.epochsDone).toBe(4);
+      expect(sameBits(b.readParams(), want), `resume from epoch ${st.epochsDone} batch ${st.batchInEpoch}`).toBe(true);
+    }
+    // and the state carried by the interruption itself
+    const c = new Model(cfg, await make());
+    batches = 0;
+    const stopped = await c.fit(data, { ...opts, epochs: 4, shouldStop: () => ++batches === 20 }).catch((e) => e);
+    expect(stopped).toBeInstanceOf(InterruptedError);
+    expect(stopped.state.batchInEpoch).toBe(5);
+    const d = new Model(cfg, await make());
+    await d.fit(data, { ...opts, epochs: 4, resume: stopped.state });
+    expect(sameBits(d.readParams(), want)).toBe(true);
+    // a perturbed checkpoint does not match: the comparison can fail
+    const bad = { ...epochEnd[0], params: epochEnd[0].params.slice() };
+    bad.params[0] += 1e-3;
+    const e2 = new Model(cfg, await make());
+    await e2.fit(data, { ...opts, epochs: 4, resume: bad });
+    expect(sameBits(e2.readParams(), want)).toBe(false);
+  }, 60_000);
+});
+
+describe('checkpoint settings', () => {
+  it('a checkpoint from a run with other settings is refused, naming the setting and both values', async () => {
+    const states: TrainState[] = [];
+    const a = new Model(cfg, new TsBackend());
+    await a.fit(data, { ...opts, epochs: 1, checkpoint: { write: (s) => states.push(s) } });
+    const b = new Model(cfg, new TsBackend());
+    await expect(b.fit(data, { ...opts, learningRate: 0.02, epochs: 3, resume: states[0] })).rejects.toThrow(/learningRate 0\.01 but this run has learningRate 0\.02/);
+    await expect(b.fit(data, { ...opts, batchSize: 8, epochs: 3, resume: states[0] })).rejects.toThrow(/batchSize 16 but this run has batchSize 8/);
+    await expect(b.fit(data, { ...opts, epochs: 1, resume: states[0] })).rejects.toThrow(/already completed 1 epochs/);
+  });
+});
+
+describe('divergence', () => {
+  it('weights that become Inf are caught in that batch and the previous weights are kept', async () => {
+    for (const be of [new TsBackend(), await WasmBackend.create('simd')]) {
+      const m = new Model(cfg, be);
+      const before = m.readParams();
+      const err = await m.fit(data, { epochs: 1, batchSize: 16, optimizer: 'sgd', learningRate: 1e30, weightDecay: 1e10 }).catch((e) => e);
+      expect(err).toBeInstanceOf(DivergenceError);
+      expect(err.exitCode).toBe(3);
+      expect(err.message).toMatch(/weights became NaN or Inf in epoch 1, batch 1; .*lower learning rate/);
+      expect(sameBits(m.readParams(), before)).toBe(true);
+      expect(m.training).toBe(false);
+    }
+  });
+
+  it('a loss that becomes NaN/Inf is caught in that batch; the weights stay finite', async () => {
+    const m = new Model({ ...cfg, activation: 'linear' as never }, new TsBackend());
+    const err = await m.fit(data, { epochs: 3, batchSize: 16, optimizer: 'sgd', learningRate: 1e18 }).catch((e) => e);
+    expect(err).toBeInstanceOf(DivergenceError);
+    expect(err.message).toMatch(/in epoch \d+, batch \d+; .*lower learning rate/);
+    const p = m.readParams();
+    expect(p.every((x) => Number.isFinite(x))).toBe(true);
+  });
+});
+
+describe('long runs', () => {
+  it('after the first epoch neither wasm memory nor RSS grows over 100 epochs', async () => {
+    const be = await WasmBackend.create('simd');
+    const m = new Model({ layers: [20, 64, 4], activation: 'relu', seed: 1 }, be);
+    await m.fit(data, { ...opts, epochs: 1 });
+    const wasm0 = be.memoryBytes();
+    globalThis.gc?.();
+    const rss0 = process.memoryUsage().rss;
+    let rssMax = rss0;
+    for (let i = 0; i < 100; i++) {
+      await m.fit(data, { ...opts, epochs: 1 });
+      rssMax = Math.max(rssMax, process.memoryUsage().rss);
+    }
+    const wasm1 = be.memoryBytes();
+    console.log(`long run: wasm memory ${wasm0} -> ${wasm1} bytes; RSS ${(rss0 / 2 ** 20).toFixed(1)} MiB -> max ${(rssMax / 2 ** 20).toFixed(1)} MiB over 100 epochs`);
+    expect(wasm1).toBe(wasm0);
+    expect(rssMax - rss0).toBeLessThan(32 * 2 ** 20);
+  }, 60_000);
+});
+
+describe('limits', () => {
+  it('a batch size that would exceed the 4 GiB wasm memory is refused before training, with the bytes needed', async () => {
+    const m = new Model({ layers: [784, 4096, 10], seed: 1 }, await WasmBackend.create('simd'));
+    const before = m.readParams();
+    const d: DataSet = synthetic(64, 784, 10, 1);
+    const err = await m.fit(d, { epochs: 1, batchSize: 300_000 }).catch((e) => e);
+    expect(err).toBeInstanceOf(SimdnetError);
+    expect(err.message).toMatch(/batch size 300000 needs \d+ bytes \(\d+\.\d+ GiB\) of WebAssembly memory, more than the 4 GiB/);
+    expect(m.step).toBe(0);
+    expect(sameBits(m.readParams(), before)).toBe(true);
+  });
+
+  it('the up-front estimate equals what the plan then allocates', async () => {
+    const be = await WasmBackend.create('simd');
+    const m = new Model({ layers: [30, 17, 5], seed: 1 }, be);
+    const base = be.mark();
+    const d: DataSet = synthetic(33, 30, 5, 2);
+    await m.fit(d, { epochs: 1, batchSize: 7, optimizer: 'adam' });
+    expect(be.mark() - base).toBe(sessionBytes({ layers: [30, 17, 5], batch: 7, paramCount: m.paramCount, nOpt: 2, maxCount: 33, datasets: [d] }));
+  });
+
+  it('data whose input size or class count does not match the model is refused with both numbers', async () => {
+    const m = new Model({ layers: [21, 4], seed: 1 }, new TsBackend());
+    await expect(m.fit(data, { epochs: 1 })).rejects.toThrow(/20 features per image but the model takes 21 inputs/);
+    const m3 = new Model({ layers: [20, 3], seed: 1 }, new TsBackend());
+    await expect(m3.fit(data, { epochs: 1 })).rejects.toThrow(/label 3 .* the model has 3 classes/);
+  });
+});
+
+describe('concurrent models', () => {
+  it('two models trained at once (interleaved fits) end bit-identical to each trained alone; a second fit() is refused', async () => {
+    const cfgB = { layers: [20, 9, 4], activation: 'tanh' as const, seed: 8 };
+    const dataB = synthetic(200, 20, 4, 12);
+    const alone = async (c: typeof cfg | typeof cfgB, d: DataSet) => {
+      const m = new Model(c, await WasmBackend.create('simd'));
+      await m.fit(d, { ...opts, epochs: 3 });
+      return m.readParams();
+    };
+    const wantA = await alone(cfg, data), wantB = await alone(cfgB, dataB);
+    const a = new Model(cfg, await WasmBackend.create('simd'));
+    const b = new Model(cfgB, await WasmBackend.create('simd'));
+    let interleaved = 0, last = '';
+    const note = (who: string) => () => {
+      if (last && last !== who) interleaved++;
+      last = who;
+    };
+    const pa = a.fit(data, { ...opts, yieldMs: 0, epochs: 3, callbacks: { onBatchEnd: note('a') } });
+    await expect(a.fit(data, { epochs: 1 })).rejects.toThrow(/already training/);
+    const pb = b.fit(dataB, { ...opts, yieldMs: 0, epochs: 3, callbacks: { onBatchEnd: note('b') } });
+    await Promise.all([pa, pb]);
+    expect(interleaved).toBeGreaterThan(10);
+    expect(sameBits(a.readParams(), wantA)).toBe(true);
+    expect(sameBits(b.readParams(), wantB)).toBe(true);
+  }, 60_000);
+});
+
+describe('models in two Workers', () => {
+  it('train at the same time in two worker_threads and match training in the main thread bit for bit', async () => {
+    const { Worker } = await import('node:worker_threads');
+    const jobs = [
+      { cfg, data, opts: { ...opts, epochs: 3 } },
+      { cfg: { layers: [20, 9, 4], activation: 'tanh', seed: 8 }, data: synthetic(200, 20, 4, 12), opts: { ...opts, epochs: 3, optimizer: 'momentum', learningRate: 0.05 } },
+    ];
+    const url = new URL('./helpers/train-worker.mjs', import.meta.url);
+    const results = await Promise.all(
+      jobs.map((job) => new Promise<Float32Array>((resolve, reject) => {
+        const w = new Worker(url, { workerData: job });
+        w.once('message', (p) => { resolve(p); void w.terminate(); });
+        w.once('error', reject);
+      })),
+    );
+    for (let i = 0; i < jobs.length; i++) {
+      const m = new Model(jobs[i].cfg as never, await WasmBackend.create('simd'));
+      await m.fit(jobs[i].data, jobs[i].opts as FitOptions);
+      expect(sameBits(results[i], m.readParams()), `worker ${i}`).toBe(true);
+    }
+  }, 60_000);
+});
