@@ -5,7 +5,7 @@ export { fill, gather_rows_u8, gather_u8 } from './data';
 export { matmul_forward, matmul_backward } from './matmul';
 export { activation_forward, activation_backward } from './activations';
 export { softmax_xent_forward, softmax_xent_backward, sigmoid_mse_forward, sigmoid_mse_backward, argmax_rows } from './softmax_xent';
-export { sgd_update, momentum_update, adam_update } from './optim';
+export { sgd_update, momentum_update, adam_update, count_nonfinite } from './optim';
 
 /** first byte the host may allocate from (above the static data) */
 export function heap_base(): usize {

@@ -107,3 +107,24 @@ export function adam_update(params: usize, grads: usize, m: usize, v: usize, N: 
     store<f32>(params + o, p - lr * (step + wdS * p));
   }
 }
+
+// returns how many of x[0..N) are NaN or +-Inf (x - x is 0 exactly for finite x); run on the
+// gradients before each update, so a diverging step is refused before it touches the weights
+export function count_nonfinite(x: usize, N: i32): i32 {
+  checkSpan(x, N, 4);
+  let i = 0, count = 0;
+  if (ASC_FEATURE_SIMD) {
+    let acc = i32x4.splat(0);
+    for (; i + 4 <= N; i += 4) {
+      const v = v128.load(x + (<usize>i << 2));
+      const d = f32x4.sub(v, v);
+      acc = i32x4.sub(acc, f32x4.ne(d, d));
+    }
+    count = i32x4.extract_lane(acc, 0) + i32x4.extract_lane(acc, 1) + i32x4.extract_lane(acc, 2) + i32x4.extract_lane(acc, 3);
+  }
+  for (; i < N; i++) {
+    const v = load<f32>(x + (<usize>i << 2));
+    if (v - v != 0) count++;
+  }
+  return count;
+}

@@ -97,4 +97,6 @@ export interface Backend {
    * bc1 = 1 - b1^t and bc2 = 1 - b2^t passed by the caller.
    */
   adam_update(params: Tensor<'f32'>, grads: Tensor<'f32'>, m: Tensor<'f32'>, v: Tensor<'f32'>, N: number, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, decoupled: number, bc1: number, bc2: number): void;
+  /** how many of x[0..N) are NaN or infinite */
+  count_nonfinite(x: Tensor<'f32'>, N: number): number;
 }

@@ -134,12 +134,6 @@ export function resolveOptimizer(o: FitOptions): { opt: OptimizerConfig; lr: num
   };
 }
 
-/** true when no value is NaN or +-Inf (x - x is 0 only for finite x) */
-export function allFinite(a: Float32Array): boolean {
-  let acc = 0;
-  for (let i = 0; i < a.length; i++) acc += a[i] - a[i];
-  return acc === 0;
-}
 
 const now = () => (typeof performance !== 'undefined' ? performance.now() : Date.now());
 const pause = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
@@ -193,8 +187,7 @@ export async function fit(model: Model, train: DataSet, options: FitOptions = {}
         resumeSums = [res.lossSum, res.correct];
       }
     }
-    // divergence guard: a copy of the weights from before each update (allocated once, per fit)
-    const backup = new Float32Array(model.paramCount);
+    const backup = new Float32Array(model.paramCount); // allocated once per fit(), not per step
     const state = (batchInEpoch: number, lossSum: number, correct: number): TrainState => ({
       settings, epochsDone: model.epochsDone, batchInEpoch, step: model.step, rng: model.rng.getState(), lossSum, correct,
       params: model.readParams(), opt: s.opt.map((t) => be.read(t)), order: order.slice(),
@@ -211,7 +204,6 @@ export async function fit(model: Model, train: DataSet, options: FitOptions = {}
       if (skip === 0 && shuffle) model.rng.shuffle(order);
       firstBatch = 0;
       be.write(s.order, order); // once per epoch; batches gather through slices of it
-      const pv = be.view(model.params);
       const t0 = now();
       let paused = 0;
       let lossSum = 0, correct = 0;
@@ -227,10 +219,12 @@ export async function fit(model: Model, train: DataSet, options: FitOptions = {}
         }
         const ok = be.argmax_rows(s.preds, s.acts[s.acts.length - 1], s.labels, B, V);
         model.backward(s, B);
-        backup.set(pv);
+        // divergence guard: the weights from before the update (a memcpy), then one SIMD pass in
+        // wasm that counts NaN/Inf in the updated weights; on a bad step the copy is put back
+        backup.set(be.view(model.params));
         model.update(s, opt, lr);
-        if (!allFinite(pv)) {
-          pv.set(backup);
+        if (be.count_nonfinite(model.params, model.paramCount) > 0) {
+          be.write(model.params, backup);
           throw new DivergenceError(`training diverged: the weights became NaN or Inf in epoch ${epoch}, batch ${bi + 1}; the weights from before this batch are kept; try a lower learning rate (now ${lr})`, epoch, bi + 1);
         }
         lossSum += loss;

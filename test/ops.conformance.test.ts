@@ -310,6 +310,26 @@ describe.each(VARIANTS)('wasm %s build', (variant) => {
     }
   });
 
+  it('count_nonfinite counts NaN and +-Inf at every position, tile edge and tail', () => {
+    for (const N of [1, 3, 4, 5, 7, 8, 9, 17, 1000]) {
+      withPair(w, 17 * N, (p) => {
+        const x = p.rand(N);
+        const t = p.input('f32', x);
+        expect(p.ts.count_nonfinite(t.ts, N)).toBe(0);
+        expect(p.w.count_nonfinite(t.w, N), `N=${N} all finite`).toBe(0);
+        const bad = [NaN, Infinity, -Infinity];
+        for (let i = 0; i < N; i += Math.max(1, N >> 3)) {
+          const y = x.slice();
+          y[i] = bad[i % 3];
+          if (i + 2 < N) y[i + 2] = 3.4e38; // finite, near the top of f32
+          const u = p.input('f32', y);
+          expect(p.ts.count_nonfinite(u.ts, N)).toBe(1);
+          expect(p.w.count_nonfinite(u.w, N), `N=${N} bad at ${i}`).toBe(1);
+        }
+      });
+    }
+  });
+
   it('fill, gather_rows_u8 (u8 -> f32 * scale) and gather_u8 over B x C', () => {
     for (const N of Ns) {
       withPair(w, 13 * N, (p) => {

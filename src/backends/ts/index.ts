@@ -215,4 +215,11 @@ export class TsBackend implements Backend {
       p[i] -= lr * (decoupled ? step + weightDecay * p[i] : step);
     }
   }
+
+  count_nonfinite(x: Tensor<'f32'>, N: number): number {
+    const a = x.host!;
+    let count = 0;
+    for (let i = 0; i < N; i++) if (!Number.isFinite(a[i])) count++;
+    return count;
+  }
 }

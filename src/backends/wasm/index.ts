@@ -36,6 +36,7 @@ interface Kernels {
   sgd_update(params: number, grads: number, N: number, lr: number, weightDecay: number): void;
   momentum_update(params: number, grads: number, vel: number, N: number, lr: number, mu: number, weightDecay: number, nesterov: number): void;
   adam_update(params: number, grads: number, m: number, v: number, N: number, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, decoupled: number, bc1: number, bc2: number): void;
+  count_nonfinite(x: number, N: number): number;
 }
 
 const align16 = (n: number) => Math.ceil(n / 16) * 16;
@@ -219,5 +220,8 @@ export class WasmBackend implements Backend {
   }
   adam_update(params: Tensor<'f32'>, grads: Tensor<'f32'>, m: Tensor<'f32'>, v: Tensor<'f32'>, N: number, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, decoupled: number, bc1: number, bc2: number): void {
     this.k.adam_update(params.byteOffset, grads.byteOffset, m.byteOffset, v.byteOffset, N, lr, beta1, beta2, eps, weightDecay, decoupled ? 1 : 0, bc1, bc2);
+  }
+  count_nonfinite(x: Tensor<'f32'>, N: number): number {
+    return this.k.count_nonfinite(x.byteOffset, N);
   }
 }
