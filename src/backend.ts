@@ -99,4 +99,14 @@ export interface Backend {
   adam_update(params: Tensor<'f32'>, grads: Tensor<'f32'>, m: Tensor<'f32'>, v: Tensor<'f32'>, N: number, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, decoupled: number, bc1: number, bc2: number): void;
   /** how many of x[0..N) are NaN or infinite */
   count_nonfinite(x: Tensor<'f32'>, N: number): number;
+
+  // ---- the exact sparse first layer (zero inputs skipped) ----------------------------------------
+  /** nzStart (rows + 1) = prefix counts of the non-zeros of src (rows, C) u8; returns the total */
+  nz_count(nzStart: Tensor<'i32'>, src: Tensor<'u8'>, rows: number, C: number): number;
+  /** nzIdx (nnz) = the column of each non-zero of src, row after row */
+  nz_fill(nzIdx: Tensor<'i32'>, nzStart: Tensor<'i32'>, src: Tensor<'u8'>, rows: number, C: number): void;
+  /** out (B,OC) = X . weight + bias, X's row b = src[idx[b]] * scale given by its non-zeros */
+  sparse_matmul_forward(out: Tensor<'f32'>, src: Tensor<'u8'>, nzStart: Tensor<'i32'>, nzIdx: Tensor<'i32'>, idx: Tensor<'i32'>, weight: Tensor<'f32'>, bias: Tensor<'f32'> | null, B: number, C: number, OC: number, scale: number): void;
+  /** dweight (C,OC) += X^T . dout, dbias (OC) += column sums of dout (skipped when null); X as above */
+  sparse_matmul_backward(dweight: Tensor<'f32'>, dbias: Tensor<'f32'> | null, dout: Tensor<'f32'>, src: Tensor<'u8'>, nzStart: Tensor<'i32'>, nzIdx: Tensor<'i32'>, idx: Tensor<'i32'>, B: number, C: number, OC: number, scale: number): void;
 }

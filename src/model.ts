@@ -8,6 +8,7 @@ import { createBackend } from './backends/index.js';
 import { UsageError, SimdnetError } from './errors.js';
 import { Rng } from './rng.js';
 import { checkPlanFits, sessionBytes } from './limits.js';
+import { SPARSE_MAX_DENSITY, wantsSparseIndex } from './sparse.js';
 import { fit, type FitOptions, type History, type OptimizerConfig } from './train.js';
 
 export type LossName = 'ce' | 'mse';
@@ -72,7 +73,10 @@ export interface LayerParams {
 interface Resident {
   images: Tensor<'u8'>;
   labels: Tensor<'u8'>;
+  /** the non-zero structure of the images (nz_count / nz_fill), when the data is sparse enough */
+  nz: { start: Tensor<'i32'>; idx: Tensor<'i32'>; counts: Int32Array } | null;
 }
+
 
 /** memory planned for one batch size, one optimizer kind and a set of resident datasets */
 interface Session {
@@ -88,8 +92,12 @@ interface Session {
   preds: Tensor<'i32'>;
   /** sample order for the epoch (training) or 0..n-1 (evaluation) */
   order: Tensor<'i32'>;
+  /** a host copy of order, for the per-batch density of the sparse path */
+  orderHost: Int32Array;
   opt: Tensor<'f32'>[];
   resident: Map<DataSet, Resident>;
+  /** set by loadBatch when this batch's first layer runs sparse: which dataset rows feed it */
+  sparse: { r: Resident; idx: Tensor<'i32'> } | null;
 }
 
 export function resolveConfig(config: ModelConfig): ResolvedConfig {
@@ -282,8 +290,10 @@ export class Model {
       labels: be.alloc('i32', batch),
       preds: be.alloc('i32', batch),
       order: be.alloc('i32', maxCount),
+      orderHost: new Int32Array(maxCount),
       opt: Array.from({ length: nOpt }, () => be.alloc('f32', this.paramCount)),
       resident: new Map(),
+      sparse: null,
     };
     if (oldOpt) oldOpt.forEach((v, i) => be.write(session.opt[i], v));
     for (const d of keep) {
@@ -291,7 +301,18 @@ export class Model {
       const labels = be.alloc('u8', d.count);
       be.write(images, d.images.subarray(0, d.count * d.features));
       be.write(labels, d.labels.subarray(0, d.count));
-      session.resident.set(d, { images, labels });
+      let nz: Resident['nz'] = null;
+      if (wantsSparseIndex(d)) {
+        const start = be.alloc('i32', d.count + 1);
+        const total = be.nz_count(start, images, d.count, d.features);
+        const idx = be.alloc('i32', Math.max(1, total));
+        be.nz_fill(idx, start, images, d.count, d.features);
+        const prefix = be.read(start);
+        const counts = new Int32Array(d.count);
+        for (let i = 0; i < d.count; i++) counts[i] = prefix[i + 1] - prefix[i];
+        nz = { start, idx, counts };
+      }
+      session.resident.set(d, { images, labels, nz });
     }
     this.session = session;
     return session;
@@ -310,10 +331,26 @@ export class Model {
 
   // ---- the step -------------------------------------------------------------------------------
 
-  /** load rows order[start .. start+B) of a resident dataset into acts[0] and labels */
+  /** the sample order batches are drawn from (written to wasm once per epoch, mirrored on the host) */
+  setOrder(s: Session, order: Int32Array): void {
+    this.backend.write(s.order, order);
+    s.orderHost.set(order);
+  }
+
+  /**
+   * Rows order[start .. start+B) of a resident dataset: the labels, and either the inputs gathered
+   * into acts[0] or, when this batch is sparse enough, nothing: the first layer then reads the
+   * pixels through the dataset's non-zero lists.
+   */
   loadBatch(s: Session, r: Resident, start: number, B: number): void {
     const idx = this.backend.slice(s.order, start, B);
-    this.backend.gather_rows_u8(s.acts[0], r.images, idx, B, this.inputs, this.config.inputScale);
+    s.sparse = null;
+    if (r.nz) {
+      let nnz = 0;
+      for (let i = start; i < start + B; i++) nnz += r.nz.counts[s.orderHost[i]];
+      if (nnz <= SPARSE_MAX_DENSITY * B * this.inputs) s.sparse = { r, idx };
+    }
+    if (!s.sparse) this.backend.gather_rows_u8(s.acts[0], r.images, idx, B, this.inputs, this.config.inputScale);
     this.backend.gather_u8(s.labels, r.labels, idx, B);
   }
 
@@ -322,7 +359,9 @@ export class Model {
     const be = this.backend;
     this.layers.forEach((layer, l) => {
       const out = s.acts[l + 1];
-      be.matmul_forward(out, s.acts[l], layer.W, layer.b, B, layer.inputs, layer.outputs);
+      const sp = l === 0 ? s.sparse : null;
+      if (sp) be.sparse_matmul_forward(out, sp.r.images, sp.r.nz!.start, sp.r.nz!.idx, sp.idx, layer.W, layer.b, B, layer.inputs, layer.outputs, this.config.inputScale);
+      else be.matmul_forward(out, s.acts[l], layer.W, layer.b, B, layer.inputs, layer.outputs);
       if (layer.activation !== 'linear') be.activation_forward(out, out, B * layer.outputs, Activation[layer.activation]);
     });
   }
@@ -345,7 +384,9 @@ export class Model {
     for (let l = this.layers.length - 1; l >= 0; l--) {
       const layer = this.layers[l];
       if (layer.activation !== 'linear') be.activation_backward(cur, cur, s.acts[l + 1], B * layer.outputs, Activation[layer.activation]);
-      be.matmul_backward(l > 0 ? next : null, layer.dW, layer.db, cur, s.acts[l], layer.W, B, layer.inputs, layer.outputs);
+      const sp = l === 0 ? s.sparse : null;
+      if (sp) be.sparse_matmul_backward(layer.dW, layer.db, cur, sp.r.images, sp.r.nz!.start, sp.r.nz!.idx, sp.idx, B, layer.inputs, layer.outputs, this.config.inputScale);
+      else be.matmul_backward(l > 0 ? next : null, layer.dW, layer.db, cur, s.acts[l], layer.W, B, layer.inputs, layer.outputs);
       const t = cur;
       cur = next;
       next = t;
@@ -382,7 +423,7 @@ export class Model {
     const s = this.plan(batch, null, [data]);
     const r = s.resident.get(data)!;
     const be = this.backend, V = this.classes;
-    be.write(s.order, identity(data.count));
+    this.setOrder(s, identity(data.count));
     const confusion = Array.from({ length: V }, () => new Array<number>(V).fill(0));
     let loss = 0, correct = 0;
     for (let start = 0; start < data.count; start += batch) {
@@ -414,6 +455,7 @@ export class Model {
     for (let start = 0; start < count; start += batch) {
       const B = Math.min(batch, count - start);
       const rows = inputs.subarray(start * D, (start + B) * D);
+      s.sparse = null;
       if (rows instanceof Float32Array) be.write(s.acts[0], rows);
       else {
         const x = new Float32Array(B * D);

@@ -203,7 +203,7 @@ export async function fit(model: Model, train: DataSet, options: FitOptions = {}
       const skip = firstBatch;
       if (skip === 0 && shuffle) model.rng.shuffle(order);
       firstBatch = 0;
-      be.write(s.order, order); // once per epoch; batches gather through slices of it
+      model.setOrder(s, order); // once per epoch; batches gather through slices of it
       const t0 = now();
       let paused = 0;
       let lossSum = 0, correct = 0;

@@ -222,4 +222,53 @@ export class TsBackend implements Backend {
     for (let i = 0; i < N; i++) if (!Number.isFinite(a[i])) count++;
     return count;
   }
+
+  nz_count(nzStart: Tensor<'i32'>, src: Tensor<'u8'>, rows: number, C: number): number {
+    const st = nzStart.host!, x = src.host!;
+    let total = 0;
+    st[0] = 0;
+    for (let r = 0; r < rows; r++) {
+      for (let c = 0; c < C; c++) if (x[r * C + c] !== 0) total++;
+      st[r + 1] = total;
+    }
+    return total;
+  }
+
+  nz_fill(nzIdx: Tensor<'i32'>, nzStart: Tensor<'i32'>, src: Tensor<'u8'>, rows: number, C: number): void {
+    const ix = nzIdx.host!, x = src.host!;
+    let at = 0;
+    for (let r = 0; r < rows; r++) for (let c = 0; c < C; c++) if (x[r * C + c] !== 0) ix[at++] = c;
+  }
+
+  // out is (B, OC); row b of X is src[idx[b]] * scale, visited through its non-zeros only
+  sparse_matmul_forward(out: Tensor<'f32'>, src: Tensor<'u8'>, nzStart: Tensor<'i32'>, nzIdx: Tensor<'i32'>, idx: Tensor<'i32'>, weight: Tensor<'f32'>, bias: Tensor<'f32'> | null, B: number, C: number, OC: number, scale: number): void {
+    const o = out.host!, x = src.host!, st = nzStart.host!, ix = nzIdx.host!, rows = idx.host!, w = weight.host!, bs = bias ? bias.host! : null;
+    for (let b = 0; b < B; b++) {
+      const r = rows[b];
+      for (let j = 0; j < OC; j++) {
+        let sum = bs ? bs[j] : 0;
+        for (let p = st[r]; p < st[r + 1]; p++) sum += x[r * C + ix[p]] * scale * w[ix[p] * OC + j];
+        o[b * OC + j] = sum;
+      }
+    }
+  }
+
+  sparse_matmul_backward(dweight: Tensor<'f32'>, dbias: Tensor<'f32'> | null, dout: Tensor<'f32'>, src: Tensor<'u8'>, nzStart: Tensor<'i32'>, nzIdx: Tensor<'i32'>, idx: Tensor<'i32'>, B: number, C: number, OC: number, scale: number): void {
+    const dw = dweight.host!, d = dout.host!, x = src.host!, st = nzStart.host!, ix = nzIdx.host!, rows = idx.host!;
+    for (let b = 0; b < B; b++) {
+      const r = rows[b];
+      for (let p = st[r]; p < st[r + 1]; p++) {
+        const k = ix[p], v = x[r * C + k] * scale;
+        for (let j = 0; j < OC; j++) dw[k * OC + j] += v * d[b * OC + j];
+      }
+    }
+    if (dbias) {
+      const db = dbias.host!;
+      for (let j = 0; j < OC; j++) {
+        let sum = 0;
+        for (let b = 0; b < B; b++) sum += d[b * OC + j];
+        db[j] += sum;
+      }
+    }
+  }
 }

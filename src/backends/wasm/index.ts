@@ -37,6 +37,10 @@ interface Kernels {
   momentum_update(params: number, grads: number, vel: number, N: number, lr: number, mu: number, weightDecay: number, nesterov: number): void;
   adam_update(params: number, grads: number, m: number, v: number, N: number, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, decoupled: number, bc1: number, bc2: number): void;
   count_nonfinite(x: number, N: number): number;
+  nz_count(nzStart: number, src: number, rows: number, C: number): number;
+  nz_fill(nzIdx: number, nzStart: number, src: number, rows: number, C: number): void;
+  sparse_matmul_forward(out: number, src: number, nzStart: number, nzIdx: number, idx: number, weight: number, bias: number, B: number, C: number, OC: number, scale: number): void;
+  sparse_matmul_backward(dweight: number, dbias: number, dout: number, src: number, nzStart: number, nzIdx: number, idx: number, B: number, C: number, OC: number, scale: number): void;
 }
 
 const align16 = (n: number) => Math.ceil(n / 16) * 16;
@@ -223,5 +227,17 @@ export class WasmBackend implements Backend {
   }
   count_nonfinite(x: Tensor<'f32'>, N: number): number {
     return this.k.count_nonfinite(x.byteOffset, N);
+  }
+  nz_count(nzStart: Tensor<'i32'>, src: Tensor<'u8'>, rows: number, C: number): number {
+    return this.k.nz_count(nzStart.byteOffset, src.byteOffset, rows, C);
+  }
+  nz_fill(nzIdx: Tensor<'i32'>, nzStart: Tensor<'i32'>, src: Tensor<'u8'>, rows: number, C: number): void {
+    this.k.nz_fill(nzIdx.byteOffset, nzStart.byteOffset, src.byteOffset, rows, C);
+  }
+  sparse_matmul_forward(out: Tensor<'f32'>, src: Tensor<'u8'>, nzStart: Tensor<'i32'>, nzIdx: Tensor<'i32'>, idx: Tensor<'i32'>, weight: Tensor<'f32'>, bias: Tensor<'f32'> | null, B: number, C: number, OC: number, scale: number): void {
+    this.k.sparse_matmul_forward(out.byteOffset, src.byteOffset, nzStart.byteOffset, nzIdx.byteOffset, idx.byteOffset, weight.byteOffset, off(bias), B, C, OC, scale);
+  }
+  sparse_matmul_backward(dweight: Tensor<'f32'>, dbias: Tensor<'f32'> | null, dout: Tensor<'f32'>, src: Tensor<'u8'>, nzStart: Tensor<'i32'>, nzIdx: Tensor<'i32'>, idx: Tensor<'i32'>, B: number, C: number, OC: number, scale: number): void {
+    this.k.sparse_matmul_backward(dweight.byteOffset, off(dbias), dout.byteOffset, src.byteOffset, nzStart.byteOffset, nzIdx.byteOffset, idx.byteOffset, B, C, OC, scale);
   }
 }

@@ -1,0 +1,120 @@
+/**
+ * The exact sparse first layer: nz_count / nz_fill / sparse_matmul_forward / sparse_matmul_backward
+ * of every wasm build against the TS reference, and the TS sparse ops against the dense path
+ * (gather + matmul) they replace, on inputs of every density from 0 to 100% and awkward shapes
+ * (OC below, at and off the 32-column and 4-column tiles).
+ */
+import { describe, expect, it } from 'vitest';
+import type { Backend } from '../src/backend.js';
+import { TsBackend } from '../src/backends/ts/index.js';
+import { WasmBackend } from '../src/backends/wasm/index.js';
+import { Rng } from '../src/rng.js';
+
+const DENSITIES = [0, 0.05, 0.19, 0.4, 0.7, 1];
+const SHAPES: [number, number, number][] = [
+  // rows in the dataset, C, OC
+  [1, 1, 1], [5, 3, 5], [9, 17, 10], [12, 784, 64], [7, 784, 33], [6, 100, 32], [4, 31, 3],
+];
+
+function close(label: string, got: ArrayLike<number>, want: ArrayLike<number>, rtol = 1e-5): void {
+  let max = 0;
+  for (let i = 0; i < want.length; i++) max = Math.max(max, Math.abs(want[i]));
+  for (let i = 0; i < want.length; i++) {
+    const d = Math.abs(got[i] - want[i]);
+    if (!(d <= rtol * max + 1e-6)) throw new Error(`${label}: first bad index ${i}: got ${got[i]}, want ${want[i]} (max |want| ${max})`);
+  }
+  expect(got.length).toBe(want.length);
+}
+
+interface Case { src: Uint8Array; idx: Int32Array; W: Float32Array; b: Float32Array; dout: Float32Array; dW0: Float32Array; db0: Float32Array; rows: number; B: number; C: number; OC: number }
+
+function makeCase(rows: number, C: number, OC: number, density: number, seed: number): Case {
+  const rng = new Rng(seed);
+  const src = new Uint8Array(rows * C);
+  for (let i = 0; i < src.length; i++) if (rng.float() < density) src[i] = 1 + rng.int(255);
+  const B = Math.max(1, rows - 1);
+  const idx = Int32Array.from({ length: B }, () => rng.int(rows));
+  const r = (n: number) => Float32Array.from({ length: n }, () => rng.float() * 2 - 1);
+  return { src, idx, W: r(C * OC), b: r(OC), dout: r(B * OC), dW0: r(C * OC), db0: r(OC), rows, B, C, OC };
+}
+
+/** run the sparse ops of one backend; returns every output */
+function runSparse(be: Backend, k: Case, scale: number) {
+  const src = be.alloc('u8', k.src.length); be.write(src, k.src);
+  const idx = be.alloc('i32', k.B); be.write(idx, k.idx);
+  const W = be.alloc('f32', k.W.length); be.write(W, k.W);
+  const b = be.alloc('f32', k.OC); be.write(b, k.b);
+  const dout = be.alloc('f32', k.dout.length); be.write(dout, k.dout);
+  const start = be.alloc('i32', k.rows + 1);
+  const total = be.nz_count(start, src, k.rows, k.C);
+  const nzIdx = be.alloc('i32', Math.max(1, total));
+  be.nz_fill(nzIdx, start, src, k.rows, k.C);
+  const out = be.alloc('f32', k.B * k.OC);
+  be.fill(out, k.B * k.OC, NaN); // must be overwritten
+  be.sparse_matmul_forward(out, src, start, nzIdx, idx, W, b, k.B, k.C, k.OC, scale);
+  const outNoBias = be.alloc('f32', k.B * k.OC);
+  be.sparse_matmul_forward(outNoBias, src, start, nzIdx, idx, W, null, k.B, k.C, k.OC, scale);
+  const dW = be.alloc('f32', k.W.length); be.write(dW, k.dW0);
+  const db = be.alloc('f32', k.OC); be.write(db, k.db0);
+  be.sparse_matmul_backward(dW, db, dout, src, start, nzIdx, idx, k.B, k.C, k.OC, scale);
+  return { total, start: be.read(start), nzIdx: be.read(nzIdx).subarray(0, total), out: be.read(out), outNoBias: be.read(outNoBias), dW: be.read(dW), db: be.read(db) };
+}
+
+/** the dense path the sparse ops replace: gather the rows, then matmul_forward / matmul_backward */
+function runDense(be: Backend, k: Case, scale: number) {
+  const src = be.alloc('u8', k.src.length); be.write(src, k.src);
+  const idx = be.alloc('i32', k.B); be.write(idx, k.idx);
+  const X = be.alloc('f32', k.B * k.C);
+  be.gather_rows_u8(X, src, idx, k.B, k.C, scale);
+  const W = be.alloc('f32', k.W.length); be.write(W, k.W);
+  const b = be.alloc('f32', k.OC); be.write(b, k.b);
+  const out = be.alloc('f32', k.B * k.OC);
+  be.matmul_forward(out, X, W, b, k.B, k.C, k.OC);
+  const dout = be.alloc('f32', k.dout.length); be.write(dout, k.dout);
+  const dW = be.alloc('f32', k.W.length); be.write(dW, k.dW0);
+  const db = be.alloc('f32', k.OC); be.write(db, k.db0);
+  be.matmul_backward(null, dW, db, dout, X, W, k.B, k.C, k.OC);
+  return { out: be.read(out), dW: be.read(dW), db: be.read(db) };
+}
+
+describe('sparse first layer', () => {
+  it('the TS sparse ops equal the dense path at every density', () => {
+    let seed = 1;
+    for (const [rows, C, OC] of SHAPES) {
+      for (const density of DENSITIES) {
+        const k = makeCase(rows, C, OC, density, seed++);
+        const s = runSparse(new TsBackend(), k, 1 / 255), d = runDense(new TsBackend(), k, 1 / 255);
+        const label = `rows=${rows} C=${C} OC=${OC} density=${density}`;
+        let nnz = 0;
+        for (const x of k.src) if (x) nnz++;
+        expect(s.total, label).toBe(nnz);
+        close(`${label} forward`, s.out, d.out);
+        close(`${label} dweight`, s.dW, d.dW);
+        close(`${label} dbias`, s.db, d.db);
+      }
+    }
+  });
+
+  for (const variant of ['simd', 'scalar', 'debug'] as const) {
+    it(`wasm ${variant}: every sparse op matches the TS reference at every density`, async () => {
+      const w = await WasmBackend.create(variant);
+      let seed = 100;
+      for (const [rows, C, OC] of SHAPES) {
+        for (const density of DENSITIES) {
+          const k = makeCase(rows, C, OC, density, seed++);
+          const m = w.mark();
+          const got = runSparse(w, k, 1 / 255), want = runSparse(new TsBackend(), k, 1 / 255);
+          w.release(m);
+          const label = `${variant} rows=${rows} C=${C} OC=${OC} density=${density}`;
+          expect(got.total, label).toBe(want.total);
+          expect(Array.from(got.start), label).toEqual(Array.from(want.start));
+          expect(Array.from(got.nzIdx), label).toEqual(Array.from(want.nzIdx));
+          close(`${label} forward`, got.out, want.out);
+          close(`${label} forward without bias`, got.outNoBias, want.outNoBias);
+          close(`${label} dweight`, got.dW, want.dW);
+          close(`${label} dbias`, got.db, want.db);
+        }
+      }
+    });
+  }
+});
