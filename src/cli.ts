@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import type { ActivationName, BackendPreference } from './backend.js';
 import { BACKEND_PREFERENCES, createBackend } from './backends/index.js';
 import { SimdnetError, UsageError } from './errors.js';
+import { SCHEDULES, checkSchedule, type ScheduleName } from './schedule.js';
 import { loadModel, saveModel } from './io.js';
 import { loadMnist } from './mnist.js';
 import { ACTIVATIONS, INITS, LOSSES, Model, type Evaluation, type InitName, type LossName } from './model.js';
@@ -31,6 +32,10 @@ Train options (explicit flags override the preset's values):
   --init I             ${INITS.join(' | ')} (default ${DEFAULTS.init})
   --optimizer O        ${OPTIMIZERS.join(' | ')} (default ${DEFAULTS.optimizer})
   --lr X               learning rate (default ${DEFAULTS.lr})
+  --lr-schedule S      constant | step | cosine, evaluated per epoch (default constant)
+  --step-size N        step schedule: epochs between decays (default 1)
+  --step-gamma X       step schedule: multiplier at each decay, in (0, 1] (default 0.5)
+  --warmup N           linear warm-up epochs before the schedule (default 0)
   --momentum X         momentum for momentum/nesterov (default ${DEFAULTS.momentum})
   --weight-decay X     L2 weight decay (default 0)
   --batch-size N       samples per step (default ${DEFAULTS.batchSize})
@@ -101,6 +106,16 @@ export function resolveTrainSettings(v: Record<string, string | boolean | undefi
   const seed = num('seed', str('seed'));
   if (seed !== undefined && !(Number.isInteger(seed) && seed >= 0 && seed <= 0xffffffff)) throw new UsageError(`--seed must be an integer in [0, 4294967295], got '${str('seed')}'`);
   s.seed = seed ?? s.seed;
+  const sched = { ...(s.schedule ?? {}) };
+  sched.type = oneOf<ScheduleName>('lr-schedule', str('lr-schedule'), SCHEDULES) ?? sched.type;
+  sched.stepSize = posInt('step-size', str('step-size')) ?? sched.stepSize;
+  const gamma = num('step-gamma', str('step-gamma'));
+  if (gamma !== undefined && !(gamma > 0 && gamma <= 1)) throw new UsageError(`--step-gamma must be in (0, 1], got '${str('step-gamma')}'`);
+  sched.gamma = gamma ?? sched.gamma;
+  const warm = num('warmup', str('warmup'));
+  if (warm !== undefined && !(Number.isInteger(warm) && warm >= 0)) throw new UsageError(`--warmup must be an integer >= 0, got '${str('warmup')}'`);
+  sched.warmup = warm ?? sched.warmup;
+  s.schedule = checkSchedule(sched);
   return s;
 }
 
@@ -160,6 +175,7 @@ async function train(argv: string[]): Promise<void> {
       preset: { type: 'string' }, hidden: { type: 'string' }, activation: { type: 'string' }, loss: { type: 'string' },
       init: { type: 'string' }, optimizer: { type: 'string' }, lr: { type: 'string' }, momentum: { type: 'string' },
       'weight-decay': { type: 'string' }, 'batch-size': { type: 'string' }, epochs: { type: 'string' }, seed: { type: 'string' },
+      'lr-schedule': { type: 'string' }, 'step-size': { type: 'string' }, 'step-gamma': { type: 'string' }, warmup: { type: 'string' },
       backend: { type: 'string' }, data: { type: 'string' }, save: { type: 'string' }, json: { type: 'boolean' },
     },
   });
@@ -186,6 +202,7 @@ async function train(argv: string[]): Promise<void> {
     optimizer: s.optimizer,
     momentum: s.momentum,
     weightDecay: s.weightDecay,
+    schedule: s.schedule,
     testData: data.test,
     callbacks: {
       onTrainBegin: (info) => progress?.begin(info),

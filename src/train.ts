@@ -4,6 +4,7 @@
  */
 import { UsageError, SimdnetError } from './errors.js';
 import type { DataSet, Evaluation, Model } from './model.js';
+import { checkSchedule, learningRateAt, type ScheduleConfig } from './schedule.js';
 
 export type OptimizerName = 'sgd' | 'momentum' | 'nesterov' | 'adam' | 'adamw';
 export const OPTIMIZERS: readonly OptimizerName[] = ['sgd', 'momentum', 'nesterov', 'adam', 'adamw'];
@@ -68,6 +69,8 @@ export interface FitOptions {
   epsilon?: number;
   /** L2 weight decay (decoupled for adamw; default 0) */
   weightDecay?: number;
+  /** learning-rate schedule, evaluated per epoch (default constant; see schedule.ts) */
+  schedule?: ScheduleConfig;
   /** reshuffle the training data each epoch (default true) */
   shuffle?: boolean;
   /** data evaluated after each epoch as validation */
@@ -119,6 +122,7 @@ export async function fit(model: Model, train: DataSet, options: FitOptions = {}
   const epochs = positiveInt('epochs', options.epochs ?? 1);
   const batch = positiveInt('batch size', options.batchSize ?? 32);
   const { opt, lr } = resolveOptimizer(options);
+  checkSchedule(options.schedule);
   const shuffle = options.shuffle ?? true;
   const cb = options.callbacks ?? {};
   const yieldMs = options.yieldMs ?? 50;
@@ -142,6 +146,7 @@ export async function fit(model: Model, train: DataSet, options: FitOptions = {}
 
     for (let e = 0; e < epochs; e++) {
       const epoch = model.epochsDone + 1;
+      const rate = learningRateAt(options.schedule, lr, e, epochs);
       cb.onEpochBegin?.(epoch);
       if (shuffle) model.rng.shuffle(order);
       be.write(s.order, order); // once per epoch; batches gather through slices of it
@@ -154,11 +159,11 @@ export async function fit(model: Model, train: DataSet, options: FitOptions = {}
         model.forward(s, B);
         const loss = model.lossForward(s, B);
         if (!Number.isFinite(loss)) {
-          throw new SimdnetError(`training diverged: the loss became ${loss} in epoch ${epoch}, batch ${bi + 1}; try a lower learning rate (now ${lr})`, 3);
+          throw new SimdnetError(`training diverged: the loss became ${loss} in epoch ${epoch}, batch ${bi + 1}; try a lower learning rate (now ${rate})`, 3);
         }
         const ok = be.argmax_rows(s.preds, s.acts[s.acts.length - 1], s.labels, B, V);
         model.backward(s, B);
-        model.update(s, opt, lr);
+        model.update(s, opt, rate);
         lossSum += loss;
         correct += ok;
         cb.onBatchEnd?.(bi, { batch: bi, loss: loss / B, accuracy: ok / B, size: B });
@@ -177,7 +182,7 @@ export async function fit(model: Model, train: DataSet, options: FitOptions = {}
         trainAccuracy: correct / N,
         epochMs,
         samplesPerSec: (N / epochMs) * 1000,
-        learningRate: lr,
+        learningRate: rate,
         backend: be.name,
       };
       if (options.validationData) {
