@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import type { ActivationName, BackendPreference } from './backend.js';
 import { BACKEND_PREFERENCES, createBackend } from './backends/index.js';
 import { SimdnetError, UsageError } from './errors.js';
+import { splitValidation } from './split.js';
 import { SCHEDULES, checkSchedule, type ScheduleName } from './schedule.js';
 import { loadModel, saveModel } from './io.js';
 import { loadMnist } from './mnist.js';
@@ -36,6 +37,7 @@ Train options (explicit flags override the preset's values):
   --step-size N        step schedule: epochs between decays (default 1)
   --step-gamma X       step schedule: multiplier at each decay, in (0, 1] (default 0.5)
   --warmup N           linear warm-up epochs before the schedule (default 0)
+  --validation-split F hold out fraction F of the training set (seeded, same every run) as validation
   --momentum X         momentum for momentum/nesterov (default ${DEFAULTS.momentum})
   --weight-decay X     L2 weight decay (default 0)
   --batch-size N       samples per step (default ${DEFAULTS.batchSize})
@@ -175,13 +177,16 @@ async function train(argv: string[]): Promise<void> {
       preset: { type: 'string' }, hidden: { type: 'string' }, activation: { type: 'string' }, loss: { type: 'string' },
       init: { type: 'string' }, optimizer: { type: 'string' }, lr: { type: 'string' }, momentum: { type: 'string' },
       'weight-decay': { type: 'string' }, 'batch-size': { type: 'string' }, epochs: { type: 'string' }, seed: { type: 'string' },
-      'lr-schedule': { type: 'string' }, 'step-size': { type: 'string' }, 'step-gamma': { type: 'string' }, warmup: { type: 'string' },
+      'validation-split': { type: 'string' }, 'lr-schedule': { type: 'string' }, 'step-size': { type: 'string' }, 'step-gamma': { type: 'string' }, warmup: { type: 'string' },
       backend: { type: 'string' }, data: { type: 'string' }, save: { type: 'string' }, json: { type: 'boolean' },
     },
   });
   const s = resolveTrainSettings(v);
   const prefer = oneOf<BackendPreference>('backend', v.backend, BACKEND_PREFERENCES);
+  const vs = num('validation-split', v['validation-split']);
+  if (vs !== undefined && !(vs > 0 && vs < 1)) throw new UsageError(`--validation-split must be in (0, 1), got '${v['validation-split']}'`);
   const data = loadMnist(v.data);
+  const split = vs !== undefined ? splitValidation(data.train, vs, s.seed) : undefined;
   const backend = await createBackend({ prefer });
   const model = new Model(
     { layers: [data.features, ...s.hidden, data.classes], activation: s.activation, loss: s.loss, init: s.init, seed: s.seed, imageShape: data.imageShape },
@@ -195,7 +200,8 @@ async function train(argv: string[]): Promise<void> {
   }
   const progress = json ? null : progressReporter(process.stderr);
   const t0 = performance.now();
-  const history = await model.fit(data.train, {
+  const history = await model.fit(split ? split.train : data.train, {
+    validationData: split?.validation,
     epochs: s.epochs,
     batchSize: s.batchSize,
     learningRate: s.lr,
