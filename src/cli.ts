@@ -8,6 +8,8 @@ import { readFileSync } from 'node:fs';
 import type { ActivationName, BackendPreference } from './backend.js';
 import { BACKEND_PREFERENCES, createBackend } from './backends/index.js';
 import { SimdnetError, UsageError } from './errors.js';
+import { splitValidation } from './split.js';
+import { SCHEDULES, checkSchedule, type ScheduleName } from './schedule.js';
 import { loadModel, saveModel } from './io.js';
 import { checkModelFits, readCheckpoint, saveCheckpoint } from './checkpoint-io.js';
 import { loadMnist } from './mnist.js';
@@ -32,6 +34,11 @@ Train options (explicit flags override the preset's values):
   --init I             ${INITS.join(' | ')} (default ${DEFAULTS.init})
   --optimizer O        ${OPTIMIZERS.join(' | ')} (default ${DEFAULTS.optimizer})
   --lr X               learning rate (default ${DEFAULTS.lr})
+  --lr-schedule S      constant | step | cosine, evaluated per epoch (default constant)
+  --step-size N        step schedule: epochs between decays (default 1)
+  --step-gamma X       step schedule: multiplier at each decay, in (0, 1] (default 0.5)
+  --warmup N           linear warm-up epochs before the schedule (default 0)
+  --validation-split F hold out fraction F of the training set (seeded, same every run) as validation
   --momentum X         momentum for momentum/nesterov (default ${DEFAULTS.momentum})
   --weight-decay X     L2 weight decay (default 0)
   --batch-size N       samples per step (default ${DEFAULTS.batchSize})
@@ -109,6 +116,16 @@ export function resolveTrainSettings(v: Record<string, string | boolean | undefi
   const seed = num('seed', str('seed'));
   if (seed !== undefined && !(Number.isInteger(seed) && seed >= 0 && seed <= 0xffffffff)) throw new UsageError(`--seed must be an integer in [0, 4294967295], got '${str('seed')}'`);
   s.seed = seed ?? s.seed;
+  const sched = { ...(s.schedule ?? {}) };
+  sched.type = oneOf<ScheduleName>('lr-schedule', str('lr-schedule'), SCHEDULES) ?? sched.type;
+  sched.stepSize = posInt('step-size', str('step-size')) ?? sched.stepSize;
+  const gamma = num('step-gamma', str('step-gamma'));
+  if (gamma !== undefined && !(gamma > 0 && gamma <= 1)) throw new UsageError(`--step-gamma must be in (0, 1], got '${str('step-gamma')}'`);
+  sched.gamma = gamma ?? sched.gamma;
+  const warm = num('warmup', str('warmup'));
+  if (warm !== undefined && !(Number.isInteger(warm) && warm >= 0)) throw new UsageError(`--warmup must be an integer >= 0, got '${str('warmup')}'`);
+  sched.warmup = warm ?? sched.warmup;
+  s.schedule = checkSchedule(sched);
   return s;
 }
 
@@ -168,6 +185,7 @@ async function train(argv: string[]): Promise<void> {
       preset: { type: 'string' }, hidden: { type: 'string' }, activation: { type: 'string' }, loss: { type: 'string' },
       init: { type: 'string' }, optimizer: { type: 'string' }, lr: { type: 'string' }, momentum: { type: 'string' },
       'weight-decay': { type: 'string' }, 'batch-size': { type: 'string' }, epochs: { type: 'string' }, seed: { type: 'string' },
+      'validation-split': { type: 'string' }, 'lr-schedule': { type: 'string' }, 'step-size': { type: 'string' }, 'step-gamma': { type: 'string' }, warmup: { type: 'string' },
       backend: { type: 'string' }, data: { type: 'string' }, save: { type: 'string' }, json: { type: 'boolean' },
       checkpoint: { type: 'string' }, 'checkpoint-every': { type: 'string' }, resume: { type: 'string' },
     },
@@ -177,7 +195,10 @@ async function train(argv: string[]): Promise<void> {
   const resumed = v.resume ? readCheckpoint(v.resume) : undefined;
   const s = resolveTrainSettings(v);
   const prefer = oneOf<BackendPreference>('backend', v.backend, BACKEND_PREFERENCES);
+  const vs = num('validation-split', v['validation-split']);
+  if (vs !== undefined && !(vs > 0 && vs < 1)) throw new UsageError(`--validation-split must be in (0, 1), got '${v['validation-split']}'`);
   const data = loadMnist(v.data);
+  const split = vs !== undefined ? splitValidation(data.train, vs, s.seed) : undefined;
   const backend = await createBackend({ prefer });
   const model = new Model(
     { layers: [data.features, ...s.hidden, data.classes], activation: s.activation, loss: s.loss, init: s.init, seed: s.seed, imageShape: data.imageShape },
@@ -187,7 +208,7 @@ async function train(argv: string[]): Promise<void> {
   const out = (line: string) => process.stdout.write(line + '\n');
   if (!json) {
     out(`simdnet: ${model.config.layers.join('-')} ${s.activation}, ${s.loss === 'ce' ? 'softmax + cross-entropy' : 'sigmoid + squared error'}, ${s.optimizer} lr ${s.lr}${s.optimizer.includes('mom') || s.optimizer === 'nesterov' ? ` momentum ${s.momentum}` : ''}, batch ${s.batchSize}, ${s.epochs} epochs, seed ${s.seed}, backend ${backend.name}`);
-    out(`data: ${data.train.count} training and ${data.test.count} test images of ${data.imageShape.join('x')} from ${data.dir}`);
+    out(`data: ${split ? `${split.train.count} training (${split.validation.count} held out for validation)` : `${data.train.count} training`} and ${data.test.count} test images of ${data.imageShape.join('x')} from ${data.dir}`);
   }
   const progress = json ? null : progressReporter(process.stderr);
   if (resumed) checkModelFits(model, resumed, v.resume!);
@@ -203,7 +224,8 @@ async function train(argv: string[]): Promise<void> {
   const t0 = performance.now();
   let history;
   try {
-    history = await model.fit(data.train, {
+    history = await model.fit(split ? split.train : data.train, {
+    validationData: split?.validation,
     resume: resumed,
     checkpoint: v.checkpoint ? { everyBatches: ckptEvery, write: (st) => saveCheckpoint(v.checkpoint!, st) } : undefined,
     shouldStop: () => stopSignal !== null,
@@ -213,6 +235,7 @@ async function train(argv: string[]): Promise<void> {
     optimizer: s.optimizer,
     momentum: s.momentum,
     weightDecay: s.weightDecay,
+    schedule: s.schedule,
     testData: data.test,
     callbacks: {
       onTrainBegin: (info) => progress?.begin(info),

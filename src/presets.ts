@@ -5,6 +5,7 @@
 import type { ActivationName } from './backend.js';
 import type { InitName, LossName } from './model.js';
 import type { OptimizerName } from './train.js';
+import type { ScheduleConfig } from './schedule.js';
 
 export interface TrainSettings {
   hidden: number[];
@@ -18,6 +19,8 @@ export interface TrainSettings {
   batchSize: number;
   epochs: number;
   seed: number;
+  /** learning-rate schedule (default constant) */
+  schedule?: ScheduleConfig;
 }
 
 export const DEFAULTS: TrainSettings = {

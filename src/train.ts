@@ -21,6 +21,7 @@ export class InterruptedError extends SimdnetError {
     this.name = 'InterruptedError';
   }
 }
+import { checkSchedule, learningRateAt, type ScheduleConfig } from './schedule.js';
 
 export type OptimizerName = 'sgd' | 'momentum' | 'nesterov' | 'adam' | 'adamw';
 export const OPTIMIZERS: readonly OptimizerName[] = ['sgd', 'momentum', 'nesterov', 'adam', 'adamw'];
@@ -85,6 +86,8 @@ export interface FitOptions {
   epsilon?: number;
   /** L2 weight decay (decoupled for adamw; default 0) */
   weightDecay?: number;
+  /** learning-rate schedule, evaluated per epoch (default constant; see schedule.ts) */
+  schedule?: ScheduleConfig;
   /** reshuffle the training data each epoch (default true) */
   shuffle?: boolean;
   /** data evaluated after each epoch as validation */
@@ -143,6 +146,7 @@ export async function fit(model: Model, train: DataSet, options: FitOptions = {}
   const epochs = positiveInt('epochs', options.epochs ?? 1);
   const batch = positiveInt('batch size', options.batchSize ?? 32);
   const { opt, lr } = resolveOptimizer(options);
+  checkSchedule(options.schedule);
   const shuffle = options.shuffle ?? true;
   const cb = options.callbacks ?? {};
   const yieldMs = options.yieldMs ?? 50;
@@ -199,6 +203,7 @@ export async function fit(model: Model, train: DataSet, options: FitOptions = {}
 
     while (model.epochsDone < targetEpochs) {
       const epoch = model.epochsDone + 1;
+      const rate = learningRateAt(options.schedule, lr, model.epochsDone, targetEpochs);
       cb.onEpochBegin?.(epoch);
       const skip = firstBatch;
       if (skip === 0 && shuffle) model.rng.shuffle(order);
@@ -215,17 +220,17 @@ export async function fit(model: Model, train: DataSet, options: FitOptions = {}
         model.forward(s, B);
         const loss = model.lossForward(s, B);
         if (!Number.isFinite(loss)) {
-          throw new DivergenceError(`training diverged: the loss became ${loss} in epoch ${epoch}, batch ${bi + 1}; the weights from before this batch are kept; try a lower learning rate (now ${lr})`, epoch, bi + 1);
+          throw new DivergenceError(`training diverged: the loss became ${loss} in epoch ${epoch}, batch ${bi + 1}; the weights from before this batch are kept; try a lower learning rate (now ${rate})`, epoch, bi + 1);
         }
         const ok = be.argmax_rows(s.preds, s.acts[s.acts.length - 1], s.labels, B, V);
         model.backward(s, B);
         // divergence guard: the weights from before the update (a memcpy), then one SIMD pass in
         // wasm that counts NaN/Inf in the updated weights; on a bad step the copy is put back
         backup.set(be.view(model.params));
-        model.update(s, opt, lr);
+        model.update(s, opt, rate);
         if (be.count_nonfinite(model.params, model.paramCount) > 0) {
           be.write(model.params, backup);
-          throw new DivergenceError(`training diverged: the weights became NaN or Inf in epoch ${epoch}, batch ${bi + 1}; the weights from before this batch are kept; try a lower learning rate (now ${lr})`, epoch, bi + 1);
+          throw new DivergenceError(`training diverged: the weights became NaN or Inf in epoch ${epoch}, batch ${bi + 1}; the weights from before this batch are kept; try a lower learning rate (now ${rate})`, epoch, bi + 1);
         }
         lossSum += loss;
         correct += ok;
@@ -251,7 +256,7 @@ export async function fit(model: Model, train: DataSet, options: FitOptions = {}
         trainAccuracy: correct / N,
         epochMs,
         samplesPerSec: (N / epochMs) * 1000,
-        learningRate: lr,
+        learningRate: rate,
         backend: be.name,
       };
       if (options.validationData) {

@@ -38,6 +38,25 @@ describe('simdnet CLI', () => {
     expect(done.confusion.length).toBe(4);
   });
 
+  it('train --lr-schedule step --warmup logs the per-epoch rate', () => {
+    const r = run(['train', '--data', data, '--hidden', '8', '--epochs', '3', '--batch-size', '50', '--lr', '0.4', '--lr-schedule', 'step', '--step-gamma', '0.5', '--warmup', '1', '--json']);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    const rates = r.out.trim().split('\n').map((l) => JSON.parse(l)).slice(0, 3).map((l) => l.learningRate);
+    expect(rates).toEqual([0.2, 0.4, 0.2]);
+  });
+
+  it('train --validation-split reports validation figures each epoch, the same on rerun', () => {
+    const args = ['train', '--data', data, '--hidden', '8', '--epochs', '2', '--batch-size', '50', '--validation-split', '0.25', '--json'];
+    const a = run(args), b = run(args);
+    expect(a.code).toBe(0);
+    const ea = a.out.trim().split('\n').map((l) => JSON.parse(l)).slice(0, 2);
+    const eb = b.out.trim().split('\n').map((l) => JSON.parse(l)).slice(0, 2);
+    for (const l of ea) expect(typeof l.valAccuracy).toBe('number');
+    expect(ea.map((l) => l.valLoss)).toEqual(eb.map((l) => l.valLoss));
+    expect(ea[0].samplesPerSec * ea[0].epochMs / 1000).toBeCloseTo(450, 0);
+  });
+
   it('reads gzip-compressed data and any image size; save -> eval reproduces the accuracy', () => {
     const model = join(tmp.dir, 'gz.simdnet');
     const t = run(['train', '--data', dataGz, '--hidden', '8', '--epochs', '4', '--batch-size', '10', '--save', model, '--json', '--backend', 'wasm-scalar']);
@@ -68,6 +87,10 @@ describe('simdnet CLI', () => {
     ['fractional batch', ['train', '--batch-size', '2.5'], /--batch-size must be a positive integer/],
     ['unknown preset', ['train', '--preset', 'nope'], /unknown preset 'nope'/],
     ['unknown backend', ['train', '--backend', 'gpu'], /--backend: unknown value 'gpu'/],
+    ['unknown schedule', ['train', '--lr-schedule', 'exp'], /--lr-schedule: unknown value 'exp'/],
+    ['step gamma above 1', ['train', '--step-gamma', '1.5'], /--step-gamma must be in \(0, 1\]/],
+    ['negative warm-up', ['train', '--warmup', '-1'], /--warmup must be an integer >= 0/],
+    ['validation split 0', ['train', '--validation-split', '0'], /--validation-split must be in \(0, 1\)/],
     ['unknown command', ['fly'], /unknown command 'fly'/],
     ['missing data folder', ['train', '--data', '/nonexistent/mnist'], /\/nonexistent\/mnist/],
     ['eval without model', ['eval'], /eval needs --model FILE/],

@@ -1,0 +1,58 @@
+/**
+ * Learning-rate schedules, evaluated once per epoch (the rate is constant within an epoch and is
+ * logged as EpochLogs.learningRate). A linear warm-up can be combined with any of them.
+ *
+ * epoch is 0-based here; total is the number of epochs of the fit() call.
+ *   constant: lr
+ *   step:     lr * gamma^floor(e / stepSize)
+ *   cosine:   minLr + (lr - minLr) * (1 + cos(pi * e / total)) / 2
+ *   warm-up:  for e < warmup, the rate is scaled by (e + 1) / (warmup + 1); the schedule after it
+ *             runs on e - warmup over total - warmup epochs.
+ */
+import { UsageError } from './errors.js';
+
+export const SCHEDULES = ['constant', 'step', 'cosine'] as const;
+export type ScheduleName = (typeof SCHEDULES)[number];
+
+export interface ScheduleConfig {
+  /** 'constant' | 'step' | 'cosine' (default 'constant') */
+  type?: ScheduleName;
+  /** step: epochs between decays (default 1) */
+  stepSize?: number;
+  /** step: multiplier at each decay (default 0.5) */
+  gamma?: number;
+  /** cosine: the rate reached at the end (default 0) */
+  minLr?: number;
+  /** linear warm-up epochs before the schedule (default 0) */
+  warmup?: number;
+}
+
+export function checkSchedule(c: ScheduleConfig = {}): Required<ScheduleConfig> {
+  const type = c.type ?? 'constant';
+  if (!SCHEDULES.includes(type)) throw new UsageError(`unknown learning-rate schedule '${type}': use one of ${SCHEDULES.join(', ')}`);
+  const stepSize = c.stepSize ?? 1;
+  if (!Number.isInteger(stepSize) || stepSize < 1) throw new UsageError(`step size must be a positive integer, got ${stepSize}`);
+  const gamma = c.gamma ?? 0.5;
+  if (!(gamma > 0 && gamma <= 1)) throw new UsageError(`step gamma must be in (0, 1], got ${gamma}`);
+  const minLr = c.minLr ?? 0;
+  if (!(minLr >= 0) || !Number.isFinite(minLr)) throw new UsageError(`minimum learning rate must be >= 0, got ${minLr}`);
+  const warmup = c.warmup ?? 0;
+  if (!Number.isInteger(warmup) || warmup < 0) throw new UsageError(`warm-up epochs must be an integer >= 0, got ${warmup}`);
+  return { type, stepSize, gamma, minLr, warmup };
+}
+
+/** the learning rate for 0-based epoch e of total epochs, base rate lr */
+export function learningRateAt(c: ScheduleConfig | undefined, lr: number, e: number, total: number): number {
+  const s = checkSchedule(c);
+  if (e < s.warmup) return (lr * (e + 1)) / (s.warmup + 1);
+  const k = e - s.warmup;
+  const n = Math.max(1, total - s.warmup);
+  switch (s.type) {
+    case 'constant':
+      return lr;
+    case 'step':
+      return lr * Math.pow(s.gamma, Math.floor(k / s.stepSize));
+    case 'cosine':
+      return s.minLr + ((lr - s.minLr) * (1 + Math.cos((Math.PI * k) / n))) / 2;
+  }
+}

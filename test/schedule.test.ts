@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { learningRateAt, checkSchedule } from '../src/schedule.js';
+
+describe('learning-rate schedules (closed form)', () => {
+  it('constant', () => {
+    for (let e = 0; e < 5; e++) expect(learningRateAt(undefined, 0.1, e, 5)).toBe(0.1);
+  });
+  it('step halves every 2 epochs', () => {
+    const r = [0, 1, 2, 3, 4].map((e) => learningRateAt({ type: 'step', stepSize: 2, gamma: 0.5 }, 0.1, e, 5));
+    expect(r).toEqual([0.1, 0.1, 0.05, 0.05, 0.025]);
+  });
+  it('cosine starts at lr and goes towards minLr', () => {
+    const c = { type: 'cosine' as const, minLr: 0.01 };
+    expect(learningRateAt(c, 0.1, 0, 4)).toBeCloseTo(0.1, 12);
+    expect(learningRateAt(c, 0.1, 2, 4)).toBeCloseTo(0.055, 12);
+    expect(learningRateAt(c, 0.1, 3, 4)).toBeCloseTo(0.01 + 0.09 * (1 + Math.cos((3 * Math.PI) / 4)) / 2, 12);
+  });
+  it('linear warm-up combines with cosine', () => {
+    const c = { type: 'cosine' as const, warmup: 3 };
+    expect([0, 1, 2].map((e) => learningRateAt(c, 0.2, e, 7))).toEqual([0.05, 0.1, 0.15000000000000002]);
+    expect(learningRateAt(c, 0.2, 3, 7)).toBeCloseTo(0.2, 12);
+    expect(learningRateAt(c, 0.2, 5, 7)).toBeCloseTo(0.1, 12);
+  });
+  it('rejects bad settings', () => {
+    expect(() => checkSchedule({ type: 'bogus' as never })).toThrow(/unknown learning-rate schedule/);
+    expect(() => checkSchedule({ stepSize: 0 })).toThrow(/step size/);
+    expect(() => checkSchedule({ gamma: 1.5 })).toThrow(/gamma/);
+    expect(() => checkSchedule({ warmup: -1 })).toThrow(/warm-up/);
+  });
+});
