@@ -104,6 +104,20 @@ export function sparse_matmul_forward(out: usize, src: usize, nzStart: usize, nz
         v128.store(o + jo, a);
       }
     }
+    if (!ASC_FEATURE_SIMD) {
+      // scalar build: stream each non-zero's weight row into the output row (contiguous)
+      for (let jj = 0; jj < OC; jj++) store<f32>(o + (<usize>jj << 2), bias ? load<f32>(bias + (<usize>jj << 2)) : 0);
+      for (let p = p0; p < p1; p += 4) {
+        const k = <usize>load<i32>(p);
+        const v = <f32>load<u8>(img + k) * scale;
+        const w = weight + k * rowO;
+        for (let jj = 0; jj < OC; jj++) {
+          const jo = <usize>jj << 2;
+          store<f32>(o + jo, load<f32>(o + jo) + v * load<f32>(w + jo));
+        }
+      }
+      continue;
+    }
     for (; j < OC; j++) {
       const jo = <usize>j << 2;
       let a: f32 = bias ? load<f32>(bias + jo) : 0;
@@ -159,6 +173,19 @@ export function sparse_matmul_backward(dweight: usize, dbias: usize, dout: usize
           v128.store(w, f32x4.add(v128.load(w), f32x4.mul(f32x4.splat(<f32>load<u8>(img + k) * scale), g)));
         }
       }
+    }
+    if (!ASC_FEATURE_SIMD) {
+      // scalar build: each non-zero adds v * (the dout row) to its dweight row (contiguous)
+      for (let p = p0; p < p1; p += 4) {
+        const k = <usize>load<i32>(p);
+        const v = <f32>load<u8>(img + k) * scale;
+        const w = dweight + k * rowO;
+        for (let jj = 0; jj < OC; jj++) {
+          const jo = <usize>jj << 2;
+          store<f32>(w + jo, load<f32>(w + jo) + v * load<f32>(d + jo));
+        }
+      }
+      j = OC;
     }
     for (; j < OC; j++) {
       const jo = <usize>j << 2;

@@ -1,0 +1,88 @@
+#!/usr/bin/env node
+// Kernel benchmarks (benny): GFLOP/s per kernel, shape and backend, on the training shapes of the
+// article's network (W1: 784-64-10, batch 64) and the wide one (W2: 784-800-10, batch 128).
+// The sparse first-layer kernels run on real MNIST batches (their GFLOP/s is dense-equivalent).
+//   npm run bench            full run (a few seconds per case)
+//   npm run bench -- --quick smoke mode (what the test suite runs), --json for machine output
+import b from 'benny';
+import { TsBackend } from '../dist/backends/ts/index.js';
+import { WasmBackend } from '../dist/backends/wasm/index.js';
+import { simdSupported } from '../dist/backends/wasm/loader.js';
+import { loadMnist } from '../dist/mnist.js';
+import { Rng } from '../dist/rng.js';
+
+const quick = process.argv.includes('--quick');
+const json = process.argv.includes('--json');
+const caseOptions = quick ? { minTime: 0.01, maxTime: 0.05, minSamples: 2, initCount: 1 } : { minTime: 0.5, maxTime: 2, minSamples: 5 };
+const log = json ? () => {} : (...a) => console.log(...a);
+
+const SHAPES = [
+  { name: 'W1 layer 1', B: 64, C: 784, OC: 64 },
+  { name: 'W1 layer 2', B: 64, C: 64, OC: 10 },
+  { name: 'W2 layer 1', B: 128, C: 784, OC: 800 },
+  { name: 'W2 layer 2', B: 128, C: 800, OC: 10 },
+];
+const backends = [
+  { name: 'wasm-simd', make: () => WasmBackend.create('simd') },
+  { name: 'wasm-scalar', make: () => WasmBackend.create('scalar') },
+  { name: 'ts', make: async () => new TsBackend() },
+];
+
+const rng = new Rng(1);
+const rand = (n) => Float32Array.from({ length: n }, () => rng.float() * 2 - 1);
+const mnist = loadMnist();
+const results = [];
+
+async function suiteFor(be) {
+  const t = (dtype, values) => { const x = be.alloc(dtype, values.length); be.write(x, values); return x; };
+  const cases = [];
+  for (const s of SHAPES) {
+    if (be.name === 'ts' && s.OC >= 800 && !quick) continue; // minutes per sample in plain TS
+    const inp = t('f32', rand(s.B * s.C)), w = t('f32', rand(s.C * s.OC)), bias = t('f32', rand(s.OC));
+    const out = be.alloc('f32', s.B * s.OC), dout = t('f32', rand(s.B * s.OC));
+    const dinp = be.alloc('f32', s.B * s.C), dw = be.alloc('f32', s.C * s.OC), db = be.alloc('f32', s.OC);
+    const flops = 2 * s.B * s.C * s.OC;
+    cases.push({ name: `matmul_forward ${s.name} (${s.B}x${s.C}.${s.C}x${s.OC})`, flops, fn: () => be.matmul_forward(out, inp, w, bias, s.B, s.C, s.OC) });
+    const first = s.name.endsWith('layer 1'); // the first layer never needs dinp
+    cases.push({ name: `matmul_backward ${s.name}${first ? ' (dW, db)' : ' (dinp, dW, db)'}`, flops: first ? flops : 2 * flops, fn: () => be.matmul_backward(first ? null : dinp, dw, db, dout, inp, w, s.B, s.C, s.OC) });
+    if (first) {
+      // the same product on real MNIST rows, through the non-zero lists
+      const rows = 2048, C = s.C;
+      const src = t('u8', mnist.train.images.subarray(0, rows * C));
+      const start = be.alloc('i32', rows + 1);
+      const total = be.nz_count(start, src, rows, C);
+      const nz = be.alloc('i32', total);
+      be.nz_fill(nz, start, src, rows, C);
+      const idx = t('i32', Int32Array.from({ length: s.B }, (_, i) => (i * 31) % rows));
+      cases.push({ name: `sparse_matmul_forward ${s.name} (MNIST, ${((100 * total) / (rows * C)).toFixed(0)}% non-zero)`, flops, fn: () => be.sparse_matmul_forward(out, src, start, nz, idx, w, bias, s.B, C, s.OC, 1 / 255) });
+      cases.push({ name: `sparse_matmul_backward ${s.name} (MNIST)`, flops, fn: () => be.sparse_matmul_backward(dw, db, dout, src, start, nz, idx, s.B, C, s.OC, 1 / 255) });
+    }
+  }
+  await b.suite(
+    `${be.name}`,
+    ...cases.map((c) => b.add(c.name, c.fn, caseOptions)),
+    b.complete((summary) => {
+      for (const r of summary.results) {
+        const c = cases.find((x) => x.name === r.name);
+        const gflops = (r.ops * c.flops) / 1e9;
+        results.push({ backend: be.name, kernel: r.name, opsPerSec: r.ops, gflops, margin: r.margin });
+      }
+    }),
+  );
+}
+
+const environment = { node: process.version, simd: simdSupported(), platform: `${process.platform} ${process.arch}`, quick };
+log(`simdnet kernel benchmarks: Node ${environment.node}, wasm SIMD detected: ${environment.simd}${quick ? ' (quick smoke mode: figures are not meaningful)' : ''}`);
+for (const spec of backends) {
+  const be = await spec.make();
+  log(`\n${be.name}${be.name.startsWith('wasm') ? ` (build/simdnet-${be.name.slice(5)}.wasm)` : ''}`);
+  const stdout = process.stdout.write.bind(process.stdout);
+  process.stdout.write = () => true; // benny's own progress lines; our table is printed above
+  try {
+    await suiteFor(be);
+  } finally {
+    process.stdout.write = stdout;
+  }
+  for (const r of results.filter((x) => x.backend === be.name)) log(`  ${r.kernel.padEnd(62)} ${r.gflops.toFixed(2).padStart(7)} GFLOP/s  (±${r.margin}%)`);
+}
+if (json) console.log(JSON.stringify({ environment, results }));

@@ -1,0 +1,17 @@
+/** The kernel benchmarks' smoke mode, so bench/ never rots: every backend and kernel reports a rate (no timing thresholds). */
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+
+describe('bench/kernels.mjs --quick', () => {
+  it('runs every kernel on every backend and reports finite GFLOP/s as JSON', () => {
+    const r = spawnSync(process.execPath, [new URL('../bench/kernels.mjs', import.meta.url).pathname, '--quick', '--json'], { encoding: 'utf8', timeout: 120_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout.trim().split('\n').pop()!);
+    expect(out.environment.node).toBe(process.version);
+    for (const backend of ['wasm-simd', 'wasm-scalar', 'ts']) {
+      const rows = out.results.filter((x: { backend: string }) => x.backend === backend);
+      expect(rows.length, backend).toBe(12);
+      for (const row of rows) expect(row.gflops > 0 && Number.isFinite(row.gflops), `${backend} ${row.kernel}`).toBe(true);
+    }
+  });
+});
