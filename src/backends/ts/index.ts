@@ -13,6 +13,15 @@ function make<D extends DType>(dtype: D, length: number): TypedArrayOf<D> {
   return new Uint8Array(length) as TypedArrayOf<D>;
 }
 
+/** db (OC) += column sums of d (B, OC): the bias gradient */
+function addColumnSums(db: Float32Array, d: Float32Array, B: number, OC: number): void {
+  for (let j = 0; j < OC; j++) {
+    let sum = 0;
+    for (let b = 0; b < B; b++) sum += d[b * OC + j];
+    db[j] += sum;
+  }
+}
+
 export class TsBackend implements Backend {
   readonly name = 'ts' as const;
   private live: Tensor[] = [];
@@ -101,14 +110,7 @@ export class TsBackend implements Backend {
         dw[c * OC + j] += sum;
       }
     }
-    if (dbias) {
-      const db = dbias.host!;
-      for (let j = 0; j < OC; j++) {
-        let sum = 0;
-        for (let b = 0; b < B; b++) sum += d[b * OC + j];
-        db[j] += sum;
-      }
-    }
+    if (dbias) addColumnSums(dbias.host!, d, B, OC);
   }
 
   activation_forward(out: Tensor<'f32'>, inp: Tensor<'f32'>, N: number, act: number): void {
@@ -262,13 +264,6 @@ export class TsBackend implements Backend {
         for (let j = 0; j < OC; j++) dw[k * OC + j] += v * d[b * OC + j];
       }
     }
-    if (dbias) {
-      const db = dbias.host!;
-      for (let j = 0; j < OC; j++) {
-        let sum = 0;
-        for (let b = 0; b < B; b++) sum += d[b * OC + j];
-        db[j] += sum;
-      }
-    }
+    if (dbias) addColumnSums(dbias.host!, d, B, OC);
   }
 }
