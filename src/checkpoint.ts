@@ -28,6 +28,8 @@ export interface CheckpointSettings {
   seed: number;
   samples: number;
   backend: string;
+  /** the learning-rate schedule, resolved (type, stepSize, gamma, minLr, warmup) */
+  schedule: Record<string, unknown>;
 }
 
 export interface TrainState {

@@ -168,6 +168,7 @@ export async function fit(model: Model, train: DataSet, options: FitOptions = {}
       layers: model.config.layers, activations: model.config.activations, loss: model.config.loss,
       optimizer: opt.type, learningRate: lr, momentum: opt.momentum, beta1: opt.beta1, beta2: opt.beta2, epsilon: opt.eps, weightDecay: opt.weightDecay,
       batchSize: batch, shuffle, seed: model.config.seed, samples: N, backend: be.name,
+      schedule: { ...checkSchedule(options.schedule) },
     };
     // resuming: restore weights, optimizer state, rng and position; `epochs` is then the run's total
     const res = options.resume;
