@@ -39,6 +39,7 @@ Train options (explicit flags override the preset's values):
   --step-gamma X       step schedule: multiplier at each decay, in (0, 1] (default 0.5)
   --warmup N           linear warm-up epochs before the schedule (default 0)
   --validation-split F hold out fraction F of the training set (seeded, same every run) as validation
+  --early-stopping N   stop when the validation loss has not improved for N epochs; keep the best epoch's weights
   --momentum X         momentum for momentum/nesterov (default ${DEFAULTS.momentum})
   --weight-decay X     L2 weight decay (default 0)
   --batch-size N       samples per step (default ${DEFAULTS.batchSize})
@@ -185,7 +186,7 @@ async function train(argv: string[]): Promise<void> {
       preset: { type: 'string' }, hidden: { type: 'string' }, activation: { type: 'string' }, loss: { type: 'string' },
       init: { type: 'string' }, optimizer: { type: 'string' }, lr: { type: 'string' }, momentum: { type: 'string' },
       'weight-decay': { type: 'string' }, 'batch-size': { type: 'string' }, epochs: { type: 'string' }, seed: { type: 'string' },
-      'validation-split': { type: 'string' }, 'lr-schedule': { type: 'string' }, 'step-size': { type: 'string' }, 'step-gamma': { type: 'string' }, warmup: { type: 'string' },
+      'validation-split': { type: 'string' }, 'early-stopping': { type: 'string' }, 'lr-schedule': { type: 'string' }, 'step-size': { type: 'string' }, 'step-gamma': { type: 'string' }, warmup: { type: 'string' },
       backend: { type: 'string' }, data: { type: 'string' }, save: { type: 'string' }, json: { type: 'boolean' },
       checkpoint: { type: 'string' }, 'checkpoint-every': { type: 'string' }, resume: { type: 'string' },
     },
@@ -197,6 +198,8 @@ async function train(argv: string[]): Promise<void> {
   const prefer = oneOf<BackendPreference>('backend', v.backend, BACKEND_PREFERENCES);
   const vs = num('validation-split', v['validation-split']);
   if (vs !== undefined && !(vs > 0 && vs < 1)) throw new UsageError(`--validation-split must be in (0, 1), got '${v['validation-split']}'`);
+  const patience = posInt('early-stopping', v['early-stopping']);
+  if (patience !== undefined && vs === undefined) throw new UsageError('--early-stopping needs --validation-split F: it watches the validation loss, never the test set');
   const data = loadMnist(v.data);
   const split = vs !== undefined ? splitValidation(data.train, vs, s.seed) : undefined;
   const backend = await createBackend({ prefer });
@@ -236,6 +239,7 @@ async function train(argv: string[]): Promise<void> {
     momentum: s.momentum,
     weightDecay: s.weightDecay,
     schedule: s.schedule,
+    earlyStopping: patience ? { patience } : undefined,
     testData: data.test,
     callbacks: {
       onTrainBegin: (info) => progress?.begin(info),
@@ -286,12 +290,14 @@ async function train(argv: string[]): Promise<void> {
       backend: backend.name,
       perClass: test.perClass,
       confusion: test.confusion,
+      ...(history.bestEpoch !== undefined ? { bestEpoch: history.bestEpoch, stoppedEarly: history.stoppedEarly } : {}),
       ...(v.save ? { savedTo: v.save } : {}),
     }));
   } else {
     out('');
     out(accuracyReport(test, `Accuracy report: the ${test.count} test images (never used for training)`));
     out(`  training: ${history.epochs.length} epochs in ${(totalMs / 1000).toFixed(1)} s, ${Math.round(epochMsMedian)} ms per epoch (median) on ${backend.name}; last epoch's running train accuracy ${pct(last.trainAccuracy)}`);
+    if (history.bestEpoch !== undefined) out(`  early stopping: ${history.stoppedEarly ? 'stopped' : 'ran every epoch'}; the model holds epoch ${history.bestEpoch}'s weights (lowest validation loss)`);
     if (v.save) out(`  saved the model to ${v.save}`);
   }
 }

@@ -38,6 +38,10 @@ export const DEFAULTS: TrainSettings = {
 };
 
 export const PRESETS: Record<string, { description: string; settings: Partial<TrainSettings> }> = {
+  fast: {
+    description: 'the quickest route to >= 97% test accuracy: 784-256-10 ReLU, Adam, 2 epochs (chosen on a 10% validation split)',
+    settings: { hidden: [256], activation: 'relu', loss: 'ce', optimizer: 'adam', lr: 0.001, batchSize: 32, epochs: 2 },
+  },
   article: {
     description: "the article's 784-64-10 sigmoid MLP, trained so it reaches the article's ~97% claim",
     settings: { hidden: [64], activation: 'sigmoid', loss: 'ce', optimizer: 'momentum', lr: 0.1, momentum: 0.9, batchSize: 32, epochs: 10 },

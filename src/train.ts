@@ -86,6 +86,11 @@ export interface FitOptions {
   epsilon?: number;
   /** L2 weight decay (decoupled for adamw; default 0) */
   weightDecay?: number;
+  /**
+   * stop when the validation loss has not improved for `patience` epochs, and restore the weights of
+   * the best epoch (needs validationData; the test data is never looked at)
+   */
+  earlyStopping?: { patience: number };
   /** learning-rate schedule, evaluated per epoch (default constant; see schedule.ts) */
   schedule?: ScheduleConfig;
   /** reshuffle the training data each epoch (default true) */
@@ -107,6 +112,10 @@ export interface FitOptions {
 
 export interface History {
   epochs: EpochLogs[];
+  /** with earlyStopping: the epoch whose weights the model holds at the end (best validation loss) */
+  bestEpoch?: number;
+  /** with earlyStopping: true when training stopped before the epochs asked for */
+  stoppedEarly?: boolean;
 }
 
 function positiveInt(name: string, v: number): number {
@@ -147,6 +156,10 @@ export async function fit(model: Model, train: DataSet, options: FitOptions = {}
   const batch = positiveInt('batch size', options.batchSize ?? 32);
   const { opt, lr } = resolveOptimizer(options);
   checkSchedule(options.schedule);
+  if (options.earlyStopping) {
+    positiveInt('early-stopping patience', options.earlyStopping.patience);
+    if (!options.validationData) throw new UsageError('early stopping needs validation data (validationData, or --validation-split F)');
+  }
   const shuffle = options.shuffle ?? true;
   const cb = options.callbacks ?? {};
   const yieldMs = options.yieldMs ?? 50;
@@ -200,6 +213,7 @@ export async function fit(model: Model, train: DataSet, options: FitOptions = {}
     const every = options.checkpoint?.everyBatches ?? 0;
     cb.onTrainBegin?.({ epochs: targetEpochs - model.epochsDone, batchesPerEpoch, samples: N });
     const history: History = { epochs: [] };
+    let best: { loss: number; epoch: number; params: Float32Array } | null = null;
     let lastYield = now();
 
     while (model.epochsDone < targetEpochs) {
@@ -275,6 +289,18 @@ export async function fit(model: Model, train: DataSet, options: FitOptions = {}
       await cb.onEpochEnd?.(epoch, logs);
       await pause();
       lastYield = now();
+      if (options.earlyStopping) {
+        if (best === null || logs.valLoss! < best.loss) best = { loss: logs.valLoss!, epoch, params: model.readParams() };
+        else if (epoch - best.epoch >= options.earlyStopping.patience) {
+          history.stoppedEarly = true;
+          break;
+        }
+      }
+    }
+    if (best) {
+      model.writeParams(best.params); // restore the best validation weights
+      history.bestEpoch = best.epoch;
+      history.stoppedEarly ??= false;
     }
     return history;
   } finally {
