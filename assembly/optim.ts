@@ -4,6 +4,12 @@
 // per-element arithmetic is f32.
 import { checkSpan } from './data';
 
+// Optimizer state below this magnitude is flushed to 0. Momentum and Adam's m decay geometrically
+// where the gradient is 0 (first-layer weights of pixels that are always 0) and would sink into
+// f32 denormals, which x86 computes ~100x slower; wasm has no flush-to-zero mode, so we do it.
+// The TS reference flushes identically. (An update that small cannot move a weight anyway.)
+const TINY: f32 = 1e-30;
+
 // params -= lr * (grads + weightDecay * params)
 export function sgd_update(params: usize, grads: usize, N: i32, lr64: f64, wd64: f64): void {
   const lr = <f32>lr64, weightDecay = <f32>wd64;
@@ -34,13 +40,14 @@ export function momentum_update(params: usize, grads: usize, vel: usize, N: i32,
   checkSpan(vel, N, 4);
   let i = 0;
   if (ASC_FEATURE_SIMD) {
-    const vlr = f32x4.splat(lr), vmu = f32x4.splat(mu), vwd = f32x4.splat(weightDecay);
+    const vlr = f32x4.splat(lr), vmu = f32x4.splat(mu), vwd = f32x4.splat(weightDecay), vtiny = f32x4.splat(TINY);
     if (nesterov) {
       for (; i + 4 <= N; i += 4) {
         const o = <usize>i << 2;
         const p = v128.load(params + o);
         const g = f32x4.add(v128.load(grads + o), f32x4.mul(vwd, p));
-        const v = f32x4.add(f32x4.mul(vmu, v128.load(vel + o)), g);
+        let v = f32x4.add(f32x4.mul(vmu, v128.load(vel + o)), g);
+        v = v128.and(v, f32x4.ge(f32x4.abs(v), vtiny));
         v128.store(vel + o, v);
         v128.store(params + o, f32x4.sub(p, f32x4.mul(vlr, f32x4.add(g, f32x4.mul(vmu, v)))));
       }
@@ -49,7 +56,8 @@ export function momentum_update(params: usize, grads: usize, vel: usize, N: i32,
         const o = <usize>i << 2;
         const p = v128.load(params + o);
         const g = f32x4.add(v128.load(grads + o), f32x4.mul(vwd, p));
-        const v = f32x4.add(f32x4.mul(vmu, v128.load(vel + o)), g);
+        let v = f32x4.add(f32x4.mul(vmu, v128.load(vel + o)), g);
+        v = v128.and(v, f32x4.ge(f32x4.abs(v), vtiny));
         v128.store(vel + o, v);
         v128.store(params + o, f32x4.sub(p, f32x4.mul(vlr, v)));
       }
@@ -59,7 +67,8 @@ export function momentum_update(params: usize, grads: usize, vel: usize, N: i32,
     const o = <usize>i << 2;
     const p = load<f32>(params + o);
     const g = load<f32>(grads + o) + weightDecay * p;
-    const v = mu * load<f32>(vel + o) + g;
+    let v = mu * load<f32>(vel + o) + g;
+    if (Mathf.abs(v) < TINY) v = 0;
     store<f32>(vel + o, v);
     store<f32>(params + o, p - lr * (nesterov ? g + mu * v : v));
   }
@@ -82,16 +91,21 @@ export function adam_update(params: usize, grads: usize, m: usize, v: usize, N: 
   let i = 0;
   if (ASC_FEATURE_SIMD) {
     const vlr = f32x4.splat(lr), vb1 = f32x4.splat(beta1), vb2 = f32x4.splat(beta2), vc1 = f32x4.splat(c1), vc2 = f32x4.splat(c2);
+    const vtiny = f32x4.splat(TINY);
+    // bias corrections as reciprocals: one division per element is left, not three
+    const vrbc1 = f32x4.splat(<f32>(1 / bc1_64)), vrbc2 = f32x4.splat(<f32>(1 / bc2_64));
     const veps = f32x4.splat(eps), vbc1 = f32x4.splat(bc1), vbc2 = f32x4.splat(bc2), vwdG = f32x4.splat(wdG), vwdS = f32x4.splat(wdS);
     for (; i + 4 <= N; i += 4) {
       const o = <usize>i << 2;
       const p = v128.load(params + o);
       const g = f32x4.add(v128.load(grads + o), f32x4.mul(vwdG, p));
-      const mi = f32x4.add(f32x4.mul(vb1, v128.load(m + o)), f32x4.mul(vc1, g));
-      const vi = f32x4.add(f32x4.mul(vb2, v128.load(v + o)), f32x4.mul(f32x4.mul(vc2, g), g));
+      let mi = f32x4.add(f32x4.mul(vb1, v128.load(m + o)), f32x4.mul(vc1, g));
+      let vi = f32x4.add(f32x4.mul(vb2, v128.load(v + o)), f32x4.mul(f32x4.mul(vc2, g), g));
+      mi = v128.and(mi, f32x4.ge(f32x4.abs(mi), vtiny));
+      vi = v128.and(vi, f32x4.ge(vi, vtiny));
       v128.store(m + o, mi);
       v128.store(v + o, vi);
-      const step = f32x4.div(f32x4.div(mi, vbc1), f32x4.add(f32x4.sqrt(f32x4.div(vi, vbc2)), veps));
+      const step = f32x4.div(f32x4.mul(mi, vrbc1), f32x4.add(f32x4.sqrt(f32x4.mul(vi, vrbc2)), veps));
       v128.store(params + o, f32x4.sub(p, f32x4.mul(vlr, f32x4.add(step, f32x4.mul(vwdS, p)))));
     }
   }
@@ -99,8 +113,10 @@ export function adam_update(params: usize, grads: usize, m: usize, v: usize, N: 
     const o = <usize>i << 2;
     const p = load<f32>(params + o);
     const g = load<f32>(grads + o) + wdG * p;
-    const mi = beta1 * load<f32>(m + o) + c1 * g;
-    const vi = beta2 * load<f32>(v + o) + c2 * g * g;
+    let mi = beta1 * load<f32>(m + o) + c1 * g;
+    let vi = beta2 * load<f32>(v + o) + c2 * g * g;
+    if (Mathf.abs(mi) < TINY) mi = 0;
+    if (vi < TINY) vi = 0;
     store<f32>(m + o, mi);
     store<f32>(v + o, vi);
     const step = (mi / bc1) / (Mathf.sqrt(vi / bc2) + eps);

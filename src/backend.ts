@@ -87,7 +87,8 @@ export interface Backend {
   sigmoid_mse_backward(dlogits: Tensor<'f32'>, probs: Tensor<'f32'>, labels: Tensor<'i32'>, B: number, V: number, scale: number): void;
   /** out (B) = argmax over each row of scores (B,V); first maximum wins; returns count where out == labels (labels may be null: returns 0) */
   argmax_rows(out: Tensor<'i32'>, scores: Tensor<'f32'>, labels: Tensor<'i32'> | null, B: number, V: number): number;
-  /** params -= lr * (grads + weightDecay * params) */
+  /** params -= lr * (grads + weightDecay * params). In momentum_update and adam_update, optimizer
+   *  state (vel, m, v) of magnitude below 1e-30 is flushed to 0: f32 denormals are ~100x slower on x86. */
   sgd_update(params: Tensor<'f32'>, grads: Tensor<'f32'>, N: number, lr: number, weightDecay: number): void;
   /** g = grads + wd*params; vel = mu*vel + g; params -= lr * (nesterov ? g + mu*vel : vel) */
   momentum_update(params: Tensor<'f32'>, grads: Tensor<'f32'>, vel: Tensor<'f32'>, N: number, lr: number, mu: number, weightDecay: number, nesterov: number): void;

@@ -13,6 +13,9 @@ function make<D extends DType>(dtype: D, length: number): TypedArrayOf<D> {
   return new Uint8Array(length) as TypedArrayOf<D>;
 }
 
+/** optimizer state below this magnitude is flushed to 0, as in assembly/optim.ts (denormals are slow on x86) */
+const TINY = 1e-30;
+
 /** db (OC) += column sums of d (B, OC): the bias gradient */
 function addColumnSums(db: Float32Array, d: Float32Array, B: number, OC: number): void {
   for (let j = 0; j < OC; j++) {
@@ -203,6 +206,7 @@ export class TsBackend implements Backend {
     for (let i = 0; i < N; i++) {
       const gi = g[i] + weightDecay * p[i];
       v[i] = mu * v[i] + gi;
+      if (Math.abs(v[i]) < TINY) v[i] = 0;
       p[i] -= lr * (nesterov ? gi + mu * v[i] : v[i]);
     }
   }
@@ -213,6 +217,8 @@ export class TsBackend implements Backend {
       const gi = decoupled ? g[i] : g[i] + weightDecay * p[i];
       mm[i] = beta1 * mm[i] + (1 - beta1) * gi;
       vv[i] = beta2 * vv[i] + (1 - beta2) * gi * gi;
+      if (Math.abs(mm[i]) < TINY) mm[i] = 0;
+      if (vv[i] < TINY) vv[i] = 0;
       const step = (mm[i] / bc1) / (Math.sqrt(vv[i] / bc2) + eps);
       p[i] -= lr * (decoupled ? step + weightDecay * p[i] : step);
     }
