@@ -12,3 +12,4 @@ export { nz_count, nz_fill, sparse_matmul_forward, sparse_matmul_backward } from
 export function heap_base(): usize {
   return __heap_base;
 }
+export { dropout_forward, dropout_backward } from './dropout';

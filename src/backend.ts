@@ -22,6 +22,22 @@ export type TypedArrayOf<D extends DType> = D extends 'f32'
     ? Int32Array
     : Uint8Array;
 
+/** the kept-unit threshold and scale of a dropout rate p in [0, 1) */
+export function dropoutParams(p: number): { threshold: number; scale: number } {
+  return { threshold: Math.min(0xffffffff, Math.floor(p * 4294967296)), scale: Math.fround(1 / (1 - p)) };
+}
+
+/** dropout's keep test: a 32-bit integer hash (lowbias32) of (i, stream, seed), as in assembly/dropout.ts */
+export function dropoutKeep(i: number, stream: number, seed: number, threshold: number): boolean {
+  let x = (i + Math.imul(stream, 0x9e3779b9) + Math.imul(seed, 0x85ebca6b)) >>> 0;
+  x ^= x >>> 16;
+  x = Math.imul(x, 0x7feb352d) >>> 0;
+  x ^= x >>> 15;
+  x = Math.imul(x, 0x846ca68b) >>> 0;
+  x ^= x >>> 16;
+  return x >>> 0 >= threshold;
+}
+
 export const BYTES: Record<DType, number> = { f32: 4, i32: 4, u8: 1 };
 
 export interface Tensor<D extends DType = DType> {
@@ -100,6 +116,14 @@ export interface Backend {
   adam_update(params: Tensor<'f32'>, grads: Tensor<'f32'>, m: Tensor<'f32'>, v: Tensor<'f32'>, N: number, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, decoupled: number, bc1: number, bc2: number): void;
   /** how many of x[0..N) are NaN or infinite */
   count_nonfinite(x: Tensor<'f32'>, N: number): number;
+
+  /**
+   * Inverted dropout: out = keep ? inp / (1 - p) : 0, unit i kept when an integer hash of
+   * (i, stream, seed) is >= floor(p * 2^32); the same hash in every backend, never stored.
+   */
+  dropout_forward(out: Tensor<'f32'>, inp: Tensor<'f32'>, N: number, p: number, seed: number, stream: number): void;
+  /** dinp = keep ? dout / (1 - p) : 0, with the mask of the forward call with this seed and stream */
+  dropout_backward(dinp: Tensor<'f32'>, dout: Tensor<'f32'>, N: number, p: number, seed: number, stream: number): void;
 
   // ---- the exact sparse first layer (zero inputs skipped) ----------------------------------------
   /** nzStart (rows + 1) = prefix counts of the non-zeros of src (rows, C) u8; returns the total */

@@ -30,6 +30,8 @@ export interface CheckpointSettings {
   backend: string;
   /** the learning-rate schedule, resolved (type, stepSize, gamma, minLr, warmup) */
   schedule: Record<string, unknown>;
+  /** dropout rate after each hidden layer */
+  dropout: number[];
 }
 
 export interface TrainState {

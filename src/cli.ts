@@ -39,6 +39,7 @@ Train options (explicit flags override the preset's values):
   --step-gamma X       step schedule: multiplier at each decay, in (0, 1] (default 0.5)
   --warmup N           linear warm-up epochs before the schedule (default 0)
   --validation-split F hold out fraction F of the training set (seeded, same every run) as validation
+  --dropout P          inverted dropout after each hidden layer while training, P in [0, 1) (default 0)
   --early-stopping N   stop when the validation loss has not improved for N epochs; keep the best epoch's weights
   --momentum X         momentum for momentum/nesterov (default ${DEFAULTS.momentum})
   --weight-decay X     L2 weight decay (default 0)
@@ -186,7 +187,7 @@ async function train(argv: string[]): Promise<void> {
       preset: { type: 'string' }, hidden: { type: 'string' }, activation: { type: 'string' }, loss: { type: 'string' },
       init: { type: 'string' }, optimizer: { type: 'string' }, lr: { type: 'string' }, momentum: { type: 'string' },
       'weight-decay': { type: 'string' }, 'batch-size': { type: 'string' }, epochs: { type: 'string' }, seed: { type: 'string' },
-      'validation-split': { type: 'string' }, 'early-stopping': { type: 'string' }, 'lr-schedule': { type: 'string' }, 'step-size': { type: 'string' }, 'step-gamma': { type: 'string' }, warmup: { type: 'string' },
+      'validation-split': { type: 'string' }, 'early-stopping': { type: 'string' }, dropout: { type: 'string' }, 'lr-schedule': { type: 'string' }, 'step-size': { type: 'string' }, 'step-gamma': { type: 'string' }, warmup: { type: 'string' },
       backend: { type: 'string' }, data: { type: 'string' }, save: { type: 'string' }, json: { type: 'boolean' },
       checkpoint: { type: 'string' }, 'checkpoint-every': { type: 'string' }, resume: { type: 'string' },
     },
@@ -199,12 +200,14 @@ async function train(argv: string[]): Promise<void> {
   const vs = num('validation-split', v['validation-split']);
   if (vs !== undefined && !(vs > 0 && vs < 1)) throw new UsageError(`--validation-split must be in (0, 1), got '${v['validation-split']}'`);
   const patience = posInt('early-stopping', v['early-stopping']);
+  const dropout = num('dropout', v.dropout) ?? 0;
+  if (!(dropout >= 0 && dropout < 1)) throw new UsageError(`--dropout must be in [0, 1), got '${v.dropout}'`);
   if (patience !== undefined && vs === undefined) throw new UsageError('--early-stopping needs --validation-split F: it watches the validation loss, never the test set');
   const data = loadMnist(v.data);
   const split = vs !== undefined ? splitValidation(data.train, vs, s.seed) : undefined;
   const backend = await createBackend({ prefer });
   const model = new Model(
-    { layers: [data.features, ...s.hidden, data.classes], activation: s.activation, loss: s.loss, init: s.init, seed: s.seed, imageShape: data.imageShape },
+    { layers: [data.features, ...s.hidden, data.classes], activation: s.activation, loss: s.loss, init: s.init, seed: s.seed, imageShape: data.imageShape, dropout },
     backend,
   );
   const json = !!v.json;

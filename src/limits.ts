@@ -15,13 +15,14 @@ const al16 = (n: number) => Math.ceil(n / 16) * 16;
  * sample order, the optimizer state and the resident datasets (u8 images and labels, and the
  * non-zero lists of sparse ones).
  */
-export function sessionBytes(p: { layers: number[]; batch: number; paramCount: number; nOpt: number; maxCount: number; datasets: DataSet[] }): number {
+export function sessionBytes(p: { layers: number[]; batch: number; paramCount: number; nOpt: number; maxCount: number; datasets: DataSet[]; dropout?: number[] }): number {
   const { layers, batch } = p;
   const V = layers[layers.length - 1], widest = Math.max(...layers);
   let n = 0;
   for (const w of layers) n += al16(batch * w * 4);
   n += al16(batch * V * 4) + 2 * al16(batch * widest * 4) + 2 * al16(batch * 4) + al16(p.maxCount * 4);
   n += p.nOpt * al16(p.paramCount * 4);
+  (p.dropout ?? []).forEach((r, l) => { if (r > 0) n += al16(batch * layers[l + 1] * 4); });
   for (const d of p.datasets) {
     n += al16(d.count * d.features) + al16(d.count);
     // the sparse first layer's non-zero lists (src/sparse.ts)

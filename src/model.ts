@@ -42,6 +42,8 @@ export interface ModelConfig {
   seed?: number;
   /** multiplier applied to u8 pixels (default 1/255) */
   inputScale?: number;
+  /** inverted dropout after each hidden layer while training: one rate for all, or one per hidden layer (default 0) */
+  dropout?: number | number[];
   /** shape of one input, for reports and exports (default [features]) */
   imageShape?: number[];
 }
@@ -55,6 +57,8 @@ export interface ResolvedConfig {
   seed: number;
   inputScale: number;
   imageShape: number[];
+  /** dropout rate after each hidden layer (training only) */
+  dropout: number[];
 }
 
 export interface LayerParams {
@@ -96,6 +100,8 @@ interface Session {
   orderHost: Int32Array;
   opt: Tensor<'f32'>[];
   resident: Map<DataSet, Resident>;
+  /** dropout outputs of hidden layer l (null where its rate is 0), the next layer's input while training */
+  drop: (Tensor<'f32'> | null)[];
   /** set by loadBatch when this batch's first layer runs sparse: which dataset rows feed it */
   sparse: { r: Resident; idx: Tensor<'i32'> } | null;
 }
@@ -121,6 +127,10 @@ export function resolveConfig(config: ModelConfig): ResolvedConfig {
   const seed = config.seed ?? 0;
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new UsageError(`seed must be an integer in [0, 2^32), got ${seed}`);
   const inputScale = config.inputScale ?? 1 / 255;
+  const dr = config.dropout ?? 0;
+  const dropout = Array.isArray(dr) ? dr.slice() : new Array<number>(hidden).fill(dr);
+  if (dropout.length !== hidden) throw new UsageError(`${dropout.length} dropout rates given for ${hidden} hidden layers`);
+  for (const r of dropout) if (!(r >= 0 && r < 1)) throw new UsageError(`dropout rates must be in [0, 1), got ${r}`);
   return {
     layers: layers.slice(),
     activations: [...acts, 'linear'],
@@ -130,6 +140,7 @@ export function resolveConfig(config: ModelConfig): ResolvedConfig {
     seed,
     inputScale,
     imageShape: config.imageShape ? config.imageShape.slice() : [layers[0]],
+    dropout,
   };
 }
 
@@ -277,7 +288,7 @@ export class Model {
     const V = this.classes;
     const maxCount = Math.max(batch, ...[...keep].map((d) => d.count));
     const nOpt = kind === 'none' ? 0 : kind === 'momentum' ? 1 : 2;
-    checkPlanFits(be, this.baseMark, sessionBytes({ layers: L, batch, paramCount: this.paramCount, nOpt, maxCount, datasets: [...keep] }), batch);
+    checkPlanFits(be, this.baseMark, sessionBytes({ layers: L, batch, paramCount: this.paramCount, nOpt, maxCount, datasets: [...keep], dropout: this.config.dropout }), batch);
     be.release(this.baseMark);
     this.session = null;
     const session: Session = {
@@ -287,6 +298,7 @@ export class Model {
       probs: be.alloc('f32', batch * V),
       dA: be.alloc('f32', batch * widest),
       dB: be.alloc('f32', batch * widest),
+      drop: this.config.dropout.map((r, l) => (r > 0 ? be.alloc('f32', batch * L[l + 1]) : null)),
       labels: be.alloc('i32', batch),
       preds: be.alloc('i32', batch),
       order: be.alloc('i32', maxCount),
@@ -355,15 +367,27 @@ export class Model {
   }
 
   /** forward through every layer; leaves the logits in acts[L] */
-  forward(s: Session, B: number): void {
+  forward(s: Session, B: number, training = false): void {
     const be = this.backend;
     this.layers.forEach((layer, l) => {
       const out = s.acts[l + 1];
       const sp = l === 0 ? s.sparse : null;
       if (sp) be.sparse_matmul_forward(out, sp.r.images, sp.r.nz!.start, sp.r.nz!.idx, sp.idx, layer.W, layer.b, B, layer.inputs, layer.outputs, this.config.inputScale);
-      else be.matmul_forward(out, s.acts[l], layer.W, layer.b, B, layer.inputs, layer.outputs);
+      else be.matmul_forward(out, this.inputOf(s, l, training), layer.W, layer.b, B, layer.inputs, layer.outputs);
       if (layer.activation !== 'linear') be.activation_forward(out, out, B * layer.outputs, Activation[layer.activation]);
+      const drop = training ? s.drop[l] : null;
+      if (drop) be.dropout_forward(drop, out, B * layer.outputs, this.config.dropout[l], this.config.seed, this.dropoutStream(l));
     });
+  }
+
+  /** what layer l reads: the batch, or the previous layer's output (after dropout while training) */
+  private inputOf(s: Session, l: number, training: boolean): Tensor<'f32'> {
+    return (training && l > 0 && s.drop[l - 1]) || s.acts[l];
+  }
+
+  /** dropout masks differ per step and per layer, and are the same on every backend and on resume */
+  private dropoutStream(l: number): number {
+    return (this.step * 64 + l) >>> 0;
   }
 
   /** loss summed over the batch (probs filled) */
@@ -383,10 +407,11 @@ export class Model {
     else be.sigmoid_mse_backward(cur, s.probs, s.labels, B, this.classes, 1 / B);
     for (let l = this.layers.length - 1; l >= 0; l--) {
       const layer = this.layers[l];
+      if (s.drop[l]) be.dropout_backward(cur, cur, B * layer.outputs, this.config.dropout[l], this.config.seed, this.dropoutStream(l));
       if (layer.activation !== 'linear') be.activation_backward(cur, cur, s.acts[l + 1], B * layer.outputs, Activation[layer.activation]);
       const sp = l === 0 ? s.sparse : null;
       if (sp) be.sparse_matmul_backward(layer.dW, layer.db, cur, sp.r.images, sp.r.nz!.start, sp.r.nz!.idx, sp.idx, B, layer.inputs, layer.outputs, this.config.inputScale);
-      else be.matmul_backward(l > 0 ? next : null, layer.dW, layer.db, cur, s.acts[l], layer.W, B, layer.inputs, layer.outputs);
+      else be.matmul_backward(l > 0 ? next : null, layer.dW, layer.db, cur, this.inputOf(s, l, true), layer.W, B, layer.inputs, layer.outputs);
       const t = cur;
       cur = next;
       next = t;

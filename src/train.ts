@@ -182,6 +182,7 @@ export async function fit(model: Model, train: DataSet, options: FitOptions = {}
       optimizer: opt.type, learningRate: lr, momentum: opt.momentum, beta1: opt.beta1, beta2: opt.beta2, epsilon: opt.eps, weightDecay: opt.weightDecay,
       batchSize: batch, shuffle, seed: model.config.seed, samples: N, backend: be.name,
       schedule: { ...checkSchedule(options.schedule) },
+      dropout: model.config.dropout,
     };
     // resuming: restore weights, optimizer state, rng and position; `epochs` is then the run's total
     const res = options.resume;
@@ -232,7 +233,7 @@ export async function fit(model: Model, train: DataSet, options: FitOptions = {}
       for (let bi = skip, start = skip * batch; start < N; bi++, start += batch) {
         const B = Math.min(batch, N - start);
         model.loadBatch(s, r, start, B);
-        model.forward(s, B);
+        model.forward(s, B, true);
         const loss = model.lossForward(s, B);
         if (!Number.isFinite(loss)) {
           throw new DivergenceError(`training diverged: the loss became ${loss} in epoch ${epoch}, batch ${bi + 1}; the weights from before this batch are kept; try a lower learning rate (now ${rate})`, epoch, bi + 1);

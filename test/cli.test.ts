@@ -92,6 +92,7 @@ describe('simdnet CLI', () => {
     ['negative warm-up', ['train', '--warmup', '-1'], /--warmup must be an integer >= 0/],
     ['validation split 0', ['train', '--validation-split', '0'], /--validation-split must be in \(0, 1\)/],
     ['unknown command', ['fly'], /unknown command 'fly'/],
+    ['dropout out of range', ['train', '--dropout', '1.5'], /--dropout must be in \[0, 1\)/],
     ['early stopping without a validation split', ['train', '--early-stopping', '3'], /--early-stopping needs --validation-split/],
     ['missing data folder', ['train', '--data', '/nonexistent/mnist'], /\/nonexistent\/mnist/],
     ['eval without model', ['eval'], /eval needs --model FILE/],

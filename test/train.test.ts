@@ -167,3 +167,28 @@ describe('the fast preset on the real MNIST', () => {
     expect(test.accuracy).toBeGreaterThanOrEqual(0.97);
   });
 });
+
+describe('dropout in training', () => {
+  async function run(name: string, seed = 3) {
+    const be = await BACKENDS.find((b) => b.name === name)!.create();
+    const m = new Model({ layers: [7, 16, 12, 3], activation: 'relu', seed, dropout: [0.3, 0.5] }, be);
+    const h = await m.fit(synthetic(53, 7, 3, 11), { epochs: 3, batchSize: 8, optimizer: 'adam', learningRate: 0.01 });
+    return { losses: h.epochs.map((e) => e.loss), params: m.readParams(), m };
+  }
+  it('every backend drops the same units: wasm matches the TS loss sequence; reruns are bit-identical', async () => {
+    const ref = await run('ts');
+    for (const b of BACKENDS) {
+      const a = await run(b.name), again = await run(b.name);
+      a.losses.forEach((l, i) => expect(Math.abs(l - ref.losses[i]), `${b.name} epoch ${i + 1}`).toBeLessThan(1e-4 * Math.max(1, ref.losses[i])));
+      expect(Buffer.from(a.params.buffer).equals(Buffer.from(again.params.buffer)), b.name).toBe(true);
+    }
+    const other = await run('ts', 4);
+    expect(Buffer.from(other.params.buffer).equals(Buffer.from(ref.params.buffer))).toBe(false);
+  });
+  it('is off at evaluation: the same data evaluates to the same loss twice', async () => {
+    const { m } = await run('wasm-simd');
+    const d = synthetic(40, 7, 3, 12);
+    expect(m.evaluate(d).loss).toBe(m.evaluate(d).loss);
+    await expect(Model.create({ layers: [7, 4, 3], dropout: 1 }, { backend: 'ts' })).rejects.toThrow(/dropout rates must be in \[0, 1\)/);
+  });
+});

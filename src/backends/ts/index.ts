@@ -4,7 +4,7 @@
  * order as assembly/. Sums are carried in doubles (JS numbers) and stored as f32.
  */
 import type { Backend, DType, Tensor, TypedArrayOf } from '../../backend.js';
-import { BYTES } from '../../backend.js';
+import { BYTES, dropoutKeep, dropoutParams } from '../../backend.js';
 import { Activation } from '../../backend.js';
 
 function make<D extends DType>(dtype: D, length: number): TypedArrayOf<D> {
@@ -271,5 +271,15 @@ export class TsBackend implements Backend {
       }
     }
     if (dbias) addColumnSums(dbias.host!, d, B, OC);
+  }
+
+  dropout_forward(out: Tensor<'f32'>, inp: Tensor<'f32'>, N: number, p: number, seed: number, stream: number): void {
+    const o = out.host!, x = inp.host!, { threshold, scale } = dropoutParams(p);
+    for (let i = 0; i < N; i++) o[i] = dropoutKeep(i, stream, seed, threshold) ? x[i] * scale : 0;
+  }
+
+  dropout_backward(dinp: Tensor<'f32'>, dout: Tensor<'f32'>, N: number, p: number, seed: number, stream: number): void {
+    const dx = dinp.host!, d = dout.host!, { threshold, scale } = dropoutParams(p);
+    for (let i = 0; i < N; i++) dx[i] = dropoutKeep(i, stream, seed, threshold) ? d[i] * scale : 0;
   }
 }

@@ -8,7 +8,7 @@
  * views are remade whenever memory.buffer changes. Ops pass byteOffsets straight to the kernels.
  */
 import type { Backend, BackendName, DType, Tensor, TypedArrayOf } from '../../backend.js';
-import { BYTES } from '../../backend.js';
+import { BYTES, dropoutParams } from '../../backend.js';
 import { SimdnetError } from '../../errors.js';
 import { instantiateKernels, loadWasmModule, simdSupported, type WasmSource, type WasmVariant } from './loader.js';
 
@@ -38,6 +38,8 @@ interface Kernels {
   adam_update(params: number, grads: number, m: number, v: number, N: number, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, decoupled: number, bc1: number, bc2: number): void;
   count_nonfinite(x: number, N: number): number;
   nz_count(nzStart: number, src: number, rows: number, C: number): number;
+  dropout_forward(out: number, inp: number, N: number, threshold: number, scale: number, seed: number, stream: number): void;
+  dropout_backward(dinp: number, dout: number, N: number, threshold: number, scale: number, seed: number, stream: number): void;
   nz_fill(nzIdx: number, nzStart: number, src: number, rows: number, C: number): void;
   sparse_matmul_forward(out: number, src: number, nzStart: number, nzIdx: number, idx: number, weight: number, bias: number, B: number, C: number, OC: number, scale: number): void;
   sparse_matmul_backward(dweight: number, dbias: number, dout: number, src: number, nzStart: number, nzIdx: number, idx: number, B: number, C: number, OC: number, scale: number): void;
@@ -239,5 +241,13 @@ export class WasmBackend implements Backend {
   }
   sparse_matmul_backward(dweight: Tensor<'f32'>, dbias: Tensor<'f32'> | null, dout: Tensor<'f32'>, src: Tensor<'u8'>, nzStart: Tensor<'i32'>, nzIdx: Tensor<'i32'>, idx: Tensor<'i32'>, B: number, C: number, OC: number, scale: number): void {
     this.k.sparse_matmul_backward(dweight.byteOffset, off(dbias), dout.byteOffset, src.byteOffset, nzStart.byteOffset, nzIdx.byteOffset, idx.byteOffset, B, C, OC, scale);
+  }
+  dropout_forward(out: Tensor<'f32'>, inp: Tensor<'f32'>, N: number, p: number, seed: number, stream: number): void {
+    const { threshold, scale } = dropoutParams(p);
+    this.k.dropout_forward(out.byteOffset, inp.byteOffset, N, threshold | 0, scale, seed | 0, stream | 0);
+  }
+  dropout_backward(dinp: Tensor<'f32'>, dout: Tensor<'f32'>, N: number, p: number, seed: number, stream: number): void {
+    const { threshold, scale } = dropoutParams(p);
+    this.k.dropout_backward(dinp.byteOffset, dout.byteOffset, N, threshold | 0, scale, seed | 0, stream | 0);
   }
 }

@@ -1,0 +1,37 @@
+// Inverted dropout with a counter-based mask: unit i of a call is kept when
+// hash(i, stream, seed) >= threshold (= floor(p * 2^32)), and kept values are scaled by 1/(1-p).
+// The mask is never stored: backward recomputes it from the same (seed, stream), and the TS
+// reference uses the same integer hash, so every backend drops the same units.
+import { checkSpan } from './data';
+
+// @ts-ignore: decorator
+@inline
+function keep(i: u32, stream: u32, seed: u32, threshold: u32): bool {
+  let x = i + stream * 0x9e3779b9 + seed * 0x85ebca6b;
+  x ^= x >>> 16;
+  x *= 0x7feb352d;
+  x ^= x >>> 15;
+  x *= 0x846ca68b;
+  x ^= x >>> 16;
+  return x >= threshold;
+}
+
+// out (N) = keep ? inp * scale : 0
+export function dropout_forward(out: usize, inp: usize, N: i32, threshold: u32, scale: f32, seed: u32, stream: u32): void {
+  checkSpan(out, N, 4);
+  checkSpan(inp, N, 4);
+  for (let i = 0; i < N; i++) {
+    const o = <usize>i << 2;
+    store<f32>(out + o, keep(<u32>i, stream, seed, threshold) ? load<f32>(inp + o) * scale : 0);
+  }
+}
+
+// dinp (N) = keep ? dout * scale : 0 (the same mask as the forward call with this seed and stream)
+export function dropout_backward(dinp: usize, dout: usize, N: i32, threshold: u32, scale: f32, seed: u32, stream: u32): void {
+  checkSpan(dinp, N, 4);
+  checkSpan(dout, N, 4);
+  for (let i = 0; i < N; i++) {
+    const o = <usize>i << 2;
+    store<f32>(dinp + o, keep(<u32>i, stream, seed, threshold) ? load<f32>(dout + o) * scale : 0);
+  }
+}
