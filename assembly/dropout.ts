@@ -16,8 +16,8 @@ function keep(i: u32, stream: u32, seed: u32, threshold: u32): bool {
   return x >= threshold;
 }
 
-// out (N) = keep ? inp * scale : 0
-export function dropout_forward(out: usize, inp: usize, N: i32, threshold: u32, scale: f32, seed: u32, stream: u32): void {
+// out (N) = keep ? inp * scale : 0: the forward pass, and (same mask, same scaling) the backward
+function apply_mask(out: usize, inp: usize, N: i32, threshold: u32, scale: f32, seed: u32, stream: u32): void {
   checkSpan(out, N, 4);
   checkSpan(inp, N, 4);
   for (let i = 0; i < N; i++) {
@@ -26,12 +26,11 @@ export function dropout_forward(out: usize, inp: usize, N: i32, threshold: u32, 
   }
 }
 
-// dinp (N) = keep ? dout * scale : 0 (the same mask as the forward call with this seed and stream)
+export function dropout_forward(out: usize, inp: usize, N: i32, threshold: u32, scale: f32, seed: u32, stream: u32): void {
+  apply_mask(out, inp, N, threshold, scale, seed, stream);
+}
+
+// dinp (N) = keep ? dout * scale : 0, with the mask of the forward call with this seed and stream
 export function dropout_backward(dinp: usize, dout: usize, N: i32, threshold: u32, scale: f32, seed: u32, stream: u32): void {
-  checkSpan(dinp, N, 4);
-  checkSpan(dout, N, 4);
-  for (let i = 0; i < N; i++) {
-    const o = <usize>i << 2;
-    store<f32>(dinp + o, keep(<u32>i, stream, seed, threshold) ? load<f32>(dout + o) * scale : 0);
-  }
+  apply_mask(dinp, dout, N, threshold, scale, seed, stream);
 }

@@ -278,8 +278,8 @@ export class TsBackend implements Backend {
     for (let i = 0; i < N; i++) o[i] = dropoutKeep(i, stream, seed, threshold) ? x[i] * scale : 0;
   }
 
+  /** the same mask and scaling as the forward call with this seed and stream */
   dropout_backward(dinp: Tensor<'f32'>, dout: Tensor<'f32'>, N: number, p: number, seed: number, stream: number): void {
-    const dx = dinp.host!, d = dout.host!, { threshold, scale } = dropoutParams(p);
-    for (let i = 0; i < N; i++) dx[i] = dropoutKeep(i, stream, seed, threshold) ? d[i] * scale : 0;
+    this.dropout_forward(dinp, dout, N, p, seed, stream);
   }
 }
