@@ -41,26 +41,16 @@ export function momentum_update(params: usize, grads: usize, vel: usize, N: i32,
   let i = 0;
   if (ASC_FEATURE_SIMD) {
     const vlr = f32x4.splat(lr), vmu = f32x4.splat(mu), vwd = f32x4.splat(weightDecay), vtiny = f32x4.splat(TINY);
-    if (nesterov) {
-      for (; i + 4 <= N; i += 4) {
-        const o = <usize>i << 2;
-        const p = v128.load(params + o);
-        const g = f32x4.add(v128.load(grads + o), f32x4.mul(vwd, p));
-        let v = f32x4.add(f32x4.mul(vmu, v128.load(vel + o)), g);
-        v = v128.and(v, f32x4.ge(f32x4.abs(v), vtiny));
-        v128.store(vel + o, v);
-        v128.store(params + o, f32x4.sub(p, f32x4.mul(vlr, f32x4.add(g, f32x4.mul(vmu, v)))));
-      }
-    } else {
-      for (; i + 4 <= N; i += 4) {
-        const o = <usize>i << 2;
-        const p = v128.load(params + o);
-        const g = f32x4.add(v128.load(grads + o), f32x4.mul(vwd, p));
-        let v = f32x4.add(f32x4.mul(vmu, v128.load(vel + o)), g);
-        v = v128.and(v, f32x4.ge(f32x4.abs(v), vtiny));
-        v128.store(vel + o, v);
-        v128.store(params + o, f32x4.sub(p, f32x4.mul(vlr, v)));
-      }
+    // step = cg * g + cv * vel: (0, 1) for plain momentum, (1, mu) for Nesterov; exact in both
+    const vcg = f32x4.splat(nesterov ? 1 : 0), vcv = nesterov ? vmu : f32x4.splat(1);
+    for (; i + 4 <= N; i += 4) {
+      const o = <usize>i << 2;
+      const p = v128.load(params + o);
+      const g = f32x4.add(v128.load(grads + o), f32x4.mul(vwd, p));
+      let v = f32x4.add(f32x4.mul(vmu, v128.load(vel + o)), g);
+      v = v128.and(v, f32x4.ge(f32x4.abs(v), vtiny));
+      v128.store(vel + o, v);
+      v128.store(params + o, f32x4.sub(p, f32x4.mul(vlr, f32x4.add(f32x4.mul(vcg, g), f32x4.mul(vcv, v)))));
     }
   }
   for (; i < N; i++) {
