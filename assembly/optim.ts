@@ -10,36 +10,71 @@ import { checkSpan } from './data';
 // The TS reference flushes identically. (An update that small cannot move a weight anyway.)
 const TINY: f32 = 1e-30;
 
+// The divergence guard lives in the updates, so a step costs no weight backup and no extra pass:
+//  1. the gradients are scanned first (read-only, still in cache from the backward pass); if any
+//     is NaN or Inf, nothing is touched and the count is returned (> 0);
+//  2. during the update, an element whose new weight would not be finite keeps its old weight and
+//     optimizer state; the number of such elements is returned negated (< 0; 0 = all applied).
+
+/** lanes of v that are finite, as an all-ones mask (v - v is 0 exactly for finite v) */
+// @ts-ignore: decorator
+@inline
+function finiteMask(v: v128): v128 {
+  const d = f32x4.sub(v, v);
+  return f32x4.eq(d, d);
+}
+
+// @ts-ignore: decorator
+@inline
+function countMasked(acc: v128): i32 {
+  return -(i32x4.extract_lane(acc, 0) + i32x4.extract_lane(acc, 1) + i32x4.extract_lane(acc, 2) + i32x4.extract_lane(acc, 3));
+}
+
 // params -= lr * (grads + weightDecay * params)
-export function sgd_update(params: usize, grads: usize, N: i32, lr64: f64, wd64: f64): void {
+// (returns the guard's count, see above)
+export function sgd_update(params: usize, grads: usize, N: i32, lr64: f64, wd64: f64): i32 {
   const lr = <f32>lr64, weightDecay = <f32>wd64;
   checkSpan(params, N, 4);
   checkSpan(grads, N, 4);
-  let i = 0;
+  const badGrads = count_nonfinite(grads, N);
+  if (badGrads) return badGrads;
+  let i = 0, kept = 0;
   if (ASC_FEATURE_SIMD) {
     const vlr = f32x4.splat(lr), vwd = f32x4.splat(weightDecay);
+    let acc = i32x4.splat(0);
     for (; i + 4 <= N; i += 4) {
       const o = <usize>i << 2;
       const p = v128.load(params + o);
       const g = f32x4.add(v128.load(grads + o), f32x4.mul(vwd, p));
-      v128.store(params + o, f32x4.sub(p, f32x4.mul(vlr, g)));
+      const np = f32x4.sub(p, f32x4.mul(vlr, g));
+      const ok = finiteMask(np);
+      acc = i32x4.add(acc, v128.not(ok));
+      v128.store(params + o, v128.bitselect(np, p, ok));
     }
+    kept = countMasked(acc);
   }
   for (; i < N; i++) {
     const o = <usize>i << 2;
     const p = load<f32>(params + o);
-    store<f32>(params + o, p - lr * (load<f32>(grads + o) + weightDecay * p));
+    const np = p - lr * (load<f32>(grads + o) + weightDecay * p);
+    if (np - np == 0) store<f32>(params + o, np);
+    else kept++;
   }
+  return -kept;
 }
 
 // g = grads + wd * params; vel = mu * vel + g; params -= lr * (nesterov ? g + mu * vel : vel)
-export function momentum_update(params: usize, grads: usize, vel: usize, N: i32, lr64: f64, mu64: f64, wd64: f64, nesterov: i32): void {
+// (returns the guard's count, see above)
+export function momentum_update(params: usize, grads: usize, vel: usize, N: i32, lr64: f64, mu64: f64, wd64: f64, nesterov: i32): i32 {
   const lr = <f32>lr64, mu = <f32>mu64, weightDecay = <f32>wd64;
   checkSpan(params, N, 4);
   checkSpan(grads, N, 4);
   checkSpan(vel, N, 4);
-  let i = 0;
+  const badGrads = count_nonfinite(grads, N);
+  if (badGrads) return badGrads;
+  let i = 0, kept = 0;
   if (ASC_FEATURE_SIMD) {
+    let acc = i32x4.splat(0);
     const vlr = f32x4.splat(lr), vmu = f32x4.splat(mu), vwd = f32x4.splat(weightDecay), vtiny = f32x4.splat(TINY);
     // step = cg * g + cv * vel: (0, 1) for plain momentum, (1, mu) for Nesterov; exact in both
     const vcg = f32x4.splat(nesterov ? 1 : 0), vcv = nesterov ? vmu : f32x4.splat(1);
@@ -49,9 +84,13 @@ export function momentum_update(params: usize, grads: usize, vel: usize, N: i32,
       const g = f32x4.add(v128.load(grads + o), f32x4.mul(vwd, p));
       let v = f32x4.add(f32x4.mul(vmu, v128.load(vel + o)), g);
       v = v128.and(v, f32x4.ge(f32x4.abs(v), vtiny));
-      v128.store(vel + o, v);
-      v128.store(params + o, f32x4.sub(p, f32x4.mul(vlr, f32x4.add(f32x4.mul(vcg, g), f32x4.mul(vcv, v)))));
+      const np = f32x4.sub(p, f32x4.mul(vlr, f32x4.add(f32x4.mul(vcg, g), f32x4.mul(vcv, v))));
+      const ok = finiteMask(np);
+      acc = i32x4.add(acc, v128.not(ok));
+      v128.store(vel + o, v128.bitselect(v, v128.load(vel + o), ok));
+      v128.store(params + o, v128.bitselect(np, p, ok));
     }
+    kept = countMasked(acc);
   }
   for (; i < N; i++) {
     const o = <usize>i << 2;
@@ -59,15 +98,20 @@ export function momentum_update(params: usize, grads: usize, vel: usize, N: i32,
     const g = load<f32>(grads + o) + weightDecay * p;
     let v = mu * load<f32>(vel + o) + g;
     if (Mathf.abs(v) < TINY) v = 0;
-    store<f32>(vel + o, v);
-    store<f32>(params + o, p - lr * (nesterov ? g + mu * v : v));
+    const np = p - lr * (nesterov ? g + mu * v : v);
+    if (np - np == 0) {
+      store<f32>(vel + o, v);
+      store<f32>(params + o, np);
+    } else kept++;
   }
+  return -kept;
 }
 
 // Adam (decoupled = 0: L2 folded into the gradient) / AdamW (decoupled = 1):
 //   m = b1*m + (1-b1)*g; v = b2*v + (1-b2)*g^2; step = (m/bc1) / (sqrt(v/bc2) + eps)
 //   params -= lr * (decoupled ? step + wd*params : step)
-export function adam_update(params: usize, grads: usize, m: usize, v: usize, N: i32, lr64: f64, beta1_64: f64, beta2_64: f64, eps64: f64, wd64: f64, decoupled: i32, bc1_64: f64, bc2_64: f64): void {
+// (returns the guard's count, see above)
+export function adam_update(params: usize, grads: usize, m: usize, v: usize, N: i32, lr64: f64, beta1_64: f64, beta2_64: f64, eps64: f64, wd64: f64, decoupled: i32, bc1_64: f64, bc2_64: f64): i32 {
   const lr = <f32>lr64, beta1 = <f32>beta1_64, beta2 = <f32>beta2_64, eps = <f32>eps64, weightDecay = <f32>wd64;
   const bc1 = <f32>bc1_64, bc2 = <f32>bc2_64;
   checkSpan(params, N, 4);
@@ -78,8 +122,11 @@ export function adam_update(params: usize, grads: usize, m: usize, v: usize, N: 
   // decoupled decay goes into the step, coupled decay into the gradient: one of wdG, wdS is 0
   const wdG: f32 = decoupled ? 0 : weightDecay;
   const wdS: f32 = decoupled ? weightDecay : 0;
-  let i = 0;
+  const badGrads = count_nonfinite(grads, N);
+  if (badGrads) return badGrads;
+  let i = 0, kept = 0;
   if (ASC_FEATURE_SIMD) {
+    let acc = i32x4.splat(0);
     const vlr = f32x4.splat(lr), vb1 = f32x4.splat(beta1), vb2 = f32x4.splat(beta2), vc1 = f32x4.splat(c1), vc2 = f32x4.splat(c2);
     const vtiny = f32x4.splat(TINY);
     // bias corrections as reciprocals: one division per element is left, not three
@@ -93,11 +140,15 @@ export function adam_update(params: usize, grads: usize, m: usize, v: usize, N: 
       let vi = f32x4.add(f32x4.mul(vb2, v128.load(v + o)), f32x4.mul(f32x4.mul(vc2, g), g));
       mi = v128.and(mi, f32x4.ge(f32x4.abs(mi), vtiny));
       vi = v128.and(vi, f32x4.ge(vi, vtiny));
-      v128.store(m + o, mi);
-      v128.store(v + o, vi);
       const step = f32x4.div(f32x4.mul(mi, vrbc1), f32x4.add(f32x4.sqrt(f32x4.mul(vi, vrbc2)), veps));
-      v128.store(params + o, f32x4.sub(p, f32x4.mul(vlr, f32x4.add(step, f32x4.mul(vwdS, p)))));
+      const np = f32x4.sub(p, f32x4.mul(vlr, f32x4.add(step, f32x4.mul(vwdS, p))));
+      const ok = finiteMask(np);
+      acc = i32x4.add(acc, v128.not(ok));
+      v128.store(m + o, v128.bitselect(mi, v128.load(m + o), ok));
+      v128.store(v + o, v128.bitselect(vi, v128.load(v + o), ok));
+      v128.store(params + o, v128.bitselect(np, p, ok));
     }
+    kept = countMasked(acc);
   }
   for (; i < N; i++) {
     const o = <usize>i << 2;
@@ -107,11 +158,15 @@ export function adam_update(params: usize, grads: usize, m: usize, v: usize, N: 
     let vi = beta2 * load<f32>(v + o) + c2 * g * g;
     if (Mathf.abs(mi) < TINY) mi = 0;
     if (vi < TINY) vi = 0;
-    store<f32>(m + o, mi);
-    store<f32>(v + o, vi);
     const step = (mi / bc1) / (Mathf.sqrt(vi / bc2) + eps);
-    store<f32>(params + o, p - lr * (step + wdS * p));
+    const np = p - lr * (step + wdS * p);
+    if (np - np == 0) {
+      store<f32>(m + o, mi);
+      store<f32>(v + o, vi);
+      store<f32>(params + o, np);
+    } else kept++;
   }
+  return -kept;
 }
 
 // returns how many of x[0..N) are NaN or +-Inf (x - x is 0 exactly for finite x); run on the

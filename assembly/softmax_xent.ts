@@ -22,12 +22,18 @@ export function softmax_xent_forward(probs: usize, logits: usize, labels: usize,
     const y = load<i32>(labels + (<usize>b << 2));
     assert(y >= 0 && y < V, 'label out of range');
     const zy = <f64>load<f32>(z + (<usize>y << 2));
+    // one exp per element, in the reference's order and roundings: probs[v] = fround(e), then
+    // probs[v] = fround(probs[v] / sum) with sum the f64 sum of the unrounded e
     let sum: f64 = 0;
-    for (let v = 0; v < V; v++) sum += Math.exp(<f64>load<f32>(z + (<usize>v << 2)) - max);
-    // e recomputed rather than stored as f32, so probs[v] = fround(e / sum) as in the reference
     for (let v = 0; v < V; v++) {
       const o = <usize>v << 2;
-      store<f32>(p + o, <f32>(Math.exp(<f64>load<f32>(z + o) - max) / sum));
+      const e = Math.exp(<f64>load<f32>(z + o) - max);
+      store<f32>(p + o, <f32>e);
+      sum += e;
+    }
+    for (let v = 0; v < V; v++) {
+      const o = <usize>v << 2;
+      store<f32>(p + o, <f32>(<f64>load<f32>(p + o) / sum));
     }
     loss += Math.log(sum) - (zy - max);
   }

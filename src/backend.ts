@@ -104,16 +104,20 @@ export interface Backend {
   /** out (B) = argmax over each row of scores (B,V); first maximum wins; returns count where out == labels (labels may be null: returns 0) */
   argmax_rows(out: Tensor<'i32'>, scores: Tensor<'f32'>, labels: Tensor<'i32'> | null, B: number, V: number): number;
   /** params -= lr * (grads + weightDecay * params). In momentum_update and adam_update, optimizer
-   *  state (vel, m, v) of magnitude below 1e-30 is flushed to 0: f32 denormals are ~100x slower on x86. */
-  sgd_update(params: Tensor<'f32'>, grads: Tensor<'f32'>, N: number, lr: number, weightDecay: number): void;
+   *  state (vel, m, v) of magnitude below 1e-30 is flushed to 0: f32 denormals are ~100x slower on x86.
+   *  The three updates carry the divergence guard and return:
+   *    0   all applied;
+   *    n>0 n gradients are NaN or Inf: nothing was changed;
+   *    n<0 -n elements would have become NaN or Inf: those keep their old weight and state, the rest were updated. */
+  sgd_update(params: Tensor<'f32'>, grads: Tensor<'f32'>, N: number, lr: number, weightDecay: number): number;
   /** g = grads + wd*params; vel = mu*vel + g; params -= lr * (nesterov ? g + mu*vel : vel) */
-  momentum_update(params: Tensor<'f32'>, grads: Tensor<'f32'>, vel: Tensor<'f32'>, N: number, lr: number, mu: number, weightDecay: number, nesterov: number): void;
+  momentum_update(params: Tensor<'f32'>, grads: Tensor<'f32'>, vel: Tensor<'f32'>, N: number, lr: number, mu: number, weightDecay: number, nesterov: number): number;
   /**
    * Adam (decoupled = 0: L2 added to the gradient) or AdamW (decoupled = 1: params -= lr*wd*params).
    * m = b1*m + (1-b1)*g; v = b2*v + (1-b2)*g^2; params -= lr * (m/bc1) / (sqrt(v/bc2) + eps),
    * bc1 = 1 - b1^t and bc2 = 1 - b2^t passed by the caller.
    */
-  adam_update(params: Tensor<'f32'>, grads: Tensor<'f32'>, m: Tensor<'f32'>, v: Tensor<'f32'>, N: number, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, decoupled: number, bc1: number, bc2: number): void;
+  adam_update(params: Tensor<'f32'>, grads: Tensor<'f32'>, m: Tensor<'f32'>, v: Tensor<'f32'>, N: number, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, decoupled: number, bc1: number, bc2: number): number;
   /** how many of x[0..N) are NaN or infinite */
   count_nonfinite(x: Tensor<'f32'>, N: number): number;
 

@@ -262,7 +262,7 @@ async function train(argv: string[]): Promise<void> {
     }
     if (e instanceof DivergenceError && v.save) {
       saveModel(model, v.save, { settings: s, epochs: model.epochsDone, diverged: { epoch: e.epoch, batch: e.batch }, backend: backend.name, data: data.dir });
-      throw new SimdnetError(`${e.message}; the last good weights were saved to ${v.save}`, 3);
+      throw new SimdnetError(`${e.message}; ${e.partial ? 'the weights (all finite) were saved' : 'the last good weights were saved'} to ${v.save}`, 3);
     }
     throw e;
   } finally {

@@ -418,21 +418,23 @@ export class Model {
     }
   }
 
-  /** one optimizer update of all parameters in one call */
-  update(s: Session, opt: OptimizerConfig, lr: number): void {
+  /**
+   * One optimizer update of all parameters in one call. Returns the update's divergence guard
+   * (Backend.sgd_update): 0 applied, > 0 non-finite gradients (nothing changed), < 0 elements
+   * whose update overflowed (kept at their old values).
+   */
+  update(s: Session, opt: OptimizerConfig, lr: number): number {
     const be = this.backend, n = this.paramCount;
     this.step++;
     switch (opt.type) {
       case 'sgd':
-        be.sgd_update(this.params, this.grads, n, lr, opt.weightDecay);
-        break;
+        return be.sgd_update(this.params, this.grads, n, lr, opt.weightDecay);
       case 'momentum':
       case 'nesterov':
-        be.momentum_update(this.params, this.grads, s.opt[0], n, lr, opt.momentum, opt.weightDecay, opt.type === 'nesterov' ? 1 : 0);
-        break;
+        return be.momentum_update(this.params, this.grads, s.opt[0], n, lr, opt.momentum, opt.weightDecay, opt.type === 'nesterov' ? 1 : 0);
       default: {
         const t = this.step;
-        be.adam_update(this.params, this.grads, s.opt[0], s.opt[1], n, lr, opt.beta1, opt.beta2, opt.eps, opt.weightDecay, opt.type === 'adamw' ? 1 : 0, 1 - Math.pow(opt.beta1, t), 1 - Math.pow(opt.beta2, t));
+        return be.adam_update(this.params, this.grads, s.opt[0], s.opt[1], n, lr, opt.beta1, opt.beta2, opt.eps, opt.weightDecay, opt.type === 'adamw' ? 1 : 0, 1 - Math.pow(opt.beta1, t), 1 - Math.pow(opt.beta2, t));
       }
     }
   }

@@ -8,7 +8,11 @@ import { checkResumable, type CheckpointSettings, type TrainState } from './chec
 
 /** training stopped because the loss or the weights became NaN/Inf (exit 3); the model holds the last good weights */
 export class DivergenceError extends SimdnetError {
-  constructor(message: string, readonly epoch: number, readonly batch: number) {
+  /**
+   * partial: the update of some weights overflowed and those kept their previous values while the
+   * others were updated (all weights are finite); otherwise the weights are those from before the batch
+   */
+  constructor(message: string, readonly epoch: number, readonly batch: number, readonly partial = false) {
     super(message, 3);
     this.name = 'DivergenceError';
   }
@@ -206,7 +210,6 @@ export async function fit(model: Model, train: DataSet, options: FitOptions = {}
         resumeSums = [res.lossSum, res.correct];
       }
     }
-    const backup = new Float32Array(model.paramCount); // allocated once per fit(), not per step
     const state = (batchInEpoch: number, lossSum: number, correct: number): TrainState => ({
       settings, epochsDone: model.epochsDone, batchInEpoch, step: model.step, rng: model.rng.getState(), lossSum, correct,
       params: model.readParams(), opt: s.opt.map((t) => be.read(t)), order: order.slice(),
@@ -240,13 +243,13 @@ export async function fit(model: Model, train: DataSet, options: FitOptions = {}
         }
         const ok = be.argmax_rows(s.preds, s.acts[s.acts.length - 1], s.labels, B, V);
         model.backward(s, B);
-        // divergence guard: the weights from before the update (a memcpy), then one SIMD pass in
-        // wasm that counts NaN/Inf in the updated weights; on a bad step the copy is put back
-        backup.set(be.view(model.params));
-        model.update(s, opt, rate);
-        if (be.count_nonfinite(model.params, model.paramCount) > 0) {
-          be.write(model.params, backup);
-          throw new DivergenceError(`training diverged: the weights became NaN or Inf in epoch ${epoch}, batch ${bi + 1}; the weights from before this batch are kept; try a lower learning rate (now ${rate})`, epoch, bi + 1);
+        // the divergence guard is inside the update kernel: no weight backup, no extra pass
+        const guard = model.update(s, opt, rate);
+        if (guard > 0) {
+          throw new DivergenceError(`training diverged: ${guard} gradients became NaN or Inf in epoch ${epoch}, batch ${bi + 1}; the weights from before this batch are kept; try a lower learning rate (now ${rate})`, epoch, bi + 1);
+        }
+        if (guard < 0) {
+          throw new DivergenceError(`training diverged: the update of ${-guard} weights overflowed to NaN or Inf in epoch ${epoch}, batch ${bi + 1}; those weights keep their previous values, the others were updated; try a lower learning rate (now ${rate})`, epoch, bi + 1, true);
         }
         lossSum += loss;
         correct += ok;

@@ -310,6 +310,54 @@ describe.each(VARIANTS)('wasm %s build', (variant) => {
     }
   });
 
+  it('the updates guard against divergence: NaN/Inf gradients change nothing, overflowing elements keep their values', () => {
+    for (const N of [1, 3, 4, 5, 9, 17, 1000]) {
+      withPair(w, 19 * N, (p) => {
+        const params0 = p.rand(N);
+        const grads0 = p.rand(N);
+        // a NaN or Inf gradient anywhere: every update returns the count and writes nothing
+        for (const bad of [NaN, Infinity]) {
+          const g = grads0.slice();
+          g[N >> 1] = bad;
+          const grads = p.input('f32', g);
+          const params = p.input('f32', params0), s1 = p.input('f32', p.rand(N)), s2 = p.input('f32', p.rand(N, 0, 1));
+          const before = [...p.readBoth(params), ...p.readBoth(s1), ...p.readBoth(s2)].map((a) => Float32Array.from(a));
+          for (const be of ['ts', 'w'] as const) {
+            expect(p[be].sgd_update(params[be], grads[be], N, 0.1, 0)).toBe(1);
+            expect(p[be].momentum_update(params[be], grads[be], s1[be], N, 0.1, 0.9, 0, 1)).toBe(1);
+            expect(p[be].adam_update(params[be], grads[be], s1[be], s2[be], N, 0.1, 0.9, 0.999, 1e-8, 0, 0, 0.1, 0.001)).toBe(1);
+          }
+          const after = [...p.readBoth(params), ...p.readBoth(s1), ...p.readBoth(s2)];
+          after.forEach((a, i) => assertEqualArrays(`N=${N} grad ${bad} unchanged ${i}`, a, before[i]));
+        }
+        // weights near the top of f32 whose step overflows: those keep weight and state, the rest update
+        const big = params0.slice();
+        for (let i = 0; i < N; i += 3) big[i] = 3.3e38 * Math.sign(grads0[i] || 1) * -1;
+        const grads = p.input('f32', grads0.map((x) => x * 1e3));
+        const params = p.input('f32', big), vel = p.input('f32', p.rand(N));
+        const lr = 1e35;
+        const gs = p.ts.sgd_update(params.ts, grads.ts, N, lr, 0), gw = p.w.sgd_update(params.w, grads.w, N, lr, 0);
+        expect(gw).toBe(gs);
+        expect(gs).toBeLessThan(0);
+        assertClose(`N=${N} sgd overflow params`, ...p.readBoth(params), { rtol: 1e-6, scale: 'max' });
+        const [pw, pt] = p.readBoth(params);
+        let kept = 0;
+        for (let i = 0; i < N; i++) {
+          if (pt[i] === Math.fround(big[i]) || pw[i] === Math.fround(big[i])) expect(pw[i], `N=${N} kept ${i}`).toBe(pt[i]);
+          if (pt[i] === Math.fround(big[i]) && Math.abs(pt[i]) > 1e38) kept++;
+        }
+        expect(kept, `N=${N}: the elements kept are the ones counted`).toBe(-gs);
+        const params2 = p.input('f32', big);
+        const ms = p.ts.momentum_update(params2.ts, grads.ts, vel.ts, N, lr, 0.9, 0, 0), mw = p.w.momentum_update(params2.w, grads.w, vel.w, N, lr, 0.9, 0, 0);
+        expect(mw).toBe(ms);
+        expect(ms).toBeLessThan(0);
+        assertClose(`N=${N} momentum overflow params`, ...p.readBoth(params2), { rtol: 1e-6, scale: 'max' });
+        assertClose(`N=${N} momentum overflow vel`, ...p.readBoth(vel), { rtol: 1e-6, scale: 'max' });
+        for (const a of p.readBoth(params2)) expect(a.every((x) => Number.isFinite(x))).toBe(true);
+      });
+    }
+  });
+
   it('count_nonfinite counts NaN and +-Inf at every position, tile edge and tail', () => {
     for (const N of [1, 3, 4, 5, 7, 8, 9, 17, 1000]) {
       withPair(w, 17 * N, (p) => {

@@ -196,32 +196,63 @@ export class TsBackend implements Backend {
     return correct;
   }
 
-  sgd_update(params: Tensor<'f32'>, grads: Tensor<'f32'>, N: number, lr: number, weightDecay: number): void {
+  // The updates carry the divergence guard (see Backend.sgd_update): gradients are checked first,
+  // and an element whose new weight is not finite keeps its old weight and state.
+  sgd_update(params: Tensor<'f32'>, grads: Tensor<'f32'>, N: number, lr: number, weightDecay: number): number {
     const p = params.host!, g = grads.host!;
-    for (let i = 0; i < N; i++) p[i] -= lr * (g[i] + weightDecay * p[i]);
+    const bad = this.count_nonfinite(grads, N);
+    if (bad) return bad;
+    let kept = 0;
+    for (let i = 0; i < N; i++) {
+      const np = Math.fround(p[i] - lr * (g[i] + weightDecay * p[i]));
+      if (Number.isFinite(np)) p[i] = np;
+      else kept++;
+    }
+    return -kept;
   }
 
-  momentum_update(params: Tensor<'f32'>, grads: Tensor<'f32'>, vel: Tensor<'f32'>, N: number, lr: number, mu: number, weightDecay: number, nesterov: number): void {
+  momentum_update(params: Tensor<'f32'>, grads: Tensor<'f32'>, vel: Tensor<'f32'>, N: number, lr: number, mu: number, weightDecay: number, nesterov: number): number {
     const p = params.host!, g = grads.host!, v = vel.host!;
+    const bad = this.count_nonfinite(grads, N);
+    if (bad) return bad;
+    let kept = 0;
     for (let i = 0; i < N; i++) {
       const gi = g[i] + weightDecay * p[i];
-      v[i] = mu * v[i] + gi;
-      if (Math.abs(v[i]) < TINY) v[i] = 0;
-      p[i] -= lr * (nesterov ? gi + mu * v[i] : v[i]);
+      let vi = Math.fround(mu * v[i] + gi);
+      if (Math.abs(vi) < TINY) vi = 0;
+      const np = Math.fround(p[i] - lr * (nesterov ? gi + mu * vi : vi));
+      if (!Number.isFinite(np)) {
+        kept++;
+        continue;
+      }
+      v[i] = vi;
+      p[i] = np;
     }
+    return -kept;
   }
 
-  adam_update(params: Tensor<'f32'>, grads: Tensor<'f32'>, m: Tensor<'f32'>, v: Tensor<'f32'>, N: number, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, decoupled: number, bc1: number, bc2: number): void {
+  adam_update(params: Tensor<'f32'>, grads: Tensor<'f32'>, m: Tensor<'f32'>, v: Tensor<'f32'>, N: number, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, decoupled: number, bc1: number, bc2: number): number {
     const p = params.host!, g = grads.host!, mm = m.host!, vv = v.host!;
+    const bad = this.count_nonfinite(grads, N);
+    if (bad) return bad;
+    let kept = 0;
     for (let i = 0; i < N; i++) {
       const gi = decoupled ? g[i] : g[i] + weightDecay * p[i];
-      mm[i] = beta1 * mm[i] + (1 - beta1) * gi;
-      vv[i] = beta2 * vv[i] + (1 - beta2) * gi * gi;
-      if (Math.abs(mm[i]) < TINY) mm[i] = 0;
-      if (vv[i] < TINY) vv[i] = 0;
-      const step = (mm[i] / bc1) / (Math.sqrt(vv[i] / bc2) + eps);
-      p[i] -= lr * (decoupled ? step + weightDecay * p[i] : step);
+      let mi = Math.fround(beta1 * mm[i] + (1 - beta1) * gi);
+      let vi = Math.fround(beta2 * vv[i] + (1 - beta2) * gi * gi);
+      if (Math.abs(mi) < TINY) mi = 0;
+      if (vi < TINY) vi = 0;
+      const step = (mi / bc1) / (Math.sqrt(vi / bc2) + eps);
+      const np = Math.fround(p[i] - lr * (decoupled ? step + weightDecay * p[i] : step));
+      if (!Number.isFinite(np)) {
+        kept++;
+        continue;
+      }
+      mm[i] = mi;
+      vv[i] = vi;
+      p[i] = np;
     }
+    return -kept;
   }
 
   count_nonfinite(x: Tensor<'f32'>, N: number): number {

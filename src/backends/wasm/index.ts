@@ -33,9 +33,9 @@ interface Kernels {
   sigmoid_mse_forward(probs: number, logits: number, labels: number, B: number, V: number): number;
   sigmoid_mse_backward(dlogits: number, probs: number, labels: number, B: number, V: number, scale: number): void;
   argmax_rows(out: number, scores: number, labels: number, B: number, V: number): number;
-  sgd_update(params: number, grads: number, N: number, lr: number, weightDecay: number): void;
-  momentum_update(params: number, grads: number, vel: number, N: number, lr: number, mu: number, weightDecay: number, nesterov: number): void;
-  adam_update(params: number, grads: number, m: number, v: number, N: number, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, decoupled: number, bc1: number, bc2: number): void;
+  sgd_update(params: number, grads: number, N: number, lr: number, weightDecay: number): number;
+  momentum_update(params: number, grads: number, vel: number, N: number, lr: number, mu: number, weightDecay: number, nesterov: number): number;
+  adam_update(params: number, grads: number, m: number, v: number, N: number, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, decoupled: number, bc1: number, bc2: number): number;
   count_nonfinite(x: number, N: number): number;
   nz_count(nzStart: number, src: number, rows: number, C: number): number;
   dropout_forward(out: number, inp: number, N: number, threshold: number, scale: number, seed: number, stream: number): void;
@@ -218,14 +218,14 @@ export class WasmBackend implements Backend {
   argmax_rows(out: Tensor<'i32'>, scores: Tensor<'f32'>, labels: Tensor<'i32'> | null, B: number, V: number): number {
     return this.k.argmax_rows(out.byteOffset, scores.byteOffset, off(labels), B, V);
   }
-  sgd_update(params: Tensor<'f32'>, grads: Tensor<'f32'>, N: number, lr: number, weightDecay: number): void {
-    this.k.sgd_update(params.byteOffset, grads.byteOffset, N, lr, weightDecay);
+  sgd_update(params: Tensor<'f32'>, grads: Tensor<'f32'>, N: number, lr: number, weightDecay: number): number {
+    return this.k.sgd_update(params.byteOffset, grads.byteOffset, N, lr, weightDecay);
   }
-  momentum_update(params: Tensor<'f32'>, grads: Tensor<'f32'>, vel: Tensor<'f32'>, N: number, lr: number, mu: number, weightDecay: number, nesterov: number): void {
-    this.k.momentum_update(params.byteOffset, grads.byteOffset, vel.byteOffset, N, lr, mu, weightDecay, nesterov ? 1 : 0);
+  momentum_update(params: Tensor<'f32'>, grads: Tensor<'f32'>, vel: Tensor<'f32'>, N: number, lr: number, mu: number, weightDecay: number, nesterov: number): number {
+    return this.k.momentum_update(params.byteOffset, grads.byteOffset, vel.byteOffset, N, lr, mu, weightDecay, nesterov ? 1 : 0);
   }
-  adam_update(params: Tensor<'f32'>, grads: Tensor<'f32'>, m: Tensor<'f32'>, v: Tensor<'f32'>, N: number, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, decoupled: number, bc1: number, bc2: number): void {
-    this.k.adam_update(params.byteOffset, grads.byteOffset, m.byteOffset, v.byteOffset, N, lr, beta1, beta2, eps, weightDecay, decoupled ? 1 : 0, bc1, bc2);
+  adam_update(params: Tensor<'f32'>, grads: Tensor<'f32'>, m: Tensor<'f32'>, v: Tensor<'f32'>, N: number, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, decoupled: number, bc1: number, bc2: number): number {
+    return this.k.adam_update(params.byteOffset, grads.byteOffset, m.byteOffset, v.byteOffset, N, lr, beta1, beta2, eps, weightDecay, decoupled ? 1 : 0, bc1, bc2);
   }
   count_nonfinite(x: Tensor<'f32'>, N: number): number {
     return this.k.count_nonfinite(x.byteOffset, N);
