@@ -63,7 +63,7 @@ function parseArgs(argv) {
     } else fail(`unknown option '${a}' (see --help)`);
   }
   o.reps ??= 3;
-  o.budget ??= o.quick ? 0.25 : 8;
+  o.budget ??= o.quick ? 0.05 : 8;
   if (!Number.isInteger(o.reps) || o.reps < 3) fail(`--reps must be an integer >= 3 (min and median need at least 3 runs), got ${o.reps}`);
   if (!(o.budget > 0)) fail(`--budget must be a positive number of seconds, got ${o.budget}`);
   for (const p of o.peers) if (!PEERS[p]) fail(`unknown peer '${p}': use some of ${Object.keys(PEERS).join(', ')}`);
@@ -208,14 +208,15 @@ for (const w of WORKLOADS) {
     say(`  epoch run ${rep + 1}/${opts.reps} done`);
   }
   // W3: inference over the test set with the network just trained, warm-up then interleaved reps
-  const inferCount = opts.quick ? 1000 : TEST_N;
-  for (const p of live) if (!p.failed) await p.child.call({ cmd: 'infer', count: inferCount, batch: 1000 }).catch((e) => (p.failed = e.message));
+  const inferCount = opts.quick ? 200 : TEST_N;
+  const inferBatch = Math.min(1000, inferCount);
+  for (const p of live) if (!p.failed) await p.child.call({ cmd: 'infer', count: inferCount, batch: inferBatch }).catch((e) => (p.failed = e.message));
   for (let rep = 0; rep < opts.reps; rep++) {
     for (let k = 0; k < live.length; k++) {
       const p = live[(rep + k) % live.length];
       if (p.failed) continue;
       try {
-        const r = await p.child.call({ cmd: 'infer', count: inferCount, batch: 1000 });
+        const r = await p.child.call({ cmd: 'infer', count: inferCount, batch: inferBatch });
         p.infer.push({ ms: (r.ms * TEST_N) / inferCount, accuracy: r.accuracy });
       } catch (e) {
         p.failed = e.message;

@@ -1,0 +1,64 @@
+/**
+ * bench/compare.mjs in its smoke mode (--quick), so the peer comparison never rots: every peer
+ * trains W1 and W2 and runs W3, and the JSON, CSV and SVG come out well-formed. No timing
+ * thresholds: the figures only have to be finite and consistent.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const script = new URL('../bench/compare.mjs', import.meta.url).pathname;
+const out = mkdtempSync(join(tmpdir(), 'simdnet-compare-'));
+afterAll(() => rmSync(out, { recursive: true, force: true }));
+const hasNumpy = spawnSync('python3', ['-c', 'import numpy'], { encoding: 'utf8' }).status === 0;
+
+describe('bench/compare.mjs --quick', () => {
+  it('runs every peer on W1, W2 and W3 and reports consistent figures as JSON, CSV and SVG', () => {
+    const r = spawnSync(process.execPath, [script, '--quick', '--json', '--out', out], { encoding: 'utf8', timeout: 240_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout.trim().split('\n').pop()!);
+    expect(report.environment.node).toBe(process.version);
+    expect(report.environment.threads).toBe(1);
+    const peers = ['simdnet-wasm-simd', 'simdnet-wasm-scalar', 'simdnet-ts', 'tfjs-cpu', 'tfjs-wasm', ...(hasNumpy ? ['numpy'] : [])];
+    if (!hasNumpy) expect(report.environment.skipped.some((s: { peer: string }) => s.peer === 'numpy')).toBe(true);
+    else expect(report.environment.peers.numpy.blas).toBeTruthy();
+    expect(report.environment.peers['tfjs-wasm'].backend).toBe('wasm');
+    expect(report.environment.peers['simdnet-wasm-simd'].backend).toBe('wasm-simd');
+    for (const id of peers) {
+      for (const workload of ['W1', 'W2', 'W3-W1', 'W3-W2']) {
+        const row = report.results.find((x: { id: string; workload: string }) => x.id === id && x.workload === workload);
+        expect(row, `${id} ${workload}`).toBeTruthy();
+        for (const k of ['peer', 'backend', 'workload']) expect(typeof row[k]).toBe('string');
+        for (const k of ['epochMsMin', 'epochMsMedian', 'samplesPerSec', 'gflops']) expect(row[k] > 0 && Number.isFinite(row[k]), `${id} ${workload} ${k}`).toBe(true);
+        expect(row.epochMsMin).toBeLessThanOrEqual(row.epochMsMedian);
+        expect(row.testAccuracy).toBeGreaterThanOrEqual(0);
+        expect(row.testAccuracy).toBeLessThanOrEqual(1);
+        expect(row.runs).toBeGreaterThanOrEqual(3);
+      }
+    }
+    expect(report.targets.length).toBe(9);
+    for (const t of report.targets.filter((x: { target: string }) => hasNumpy || !/numpy/.test(x.target))) expect(Number.isFinite(t.timeRatio), t.target).toBe(true);
+    const csv = readFileSync(join(out, 'compare-quick.csv'), 'utf8').trim().split('\n');
+    expect(csv[0]).toMatch(/^workload,peer,backend,epoch ms min/);
+    expect(csv.length).toBe(1 + report.results.length);
+    const svg = readFileSync(join(out, 'compare-quick.svg'), 'utf8');
+    expect(svg).toMatch(/^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+    expect((svg.match(/<rect /g) ?? []).length).toBe(1 + report.results.length);
+    expect(existsSync(join(out, 'compare-quick.json'))).toBe(true);
+  }, 240_000);
+
+  it('rejects bad options with one line and exit code 2', () => {
+    for (const [args, msg] of [
+      [['--reps', '2'], /--reps must be an integer >= 3/],
+      [['--peers', 'numpy,torch'], /unknown peer 'torch'/],
+      [['--frobnicate'], /unknown option '--frobnicate'/],
+    ] as const) {
+      const r = spawnSync(process.execPath, [script, ...args], { encoding: 'utf8' });
+      expect(r.status).toBe(2);
+      expect(r.stderr.trim().split('\n').length).toBe(1);
+      expect(r.stderr).toMatch(msg);
+    }
+  });
+});
