@@ -218,6 +218,7 @@ function sendPrediction() {
 let modelReady = false;
 let state: 'loading' | 'idle' | 'training' | 'paused' | 'done' = 'loading';
 function setState(s: typeof state) {
+  if (s === 'training' && state !== 'paused') $<HTMLProgressElement>('progress').value = 0; // a new epoch starts
   state = s;
   $('state').textContent = s;
   document.body.dataset.state = s;

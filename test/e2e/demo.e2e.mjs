@@ -131,7 +131,7 @@ try {
 
   // pause and resume: a second epoch, paused part-way, continues from the same batch
   await page.click('#start'); // "Train more"
-  await page.waitForFunction(() => document.getElementById('progress').value > 0.2 && document.body.dataset.state === 'training', null, { timeout: 30_000 });
+  await page.waitForFunction(() => /^epoch 2,/.test(document.getElementById('status').textContent) && document.getElementById('progress').value > 0.2, null, { timeout: 30_000 });
   await page.click('#pause');
   await page.waitForSelector('body[data-state="paused"]', { timeout: 10_000 });
   const pausedAt = await page.textContent('#status');
