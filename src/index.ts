@@ -7,6 +7,8 @@ export { WasmBackend } from './backends/wasm/index.js';
 export { simdSupported } from './backends/wasm/loader.js';
 export { Model, resolveConfig, type ModelConfig, type DataSet, type Evaluation, type InitName, type LossName } from './model.js';
 export { fit, type FitOptions, type History, type EpochLogs, type BatchLogs, type Callbacks, type OptimizerName } from './train.js';
+export { InterruptedError, DivergenceError } from './train.js';
+export type { TrainState } from './checkpoint.js';
 export { encodeModel, decodeModel, type SavedModel } from './format.js';
 export { SimdnetError, DataError, UsageError } from './errors.js';
 export { Rng } from './rng.js';

@@ -44,9 +44,22 @@ const FILE_NAMES: Record<WasmVariant, string> = {
   debug: 'simdnet-debug.wasm',
 };
 
-/** build/simdnet-<variant>.wasm, relative to this file (works from src/ under vitest and from dist/) */
+/**
+ * build/simdnet-<variant>.wasm, relative to this file (works from src/ under vitest and from dist/).
+ * Three literal `new URL('...', import.meta.url)` expressions, not one template string, so bundlers
+ * (Vite, webpack 5, Parcel, esbuild plugins) see each file, copy it and rewrite the URL.
+ */
 export function defaultWasmUrl(variant: WasmVariant): URL {
-  return new URL(`../../../build/${FILE_NAMES[variant]}`, import.meta.url);
+  switch (variant) {
+    case 'simd':
+      return new URL('../../../build/simdnet-simd.wasm', import.meta.url);
+    case 'scalar':
+      return new URL('../../../build/simdnet-scalar.wasm', import.meta.url);
+    case 'debug':
+      return new URL('../../../build/simdnet-debug.wasm', import.meta.url);
+    default:
+      throw new SimdnetError(`unknown wasm variant '${String(variant)}' (expected simd, scalar or debug)`);
+  }
 }
 
 const isNode = typeof process !== 'undefined' && typeof process.versions === 'object' && !!process.versions?.node;

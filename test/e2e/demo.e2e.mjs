@@ -1,0 +1,168 @@
+#!/usr/bin/env node
+// End-to-end test of the browser demo (npm run test:e2e, after `npm run demo:build`): serves
+// demo/dist on 127.0.0.1, opens it in Debian's /usr/bin/chromium through playwright-core, checks
+// that the wasm SIMD backend was picked, trains one epoch, checks the test accuracy (> 90%) and that
+// the main thread kept running its timers, draws a digit with the mouse, checks the prediction and
+// the model download, and saves docs/demo.png. Any failure: one line on stderr, exit code 1.
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const screenshot = join(root, 'docs', 'demo.png');
+const started = Date.now();
+const log = (msg) => console.log(`e2e ${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s  ${msg}`);
+
+function fail(reason) {
+  console.error(`test:e2e FAILED: ${reason}`);
+  process.exit(1);
+}
+
+if (!existsSync(CHROMIUM)) fail(`${CHROMIUM} is missing: install it with \`apt-get install -y chromium\` (Debian), or set CHROMIUM_PATH`);
+if (!existsSync(join(root, 'demo', 'dist', 'index.html'))) fail('demo/dist/index.html is missing: run `npm run demo:build` first');
+
+const overall = setTimeout(() => fail('took longer than 150 s'), 150_000);
+overall.unref();
+
+const freePort = () =>
+  new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+
+let browser, server;
+try {
+  const { chromium } = await import('playwright-core');
+  const { preview } = await import('vite');
+  const port = Number(process.env.PORT) || (await freePort());
+  process.env.PORT = String(port); // demo/vite.config.ts reads it
+  server = await preview({ configFile: join(root, 'demo', 'vite.config.ts'), logLevel: 'warn' });
+  const url = server.resolvedUrls.local[0];
+  log(`serving demo/dist at ${url}`);
+
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
+  log(`chromium ${browser.version()}`);
+  const page = await browser.newPage({ viewport: { width: 1400, height: 980 }, acceptDownloads: true });
+  const pageErrors = [];
+  page.on('pageerror', (e) => pageErrors.push(`page error: ${e.message}`));
+  page.on('console', (m) => m.type() === 'error' && pageErrors.push(`console error: ${m.text()}`));
+  const checkErrors = async () => {
+    const banner = await page.locator('#error').evaluate((el) => (el.hidden ? '' : el.textContent));
+    if (banner) throw new Error(`the page shows an error: ${banner.split('\n')[0]}`);
+    if (pageErrors.length) throw new Error(pageErrors[0]);
+  };
+
+  await page.goto(url);
+  await page.waitForFunction(() => document.body.dataset.state === 'idle' || !document.getElementById('error').hidden, null, { timeout: 60_000 }).catch(async (e) => {
+    await checkErrors();
+    throw new Error(`the demo did not become ready in 60 s (data or wasm not loaded): ${e.message.split('\n')[0]}`);
+  });
+  await checkErrors();
+  const backend = await page.textContent('#backend');
+  log(`ready: backend ${backend}; ${await page.textContent('#data')}; network ${await page.textContent('#network')}`);
+  if (backend !== 'wasm-simd') throw new Error(`expected the wasm-simd backend to be picked, the page shows '${backend}'`);
+
+  // a main-thread timer of our own, next to the page's: its longest gap shows whether the page blocked
+  await page.evaluate(() => {
+    const hb = { ticks: 0, maxGap: 0, last: performance.now() };
+    window.__e2eHeartbeat = hb;
+    window.__e2eTimer = setInterval(() => {
+      const t = performance.now();
+      hb.maxGap = Math.max(hb.maxGap, t - hb.last);
+      hb.last = t;
+      hb.ticks++;
+    }, 20);
+  });
+  const t0 = Date.now();
+  await page.click('#start');
+  await page.waitForSelector('body[data-state="training"]', { timeout: 10_000 });
+  // while training: a round trip through the main thread's event loop stays fast
+  let worstEval = 0;
+  while (!(await page.$('body[data-state="done"]'))) {
+    const a = Date.now();
+    await page.evaluate(() => new Promise((r) => setTimeout(r, 0)));
+    worstEval = Math.max(worstEval, Date.now() - a);
+    if (Date.now() - t0 > 90_000) throw new Error('one epoch did not finish in 90 s');
+    await checkErrors();
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const wall = Date.now() - t0;
+  const hb = await page.evaluate(() => {
+    clearInterval(window.__e2eTimer);
+    return { ...window.__e2eHeartbeat, page: window.simdnetDemo.heartbeat };
+  });
+  await checkErrors();
+  const acc = Number(await page.getAttribute('#test-accuracy', 'data-value'));
+  const epochMs = Number(await page.getAttribute('#epoch-time', 'data-ms'));
+  log(`epoch 1: test accuracy ${(acc * 100).toFixed(2)}%, epoch time ${(epochMs / 1000).toFixed(2)} s (${(wall / 1000).toFixed(1)} s from Start to done, evaluation included)`);
+  log(`main thread while training: ${hb.ticks} ticks of a 20 ms timer over ${(wall / 1000).toFixed(1)} s, longest gap ${hb.maxGap.toFixed(0)} ms; slowest event-loop round trip from the test ${worstEval} ms`);
+  if (!(acc > 0.9)) throw new Error(`test accuracy after one epoch is ${(acc * 100).toFixed(2)}%, expected > 90%`);
+  if (hb.maxGap > 500) throw new Error(`the main thread blocked: its 20 ms timer had a ${hb.maxGap.toFixed(0)} ms gap while training`);
+  if (hb.ticks < (wall / 20) * 0.3) throw new Error(`the main thread's 20 ms timer ticked only ${hb.ticks} times in ${wall} ms`);
+  const confusionCells = await page.locator('#confusion td').count();
+  if (confusionCells !== 100) throw new Error(`expected a 10x10 confusion matrix, found ${confusionCells} cells`);
+
+  // draw a 7 with the mouse: a top bar, then a diagonal down to the left
+  const box = await page.locator('#pad').boundingBox();
+  const P = (x, y) => [box.x + (x / 280) * box.width, box.y + (y / 280) * box.height];
+  const strokes = [
+    [[80, 70], [200, 70], [185, 110], [160, 160], [140, 215]],
+  ];
+  for (const s of strokes) {
+    await page.mouse.move(...P(...s[0]));
+    await page.mouse.down();
+    for (const pt of s.slice(1)) await page.mouse.move(...P(...pt), { steps: 8 });
+    await page.mouse.up();
+  }
+  await page.waitForFunction(() => document.querySelector('#prediction')?.dataset.digit, null, { timeout: 10_000 });
+  await checkErrors();
+  const prediction = await page.textContent('#prediction');
+  const bars = await page.$$eval('#bars span:nth-child(3n)', (els) => els.map((e) => parseFloat(e.textContent)));
+  const sum = bars.reduce((a, b) => a + b, 0);
+  log(`drew a 7: prediction ${prediction}; the 10 bars sum to ${sum.toFixed(1)}%`);
+  if (bars.length !== 10 || Math.abs(sum - 100) > 1) throw new Error(`expected 10 probability bars summing to 100%, got ${bars.length} summing to ${sum}`);
+
+  // pause and resume: a second epoch, paused part-way, continues from the same batch
+  await page.click('#start'); // "Train more"
+  await page.waitForFunction(() => /^epoch 2,/.test(document.getElementById('status').textContent) && document.getElementById('progress').value > 0.2, null, { timeout: 30_000 });
+  await page.click('#pause');
+  await page.waitForSelector('body[data-state="paused"]', { timeout: 10_000 });
+  const pausedAt = await page.textContent('#status');
+  await page.waitForTimeout(400);
+  const stillAt = await page.textContent('#status');
+  if (stillAt !== pausedAt) throw new Error(`training went on after Pause: '${pausedAt}' then '${stillAt}'`);
+  if (!/^Resume$/.test(await page.textContent('#start'))) throw new Error('the Start button does not offer Resume while paused');
+  await page.click('#start');
+  await page.waitForSelector('body[data-state="done"]', { timeout: 60_000 });
+  await checkErrors();
+  const epoch2 = await page.textContent('#epoch');
+  const acc2 = Number(await page.getAttribute('#test-accuracy', 'data-value'));
+  log(`paused at '${pausedAt}', resumed: epoch ${epoch2} test accuracy ${(acc2 * 100).toFixed(2)}%`);
+  if (epoch2 !== '2' || !(acc2 > 0.9)) throw new Error(`after pause and resume expected epoch 2 above 90%, got epoch ${epoch2} at ${acc2}`);
+
+  // the trained model downloads in simdnet's model file format
+  const [download] = await Promise.all([page.waitForEvent('download', { timeout: 10_000 }), page.click('#download')]);
+  const file = join(tmpdir(), `simdnet-e2e-${process.pid}.simdnet`);
+  await download.saveAs(file);
+  const bytes = readFileSync(file);
+  const magic = bytes.subarray(0, 8).toString('latin1');
+  log(`downloaded ${download.suggestedFilename()} (${bytes.length.toLocaleString('en')} bytes)`);
+  if (magic !== 'SIMDNET\0' || bytes.length < 784 * 64 * 4) throw new Error(`the downloaded model is not a simdnet model file (magic ${JSON.stringify(magic)}, ${bytes.length} bytes)`);
+
+  mkdirSync(dirname(screenshot), { recursive: true });
+  await page.screenshot({ path: screenshot, fullPage: true });
+  log(`screenshot: ${screenshot}`);
+  console.log(`test:e2e passed: wasm-simd, first epoch ${(epochMs / 1000).toFixed(2)} s, test accuracy ${(acc * 100).toFixed(2)}%, main-thread longest timer gap ${hb.maxGap.toFixed(0)} ms, drawn 7 -> ${prediction}`);
+} catch (e) {
+  fail(String(e?.message ?? e).split('\n')[0]);
+} finally {
+  await browser?.close().catch(() => {});
+  await server?.close().catch(() => {});
+}
