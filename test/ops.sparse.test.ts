@@ -14,6 +14,8 @@ const DENSITIES = [0, 0.05, 0.19, 0.4, 0.7, 1];
 const SHAPES: [number, number, number][] = [
   // rows in the dataset, C, OC
   [1, 1, 1], [5, 3, 5], [9, 17, 10], [12, 784, 64], [7, 784, 33], [6, 100, 32], [4, 31, 3],
+  // wide layers take the unpacked-list path (OC >= 96); more than 2048 non-zeros in a row do not
+  [5, 784, 100], [3, 2100, 97],
 ];
 
 function close(label: string, got: ArrayLike<number>, want: ArrayLike<number>, rtol = 1e-5): void {
