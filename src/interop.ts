@@ -121,8 +121,9 @@ export function toTfjs(m: ExportableModel, options: { weightsFile?: string; gene
 }
 
 /**
- * A simdnet model from a TensorFlow.js layers model: a Sequential of Dense layers (an InputLayer
- * and a leading Flatten are skipped), hidden activations sigmoid/relu/tanh/linear, the last one
+ * A simdnet model from a TensorFlow.js layers model: a Sequential of Dense layers (an InputLayer,
+ * a leading Flatten and Dropout layers are skipped; an Activation layer after a linear Dense becomes
+ * that Dense's activation), hidden activations sigmoid/relu/tanh/linear, the last one
  * softmax (-> loss ce) or sigmoid (-> loss mse), float32 weights. The model is taken to expect
  * inputs in [0, 1], so inputScale is 1/255. `weightData` is every file of the manifest's paths,
  * concatenated in order. Anything else is a one-line DataError naming `where`.
@@ -162,8 +163,12 @@ export function fromTfjs(modelJson: unknown, weightData: Uint8Array, where = 'mo
     const cls = layer?.class_name, c = layer?.config ?? {};
     const shape = c.batch_input_shape ?? c.batch_shape;
     if (Array.isArray(shape) && dense.length === 0) inputs = shape.slice(1).reduce((a: number, b: number) => a * b, 1);
-    if (cls === 'InputLayer' || (cls === 'Flatten' && dense.length === 0)) return;
-    if (cls !== 'Dense') throw bad(`unsupported layer ${i + 1}: ${String(cls)}; simdnet imports Dense layers only (with an optional InputLayer or leading Flatten)`);
+    if (cls === 'InputLayer' || (cls === 'Flatten' && dense.length === 0) || cls === 'Dropout') return; // dropout: identity at inference
+    if (cls === 'Activation' && dense.length > 0 && dense[dense.length - 1].activation === 'linear' && typeof c.activation === 'string') {
+      dense[dense.length - 1].activation = c.activation; // Dense(linear) then Activation(a) is Dense(a)
+      return;
+    }
+    if (cls !== 'Dense') throw bad(`unsupported layer ${i + 1}: ${String(cls)}; simdnet imports Dense layers only (and InputLayer, a leading Flatten, Dropout, an Activation after a linear Dense)`);
     if (!Number.isInteger(c.units) || c.units < 1) throw bad(`layer ${i + 1} (Dense): bad units ${JSON.stringify(c.units)}`);
     dense.push({ name: String(c.name), units: c.units, activation: c.activation ?? 'linear', useBias: c.use_bias !== false });
   });

@@ -85,6 +85,7 @@ const CASES: { name: string; hidden: number[]; activation: ActivationName; loss:
   { name: '784-32-10 sigmoid, mse (sigmoid outputs)', hidden: [32], activation: 'sigmoid', loss: 'mse' },
   { name: '784-24-10 relu, mse', hidden: [24], activation: 'relu', loss: 'mse' },
   { name: '784-16-10 linear hidden layer, ce', hidden: [16], activation: 'linear', loss: 'ce' },
+  { name: '784-10 no hidden layer, mse', hidden: [], activation: 'sigmoid', loss: 'mse' },
 ];
 
 describe('simdnet export: the same predictions in TensorFlow.js and ONNX Runtime', () => {
@@ -138,11 +139,13 @@ describe('simdnet export: the same predictions in TensorFlow.js and ONNX Runtime
     expect(maxAbsDiff(await onnxPredict(join(onnxDir, 'model.onnx')), model.predict(data.test.images.subarray(0, N * data.features), N))).toBeLessThanOrEqual(1e-5);
   });
 
-  it('imports a model built and saved by TensorFlow.js itself (InputLayer + Flatten + Dense) with the same predictions', async () => {
+  it('imports a model built and saved by TensorFlow.js itself (Flatten, Dense, Dropout, Activation) with the same predictions', async () => {
     const m = tf.sequential();
     m.add(tf.layers.flatten({ inputShape: [28, 28] }));
     m.add(tf.layers.dense({ units: 30, activation: 'tanh' }));
-    m.add(tf.layers.dense({ units: 20, activation: 'relu', useBias: false }));
+    m.add(tf.layers.dropout({ rate: 0.3 }));
+    m.add(tf.layers.dense({ units: 20, useBias: false }));
+    m.add(tf.layers.activation({ activation: 'relu' }));
     m.add(tf.layers.dense({ units: 10, activation: 'softmax' }));
     const dir = join(tmp.dir, 'from-tfjs');
     mkdirSync(dir);
