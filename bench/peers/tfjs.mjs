@@ -1,0 +1,100 @@
+// TensorFlow.js peer for bench/compare.mjs: the same networks written with tfjs-core ops and its
+// optimizers (the idiomatic tfjs training step: optimizer.minimize inside tf.tidy), on the cpu
+// backend or tfjs-backend-wasm (XNNPACK, SIMD, one thread). JSON lines on stdin/stdout.
+import { createInterface } from 'node:readline';
+import { dirname, join } from 'node:path';
+import { createRequire } from 'node:module';
+import { loadMnist } from '../../dist/node.js';
+
+// the CommonJS bundles: tfjs's ES modules do not load in Node as they are published
+const require = createRequire(import.meta.url);
+const tf = require('@tensorflow/tfjs');
+const { setWasmPaths } = require('@tensorflow/tfjs-backend-wasm');
+let work, X, Y, Xtest, ytest, params, optimizer, count, rngState = 1;
+
+function rand() {
+  // xorshift32, seeded: the shuffle is reproducible and costs the same as simdnet's
+  rngState ^= rngState << 13; rngState ^= rngState >>> 17; rngState ^= rngState << 5;
+  return (rngState >>> 0) / 2 ** 32;
+}
+
+function forward(x) {
+  let a = x;
+  params.forEach(({ W, b }, i) => {
+    a = tf.add(tf.matMul(a, W), b);
+    if (i < params.length - 1) a = work.activation === 'relu' ? tf.relu(a) : tf.sigmoid(a);
+  });
+  return a;
+}
+
+const commands = {
+  async init({ workload: w, backend }) {
+    if (backend === 'wasm') {
+      tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false); // one thread, like every other peer
+      setWasmPaths(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm')) + '/');
+    }
+    await tf.setBackend(backend);
+    await tf.ready();
+    work = w;
+    rngState = w.seed ?? 1;
+    const d = loadMnist();
+    X = tf.tidy(() => tf.div(tf.tensor2d(d.train.images, [d.train.count, 784], 'int32').toFloat(), 255));
+    Y = tf.tidy(() => tf.oneHot(tf.tensor1d(d.train.labels, 'int32'), 10).toFloat());
+    Xtest = tf.tidy(() => tf.div(tf.tensor2d(d.test.images, [d.test.count, 784], 'int32').toFloat(), 255));
+    ytest = d.test.labels;
+    count = d.train.count;
+    const sizes = [784, ...w.hidden, 10];
+    params = sizes.slice(1).map((out, i) => {
+      const fanIn = sizes[i];
+      const lim = w.activation === 'relu' ? Math.sqrt(6 / fanIn) : Math.sqrt(6 / (fanIn + out));
+      return { W: tf.variable(tf.randomUniform([fanIn, out], -lim, lim, 'float32', w.seed ?? 1)), b: tf.variable(tf.zeros([out])) };
+    });
+    optimizer = w.optimizer === 'momentum' ? tf.train.momentum(w.lr, w.momentum) : tf.train.sgd(w.lr);
+    const info = { backend: tf.getBackend(), tfjs: tf.version_core };
+    if (backend === 'wasm') info.simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
+    return { info };
+  },
+  async epoch({ samples }) {
+    const t0 = performance.now();
+    const order = new Int32Array(count).map((_, i) => i);
+    for (let i = count - 1; i > 0; i--) { const j = Math.floor(rand() * (i + 1)); const t = order[i]; order[i] = order[j]; order[j] = t; }
+    for (let s = 0; s < samples; s += work.batchSize) {
+      const idx = order.subarray(s, Math.min(samples, s + work.batchSize));
+      tf.tidy(() => {
+        const it = tf.tensor1d(idx, 'int32');
+        const x = tf.gather(X, it), y = tf.gather(Y, it);
+        optimizer.minimize(() => tf.losses.softmaxCrossEntropy(y, forward(x)));
+      });
+    }
+    await params[0].W.data(); // wait for the last step's work
+    return { ms: performance.now() - t0, samples };
+  },
+  async infer({ count: n, batch }) {
+    const t0 = performance.now();
+    let correct = 0;
+    for (let s = 0; s < n; s += batch) {
+      const pred = tf.tidy(() => tf.argMax(tf.softmax(forward(Xtest.slice([s, 0], [Math.min(batch, n - s), 784]))), 1));
+      const p = await pred.data();
+      pred.dispose();
+      for (let i = 0; i < p.length; i++) if (p[i] === ytest[s + i]) correct++;
+    }
+    return { ms: performance.now() - t0, accuracy: correct / n, samples: n };
+  },
+};
+
+// stdout carries the protocol: anything a library prints goes to stderr
+const send = process.stdout.write.bind(process.stdout);
+console.log = console.info = console.warn;
+
+for await (const line of createInterface({ input: process.stdin })) {
+  const msg = JSON.parse(line);
+  if (msg.cmd === 'quit') break;
+  let out;
+  try {
+    out = { ok: true, ...(await commands[msg.cmd](msg)) };
+  } catch (e) {
+    out = { ok: false, error: String(e?.message ?? e).replace(/\s+/g, ' ') };
+  }
+  send(JSON.stringify(out) + '\n');
+}
+process.exit(0);
