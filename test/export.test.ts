@@ -5,6 +5,8 @@
  * every hidden activation and both losses; a tfjs -> simdnet -> tfjs round trip; clear one-line errors.
  */
 import { spawnSync } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -114,12 +116,32 @@ describe('simdnet export: the same predictions in TensorFlow.js and ONNX Runtime
     if (loss === 'ce') for (let i = 0; i < N; i++) expect(ours.subarray(i * 10, i * 10 + 10).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
   });
 
-  it('round trip: simdnet -> tfjs -> simdnet keeps every weight bit; an ONNX folder target gets model.onnx', async () => {
+  it('round trip: simdnet -> tfjs (also loaded over HTTP, as in a browser) -> simdnet keeps every weight bit; an ONNX folder target gets model.onnx', async () => {
     const model = await trained([20], 'relu', 'ce');
     const file = join(tmp.dir, 'rt.simdnet');
     saveModel(model, file);
     const dir = join(tmp.dir, 'rt-tfjs');
     expect(cli(['export', '--format', 'tfjs', '--model', file, '--out', dir]).code).toBe(0);
+    // as a browser loads it: tf.loadLayersModel(url of model.json), weights.bin fetched beside it
+    const server = createServer((req, res) => {
+      try {
+        res.end(readFileSync(join(dir, new URL(req.url!, 'http://x').pathname)));
+      } catch {
+        res.statusCode = 404;
+        res.end();
+      }
+    }).listen(0, '127.0.0.1');
+    await new Promise((r) => server.on('listening', r));
+    try {
+      const viaHttp = await tf.loadLayersModel(`http://127.0.0.1:${(server.address() as AddressInfo).port}/model.json`);
+      const x = tf.tensor2d(pixels, [N, data.features]);
+      const y = viaHttp.predict(x) as tf.Tensor;
+      expect(maxAbsDiff((await y.data()) as Float32Array, model.predict(data.test.images.subarray(0, N * data.features), N))).toBeLessThanOrEqual(1e-5);
+      tf.dispose([x, y]);
+      viaHttp.dispose();
+    } finally {
+      server.close();
+    }
     const back = join(tmp.dir, 'rt-back.simdnet');
     const r = cli(['import', '--format', 'tfjs', '--model', dir, '--out', back]);
     expect(r.err).toBe('');
