@@ -24,8 +24,9 @@ afterAll(() => tmp.remove());
 
 /** the environment without npm's per-script variables (npm_config_*, npm_package_*, ...) from `npm test` */
 const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_|^INIT_CWD$/i.test(k)));
-const NPM = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-const NPX = process.platform === 'win32' ? 'npx.cmd' : 'npx';
+// npm and npx from PATH (on Windows, spawning npm.cmd would also need shell: true; not done here)
+const NPM = 'npm';
+const NPX = 'npx';
 
 function run(cmd: string, args: string[], cwd: string, timeout = 180_000) {
   const r = spawnSync(cmd, args, { cwd, env, encoding: 'utf8', timeout });
