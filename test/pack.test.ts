@@ -60,6 +60,8 @@ describe('the npm package', () => {
       expect(f).toMatch(/^(dist\/.*\.(js|d\.ts)|build\/simdnet-(simd|scalar|debug)\.wasm|README\.md|package\.json|LICENSE)$/);
     }
     expect(tarball.size).toBeLessThan(200_000);
+    // no source-map comments pointing at maps (or sources) that are not shipped
+    for (const f of files.filter((f) => f.startsWith('dist/'))) expect(readFileSync(join(project, 'node_modules/simdnet', f), 'utf8'), f).not.toMatch(/sourceMappingURL/);
     const pkg = JSON.parse(readFileSync(join(project, 'node_modules/simdnet/package.json'), 'utf8'));
     expect(pkg.scripts?.install ?? pkg.scripts?.preinstall ?? pkg.scripts?.postinstall).toBeUndefined();
     expect(pkg.type).toBe('module');
