@@ -17,12 +17,20 @@ import { ACTIVATIONS, INITS, LOSSES, Model, type Evaluation, type InitName, type
 import { DEFAULTS, PRESETS, type TrainSettings } from './presets.js';
 import { DivergenceError, InterruptedError, OPTIMIZERS, type EpochLogs, type OptimizerName } from './train.js';
 import { progressReporter } from './report.js';
+import { EXPORT_FORMATS, exportModelFile, importTfjsModel, type ExportFormat } from './interop-io.js';
 
 const HELP = `simdnet: train neural networks on WebAssembly SIMD
 
 Usage:
   simdnet train [options]            train an MLP on MNIST (or any IDX data) and report test accuracy
   simdnet eval --model FILE [--data DIR] [--backend B] [--json]
+  simdnet export --format tfjs|onnx --model FILE --out PATH
+                                     convert a model file for TensorFlow.js (PATH: a folder, given
+                                     model.json + weights.bin) or ONNX (PATH: a .onnx file, or a folder
+                                     given model.onnx); the export takes pixels scaled to [0, 1]
+  simdnet import --format tfjs --model DIR --out FILE
+                                     convert a TensorFlow.js Sequential model of Dense layers (DIR holds
+                                     model.json) into a simdnet model file
   simdnet --help | --version
 
 Train options (explicit flags override the preset's values):
@@ -328,6 +336,36 @@ async function evalCommand(argv: string[]): Promise<void> {
   }
 }
 
+function exportCommand(argv: string[]): void {
+  const { values: v } = parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: false,
+    options: { format: { type: 'string' }, model: { type: 'string' }, out: { type: 'string' } },
+  });
+  if (!v.format) throw new UsageError(`export needs --format ${EXPORT_FORMATS.join('|')}`);
+  const format = oneOf<ExportFormat>('format', v.format, EXPORT_FORMATS)!;
+  if (!v.model) throw new UsageError('export needs --model FILE (a file written by simdnet train --save)');
+  if (!v.out) throw new UsageError(`export needs --out ${format === 'tfjs' ? 'DIR (the folder for model.json and weights.bin)' : 'FILE.onnx (or a folder for model.onnx)'}`);
+  const written = exportModelFile(v.model, format, v.out, version());
+  process.stdout.write(`wrote ${written.join(' and ')} (input: pixels scaled to [0, 1])\n`);
+}
+
+function importCommand(argv: string[]): void {
+  const { values: v } = parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: false,
+    options: { format: { type: 'string' }, model: { type: 'string' }, out: { type: 'string' } },
+  });
+  if (!v.format) throw new UsageError('import needs --format tfjs');
+  oneOf('format', v.format, ['tfjs'] as const);
+  if (!v.model) throw new UsageError('import needs --model DIR (the folder holding a TensorFlow.js model.json, or the file)');
+  if (!v.out) throw new UsageError('import needs --out FILE (the simdnet model file to write)');
+  const m = importTfjsModel(v.model, v.out);
+  process.stdout.write(`wrote ${v.out}: ${m.layers.join('-')} ${m.activations.slice(0, -1).join(',') || 'no hidden layers'}, loss ${m.loss}\n`);
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   try {
@@ -341,7 +379,9 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (cmd === 'train') await train(rest);
     else if (cmd === 'eval') await evalCommand(rest);
-    else throw new UsageError(`unknown command '${cmd}'; use train or eval (simdnet --help)`);
+    else if (cmd === 'export') exportCommand(rest);
+    else if (cmd === 'import') importCommand(rest);
+    else throw new UsageError(`unknown command '${cmd}'; use train, eval, export or import (simdnet --help)`);
     return 0;
   } catch (e) {
     if (e instanceof SimdnetError) {

@@ -14,3 +14,4 @@ export { SimdnetError, DataError, UsageError } from './errors.js';
 export { Rng } from './rng.js';
 export { parseIdx, parseIdxHeader, isGzip, type IdxArray } from './idx.js';
 export { PRESETS, DEFAULTS } from './presets.js';
+export { toTfjs, toOnnx, fromTfjs, unitInputWeights, type ExportableModel, type TfjsArtifacts, type TfjsModelJson } from './interop.js';

