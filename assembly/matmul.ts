@@ -46,6 +46,27 @@ function dot(p: usize, q: usize, n: i32): f32 {
   return sum;
 }
 
+/** the first r (1..3) lanes from p, the others 0: a column tail kept in SIMD without reading past it */
+// @ts-ignore: decorator
+@inline
+function loadR(p: usize, r: i32): v128 {
+  if (r == 1) return v128.load32_zero(p);
+  const v = v128.load64_zero(p);
+  return r == 2 ? v : v128.load32_lane(p + 8, v, 2);
+}
+
+/** store the first r (1..3) lanes of v at p */
+// @ts-ignore: decorator
+@inline
+function storeR(p: usize, v: v128, r: i32): void {
+  if (r == 1) {
+    v128.store32_lane(p, v, 0);
+    return;
+  }
+  v128.store64_lane(p, v, 0);
+  if (r == 3) v128.store32_lane(p + 8, v, 2);
+}
+
 // ---------------------------------------------------------------------------------------------
 // forward: out (B, OC) = inp (B, C) . weight (C, OC) + bias (OC)
 
@@ -81,6 +102,12 @@ export function matmul_forward(out: usize, inp: usize, weight: usize, bias: usiz
       for (; b + 4 <= B; b += 4) fwd_4x4(out + <usize>b * rowO + jo, inp + <usize>b * rowI, weight + jo, bias ? bias + jo : 0, C, rowI, rowO);
       for (; b < B; b++) fwd_1x4(out + <usize>b * rowO + jo, inp + <usize>b * rowI, weight + jo, bias ? bias + jo : 0, C, rowO);
       j += 4;
+    }
+    if (j < OC) {
+      // the last OC % 4 columns (e.g. 2 of a 10-class output layer) in partial vectors, same sums
+      const jo = <usize>j << 2, r = OC - j;
+      for (let b = 0; b < B; b++) fwd_1xR(out + <usize>b * rowO + jo, inp + <usize>b * rowI, weight + jo, bias ? bias + jo : 0, C, rowO, r);
+      j = OC;
     }
   } else {
     for (; j + 4 <= OC; j += 4) {
@@ -176,6 +203,19 @@ function fwd_1x8(o: usize, x: usize, w: usize, init: usize, kc: i32, rowO: usize
   }
   v128.store(o, a0);
   v128.store(o, a1, 16);
+}
+
+// out[0..r) = bias[0..r) + x . w[:][0..r) for a column tail of r = 1..3 (lanes r..3 stay 0)
+// @ts-ignore: decorator
+@inline
+function fwd_1xR(o: usize, x: usize, w: usize, bias: usize, C: i32, rowO: usize, r: i32): void {
+  let a = bias ? loadR(bias, r) : f32x4.splat(0);
+  const end = <usize>C << 2;
+  for (let k: usize = 0; k < end; k += 4) {
+    a = f32x4.add(a, f32x4.mul(v128.load32_splat(x + k), loadR(w, r)));
+    w += rowO;
+  }
+  storeR(o, a, r);
 }
 
 // @ts-ignore: decorator
@@ -379,6 +419,24 @@ function backward_dweight(dweight: usize, dout: usize, inp: usize, B: i32, C: i3
       for (; c < C; c++) dw_1x4(dweight + <usize>c * rowO + jo, inp + (<usize>c << 2), dout + jo, B, rowI, rowO);
       j += 4;
     }
+    if (j < OC) {
+      // the last OC % 4 columns in partial vectors, 4 rows of dweight at a time, same sums
+      const jo = <usize>j << 2, r = OC - j;
+      let c = 0;
+      for (; c + 4 <= C; c += 4) dw_4xR(dweight + <usize>c * rowO + jo, inp + (<usize>c << 2), dout + jo, B, rowI, rowO, r);
+      for (; c < C; c++) {
+        let a = f32x4.splat(0);
+        let x = inp + (<usize>c << 2), d = dout + jo;
+        for (let b = 0; b < B; b++) {
+          a = f32x4.add(a, f32x4.mul(v128.load32_splat(x), loadR(d, r)));
+          x += rowI;
+          d += rowO;
+        }
+        const p = dweight + <usize>c * rowO + jo;
+        storeR(p, f32x4.add(loadR(p, r), a), r);
+      }
+      j = OC;
+    }
   } else {
     for (; j + 4 <= OC; j += 4) {
       const jo = <usize>j << 2;
@@ -403,6 +461,29 @@ function backward_dweight(dweight: usize, dout: usize, inp: usize, B: i32, C: i3
       store<f32>(p, load<f32>(p) + sum);
     }
   }
+}
+
+// dw[0..4)[0..r) += x[:][0..4)^T . d[:][0..r) for a column tail of r = 1..3
+// @ts-ignore: decorator
+@inline
+function dw_4xR(dw: usize, x: usize, d: usize, B: i32, rowI: usize, rowO: usize, r: i32): void {
+  let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
+  for (let b = 0; b < B; b++) {
+    const d0 = loadR(d, r);
+    a0 = f32x4.add(a0, f32x4.mul(v128.load32_splat(x), d0));
+    a1 = f32x4.add(a1, f32x4.mul(v128.load32_splat(x, 4), d0));
+    a2 = f32x4.add(a2, f32x4.mul(v128.load32_splat(x, 8), d0));
+    a3 = f32x4.add(a3, f32x4.mul(v128.load32_splat(x, 12), d0));
+    x += rowI;
+    d += rowO;
+  }
+  storeR(dw, f32x4.add(loadR(dw, r), a0), r);
+  dw += rowO;
+  storeR(dw, f32x4.add(loadR(dw, r), a1), r);
+  dw += rowO;
+  storeR(dw, f32x4.add(loadR(dw, r), a2), r);
+  dw += rowO;
+  storeR(dw, f32x4.add(loadR(dw, r), a3), r);
 }
 
 // dw[0..4)[0..8) += x[:][0..4)^T . d[:][0..8); x steps by rowI per b, d by rowO per b
