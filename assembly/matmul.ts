@@ -315,11 +315,26 @@ export function matmul_backward(dinp: usize, dweight: usize, dbias: usize, dout:
   if (dbias) backward_dbias(dbias, dout, B, OC);
 }
 
+/** weight^T for narrow layers' dinp (static: kernels never allocate) */
+const WT_CAP = 16384;
+const WT = memory.data(WT_CAP * 4);
+/** below this many outputs, dinp is a product with weight^T rather than dot products along OC */
+const DINP_NARROW_OC = 32;
+
 // dinp[b][c] = sum_j dout[b][j] * weight[c][j]: dot products of two contiguous rows of length OC
 function backward_dinp(dinp: usize, dout: usize, weight: usize, B: i32, C: i32, OC: i32): void {
   const rowI = <usize>C << 2;
   const rowO = <usize>OC << 2;
   let c = 0;
+  if (ASC_FEATURE_SIMD && OC < DINP_NARROW_OC && C * OC <= WT_CAP) {
+    // narrow layer (e.g. 10 classes): short dots spend more on horizontal sums than on products, so
+    // transpose weight (C x OC, small) once and run the forward kernel: dinp = dout . weight^T
+    for (let j = 0; j < OC; j++) {
+      for (let cc = 0; cc < C; cc++) store<f32>(WT + ((<usize>j * <usize>C + <usize>cc) << 2), load<f32>(weight + ((<usize>cc * <usize>OC + <usize>j) << 2)));
+    }
+    matmul_forward(dinp, dout, WT, 0, B, OC, C);
+    return;
+  }
   if (ASC_FEATURE_SIMD) {
     // 2 weight rows (c, c+1) stay in L1 while 4 dout rows at a time stream past them
     for (; c + 2 <= C; c += 2) {

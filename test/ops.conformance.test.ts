@@ -148,30 +148,32 @@ describe.each(VARIANTS)('wasm %s build', (variant) => {
     }
   });
 
-  it.each(Bs)('matmul_backward B=%i over all C x OC (dinp, dweight, dbias; nullable ones null too)', (B) => {
-    for (const C of Cs) {
-      for (const OC of OCs) {
-        for (const nulls of [false, true]) {
-          withPair(w, 7 + B * 1e6 + C * 1e3 + OC, (p) => {
-            const dout = p.input('f32', p.rand(B * OC));
-            const inp = p.input('f32', p.rand(B * C));
-            const weight = p.input('f32', p.rand(C * OC));
-            const dweight = p.input('f32', p.rand(C * OC)); // accumulated into
-            const dbias = nulls ? null : p.input('f32', p.rand(OC));
-            const dinp = nulls ? null : p.output('f32', B * C);
-            p.ts.matmul_backward(dinp && dinp.ts, dweight.ts, dbias && dbias.ts, dout.ts, inp.ts, weight.ts, B, C, OC);
-            p.w.matmul_backward(dinp && dinp.w, dweight.w, dbias && dbias.w, dout.w, inp.w, weight.w, B, C, OC);
-            const label = `matmul_backward B=${B} C=${C} OC=${OC}${nulls ? ' (dinp, dbias null)' : ''}`;
-            assertClose(`${label} dweight`, ...p.readBoth(dweight), MATMUL_TOL);
-            if (dinp) {
-              assertClose(`${label} dinp`, ...p.readBoth(dinp), MATMUL_TOL);
-              dinp.check(`${label} dinp`);
-            }
-            if (dbias) assertClose(`${label} dbias`, ...p.readBoth(dbias), MATMUL_TOL);
-          });
-        }
+  function checkMatmulBackward(B: number, C: number, OC: number, nulls: boolean): void {
+    withPair(w, 7 + B * 1e6 + C * 1e3 + OC, (p) => {
+      const dout = p.input('f32', p.rand(B * OC));
+      const inp = p.input('f32', p.rand(B * C));
+      const weight = p.input('f32', p.rand(C * OC));
+      const dweight = p.input('f32', p.rand(C * OC)); // accumulated into
+      const dbias = nulls ? null : p.input('f32', p.rand(OC));
+      const dinp = nulls ? null : p.output('f32', B * C);
+      p.ts.matmul_backward(dinp && dinp.ts, dweight.ts, dbias && dbias.ts, dout.ts, inp.ts, weight.ts, B, C, OC);
+      p.w.matmul_backward(dinp && dinp.w, dweight.w, dbias && dbias.w, dout.w, inp.w, weight.w, B, C, OC);
+      const label = `matmul_backward B=${B} C=${C} OC=${OC}${nulls ? ' (dinp, dbias null)' : ''}`;
+      assertClose(`${label} dweight`, ...p.readBoth(dweight), MATMUL_TOL);
+      if (dinp) {
+        assertClose(`${label} dinp`, ...p.readBoth(dinp), MATMUL_TOL);
+        dinp.check(`${label} dinp`);
       }
-    }
+      if (dbias) assertClose(`${label} dbias`, ...p.readBoth(dbias), MATMUL_TOL);
+    });
+  }
+
+  it.each(Bs)('matmul_backward B=%i over all C x OC (dinp, dweight, dbias; nullable ones null too)', (B) => {
+    for (const C of Cs) for (const OC of OCs) for (const nulls of [false, true]) checkMatmulBackward(B, C, OC, nulls);
+  });
+
+  it('matmul_backward on narrow layers past the transposed-weight scratch (dot-product fallback) and at its edge', () => {
+    for (const [B, C, OC] of [[5, 1700, 10], [3, 600, 31], [4, 520, 32], [6, 1638, 10], [2, 1639, 10]]) checkMatmulBackward(B, C, OC, false);
   });
 
   const ACTS = Object.entries(Activation) as [string, number][];
