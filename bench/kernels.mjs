@@ -36,6 +36,13 @@ const results = [];
 async function suiteFor(be) {
   const t = (dtype, values) => { const x = be.alloc(dtype, values.length); be.write(x, values); return x; };
   const cases = [];
+  {
+    // the reference: the forward kernel on a square, cache-friendly GEMM, the best case for 128-bit
+    // SIMD here; the training shapes are reported as a fraction of it (summary below)
+    const n = quick ? 64 : 256;
+    const inp = t('f32', rand(n * n)), w = t('f32', rand(n * n)), bias = t('f32', rand(n)), out = be.alloc('f32', n * n);
+    cases.push({ name: `matmul_forward reference (${n}x${n}.${n}x${n})`, flops: 2 * n * n * n, fn: () => be.matmul_forward(out, inp, w, bias, n, n, n) });
+  }
   for (const s of SHAPES) {
     if (be.name === 'ts' && s.OC >= 800 && !quick) continue; // minutes per sample in plain TS
     const inp = t('f32', rand(s.B * s.C)), w = t('f32', rand(s.C * s.OC)), bias = t('f32', rand(s.OC));
@@ -85,4 +92,19 @@ for (const spec of backends) {
   }
   for (const r of results.filter((x) => x.backend === be.name)) log(`  ${r.kernel.padEnd(62)} ${r.gflops.toFixed(2).padStart(7)} GFLOP/s  (±${r.margin}%)`);
 }
-if (json) console.log(JSON.stringify({ environment, results }));
+// the kernel targets: dense training shapes against the reference GEMM, sparse against dense
+const summary = {};
+for (const be of ['wasm-simd', 'wasm-scalar']) {
+  const g = (prefix) => results.find((r) => r.backend === be && r.kernel.startsWith(prefix))?.gflops;
+  const ref = g('matmul_forward reference');
+  const rows = {};
+  for (const w of ['W1', 'W2']) {
+    rows[`${w} forward / reference`] = g(`matmul_forward ${w} layer 1`) / ref;
+    rows[`${w} dW / reference`] = g(`matmul_backward ${w} layer 1`) / ref;
+    rows[`${w} sparse / dense, forward + dW`] = (1 / g(`matmul_forward ${w} layer 1`) + 1 / g(`matmul_backward ${w} layer 1`)) / (1 / g(`sparse_matmul_forward ${w} layer 1`) + 1 / g(`sparse_matmul_backward ${w} layer 1`));
+  }
+  summary[be] = { referenceGflops: ref, ...rows };
+}
+log('\nsummary (ratios of GFLOP/s; sparse / dense is the speed-up of the first layer on MNIST rows):');
+for (const [be, rows] of Object.entries(summary)) for (const [k, v] of Object.entries(rows)) log(`  ${be.padEnd(12)} ${k.padEnd(34)} ${v.toFixed(2)}`);
+if (json) console.log(JSON.stringify({ environment, results, summary }));

@@ -1,0 +1,22 @@
+// Scratch A/B (not part of the library or tests): whole training epochs of two wasm builds through
+// fit(), interleaved, so machine noise falls on both. Usage:
+//   node dev/epoch-ab.mjs OLD.wasm [hidden] [act] [optimizer] [lr] [batch] [reps]
+import { createBackend, fit, loadMnist, Model } from '../dist/node.js';
+const [oldPath, hidden = '64', act = 'sigmoid', opt = 'sgd', lr = '0.1', batch = '64', reps = '5'] = process.argv.slice(2);
+const data = loadMnist();
+const make = async (wasm) => {
+  const be = await createBackend({ prefer: 'wasm-simd', wasm: wasm ? { simd: wasm } : undefined });
+  return new Model({ layers: [784, ...hidden.split(',').map(Number), 10], activation: act, seed: 1 }, be);
+};
+const models = { new: await make(null), old: await make(oldPath) };
+const times = { new: [], old: [] };
+for (let r = 0; r < +reps; r++) {
+  for (const k of r % 2 ? ['old', 'new'] : ['new', 'old']) {
+    const t0 = performance.now();
+    await fit(models[k], data.train, { epochs: 1, batchSize: +batch, optimizer: opt, learningRate: +lr, momentum: 0.9, yieldMs: 60000 });
+    times[k].push(performance.now() - t0);
+  }
+}
+const med = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
+for (const k of ['new', 'old']) console.log(k, 'epoch ms min', Math.min(...times[k]).toFixed(0), 'median', med(times[k]).toFixed(0), 'test acc', models[k].evaluate(data.test).accuracy);
+console.log('ratio new/old (median)', (med(times.new) / med(times.old)).toFixed(3));
