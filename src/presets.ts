@@ -21,6 +21,12 @@ export interface TrainSettings {
   seed: number;
   /** learning-rate schedule (default constant) */
   schedule?: ScheduleConfig;
+  /** inverted dropout after each hidden layer while training, in [0, 1) (default 0) */
+  dropout?: number;
+  /** hold out this fraction of the training set as validation (seeded; default none) */
+  validationSplit?: number;
+  /** early-stopping patience in epochs (needs validationSplit; default none) */
+  earlyStopping?: number;
 }
 
 export const DEFAULTS: TrainSettings = {
