@@ -284,6 +284,8 @@ async function train(argv: string[]): Promise<void> {
   const test = model.evaluate(data.test);
   const evalMs = performance.now() - e0;
   const last = history.epochs[history.epochs.length - 1];
+  // the epoch whose weights the model holds (early stopping may have gone back to an earlier one)
+  const kept = history.epochs.find((e) => e.epoch === history.bestEpoch) ?? last;
   if (v.save) {
     saveModel(model, v.save, { settings: s, epochs: model.epochsDone, testAccuracy: test.accuracy, backend: backend.name, data: data.dir });
   }
@@ -321,6 +323,7 @@ async function train(argv: string[]): Promise<void> {
       epochs: history.epochs.length,
       loss: last.loss,
       trainAccuracy: last.trainAccuracy,
+      ...(kept.valAccuracy !== undefined ? { valAccuracy: kept.valAccuracy, valLoss: kept.valLoss } : {}),
       testAccuracy: test.accuracy,
       testLoss: test.loss,
       epochMs: last.epochMs,

@@ -44,7 +44,7 @@ export function checkWritable(path: string, flag: string): void {
     closeSync(openSync(probe, 'wx'));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' || code === 'ENOTDIR' ? `the folder ${dirname(path)} does not exist` : code === 'EACCES' || code === 'EPERM' || code === 'EROFS' ? `the folder ${dirname(path)} is not writable` : `${code ?? (e as Error).message}`;
+    const why = code === 'ENOENT' ? `the folder ${dirname(path)} does not exist` : code === 'ENOTDIR' ? `${dirname(path)} is not a folder` : code === 'EACCES' || code === 'EPERM' || code === 'EROFS' ? `the folder ${dirname(path)} is not writable` : `${code ?? (e as Error).message}`;
     throw new SimdnetError(`${flag}: cannot write ${path}: ${why}; nothing was trained`);
   }
   try { unlinkSync(probe); } catch { /* already gone */ }
