@@ -64,7 +64,7 @@ function niceStep(range: number, ticks: number): number {
 }
 
 /** an SVG line chart of per-epoch values; x is the epoch (1-based) */
-export function lineChart(title: string, series: Series[], format: (y: number) => string, opts: { yMax?: number } = {}): string {
+export function lineChart(title: string, series: Series[], format: (y: number, decimals: number) => string, opts: { yMax?: number; percent?: boolean } = {}): string {
   const W = 520, H = 280, L = 58, R = 14, T = 30, B = 56;
   const present = series.filter((s) => s.values.some((v) => v !== undefined && Number.isFinite(v)));
   const all = present.flatMap((s) => s.values.filter((v): v is number => v !== undefined && Number.isFinite(v)));
@@ -75,13 +75,15 @@ export function lineChart(title: string, series: Series[], format: (y: number) =
   const step = niceStep(hi - lo, 5);
   lo = Math.floor(lo / step) * step;
   hi = Math.ceil(hi / step - 1e-9) * step;
+  const unit = opts.percent ? step * 100 : step; // tick labels: as many decimals as the step needs
+  const decimals = Math.max(0, -Math.floor(Math.log10(unit) + 1e-9) + (Math.abs(unit / 10 ** Math.floor(Math.log10(unit) + 1e-9) - 2.5) < 1e-6 ? 1 : 0));
   const x = (e: number) => L + (n === 1 ? (W - L - R) / 2 : ((e - 1) / (n - 1)) * (W - L - R));
   const y = (v: number) => T + (1 - (v - lo) / (hi - lo)) * (H - T - B);
   const out: string[] = [`<svg class="chart" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${esc(title)}">`];
   out.push(`<text x="${L}" y="18" class="ctitle">${esc(title)}</text>`);
   for (let v = lo; v <= hi + step / 2; v += step) {
     out.push(`<line x1="${L}" x2="${W - R}" y1="${y(v).toFixed(1)}" y2="${y(v).toFixed(1)}" class="grid"/>`);
-    out.push(`<text x="${L - 6}" y="${(y(v) + 4).toFixed(1)}" class="tick" text-anchor="end">${esc(format(v))}</text>`);
+    out.push(`<text x="${L - 6}" y="${(y(v) + 4).toFixed(1)}" class="tick" text-anchor="end">${esc(format(v, decimals))}</text>`);
   }
   const xStep = Math.max(1, Math.ceil(n / 10));
   for (let e = 1; e <= n; e += xStep) out.push(`<text x="${x(e).toFixed(1)}" y="${H - B + 16}" class="tick" text-anchor="middle">${e}</text>`);
@@ -175,12 +177,12 @@ export function renderReport(r: ReportInput): string {
     { name: 'train (running)', values: ep.map((e) => e.loss), color: '#1f77b4' },
     ...(hasVal ? [{ name: 'validation', values: ep.map((e) => e.valLoss), color: '#ff7f0e' }] : []),
     ...(hasTest ? [{ name: TEST, values: ep.map((e) => e.testLoss), color: '#2ca02c', dash: true }] : []),
-  ], (v) => v.toFixed(v < 0.1 ? 3 : 2));
+  ], (v, d) => v.toFixed(d));
   const accChart = lineChart('Accuracy per epoch', [
     { name: 'train (running)', values: ep.map((e) => e.trainAccuracy), color: '#1f77b4' },
     ...(hasVal ? [{ name: 'validation', values: ep.map((e) => e.valAccuracy), color: '#ff7f0e' }] : []),
     ...(hasTest ? [{ name: TEST, values: ep.map((e) => e.testAccuracy), color: '#2ca02c', dash: true }] : []),
-  ], (v) => `${(v * 100).toFixed(1)}%`, { yMax: 1 });
+  ], (v, d) => `${(v * 100).toFixed(d)}%`, { yMax: 1, percent: true });
   const last = ep[ep.length - 1];
   const cards: [string, string][] = [
     [pct(r.test.accuracy), `test accuracy (${r.test.correct.toLocaleString('en-US')}/${r.test.count.toLocaleString('en-US')})`],
