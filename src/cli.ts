@@ -351,17 +351,17 @@ async function train(argv: string[]): Promise<void> {
   }
   if (reportError !== null) {
     const why = reportError instanceof Error ? reportError.message.replace(/^cannot write [^:]*: /, '') : String(reportError);
-    let kept = v.save ? `the trained model is saved in ${v.save}` : '';
+    let where = v.save ? `the trained model is saved in ${v.save}` : '';
     if (!v.save) {
       const fallback = 'simdnet-report-failed.simdnet';
       try {
         saveModel(model, fallback, { settings: s, epochs: model.epochsDone, testAccuracy: test.accuracy, backend: backend.name, data: data.dir });
-        kept = `the trained model was saved to ${fallback} instead`;
+        where = `the trained model was saved to ${fallback} instead`;
       } catch {
-        kept = 'the trained model could not be saved either';
+        where = 'the trained model could not be saved either';
       }
     }
-    throw new SimdnetError(`could not write the report to ${v.report}: ${why}; ${kept}`);
+    throw new SimdnetError(`could not write the report to ${v.report}: ${why}; ${where}`);
   }
 }
 

@@ -183,11 +183,11 @@ export function renderReport(r: ReportInput): string {
     ...(hasVal ? [{ name: 'validation', values: ep.map((e) => e.valAccuracy), color: '#ff7f0e' }] : []),
     ...(hasTest ? [{ name: TEST, values: ep.map((e) => e.testAccuracy), color: '#2ca02c', dash: true }] : []),
   ], (v, d) => `${(v * 100).toFixed(d)}%`, { yMax: 1, percent: true });
-  const last = ep[ep.length - 1];
+  const kept = ep.find((e) => e.epoch === r.bestEpoch) ?? ep[ep.length - 1];
   const cards: [string, string][] = [
     [pct(r.test.accuracy), `test accuracy (${r.test.correct.toLocaleString('en-US')}/${r.test.count.toLocaleString('en-US')})`],
     [r.test.loss.toFixed(4), 'test loss'],
-    ...(last?.valAccuracy !== undefined ? [[pct(last.valAccuracy), 'validation accuracy (last epoch)'] as [string, string]] : []),
+    ...(kept?.valAccuracy !== undefined ? [[pct(kept.valAccuracy), r.bestEpoch !== undefined ? `validation accuracy (epoch ${kept.epoch}, kept)` : 'validation accuracy (last epoch)'] as [string, string]] : []),
     [String(ep.length), 'epochs'],
     [fmtMs(r.timings.totalMs), 'training time'],
   ];

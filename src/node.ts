@@ -2,3 +2,4 @@
 export * from './index.js';
 export { loadMnist, loadDataset, readIdxFile, defaultDataDir, findDataFiles, type Dataset, type MnistData } from './mnist.js';
 export { saveModel, loadModel, readModelFile, writeFileAtomic } from './io.js';
+export { renderReport, findMisclassified, type ReportInput, type Misclassified } from './html-report.js';
