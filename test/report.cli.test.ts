@@ -83,6 +83,16 @@ describe('simdnet train --report', () => {
     expect(m![3]).not.toBe(m![4]);
   });
 
+  it('with early stopping it names the kept epoch and its validation accuracy', () => {
+    const path = join(tmp.dir, 'early.html');
+    const r = run([...base, '--epochs', '30', '--validation-split', '0.2', '--early-stopping', '2', '--json', '--report', path]);
+    expect(r.code).toBe(0);
+    const done = JSON.parse(r.out.trim().split('\n').pop()!);
+    const html = readFileSync(path, 'utf8');
+    expect(html).toContain(`the model holds epoch ${done.bestEpoch}'s weights`);
+    expect(html).toContain(`${(done.valAccuracy * 100).toFixed(2)}%</div><div class="k">validation accuracy (epoch ${done.bestEpoch}, kept)`);
+  });
+
   it('without --json: the report, plus a per-epoch sparkline summary on the terminal', () => {
     const path = join(tmp.dir, 'plain.html');
     const r = run([...base, '--epochs', '3', '--report', path]);
