@@ -53,7 +53,7 @@ export const PRESETS: Record<string, { description: string; settings: Partial<Tr
     settings: { hidden: [64], activation: 'sigmoid', loss: 'ce', optimizer: 'momentum', lr: 0.1, momentum: 0.9, batchSize: 32, epochs: 10 },
   },
   'best-mlp': {
-    description: 'a plain MLP (dense layers only, no augmentation) for >= 98.5%: 784-800-800-10 ReLU, dropout 0.3, momentum, cosine schedule, 20 epochs; chosen on its 10% validation split',
+    description: 'a plain MLP (dense layers only, no augmentation) for >= 98.5%: 784-800-800-10 ReLU, dropout 0.3, momentum, cosine schedule, 20 epochs; chosen on its 10% validation split (98.48% val, 98.65% test)',
     settings: {
       hidden: [800, 800], activation: 'relu', loss: 'ce', optimizer: 'momentum', lr: 0.05, momentum: 0.9, batchSize: 64, epochs: 20,
       dropout: 0.3, schedule: { type: 'cosine' }, validationSplit: 0.1,
