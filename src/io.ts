@@ -1,5 +1,5 @@
 /** Node-side file IO: atomic writes and model files on disk. */
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
 import type { Backend, BackendPreference } from './backend.js';
 import { DataError, SimdnetError } from './errors.js';
@@ -26,6 +26,28 @@ export function writeFileAtomic(path: string, bytes: Uint8Array): void {
   }
   closeSync(fd);
   renameSync(tmp, path);
+}
+
+/**
+ * check up front (before minutes of training) that `path` can be written: it is not a folder and
+ * a file can be created beside it; throws a one-line SimdnetError (exit 2) naming `flag`
+ */
+export function checkWritable(path: string, flag: string): void {
+  if (path === '') throw new SimdnetError(`${flag} needs a file name`);
+  try {
+    if (statSync(path).isDirectory()) throw new SimdnetError(`${flag}: ${path} is a folder; give a file name, e.g. ${join(path, 'report.html')}`);
+  } catch (e) {
+    if (e instanceof SimdnetError) throw e; // else it does not exist (or its folder does not): the probe below says which
+  }
+  const probe = join(dirname(path), `.${basename(path)}.${process.pid}.probe`);
+  try {
+    closeSync(openSync(probe, 'wx'));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? `the folder ${dirname(path)} does not exist` : code === 'ENOTDIR' ? `${dirname(path)} is not a folder` : code === 'EACCES' || code === 'EPERM' || code === 'EROFS' ? `the folder ${dirname(path)} is not writable` : `${code ?? (e as Error).message}`;
+    throw new SimdnetError(`${flag}: cannot write ${path}: ${why}; nothing was trained`);
+  }
+  try { unlinkSync(probe); } catch { /* already gone */ }
 }
 
 export function readFileChecked(path: string, what: string): Uint8Array {

@@ -44,3 +44,12 @@ export function progressReporter(stream: NodeJS.WriteStream): ProgressReporter |
     },
   };
 }
+
+const BARS = '\u2581\u2582\u2583\u2584\u2585\u2586\u2587\u2588';
+
+/** values as a unicode sparkline (one block character each, scaled between their min and max) */
+export function sparkline(values: number[]): string {
+  const finite = values.filter((v) => Number.isFinite(v));
+  const lo = Math.min(...finite), hi = Math.max(...finite);
+  return values.map((v) => (!Number.isFinite(v) ? ' ' : BARS[hi > lo ? Math.round(((v - lo) / (hi - lo)) * (BARS.length - 1)) : BARS.length >> 1])).join('');
+}

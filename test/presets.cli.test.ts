@@ -1,0 +1,49 @@
+/** Presets carry more than the network and optimizer: dropout, schedule, validation split. Flags still override them. */
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { decodeModel } from '../src/format.js';
+import { PRESETS } from '../src/presets.js';
+import { tempDir } from './helpers/idx-fixtures.js';
+import { writeSyntheticDir } from './helpers/synthetic.js';
+
+const CLI = new URL('../dist/cli.js', import.meta.url).pathname;
+const tmp = tempDir('simdnet-presets-');
+const data = writeSyntheticDir(tmp, 'data', { train: 300, test: 100, shape: [6, 5], classes: 4 });
+afterAll(() => tmp.remove());
+
+function run(args: string[]) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 120_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+describe('preset best-mlp', () => {
+  const p = PRESETS['best-mlp'].settings;
+
+  it('is a plain MLP (dense layers only) with dropout, a schedule and a validation split of its own', () => {
+    expect(p.hidden!.length).toBeGreaterThanOrEqual(1);
+    expect(p.dropout).toBeGreaterThan(0);
+    expect(p.validationSplit).toBe(0.1);
+    expect(p.schedule?.type).toBe('cosine');
+  });
+
+  it('the CLI applies them (validation figures each epoch, dropout and schedule in the saved settings); flags override', () => {
+    const path = join(tmp.dir, 'p.simdnet');
+    // a small stand-in for the real run: same preset, tiny network and 2 epochs on synthetic data
+    const r = run(['train', '--preset', 'best-mlp', '--data', data, '--hidden', '8', '--epochs', '2', '--json', '--save', path]);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    const lines = r.out.trim().split('\n').map((l) => JSON.parse(l));
+    for (const l of lines) expect(typeof l.valAccuracy).toBe('number');
+    expect(lines[1].learningRate).toBeLessThan(lines[0].learningRate);
+    const meta = decodeModel(readFileSync(path), path).meta as { settings: Record<string, unknown> };
+    expect(meta.settings.dropout).toBe(p.dropout);
+    expect(meta.settings.validationSplit).toBe(0.1);
+    const r2 = run(['train', '--preset', 'best-mlp', '--data', data, '--hidden', '8', '--epochs', '1', '--dropout', '0', '--validation-split', '0.2', '--json', '--save', path]);
+    expect(r2.code).toBe(0);
+    const meta2 = decodeModel(readFileSync(path), path).meta as { settings: Record<string, unknown> };
+    expect(meta2.settings.dropout).toBe(0);
+    expect(meta2.settings.validationSplit).toBe(0.2);
+  });
+});
