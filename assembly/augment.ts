@@ -1,0 +1,163 @@
+// On-the-fly augmentation of a gathered batch: one call warps every row with its own random affine
+// transform (shift, rotation, scale) and elastic distortion (Simard et al. 2003), sampling the
+// u8 source bilinearly through the inverse map (zero outside) and writing u8 rows.
+//
+// Randomness is counter-based (the lowbias32 hash of assembly/dropout.ts): row b's parameters and
+// noise come from hash(j, stream, rowSeed(seed, b)), so the TS reference draws the same numbers.
+// Every float operation is f32 and in the order of src/augment.ts's reference (which rounds each
+// step with Math.fround); sin/cos are fixed polynomials, the Gaussian weights come from the host.
+//
+// Elastic field: uniform noise in [-1, 1) on a coarse grid (one point every 4 pixels, padded by R
+// points), smoothed by a separable Gaussian (weights w[0..2R], sum 1, precomputed by the host at the
+// start of `field`), interpolated bilinearly to the pixels and scaled by alpha / 4 (the factor that
+// gives the displacement the standard deviation of Simard's per-pixel field with the same alpha and
+// sigma). `field` is scratch planned by the host: weights (2R+1), noise (NY*NX), tmp (NY*GX),
+// dx (GY*GX), dy (GY*GX), with GX = (W-1)/4 + 2, NX = GX + 2R (likewise for y).
+import { checkSpan } from './data';
+
+// @ts-ignore: decorator
+@inline
+function hash(i: u32, stream: u32, seed: u32): u32 {
+  let x = i + stream * 0x9e3779b9 + seed * 0x85ebca6b;
+  x ^= x >>> 16;
+  x *= 0x7feb352d;
+  x ^= x >>> 15;
+  x *= 0x846ca68b;
+  x ^= x >>> 16;
+  return x;
+}
+
+// uniform in [-1, 1), exact in f32
+// @ts-ignore: decorator
+@inline
+function uniform(i: u32, stream: u32, seed: u32): f32 {
+  return <f32>(hash(i, stream, seed) >>> 8) * <f32>1.1920928955078125e-7 - <f32>1.0;
+}
+
+// @ts-ignore: decorator
+@inline
+function px(src: usize, W: i32, H: i32, x: i32, y: i32): f32 {
+  return x >= 0 && x < W && y >= 0 && y < H ? <f32>load<u8>(src + <usize>(y * W + x)) : <f32>0;
+}
+
+// coarse-grid smoothing of one noise field into dst (GY, GX)
+function smooth(field: usize, dst: usize, stream: u32, rowSeed: u32, base: u32, R: i32, GX: i32, GY: i32): void {
+  const NX = GX + 2 * R, NY = GY + 2 * R, K = 2 * R + 1;
+  const wts = field;
+  const noise = field + (<usize>K << 2);
+  const tmp = noise + (<usize>(NX * NY) << 2);
+  for (let j = 0; j < NX * NY; j++) store<f32>(noise + (<usize>j << 2), uniform(base + <u32>j, stream, rowSeed));
+  for (let r = 0; r < NY; r++) {
+    for (let c = 0; c < GX; c++) {
+      let acc: f32 = 0;
+      for (let k = 0; k < K; k++) acc += load<f32>(wts + (<usize>k << 2)) * load<f32>(noise + (<usize>(r * NX + c + k) << 2));
+      store<f32>(tmp + (<usize>(r * GX + c) << 2), acc);
+    }
+  }
+  for (let r = 0; r < GY; r++) {
+    for (let c = 0; c < GX; c++) {
+      let acc: f32 = 0;
+      for (let k = 0; k < K; k++) acc += load<f32>(wts + (<usize>k << 2)) * load<f32>(tmp + (<usize>((r + k) * GX + c) << 2));
+      store<f32>(dst + (<usize>(r * GX + c) << 2), acc);
+    }
+  }
+}
+
+// bilinear value of a coarse field (GY, GX) at pixel (x, y): grid point every 4 pixels
+// @ts-ignore: decorator
+@inline
+function coarse(f: usize, GX: i32, x: i32, y: i32): f32 {
+  const gx = x >> 2, gy = y >> 2;
+  const fx = <f32>(x & 3) * <f32>0.25, fy = <f32>(y & 3) * <f32>0.25;
+  const p = f + (<usize>(gy * GX + gx) << 2);
+  const f00 = load<f32>(p), f10 = load<f32>(p, 4);
+  const f01 = load<f32>(p + (<usize>GX << 2)), f11 = load<f32>(p + (<usize>GX << 2), 4);
+  const a = f00 + fx * (f10 - f00);
+  const b = f01 + fx * (f11 - f01);
+  return a + fy * (b - a);
+}
+
+/**
+ * out (B, W*H) u8 = row idx[b] of src (rows, W*H) u8, warped. params (B, 4) f32 holds each row's
+ * (tx, ty, angle in radians, scale): drawn here when random != 0 (tx, ty = shift * u, angle =
+ * rotate * u, scale = 1 + scaleRange * u, u uniform in [-1, 1)), else read. Output pixel p samples
+ * the source at c + R(-angle) (p - c - t) / scale + alpha/4 * d(p), c the image centre, d the
+ * elastic field (skipped when alpha = 0).
+ */
+export function augment_rows_u8(
+  out: usize, src: usize, idx: usize, params: usize, field: usize,
+  B: i32, W: i32, H: i32, seed: u32, stream: u32,
+  shift: f32, rotate: f32, scaleRange: f32, alpha: f32, R: i32, random: i32,
+): void {
+  const C = W * H;
+  checkSpan(out, B * C, 1);
+  checkSpan(idx, B, 4);
+  checkSpan(params, B * 4, 4);
+  const GX = ((W - 1) >> 2) + 2, GY = ((H - 1) >> 2) + 2;
+  const NX = GX + 2 * R, NY = GY + 2 * R, K = 2 * R + 1;
+  const dX = field + (<usize>(K + NX * NY + NY * GX) << 2);
+  const dY = dX + (<usize>(GX * GY) << 2);
+  if (alpha != 0) checkSpan(field, K + NX * NY + NY * GX + 2 * GX * GY, 4);
+  const cx = <f32>(W - 1) * <f32>0.5, cy = <f32>(H - 1) * <f32>0.5;
+  const k = alpha * <f32>0.25;
+  for (let b = 0; b < B; b++) {
+    const row = load<i32>(idx + (<usize>b << 2));
+    assert(row >= 0, 'negative row index');
+    const s = src + <usize>row * <usize>C;
+    checkSpan(s, C, 1);
+    const o = out + <usize>b * <usize>C;
+    const pp = params + (<usize>b << 4);
+    const rowSeed = hash(<u32>b, 0x2545f491, seed);
+    if (random) {
+      store<f32>(pp, shift * uniform(0, stream, rowSeed));
+      store<f32>(pp, shift * uniform(1, stream, rowSeed), 4);
+      store<f32>(pp, rotate * uniform(2, stream, rowSeed), 8);
+      store<f32>(pp, <f32>1 + scaleRange * uniform(3, stream, rowSeed), 12);
+    }
+    const tx = load<f32>(pp), ty = load<f32>(pp, 4), ang = load<f32>(pp, 8), sc = load<f32>(pp, 12);
+    // sin and cos by Taylor polynomials (|angle| <= pi/4 is checked by the host)
+    const a2 = ang * ang;
+    let t: f32 = <f32>1 - a2 * <f32>(1.0 / 72.0);
+    t = <f32>1 - a2 * <f32>(1.0 / 42.0) * t;
+    t = <f32>1 - a2 * <f32>(1.0 / 20.0) * t;
+    t = <f32>1 - a2 * <f32>(1.0 / 6.0) * t;
+    const sn = ang * t;
+    let u: f32 = <f32>1 - a2 * <f32>(1.0 / 56.0);
+    u = <f32>1 - a2 * <f32>(1.0 / 30.0) * u;
+    u = <f32>1 - a2 * <f32>(1.0 / 12.0) * u;
+    const cs = <f32>1 - a2 * <f32>0.5 * u;
+    const inv = <f32>1 / sc;
+    const elastic = alpha != 0;
+    if (elastic) {
+      smooth(field, dX, stream, rowSeed, 16, R, GX, GY);
+      smooth(field, dY, stream, rowSeed, 16 + <u32>(NX * NY), R, GX, GY);
+    }
+    for (let y = 0; y < H; y++) {
+      const v = <f32>y - cy - ty;
+      for (let x = 0; x < W; x++) {
+        const uu = <f32>x - cx - tx;
+        let sx = cx + (cs * uu + sn * v) * inv;
+        let sy = cy + (cs * v - sn * uu) * inv;
+        if (elastic) {
+          sx += k * coarse(dX, GX, x, y);
+          sy += k * coarse(dY, GX, x, y);
+        }
+        let val: f32 = 0;
+        if (sx > <f32>-1 && sx < <f32>W && sy > <f32>-1 && sy < <f32>H) {
+          const x0f = Mathf.floor(sx), y0f = Mathf.floor(sy);
+          const fx = sx - x0f, fy = sy - y0f;
+          const x0 = <i32>x0f, y0 = <i32>y0f;
+          const p00 = px(s, W, H, x0, y0), p10 = px(s, W, H, x0 + 1, y0);
+          const p01 = px(s, W, H, x0, y0 + 1), p11 = px(s, W, H, x0 + 1, y0 + 1);
+          const top = p00 + fx * (p10 - p00);
+          const bot = p01 + fx * (p11 - p01);
+          val = top + fy * (bot - top);
+        }
+        let q = <i32>(val + <f32>0.5);
+        if (q > 255) q = 255;
+        if (q < 0) q = 0;
+        store<u8>(o + <usize>(y * W + x), <u8>q);
+      }
+    }
+  }
+}
