@@ -6,6 +6,7 @@ import type { ActivationName } from './backend.js';
 import type { InitName, LossName } from './model.js';
 import type { OptimizerName } from './train.js';
 import type { ScheduleConfig } from './schedule.js';
+import type { AugmentOptions } from './augment.js';
 
 export interface TrainSettings {
   hidden: number[];
@@ -21,6 +22,10 @@ export interface TrainSettings {
   seed: number;
   /** learning-rate schedule (default constant) */
   schedule?: ScheduleConfig;
+  /** dropout after each hidden layer (default 0; --dropout overrides) */
+  dropout?: number;
+  /** augmentation settings used when --augment is given (defaults: src/augment.ts; --augment-* flags override) */
+  augment?: AugmentOptions;
 }
 
 export const DEFAULTS: TrainSettings = {
@@ -45,5 +50,20 @@ export const PRESETS: Record<string, { description: string; settings: Partial<Tr
   article: {
     description: "the article's 784-64-10 sigmoid MLP, trained so it reaches the article's ~97% claim",
     settings: { hidden: [64], activation: 'sigmoid', loss: 'ce', optimizer: 'momentum', lr: 0.1, momentum: 0.9, batchSize: 32, epochs: 10 },
+  },
+};
+
+/**
+ * Settings used instead when `--augment` is given with `--preset NAME` (applied over PRESETS[NAME]
+ * when that exists): augmentation changes what trains best (more epochs, a bigger network).
+ */
+export const AUGMENTED_PRESETS: Record<string, { description: string; settings: Partial<TrainSettings> }> = {
+  'best-mlp': {
+    description: 'with --augment: 784-800-800-10 ReLU, Nesterov momentum, cosine schedule, dropout, affine + elastic distortions',
+    settings: {
+      hidden: [800, 800], activation: 'relu', loss: 'ce', init: 'auto', optimizer: 'nesterov', lr: 0.05, momentum: 0.9, weightDecay: 0,
+      batchSize: 64, epochs: 30, schedule: { type: 'cosine' }, dropout: 0.2,
+      augment: { shift: 2, rotate: 8, scale: 0.08, elastic: 30, sigma: 5 },
+    },
   },
 };
