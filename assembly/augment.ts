@@ -12,7 +12,8 @@
 // start of `field`), interpolated bilinearly to the pixels and scaled by alpha / 4 (the factor that
 // gives the displacement the standard deviation of Simard's per-pixel field with the same alpha and
 // sigma). `field` is scratch planned by the host: weights (2R+1), noise (NY*NX), tmp (NY*GX),
-// dx (GY*GX), dy (GY*GX), with GX = (W-1)/4 + 2, NX = GX + 2R (likewise for y).
+// dx (GY*GX), dy (GY*GX), then a zero-bordered copy of the source row, (W+2)*(H+2) bytes, so the
+// four bilinear taps need no bounds checks; GX = (W-1)/4 + 2, NX = GX + 2R (likewise for y).
 import { checkSpan } from './data';
 
 // @ts-ignore: decorator
@@ -34,11 +35,6 @@ function uniform(i: u32, stream: u32, seed: u32): f32 {
   return <f32>(hash(i, stream, seed) >>> 8) * <f32>1.1920928955078125e-7 - <f32>1.0;
 }
 
-// @ts-ignore: decorator
-@inline
-function px(src: usize, W: i32, H: i32, x: i32, y: i32): f32 {
-  return x >= 0 && x < W && y >= 0 && y < H ? <f32>load<u8>(src + <usize>(y * W + x)) : <f32>0;
-}
 
 // coarse-grid smoothing of one noise field into dst (GY, GX)
 function smooth(field: usize, dst: usize, stream: u32, rowSeed: u32, base: u32, R: i32, GX: i32, GY: i32): void {
@@ -97,7 +93,17 @@ export function augment_rows_u8(
   const NX = GX + 2 * R, NY = GY + 2 * R, K = 2 * R + 1;
   const dX = field + (<usize>(K + NX * NY + NY * GX) << 2);
   const dY = dX + (<usize>(GX * GY) << 2);
-  if (alpha != 0) checkSpan(field, K + NX * NY + NY * GX + 2 * GX * GY, 4);
+  const pad = dY + (<usize>(GX * GY) << 2), PW = W + 2;
+  checkSpan(field, K + NX * NY + NY * GX + 2 * GX * GY + ((PW * (H + 2) + 3) >> 2), 4);
+  // the padded copy's zero border (the inside is overwritten per row)
+  for (let x = 0; x < PW; x++) {
+    store<u8>(pad + <usize>x, 0);
+    store<u8>(pad + <usize>((H + 1) * PW + x), 0);
+  }
+  for (let y = 1; y <= H; y++) {
+    store<u8>(pad + <usize>(y * PW), 0);
+    store<u8>(pad + <usize>(y * PW + W + 1), 0);
+  }
   const cx = <f32>(W - 1) * <f32>0.5, cy = <f32>(H - 1) * <f32>0.5;
   const k = alpha * <f32>0.25;
   for (let b = 0; b < B; b++) {
@@ -128,6 +134,7 @@ export function augment_rows_u8(
     const cs = <f32>1 - a2 * <f32>0.5 * u;
     const inv = <f32>1 / sc;
     const elastic = alpha != 0;
+    for (let y = 0; y < H; y++) memory.copy(pad + <usize>((y + 1) * PW + 1), s + <usize>(y * W), <usize>W);
     if (elastic) {
       smooth(field, dX, stream, rowSeed, 16, R, GX, GY);
       smooth(field, dY, stream, rowSeed, 16 + <u32>(NX * NY), R, GX, GY);
@@ -146,9 +153,10 @@ export function augment_rows_u8(
         if (sx > <f32>-1 && sx < <f32>W && sy > <f32>-1 && sy < <f32>H) {
           const x0f = Mathf.floor(sx), y0f = Mathf.floor(sy);
           const fx = sx - x0f, fy = sy - y0f;
-          const x0 = <i32>x0f, y0 = <i32>y0f;
-          const p00 = px(s, W, H, x0, y0), p10 = px(s, W, H, x0 + 1, y0);
-          const p01 = px(s, W, H, x0, y0 + 1), p11 = px(s, W, H, x0 + 1, y0 + 1);
+          // x0 in [-1, W-1], y0 in [-1, H-1]: the taps are inside the padded copy
+          const q0 = pad + <usize>((<i32>y0f + 1) * PW + <i32>x0f + 1);
+          const p00 = <f32>load<u8>(q0), p10 = <f32>load<u8>(q0, 1);
+          const p01 = <f32>load<u8>(q0 + <usize>PW), p11 = <f32>load<u8>(q0 + <usize>PW, 1);
           const top = p00 + fx * (p10 - p00);
           const bot = p01 + fx * (p11 - p01);
           val = top + fy * (bot - top);

@@ -66,7 +66,8 @@ export function augmentScratch(W: number, H: number, sigma: number): { R: number
   for (let k = -R; k <= R; k++) sum += w[k + R] = Math.exp(-((k * g) ** 2) / (2 * sigma * sigma));
   const weights = Float32Array.from(w, (x) => x / sum);
   const GX = ((W - 1) >> 2) + 2, GY = ((H - 1) >> 2) + 2, NX = GX + 2 * R, NY = GY + 2 * R;
-  return { R, weights, length: 2 * R + 1 + NX * NY + NY * GX + 2 * GX * GY };
+  // + a zero-bordered u8 copy of one source image, (W+2)*(H+2) bytes
+  return { R, weights, length: 2 * R + 1 + NX * NY + NY * GX + 2 * GX * GY + Math.ceil(((W + 2) * (H + 2)) / 4) };
 }
 
 const fr = Math.fround;

@@ -12,3 +12,4 @@ export { SimdnetError, DataError, UsageError } from './errors.js';
 export { Rng } from './rng.js';
 export { parseIdx, parseIdxHeader, isGzip, type IdxArray } from './idx.js';
 export { PRESETS, DEFAULTS } from './presets.js';
+export { resolveAugment, AUGMENT_DEFAULTS, type AugmentOptions, type ResolvedAugment } from './augment.js';
