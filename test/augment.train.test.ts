@@ -76,6 +76,20 @@ describe('augmentation in training', () => {
     expect(() => checkResumable(st!.settings, { ...st!.settings, augment: null }, 'x.ckpt')).toThrow(/x\.ckpt was made with augment .* but this run has augment null/);
   });
 
+  it('interrupted mid-epoch and resumed: bit-identical to the uninterrupted run (augmentation + dropout)', async () => {
+    const mk = async () => new Model({ layers: [100, 12, 4], activation: 'relu', seed: 4, dropout: 0.3, imageShape: [10, 10] }, await BACKENDS[1].create());
+    const data = bars(50, 2), opts = { epochs: 2, batchSize: 8, optimizer: 'momentum' as const, learningRate: 0.05, augment: AUG };
+    const whole = await mk();
+    await whole.fit(data, opts);
+    const a = await mk();
+    let n = 0, state: TrainState | null = null;
+    await a.fit(data, { ...opts, shouldStop: () => ++n === 9 }).catch((e) => (state = e.state));
+    expect(state!.batchInEpoch).toBe(2);
+    const b = await mk();
+    await b.fit(data, { ...opts, resume: state! });
+    expect(Buffer.from(b.readParams().buffer).equals(Buffer.from(whole.readParams().buffer))).toBe(true);
+  });
+
   it('bad options throw one-line errors; non-image inputs are refused', async () => {
     const m = new Model({ layers: [7, 4, 3], seed: 1 }, await BACKENDS[0].create());
     await expect(m.fit(synthetic(20, 7, 3, 1), { augment: true })).rejects.toThrow(/augmentation needs 2-D images/);
