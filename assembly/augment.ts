@@ -73,6 +73,17 @@ function coarse(f: usize, GX: i32, x: i32, y: i32): f32 {
   return a + fy * (b - a);
 }
 
+// coarse() for the four pixels x .. x+3 (x a multiple of 4) of one row: p points at their cell
+// @ts-ignore: decorator
+@inline
+function coarse4(p: usize, GX: i32, quarter: v128, fy: f32): v128 {
+  const f00 = load<f32>(p), f10 = load<f32>(p, 4);
+  const f01 = load<f32>(p + (<usize>GX << 2)), f11 = load<f32>(p + (<usize>GX << 2), 4);
+  const a = f32x4.add(f32x4.splat(f00), f32x4.mul(quarter, f32x4.splat(f10 - f00)));
+  const b = f32x4.add(f32x4.splat(f01), f32x4.mul(quarter, f32x4.splat(f11 - f01)));
+  return f32x4.add(a, f32x4.mul(f32x4.splat(fy), f32x4.sub(b, a)));
+}
+
 /**
  * out (B, W*H) u8 = row idx[b] of src (rows, W*H) u8, warped. params (B, 4) f32 holds each row's
  * (tx, ty, angle in radians, scale): drawn here when random != 0 (tx, ty = shift * u, angle =
@@ -141,7 +152,58 @@ export function augment_rows_u8(
     }
     for (let y = 0; y < H; y++) {
       const v = <f32>y - cy - ty;
-      for (let x = 0; x < W; x++) {
+      let x = 0;
+      if (ASC_FEATURE_SIMD) {
+        // four output pixels at a time (x a multiple of 4: they share a coarse-grid cell); the
+        // same f32 operations per lane as the scalar loop below, so the results are identical
+        const vv = f32x4.splat(v), vcs = f32x4.splat(cs), vsn = f32x4.splat(sn), vinv = f32x4.splat(inv);
+        const vcx = f32x4.splat(cx), vcy = f32x4.splat(cy), vtx = f32x4.splat(tx);
+        const lanes = f32x4(0, 1, 2, 3), quarter = f32x4(0, 0.25, 0.5, 0.75);
+        const lo = f32x4.splat(-1), hiX = f32x4.splat(<f32>W), hiY = f32x4.splat(<f32>H);
+        const svy = f32x4.mul(vsn, vv), cvy = f32x4.mul(vcs, vv);
+        const fyC = <f32>(y & 3) * <f32>0.25;
+        const rowC = <usize>((y >> 2) * GX) << 2;
+        for (; x + 4 <= W; x += 4) {
+          const uu = f32x4.sub(f32x4.sub(f32x4.add(f32x4.splat(<f32>x), lanes), vcx), vtx);
+          let sx = f32x4.add(vcx, f32x4.mul(f32x4.add(f32x4.mul(vcs, uu), svy), vinv));
+          let sy = f32x4.add(vcy, f32x4.mul(f32x4.sub(cvy, f32x4.mul(vsn, uu)), vinv));
+          if (elastic) {
+            const cell = rowC + (<usize>(x >> 2) << 2);
+            sx = f32x4.add(sx, f32x4.mul(f32x4.splat(k), coarse4(dX + cell, GX, quarter, fyC)));
+            sy = f32x4.add(sy, f32x4.mul(f32x4.splat(k), coarse4(dY + cell, GX, quarter, fyC)));
+          }
+          const inside = v128.and(v128.and(f32x4.gt(sx, lo), f32x4.lt(sx, hiX)), v128.and(f32x4.gt(sy, lo), f32x4.lt(sy, hiY)));
+          if (!v128.any_true(inside)) {
+            store<i32>(o + <usize>(y * W + x), 0);
+            continue;
+          }
+          const x0f = f32x4.floor(sx), y0f = f32x4.floor(sy);
+          const fx = f32x4.sub(sx, x0f), fy = f32x4.sub(sy, y0f);
+          // tap offsets in the padded copy; lanes outside read offset 0 (a zero) and are masked anyway
+          const qi = v128.and(i32x4.add(i32x4.mul(i32x4.add(i32x4.trunc_sat_f32x4_s(y0f), i32x4.splat(1)), i32x4.splat(PW)), i32x4.add(i32x4.trunc_sat_f32x4_s(x0f), i32x4.splat(1))), inside);
+          const q0 = pad + <usize>i32x4.extract_lane(qi, 0), q1 = pad + <usize>i32x4.extract_lane(qi, 1);
+          const q2 = pad + <usize>i32x4.extract_lane(qi, 2), q3 = pad + <usize>i32x4.extract_lane(qi, 3);
+          let t = i32x4.splat(<i32>load<u16>(q0));
+          t = i32x4.replace_lane(t, 1, <i32>load<u16>(q1));
+          t = i32x4.replace_lane(t, 2, <i32>load<u16>(q2));
+          t = i32x4.replace_lane(t, 3, <i32>load<u16>(q3));
+          let bt = i32x4.splat(<i32>load<u16>(q0 + <usize>PW));
+          bt = i32x4.replace_lane(bt, 1, <i32>load<u16>(q1 + <usize>PW));
+          bt = i32x4.replace_lane(bt, 2, <i32>load<u16>(q2 + <usize>PW));
+          bt = i32x4.replace_lane(bt, 3, <i32>load<u16>(q3 + <usize>PW));
+          const m8 = i32x4.splat(255);
+          const p00 = f32x4.convert_i32x4_s(v128.and(t, m8)), p10 = f32x4.convert_i32x4_s(i32x4.shr_u(t, 8));
+          const p01 = f32x4.convert_i32x4_s(v128.and(bt, m8)), p11 = f32x4.convert_i32x4_s(i32x4.shr_u(bt, 8));
+          const top = f32x4.add(p00, f32x4.mul(fx, f32x4.sub(p10, p00)));
+          const bot = f32x4.add(p01, f32x4.mul(fx, f32x4.sub(p11, p01)));
+          const val = v128.and(f32x4.add(top, f32x4.mul(fy, f32x4.sub(bot, top))), inside);
+          let q = i32x4.trunc_sat_f32x4_s(f32x4.add(val, f32x4.splat(0.5)));
+          q = i32x4.max_s(i32x4.min_s(q, m8), i32x4.splat(0));
+          const b8 = i8x16.narrow_i16x8_u(i16x8.narrow_i32x4_u(q, q), i16x8.narrow_i32x4_u(q, q));
+          store<i32>(o + <usize>(y * W + x), i32x4.extract_lane(b8, 0));
+        }
+      }
+      for (; x < W; x++) {
         const uu = <f32>x - cx - tx;
         let sx = cx + (cs * uu + sn * v) * inv;
         let sy = cy + (cs * v - sn * uu) * inv;
