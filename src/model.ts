@@ -127,7 +127,7 @@ interface AugmentBuffers {
   res: Resident;
 }
 
-/** bytes of the augmentation buffers for one batch (src/limits.ts adds them to the plan) */
+/** bytes of the augmentation buffers for one batch, added to sessionBytes() in plan() before checkPlanFits */
 export function augmentBytes(batch: number, features: number, imageShape: number[], cfg: ResolvedAugment | null): number {
   if (!cfg) return 0;
   const { W, H } = imageSize(features, imageShape);
