@@ -13,3 +13,4 @@ export function heap_base(): usize {
   return __heap_base;
 }
 export { dropout_forward, dropout_backward } from './dropout';
+export { augment_rows_u8 } from './augment';

@@ -30,6 +30,7 @@ export const CHECKS = [
   { name: 'article', min: 0.97 },
   { name: 'fast', min: 0.97, maxEpochs: 2 },
   { name: 'best-mlp', min: 0.985 },
+  { name: 'best-mlp --augment', args: ['--preset', 'best-mlp', '--augment'], min: 0.99, maxMinutes: 30 },
 ];
 
 function usage(msg) {
@@ -100,8 +101,9 @@ const rows = results.map(({ check, command, code, done, err, minutes }) => {
   else {
     if (done.testAccuracy < check.min) { ok = false; why.push(`below ${(check.min * 100).toFixed(1)}%`); }
     if (check.maxEpochs && done.epochs > check.maxEpochs) { ok = false; why.push(`more than ${check.maxEpochs} epochs`); }
+    if (check.maxMinutes && minutes > check.maxMinutes) { ok = false; why.push(`more than ${check.maxMinutes} minutes`); }
   }
-  const target = Number.isNaN(check.min) ? '-' : `>= ${(check.min * 100).toFixed(1)}%${check.maxEpochs ? `, <= ${check.maxEpochs} ep` : ''}`;
+  const target = Number.isNaN(check.min) ? '-' : `>= ${(check.min * 100).toFixed(1)}%${check.maxEpochs ? `, <= ${check.maxEpochs} ep` : ''}${check.maxMinutes ? `, < ${check.maxMinutes} min` : ''}`;
   return [check.name, target, pct(done?.testAccuracy), pct(done?.valAccuracy), String(done?.epochs ?? '-'), minutes.toFixed(1), ok ? 'ok' : `FAIL (${why.join('; ')})`, command];
 });
 const head = ['preset', 'target', 'test acc.', 'val acc.', 'epochs', 'minutes', 'result', 'command'];

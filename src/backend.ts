@@ -129,6 +129,15 @@ export interface Backend {
   /** dinp = keep ? dout / (1 - p) : 0, with the mask of the forward call with this seed and stream */
   dropout_backward(dinp: Tensor<'f32'>, dout: Tensor<'f32'>, N: number, p: number, seed: number, stream: number): void;
 
+  // ---- augmentation (src/augment.ts, assembly/augment.ts) ------------------------------------------
+  /**
+   * out (B, W*H) u8 = rows idx[b] of src (rows, W*H) u8, each warped by its own affine transform
+   * (params (B, 4) f32: tx, ty, angle in radians, scale; drawn from a hash of (seed, stream, b) when
+   * random, else read) and elastic field (alpha > 0; field is scratch laid out by augmentScratch,
+   * its first 2R+1 values the Gaussian weights); bilinear sampling of the inverse map, zero outside.
+   */
+  augment_rows_u8(out: Tensor<'u8'>, src: Tensor<'u8'>, idx: Tensor<'i32'>, params: Tensor<'f32'>, field: Tensor<'f32'>, B: number, W: number, H: number, seed: number, stream: number, shift: number, rotate: number, scale: number, alpha: number, R: number, random: boolean): void;
+
   // ---- the exact sparse first layer (zero inputs skipped) ----------------------------------------
   /** nzStart (rows + 1) = prefix counts of the non-zeros of src (rows, C) u8; returns the total */
   nz_count(nzStart: Tensor<'i32'>, src: Tensor<'u8'>, rows: number, C: number): number;

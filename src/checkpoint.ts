@@ -32,6 +32,8 @@ export interface CheckpointSettings {
   schedule: Record<string, unknown>;
   /** dropout rate after each hidden layer */
   dropout: number[];
+  /** augmentation of the training batches (null: none) */
+  augment: Record<string, number> | null;
 }
 
 export interface TrainState {
@@ -100,7 +102,7 @@ export function decodeCheckpoint(bytes: Uint8Array, file: string): TrainState {
   const opt: Float32Array[] = [];
   for (let i = 0; tensors.has(`opt.${i}`); i++) opt.push(tensors.get(`opt.${i}`)!);
   for (const arr of [params, ...opt]) for (let i = 0; i < arr.length; i++) if (!Number.isFinite(arr[i])) throw new DataError(file, 'checkpoint holds a non-finite value; resume from an earlier one');
-  return { settings: st, epochsDone: h.epochsDone, batchInEpoch: h.batchInEpoch, step: h.step, rng: h.rng, lossSum: h.lossSum, correct: h.correct, params, opt, order };
+  return { settings: { ...st, augment: st.augment ?? null }, epochsDone: h.epochsDone, batchInEpoch: h.batchInEpoch, step: h.step, rng: h.rng, lossSum: h.lossSum, correct: h.correct, params, opt, order };
 }
 
 /** refuse to resume a run with different settings: names the first setting that differs, with both values */

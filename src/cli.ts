@@ -15,7 +15,8 @@ import { checkWritable, loadModel, saveModel, writeFileAtomic } from './io.js';
 import { checkModelFits, readCheckpoint, saveCheckpoint } from './checkpoint-io.js';
 import { loadMnist } from './mnist.js';
 import { ACTIVATIONS, INITS, LOSSES, Model, type Evaluation, type InitName, type LossName } from './model.js';
-import { DEFAULTS, PRESETS, type TrainSettings } from './presets.js';
+import { AUGMENTED_PRESETS, DEFAULTS, PRESETS, type TrainSettings } from './presets.js';
+import { AUGMENT_DEFAULTS, resolveAugment } from './augment.js';
 import { DivergenceError, InterruptedError, OPTIMIZERS, type EpochLogs, type OptimizerName } from './train.js';
 import { progressReporter, sparkline } from './report.js';
 import { findMisclassified, renderReport } from './html-report.js';
@@ -36,7 +37,7 @@ Usage:
   simdnet --help | --version
 
 Train options (explicit flags override the preset's values):
-  --preset NAME        ${Object.keys(PRESETS).join(', ')}
+  --preset NAME        ${Object.keys(PRESETS).join(', ')}; with --augment also ${Object.keys(AUGMENTED_PRESETS).join(', ')}
   --hidden LIST        hidden layer sizes, comma-separated (default ${DEFAULTS.hidden.join(',')}); input and
                        output sizes come from the data
   --activation A       ${ACTIVATIONS.filter((a) => a !== 'linear').join(' | ')} (default ${DEFAULTS.activation})
@@ -50,6 +51,13 @@ Train options (explicit flags override the preset's values):
   --warmup N           linear warm-up epochs before the schedule (default 0)
   --validation-split F hold out fraction F of the training set (seeded, same every run) as validation
   --dropout P          inverted dropout after each hidden layer while training, P in [0, 1) (default 0)
+  --augment            augment the training batches on the fly: random shift, rotation, scale and
+                       elastic distortion per image (seeded; never the validation or test data)
+  --augment-shift PX   maximum shift in pixels (default ${AUGMENT_DEFAULTS.shift})
+  --augment-rotate DEG maximum rotation in degrees, at most 45 (default ${AUGMENT_DEFAULTS.rotate})
+  --augment-scale F    maximum scale change, scale in [1-F, 1+F] (default ${AUGMENT_DEFAULTS.scale})
+  --augment-elastic A  elastic distortion strength alpha in pixels, 0 = off (default ${AUGMENT_DEFAULTS.elastic})
+  --augment-sigma S    elastic smoothing sigma in pixels, in [1, 16] (default ${AUGMENT_DEFAULTS.sigma})
   --early-stopping N   stop when the validation loss has not improved for N epochs; keep the best epoch's weights
   --momentum X         momentum for momentum/nesterov (default ${DEFAULTS.momentum})
   --weight-decay X     L2 weight decay (default 0)
@@ -97,11 +105,30 @@ function oneOf<T extends string>(flag: string, v: string | undefined, allowed: r
 export function resolveTrainSettings(v: Record<string, string | boolean | undefined>): TrainSettings {
   const s: TrainSettings = { ...DEFAULTS };
   if (v.preset !== undefined) {
-    const p = PRESETS[v.preset as string];
-    if (!p) throw new UsageError(`--preset: unknown preset '${v.preset}'; use one of ${Object.keys(PRESETS).join(', ')}`);
-    Object.assign(s, p.settings);
+    const name = v.preset as string;
+    const p = PRESETS[name], pa = v.augment ? AUGMENTED_PRESETS[name] : undefined;
+    if (!p && !pa) {
+      const aug = Object.keys(AUGMENTED_PRESETS).filter((k) => !PRESETS[k]);
+      throw new UsageError(`--preset: unknown preset '${name}'; use one of ${Object.keys(PRESETS).join(', ')}${aug.length ? ` (with --augment also ${aug.join(', ')})` : ''}`);
+    }
+    if (p) Object.assign(s, p.settings);
+    if (pa) Object.assign(s, pa.settings);
   }
   const str = (k: string) => v[k] as string | undefined;
+  const knobs = { shift: 'augment-shift', rotate: 'augment-rotate', scale: 'augment-scale', elastic: 'augment-elastic', sigma: 'augment-sigma' } as const;
+  const given = Object.values(knobs).filter((k) => str(k) !== undefined);
+  if (given.length && !v.augment) throw new UsageError(`--${given[0]} needs --augment`);
+  if (v.augment) {
+    const a = { ...(s.augment ?? {}) };
+    for (const [k, flag] of Object.entries(knobs) as [keyof typeof knobs, string][]) {
+      const x = num(flag, str(flag));
+      if (x !== undefined) a[k] = x;
+    }
+    s.augment = resolveAugment(a)!;
+  } else s.augment = undefined;
+  const dr = num('dropout', str('dropout'));
+  if (dr !== undefined && !(dr >= 0 && dr < 1)) throw new UsageError(`--dropout must be in [0, 1), got '${str('dropout')}'`);
+  s.dropout = dr ?? s.dropout ?? 0;
   if (str('hidden') !== undefined) {
     const raw = str('hidden')!;
     const parts = raw.trim() === '' ? [] : raw.split(',');
@@ -144,9 +171,6 @@ export function resolveTrainSettings(v: Record<string, string | boolean | undefi
   if (vs !== undefined && !(vs > 0 && vs < 1)) throw new UsageError(`--validation-split must be in (0, 1), got '${str('validation-split')}'`);
   s.validationSplit = vs ?? s.validationSplit;
   s.earlyStopping = posInt('early-stopping', str('early-stopping')) ?? s.earlyStopping;
-  const dropout = num('dropout', str('dropout'));
-  if (dropout !== undefined && !(dropout >= 0 && dropout < 1)) throw new UsageError(`--dropout must be in [0, 1), got '${str('dropout')}'`);
-  s.dropout = dropout ?? s.dropout ?? 0;
   if (s.earlyStopping !== undefined && s.validationSplit === undefined) throw new UsageError('--early-stopping needs --validation-split F: it watches the validation loss, never the test set');
   return s;
 }
@@ -207,6 +231,7 @@ async function train(argv: string[]): Promise<void> {
       preset: { type: 'string' }, hidden: { type: 'string' }, activation: { type: 'string' }, loss: { type: 'string' },
       init: { type: 'string' }, optimizer: { type: 'string' }, lr: { type: 'string' }, momentum: { type: 'string' },
       'weight-decay': { type: 'string' }, 'batch-size': { type: 'string' }, epochs: { type: 'string' }, seed: { type: 'string' },
+      augment: { type: 'boolean' }, 'augment-shift': { type: 'string' }, 'augment-rotate': { type: 'string' }, 'augment-scale': { type: 'string' }, 'augment-elastic': { type: 'string' }, 'augment-sigma': { type: 'string' },
       'validation-split': { type: 'string' }, 'early-stopping': { type: 'string' }, dropout: { type: 'string' }, 'lr-schedule': { type: 'string' }, 'step-size': { type: 'string' }, 'step-gamma': { type: 'string' }, warmup: { type: 'string' },
       backend: { type: 'string' }, data: { type: 'string' }, save: { type: 'string' }, json: { type: 'boolean' },
       checkpoint: { type: 'string' }, 'checkpoint-every': { type: 'string' }, resume: { type: 'string' },
@@ -230,7 +255,7 @@ async function train(argv: string[]): Promise<void> {
   const json = !!v.json;
   const out = (line: string) => process.stdout.write(line + '\n');
   if (!json) {
-    out(`simdnet: ${model.config.layers.join('-')} ${s.activation}, ${s.loss === 'ce' ? 'softmax + cross-entropy' : 'sigmoid + squared error'}, ${s.optimizer} lr ${s.lr}${s.optimizer.includes('mom') || s.optimizer === 'nesterov' ? ` momentum ${s.momentum}` : ''}, batch ${s.batchSize}, ${s.epochs} epochs, seed ${s.seed}, backend ${backend.name}`);
+    out(`simdnet: ${model.config.layers.join('-')} ${s.activation}, ${s.loss === 'ce' ? 'softmax + cross-entropy' : 'sigmoid + squared error'}, ${s.optimizer} lr ${s.lr}${s.optimizer.includes('mom') || s.optimizer === 'nesterov' ? ` momentum ${s.momentum}` : ''}, batch ${s.batchSize}, ${s.epochs} epochs, seed ${s.seed}${dropout ? `, dropout ${dropout}` : ''}${s.augment ? `, augment ${JSON.stringify(s.augment)}` : ''}, backend ${backend.name}`);
     out(`data: ${split ? `${split.train.count} training (${split.validation.count} held out for validation)` : `${data.train.count} training`} and ${data.test.count} test images of ${data.imageShape.join('x')} from ${data.dir}`);
   }
   const progress = json ? null : progressReporter(process.stderr);
@@ -259,6 +284,7 @@ async function train(argv: string[]): Promise<void> {
     momentum: s.momentum,
     weightDecay: s.weightDecay,
     schedule: s.schedule,
+    augment: s.augment,
     earlyStopping: patience ? { patience } : undefined,
     testData: data.test,
     callbacks: {

@@ -15,3 +15,4 @@ export { Rng } from './rng.js';
 export { parseIdx, parseIdxHeader, isGzip, type IdxArray } from './idx.js';
 export { PRESETS, DEFAULTS } from './presets.js';
 export { toTfjs, toOnnx, fromTfjs, unitInputWeights, type ExportableModel, type TfjsArtifacts, type TfjsModelJson } from './interop.js';
+export { resolveAugment, AUGMENT_DEFAULTS, type AugmentOptions, type ResolvedAugment } from './augment.js';

@@ -10,6 +10,7 @@ import { Rng } from './rng.js';
 import { checkPlanFits, sessionBytes } from './limits.js';
 import { SPARSE_MAX_DENSITY, wantsSparseIndex } from './sparse.js';
 import { fit, type FitOptions, type History, type OptimizerConfig } from './train.js';
+import { augmentScratch, imageSize, type ResolvedAugment } from './augment.js';
 
 export type LossName = 'ce' | 'mse';
 export type InitName = 'auto' | 'xavier-uniform' | 'xavier-normal' | 'he-uniform' | 'he-normal' | 'normal';
@@ -104,6 +105,34 @@ interface Session {
   drop: (Tensor<'f32'> | null)[];
   /** set by loadBatch when this batch's first layer runs sparse: which dataset rows feed it */
   sparse: { r: Resident; idx: Tensor<'i32'> } | null;
+  /** augmentation buffers (training batches only), planned when fit() asks for augmentation */
+  aug: AugmentBuffers | null;
+}
+
+/** the augmented batch (u8, with its own non-zero lists for the sparse first layer) and the kernel's scratch */
+interface AugmentBuffers {
+  cfg: ResolvedAugment;
+  W: number;
+  H: number;
+  R: number;
+  /** (batch, W*H) u8 warped rows; also the images of `res` */
+  out: Tensor<'u8'>;
+  /** (batch, 4) f32 per-row transform parameters */
+  params: Tensor<'f32'>;
+  /** the elastic field scratch (Gaussian weights first) */
+  field: Tensor<'f32'>;
+  /** 0 .. batch-1: the augmented batch is read in order */
+  ident: Tensor<'i32'>;
+  /** the augmented batch as a resident dataset with non-zero lists rebuilt per batch */
+  res: Resident;
+}
+
+/** bytes of the augmentation buffers for one batch, added to sessionBytes() in plan() before checkPlanFits */
+export function augmentBytes(batch: number, features: number, imageShape: number[], cfg: ResolvedAugment | null): number {
+  if (!cfg) return 0;
+  const { W, H } = imageSize(features, imageShape);
+  const al16 = (n: number) => Math.ceil(n / 16) * 16;
+  return al16(batch * features) + al16(batch * 16) + al16(augmentScratch(W, H, cfg.sigma).length * 4) + al16(batch * 4) + al16((batch + 1) * 4) + al16(batch * features * 4);
 }
 
 export function resolveConfig(config: ModelConfig): ResolvedConfig {
@@ -271,10 +300,13 @@ export class Model {
    * Make sure the session memory fits this batch size, optimizer and datasets; re-plans (keeping
    * the optimizer state) only when one of them changes, so repeated calls cost nothing.
    */
-  plan(batch: number, optKind: Session['optKind'] | null, datasets: DataSet[]): Session {
+  plan(batch: number, optKind: Session['optKind'] | null, datasets: DataSet[], augment?: ResolvedAugment | null): Session {
     const s = this.session;
     const kind = optKind ?? s?.optKind ?? 'none';
-    if (s && s.batch === batch && s.optKind === kind && datasets.every((d) => s.resident.has(d))) return s;
+    // augmentation buffers are kept across re-plans unless fit() asks for other settings (null: none)
+    const aug = augment === undefined ? (s?.aug?.cfg ?? null) : augment;
+    const sameAug = JSON.stringify(s?.aug?.cfg ?? null) === JSON.stringify(aug);
+    if (s && s.batch === batch && s.optKind === kind && sameAug && datasets.every((d) => s.resident.has(d))) return s;
 
     for (const d of datasets) this.checkData(d);
     // keep what is resident and the optimizer state across the re-plan
@@ -288,7 +320,8 @@ export class Model {
     const V = this.classes;
     const maxCount = Math.max(batch, ...[...keep].map((d) => d.count));
     const nOpt = kind === 'none' ? 0 : kind === 'momentum' ? 1 : 2;
-    checkPlanFits(be, this.baseMark, sessionBytes({ layers: L, batch, paramCount: this.paramCount, nOpt, maxCount, datasets: [...keep], dropout: this.config.dropout }), batch);
+    const augBytes = augmentBytes(batch, this.inputs, this.config.imageShape, aug);
+    checkPlanFits(be, this.baseMark, sessionBytes({ layers: L, batch, paramCount: this.paramCount, nOpt, maxCount, datasets: [...keep], dropout: this.config.dropout }) + augBytes, batch);
     be.release(this.baseMark);
     this.session = null;
     const session: Session = {
@@ -306,7 +339,22 @@ export class Model {
       opt: Array.from({ length: nOpt }, () => be.alloc('f32', this.paramCount)),
       resident: new Map(),
       sparse: null,
+      aug: null,
     };
+    if (aug) {
+      const C = this.inputs, { W, H } = imageSize(C, this.config.imageShape);
+      const sc = augmentScratch(W, H, aug.sigma);
+      const out = be.alloc('u8', batch * C);
+      const ident = be.alloc('i32', batch);
+      be.write(ident, identity(batch));
+      const field = be.alloc('f32', sc.length);
+      be.write(field, sc.weights);
+      session.aug = {
+        cfg: aug, W, H, R: sc.R, out, ident, field,
+        params: be.alloc('f32', batch * 4),
+        res: { images: out, labels: be.slice(out, 0, 0), nz: { start: be.alloc('i32', batch + 1), idx: be.alloc('i32', batch * C), counts: new Int32Array(0) } },
+      };
+    }
     if (oldOpt) oldOpt.forEach((v, i) => be.write(session.opt[i], v));
     for (const d of keep) {
       const images = be.alloc('u8', d.count * d.features);
@@ -354,9 +402,10 @@ export class Model {
    * into acts[0] or, when this batch is sparse enough, nothing: the first layer then reads the
    * pixels through the dataset's non-zero lists.
    */
-  loadBatch(s: Session, r: Resident, start: number, B: number): void {
+  loadBatch(s: Session, r: Resident, start: number, B: number, augment = false): void {
     const idx = this.backend.slice(s.order, start, B);
     s.sparse = null;
+    if (augment && s.aug) return this.loadAugmented(s, s.aug, r, idx, B);
     if (r.nz) {
       let nnz = 0;
       for (let i = start; i < start + B; i++) nnz += r.nz.counts[s.orderHost[i]];
@@ -364,6 +413,23 @@ export class Model {
     }
     if (!s.sparse) this.backend.gather_rows_u8(s.acts[0], r.images, idx, B, this.inputs, this.config.inputScale);
     this.backend.gather_u8(s.labels, r.labels, idx, B);
+  }
+
+  /**
+   * A training batch, augmented: one call warps every row (parameters from a hash of the seed,
+   * the step and the row, so reruns, resumes and every backend agree), then the warped u8 batch
+   * runs the first layer sparse (its non-zero lists rebuilt: two calls) or dense by its own density.
+   */
+  private loadAugmented(s: Session, a: AugmentBuffers, r: Resident, idx: Tensor<'i32'>, B: number): void {
+    const be = this.backend, C = this.inputs, c = a.cfg;
+    be.augment_rows_u8(a.out, r.images, idx, a.params, a.field, B, a.W, a.H, (this.config.seed ^ 0x61756721) >>> 0, this.step >>> 0, c.shift, (c.rotate * Math.PI) / 180, c.scale, c.elastic, a.R, true);
+    const nz = a.res.nz!;
+    const nnz = be.nz_count(nz.start, a.out, B, C);
+    if (nnz <= SPARSE_MAX_DENSITY * B * C) {
+      be.nz_fill(nz.idx, nz.start, a.out, B, C);
+      s.sparse = { r: a.res, idx: a.ident };
+    } else be.gather_rows_u8(s.acts[0], a.out, a.ident, B, C, this.config.inputScale);
+    be.gather_u8(s.labels, r.labels, idx, B);
   }
 
   /** forward through every layer; leaves the logits in acts[L] */

@@ -5,6 +5,7 @@
 import { UsageError, SimdnetError } from './errors.js';
 import type { DataSet, Evaluation, Model } from './model.js';
 import { checkResumable, type CheckpointSettings, type TrainState } from './checkpoint.js';
+import { imageSize, resolveAugment, type AugmentOptions } from './augment.js';
 
 /** training stopped because the loss or the weights became NaN/Inf (exit 3); the model holds the last good weights */
 export class DivergenceError extends SimdnetError {
@@ -97,6 +98,11 @@ export interface FitOptions {
   earlyStopping?: { patience: number };
   /** learning-rate schedule, evaluated per epoch (default constant; see schedule.ts) */
   schedule?: ScheduleConfig;
+  /**
+   * on-the-fly augmentation of the training batches (never validation/test): true for the
+   * defaults, or { shift, rotate (degrees), scale, elastic (alpha), sigma }; see src/augment.ts
+   */
+  augment?: AugmentOptions | boolean;
   /** reshuffle the training data each epoch (default true) */
   shuffle?: boolean;
   /** data evaluated after each epoch as validation */
@@ -164,6 +170,8 @@ export async function fit(model: Model, train: DataSet, options: FitOptions = {}
     positiveInt('early-stopping patience', options.earlyStopping.patience);
     if (!options.validationData) throw new UsageError('early stopping needs validation data (validationData, or --validation-split F)');
   }
+  const augment = resolveAugment(options.augment);
+  if (augment) imageSize(model.inputs, model.config.imageShape);
   const shuffle = options.shuffle ?? true;
   const cb = options.callbacks ?? {};
   const yieldMs = options.yieldMs ?? 50;
@@ -175,7 +183,7 @@ export async function fit(model: Model, train: DataSet, options: FitOptions = {}
 
   model.training = true;
   try {
-    const s = model.plan(batch, optKind, [train, ...extra]);
+    const s = model.plan(batch, optKind, [train, ...extra], augment);
     const r = s.resident.get(train)!;
     const be = model.backend, V = model.classes, N = train.count;
     const order = new Int32Array(N);
@@ -187,6 +195,7 @@ export async function fit(model: Model, train: DataSet, options: FitOptions = {}
       batchSize: batch, shuffle, seed: model.config.seed, samples: N, backend: be.name,
       schedule: { ...checkSchedule(options.schedule) },
       dropout: model.config.dropout,
+      augment,
     };
     // resuming: restore weights, optimizer state, rng and position; `epochs` is then the run's total
     const res = options.resume;
@@ -235,7 +244,7 @@ export async function fit(model: Model, train: DataSet, options: FitOptions = {}
       resumeSums = null;
       for (let bi = skip, start = skip * batch; start < N; bi++, start += batch) {
         const B = Math.min(batch, N - start);
-        model.loadBatch(s, r, start, B);
+        model.loadBatch(s, r, start, B, !!augment);
         model.forward(s, B, true);
         const loss = model.lossForward(s, B);
         if (!Number.isFinite(loss)) {

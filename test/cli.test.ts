@@ -93,6 +93,10 @@ describe('simdnet CLI', () => {
     ['validation split 0', ['train', '--validation-split', '0'], /--validation-split must be in \(0, 1\)/],
     ['unknown command', ['fly'], /unknown command 'fly'/],
     ['dropout out of range', ['train', '--dropout', '1.5'], /--dropout must be in \[0, 1\)/],
+    ['augmentation rotation above 45 degrees', ['train', '--augment', '--augment-rotate', '90'], /augmentation rotation must be a number in \[0, 45\] \(--augment-rotate DEG\), got 90/],
+    ['negative elastic alpha', ['train', '--augment', '--augment-elastic', '-3'], /augmentation elastic alpha must be a number in \[0, 1000\]/],
+    ['augmentation sigma not a number', ['train', '--augment', '--augment-sigma', 'wide'], /--augment-sigma must be a number, got 'wide'/],
+    ['an augmentation knob without --augment', ['train', '--augment-shift', '2'], /--augment-shift needs --augment/],
     ['early stopping without a validation split', ['train', '--early-stopping', '3'], /--early-stopping needs --validation-split/],
     ['missing data folder', ['train', '--data', '/nonexistent/mnist'], /\/nonexistent\/mnist/],
     ['eval without model', ['eval'], /eval needs --model FILE/],
@@ -107,6 +111,17 @@ describe('simdnet CLI', () => {
       expect(r.err).not.toMatch(/\n\s+at /);
     });
   }
+
+  it('--augment trains (training batches only), and a resume without it is refused naming augment', () => {
+    const ck = join(tmp.dir, 'aug.ckpt');
+    const r = run(['train', '--data', data, '--hidden', '16', '--activation', 'relu', '--epochs', '1', '--augment', '--augment-elastic', '4', '--augment-sigma', '1', '--dropout', '0.1', '--checkpoint', ck, '--json']);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out.trim().split('\n').pop()!).testAccuracy).toBeGreaterThan(0);
+    const again = run(['train', '--data', data, '--hidden', '16', '--activation', 'relu', '--epochs', '2', '--dropout', '0.1', '--resume', ck, '--json']);
+    expect(again.code).toBe(2);
+    expect(again.err).toMatch(/was made with augment \{"shift":2,"rotate":10,"scale":0.1,"elastic":4,"sigma":1\} but this run has augment null/);
+  });
 
   it('a corrupt model file and a model that does not fit the data: exit 2, one line', () => {
     const junk = join(tmp.dir, 'junk.simdnet');

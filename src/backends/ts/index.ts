@@ -6,6 +6,7 @@
 import type { Backend, DType, Tensor, TypedArrayOf } from '../../backend.js';
 import { BYTES, dropoutKeep, dropoutParams } from '../../backend.js';
 import { Activation } from '../../backend.js';
+import { augmentRowsRef } from '../../augment.js';
 
 function make<D extends DType>(dtype: D, length: number): TypedArrayOf<D> {
   if (dtype === 'f32') return new Float32Array(length) as TypedArrayOf<D>;
@@ -310,6 +311,9 @@ export class TsBackend implements Backend {
   }
 
   /** the same mask and scaling as the forward call with this seed and stream */
+  augment_rows_u8(out: Tensor<'u8'>, src: Tensor<'u8'>, idx: Tensor<'i32'>, params: Tensor<'f32'>, field: Tensor<'f32'>, B: number, W: number, H: number, seed: number, stream: number, shift: number, rotate: number, scale: number, alpha: number, R: number, random: boolean): void {
+    augmentRowsRef(out.host!, src.host!, idx.host!, params.host!, field.host!, B, W, H, seed, stream, shift, rotate, scale, alpha, R, random);
+  }
   dropout_backward(dinp: Tensor<'f32'>, dout: Tensor<'f32'>, N: number, p: number, seed: number, stream: number): void {
     this.dropout_forward(dinp, dout, N, p, seed, stream);
   }

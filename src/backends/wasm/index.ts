@@ -40,6 +40,7 @@ interface Kernels {
   nz_count(nzStart: number, src: number, rows: number, C: number): number;
   dropout_forward(out: number, inp: number, N: number, threshold: number, scale: number, seed: number, stream: number): void;
   dropout_backward(dinp: number, dout: number, N: number, threshold: number, scale: number, seed: number, stream: number): void;
+  augment_rows_u8(out: number, src: number, idx: number, params: number, field: number, B: number, W: number, H: number, seed: number, stream: number, shift: number, rotate: number, scale: number, alpha: number, R: number, random: number): void;
   nz_fill(nzIdx: number, nzStart: number, src: number, rows: number, C: number): void;
   sparse_matmul_forward(out: number, src: number, nzStart: number, nzIdx: number, idx: number, weight: number, bias: number, B: number, C: number, OC: number, scale: number): void;
   sparse_matmul_backward(dweight: number, dbias: number, dout: number, src: number, nzStart: number, nzIdx: number, idx: number, B: number, C: number, OC: number, scale: number): void;
@@ -245,6 +246,9 @@ export class WasmBackend implements Backend {
   dropout_forward(out: Tensor<'f32'>, inp: Tensor<'f32'>, N: number, p: number, seed: number, stream: number): void {
     const { threshold, scale } = dropoutParams(p);
     this.k.dropout_forward(out.byteOffset, inp.byteOffset, N, threshold | 0, scale, seed | 0, stream | 0);
+  }
+  augment_rows_u8(out: Tensor<'u8'>, src: Tensor<'u8'>, idx: Tensor<'i32'>, params: Tensor<'f32'>, field: Tensor<'f32'>, B: number, W: number, H: number, seed: number, stream: number, shift: number, rotate: number, scale: number, alpha: number, R: number, random: boolean): void {
+    this.k.augment_rows_u8(out.byteOffset, src.byteOffset, idx.byteOffset, params.byteOffset, field.byteOffset, B, W, H, seed | 0, stream | 0, shift, rotate, scale, alpha, R, random ? 1 : 0);
   }
   dropout_backward(dinp: Tensor<'f32'>, dout: Tensor<'f32'>, N: number, p: number, seed: number, stream: number): void {
     const { threshold, scale } = dropoutParams(p);
