@@ -3,8 +3,11 @@
 // demo/dist on 127.0.0.1, opens it in Debian's /usr/bin/chromium through playwright-core, checks
 // that the wasm SIMD backend was picked, trains one epoch, checks the test accuracy (> 90%) and that
 // the main thread kept running its timers, draws a digit with the mouse, checks the prediction and
-// the model download, and saves docs/demo.png. Any failure: one line on stderr, exit code 1.
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+// the model download, and saves docs/demo.png. Then it trains the article preset with `simdnet train
+// --report`, opens the HTML report in the same browser, checks it rendered its figures, and saves
+// docs/report.png. Any failure: one line on stderr, exit code 1.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -13,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const screenshot = join(root, 'docs', 'demo.png');
+const reportShot = join(root, 'docs', 'report.png');
 const started = Date.now();
 const log = (msg) => console.log(`e2e ${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s  ${msg}`);
 
@@ -159,6 +163,24 @@ try {
   mkdirSync(dirname(screenshot), { recursive: true });
   await page.screenshot({ path: screenshot, fullPage: true });
   log(`screenshot: ${screenshot}`);
+
+  // the training report: the README's command, rendered in the same browser, no network needed
+  const reportFile = join(tmpdir(), `simdnet-e2e-report-${process.pid}.html`);
+  const done = JSON.parse(execFileSync(process.execPath, [join(root, 'dist', 'cli.js'), 'train', '--preset', 'article', '--validation-split', '0.1', '--report', reportFile, '--json'], { encoding: 'utf8' }).trim().split('\n').pop());
+  const rp = await browser.newPage({ viewport: { width: 1150, height: 1700 } });
+  const external = [];
+  rp.on('request', (r) => { if (!r.url().startsWith('file:') && !r.url().startsWith('data:')) external.push(r.url()); });
+  await rp.goto(`file://${reportFile}`);
+  const text = await rp.textContent('body');
+  const svgs = await rp.locator('svg').count();
+  const digits = await rp.locator('img').count();
+  if (external.length) throw new Error(`the report fetched ${external[0]}: it must be self-contained`);
+  const accText = `${(done.testAccuracy * 100).toFixed(2)}%`;
+  if (!text.includes(accText)) throw new Error(`the report does not show the run's test accuracy ${accText}`);
+  if (svgs < 3 || digits < 10) throw new Error(`the report rendered ${svgs} charts and ${digits} digit images; expected curves, a heat map and misclassified digits`);
+  await rp.screenshot({ path: reportShot });
+  rmSync(reportFile, { force: true });
+  log(`report: test accuracy ${accText}, ${svgs} svg, ${digits} digit images; screenshot: ${reportShot}`);
   console.log(`test:e2e passed: wasm-simd, first epoch ${(epochMs / 1000).toFixed(2)} s, test accuracy ${(acc * 100).toFixed(2)}%, main-thread longest timer gap ${hb.maxGap.toFixed(0)} ms, drawn 7 -> ${prediction}`);
 } catch (e) {
   fail(String(e?.message ?? e).split('\n')[0]);
