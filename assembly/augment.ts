@@ -15,18 +15,8 @@
 // dx (GY*GX), dy (GY*GX), then a zero-bordered copy of the source row, (W+2)*(H+2) bytes, so the
 // four bilinear taps need no bounds checks; GX = (W-1)/4 + 2, NX = GX + 2R (likewise for y).
 import { checkSpan } from './data';
+import { counterHash as hash } from './hash';
 
-// @ts-ignore: decorator
-@inline
-function hash(i: u32, stream: u32, seed: u32): u32 {
-  let x = i + stream * 0x9e3779b9 + seed * 0x85ebca6b;
-  x ^= x >>> 16;
-  x *= 0x7feb352d;
-  x ^= x >>> 15;
-  x *= 0x846ca68b;
-  x ^= x >>> 16;
-  return x;
-}
 
 // uniform in [-1, 1), exact in f32
 // @ts-ignore: decorator

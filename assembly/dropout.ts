@@ -3,17 +3,12 @@
 // The mask is never stored: backward recomputes it from the same (seed, stream), and the TS
 // reference uses the same integer hash, so every backend drops the same units.
 import { checkSpan } from './data';
+import { counterHash } from './hash';
 
 // @ts-ignore: decorator
 @inline
 function keep(i: u32, stream: u32, seed: u32, threshold: u32): bool {
-  let x = i + stream * 0x9e3779b9 + seed * 0x85ebca6b;
-  x ^= x >>> 16;
-  x *= 0x7feb352d;
-  x ^= x >>> 15;
-  x *= 0x846ca68b;
-  x ^= x >>> 16;
-  return x >= threshold;
+  return counterHash(i, stream, seed) >= threshold;
 }
 
 // out (N) = keep ? inp * scale : 0: the forward pass, and (same mask, same scaling) the backward

@@ -6,6 +6,7 @@
  * f32 operations in the same order (each rounded with Math.fround), with the same counter-based
  * hash for the random numbers, so every backend warps every row the same way.
  */
+import { counterHash } from './backend.js';
 import { UsageError } from './errors.js';
 
 export interface AugmentOptions {
@@ -72,15 +73,7 @@ export function augmentScratch(W: number, H: number, sigma: number): { R: number
 
 const fr = Math.fround;
 
-function hash(i: number, stream: number, seed: number): number {
-  let x = (i + Math.imul(stream, 0x9e3779b9) + Math.imul(seed, 0x85ebca6b)) >>> 0;
-  x ^= x >>> 16;
-  x = Math.imul(x, 0x7feb352d) >>> 0;
-  x ^= x >>> 15;
-  x = Math.imul(x, 0x846ca68b) >>> 0;
-  x ^= x >>> 16;
-  return x >>> 0;
-}
+const hash = counterHash;
 /** uniform in [-1, 1), exact in f32 */
 const uniform = (i: number, stream: number, seed: number) => (hash(i, stream, seed) >>> 8) * 1.1920928955078125e-7 - 1;
 

@@ -27,15 +27,20 @@ export function dropoutParams(p: number): { threshold: number; scale: number } {
   return { threshold: Math.min(0xffffffff, Math.floor(p * 4294967296)), scale: Math.fround(1 / (1 - p)) };
 }
 
-/** dropout's keep test: a 32-bit integer hash (lowbias32) of (i, stream, seed), as in assembly/dropout.ts */
-export function dropoutKeep(i: number, stream: number, seed: number, threshold: number): boolean {
+/** the counter hash behind dropout masks and augmentation warps: lowbias32 of (i, stream, seed), as assembly/hash.ts */
+export function counterHash(i: number, stream: number, seed: number): number {
   let x = (i + Math.imul(stream, 0x9e3779b9) + Math.imul(seed, 0x85ebca6b)) >>> 0;
   x ^= x >>> 16;
   x = Math.imul(x, 0x7feb352d) >>> 0;
   x ^= x >>> 15;
   x = Math.imul(x, 0x846ca68b) >>> 0;
   x ^= x >>> 16;
-  return x >>> 0 >= threshold;
+  return x >>> 0;
+}
+
+/** dropout's keep test on the counter hash, as in assembly/dropout.ts */
+export function dropoutKeep(i: number, stream: number, seed: number, threshold: number): boolean {
+  return counterHash(i, stream, seed) >= threshold;
 }
 
 export const BYTES: Record<DType, number> = { f32: 4, i32: 4, u8: 1 };

@@ -1,7 +1,7 @@
 // simdnet peer for bench/compare.mjs: the public library API (Model + fit + evaluate) on one
 // backend, driven by JSON lines on stdin/stdout. Times fit() and evaluate() calls as a user sees
 // them; the data is made resident (planned) before the first timed call, as in a real run.
-import { createInterface } from 'node:readline';
+import { serve } from './protocol.mjs';
 import { createBackend, fit, loadMnist, Model } from '../../dist/node.js';
 
 let model, backend, data, work, train, test, evalBatch;
@@ -41,19 +41,4 @@ const commands = {
   },
 };
 
-// stdout carries the protocol: anything a library prints goes to stderr
-const send = process.stdout.write.bind(process.stdout);
-console.log = console.info = console.warn;
-
-for await (const line of createInterface({ input: process.stdin })) {
-  const msg = JSON.parse(line);
-  if (msg.cmd === 'quit') break;
-  let out;
-  try {
-    out = { ok: true, ...(await commands[msg.cmd](msg)) };
-  } catch (e) {
-    out = { ok: false, error: String(e?.message ?? e).replace(/\s+/g, ' ') };
-  }
-  send(JSON.stringify(out) + '\n');
-}
-process.exit(0);
+await serve(commands);

@@ -1,7 +1,7 @@
 // TensorFlow.js peer for bench/compare.mjs: the same networks written with tfjs-core ops and its
 // optimizers (the idiomatic tfjs training step: optimizer.minimize inside tf.tidy), on the cpu
 // backend or tfjs-backend-wasm (XNNPACK, SIMD, one thread). JSON lines on stdin/stdout.
-import { createInterface } from 'node:readline';
+import { serve } from './protocol.mjs';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import { loadMnist } from '../../dist/node.js';
@@ -82,19 +82,4 @@ const commands = {
   },
 };
 
-// stdout carries the protocol: anything a library prints goes to stderr
-const send = process.stdout.write.bind(process.stdout);
-console.log = console.info = console.warn;
-
-for await (const line of createInterface({ input: process.stdin })) {
-  const msg = JSON.parse(line);
-  if (msg.cmd === 'quit') break;
-  let out;
-  try {
-    out = { ok: true, ...(await commands[msg.cmd](msg)) };
-  } catch (e) {
-    out = { ok: false, error: String(e?.message ?? e).replace(/\s+/g, ' ') };
-  }
-  send(JSON.stringify(out) + '\n');
-}
-process.exit(0);
+await serve(commands);
