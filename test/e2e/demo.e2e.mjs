@@ -174,14 +174,15 @@ try {
   await rp.goto(`file://${reportFile}`);
   const text = await rp.textContent('body');
   const svgs = await rp.locator('svg').count();
+  const heat = await rp.locator('table.confusion td').count();
   const digits = await rp.locator('img').count();
   if (external.length) throw new Error(`the report fetched ${external[0]}: it must be self-contained`);
   const accText = `${(done.testAccuracy * 100).toFixed(2)}%`;
   if (!text.includes(accText)) throw new Error(`the report does not show the run's test accuracy ${accText}`);
-  if (svgs < 3 || digits < 10) throw new Error(`the report rendered ${svgs} charts and ${digits} digit images; expected curves, a heat map and misclassified digits`);
+  if (svgs < 2 || heat < 100 || digits < 10) throw new Error(`the report rendered ${svgs} charts, ${heat} heat-map cells and ${digits} digit images; expected loss and accuracy curves, the 10x10 confusion heat map and misclassified digits`);
   await rp.screenshot({ path: reportShot });
   rmSync(reportFile, { force: true });
-  log(`report: test accuracy ${accText}, ${svgs} svg, ${digits} digit images; screenshot: ${reportShot}`);
+  log(`report: test accuracy ${accText}, ${svgs} charts, ${heat} heat-map cells, ${digits} digit images; screenshot: ${reportShot}`);
   console.log(`test:e2e passed: wasm-simd, first epoch ${(epochMs / 1000).toFixed(2)} s, test accuracy ${(acc * 100).toFixed(2)}%, main-thread longest timer gap ${hb.maxGap.toFixed(0)} ms, drawn 7 -> ${prediction}`);
 } catch (e) {
   fail(String(e?.message ?? e).split('\n')[0]);
