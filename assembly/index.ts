@@ -8,9 +8,10 @@ export { softmax_xent_forward, softmax_xent_backward, sigmoid_mse_forward, sigmo
 export { sgd_update, momentum_update, adam_update, count_nonfinite } from './optim';
 export { nz_count, nz_fill, sparse_matmul_forward, sparse_matmul_backward } from './sparse';
 
-/** first byte the host may allocate from (above the static data) */
+/** first byte the host may allocate from (above the static data and the kernels' scratch) */
 export function heap_base(): usize {
-  return __heap_base;
+  return scratch() + SCRATCH_BYTES;
 }
+import { scratch, SCRATCH_BYTES } from './scratch';
 export { dropout_forward, dropout_backward } from './dropout';
 export { augment_rows_u8 } from './augment';

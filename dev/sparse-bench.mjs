@@ -24,6 +24,7 @@ const extra = {}; // per-variant setup hooks go here
 const run = {
   sparse_matmul_forward: (b) => k.sparse_matmul_forward(out.byteOffset, img.byteOffset, start.byteOffset, idx.byteOffset, ord.byteOffset + b * 4, W.byteOffset, bias.byteOffset, B, C, OC, 1 / 255),
   sparse_matmul_backward: (b) => k.sparse_matmul_backward(dW.byteOffset, bias.byteOffset, dout.byteOffset, img.byteOffset, start.byteOffset, idx.byteOffset, ord.byteOffset + b * 4, B, C, OC, 1 / 255),
+  sparse_csc_backward: (b) => k.sparse_csc_backward(dW.byteOffset, bias.byteOffset, dout.byteOffset, img.byteOffset, start.byteOffset, idx.byteOffset, ord.byteOffset + b * 4, B, C, OC, 1 / 255),
   matmul_forward: () => k.matmul_forward(out.byteOffset, X.byteOffset, W.byteOffset, bias.byteOffset, B, C, OC),
   matmul_backward_dw: () => k.matmul_backward(0, dW.byteOffset, bias.byteOffset, dout.byteOffset, X.byteOffset, W.byteOffset, B, C, OC),
   gather: (b) => k.gather_rows_u8(X.byteOffset, img.byteOffset, ord.byteOffset + b * 4, B, C, 1 / 255),

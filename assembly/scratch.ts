@@ -1,0 +1,14 @@
+// Kernel scratch: a fixed region between the static data and heap_base(), so kernels never
+// allocate and zero-filled buffers do not travel in the .wasm binary (memory.data would put them
+// there). The host allocates tensors from heap_base() up (src/backends/wasm/index.ts), so a tensor
+// never overlaps it, and a memory large enough to hold any tensor holds the scratch.
+
+/** bytes reserved: the batch column lists of assembly/sparse.ts (16 KiB + 512 KiB) */
+export const SCRATCH_BYTES: usize = 16400 + (65536 << 3);
+
+/** first byte of the scratch region (16-byte aligned) */
+// @ts-ignore: decorator
+@inline
+export function scratch(): usize {
+  return (__heap_base + 15) & ~15;
+}
