@@ -30,6 +30,72 @@ function countMasked(acc: v128): i32 {
   return -(i32x4.extract_lane(acc, 0) + i32x4.extract_lane(acc, 1) + i32x4.extract_lane(acc, 2) + i32x4.extract_lane(acc, 3));
 }
 
+// One element or one f32x4 of each update, shared with the fused first-layer update
+// (sparse_update in assembly/sparse.ts) so both do the same arithmetic. The vector forms return
+// the lanes that were kept (all ones) because the new weight would not be finite.
+
+/** sgd on 4 weights at pAt with gradient g0: p -= lr * (g0 + wd * p) */
+// @ts-ignore: decorator
+@inline
+export function sgdVec(pAt: usize, g0: v128, vlr: v128, vwd: v128): v128 {
+  const p = v128.load(pAt);
+  const np = f32x4.sub(p, f32x4.mul(vlr, f32x4.add(g0, f32x4.mul(vwd, p))));
+  const ok = finiteMask(np);
+  v128.store(pAt, v128.bitselect(np, p, ok));
+  return v128.not(ok);
+}
+/** sgd on the weight at pAt; returns 1 if it was kept */
+// @ts-ignore: decorator
+@inline
+export function sgdOne(pAt: usize, g0: f32, lr: f32, weightDecay: f32): i32 {
+  const p = load<f32>(pAt);
+  const np = p - lr * (g0 + weightDecay * p);
+  if (np - np == 0) {
+    store<f32>(pAt, np);
+    return 0;
+  }
+  return 1;
+}
+
+/** momentum (vcg, vcv) = (0, 1) or Nesterov (1, mu) on 4 weights at pAt, velocities at vAt */
+// @ts-ignore: decorator
+@inline
+export function momentumVec(pAt: usize, vAt: usize, g0: v128, vlr: v128, vmu: v128, vwd: v128, vcg: v128, vcv: v128): v128 {
+  const p = v128.load(pAt);
+  const g = f32x4.add(g0, f32x4.mul(vwd, p));
+  const v0 = v128.load(vAt);
+  let v = f32x4.add(f32x4.mul(vmu, v0), g);
+  v = v128.and(v, f32x4.ge(f32x4.abs(v), f32x4.splat(TINY)));
+  const np = f32x4.sub(p, f32x4.mul(vlr, f32x4.add(f32x4.mul(vcg, g), f32x4.mul(vcv, v))));
+  const ok = finiteMask(np);
+  v128.store(vAt, v128.bitselect(v, v0, ok));
+  v128.store(pAt, v128.bitselect(np, p, ok));
+  return v128.not(ok);
+}
+/** momentum or Nesterov on the weight at pAt; returns 1 if it was kept */
+// @ts-ignore: decorator
+@inline
+export function momentumOne(pAt: usize, vAt: usize, g0: f32, lr: f32, mu: f32, weightDecay: f32, nesterov: i32): i32 {
+  const p = load<f32>(pAt);
+  const g = g0 + weightDecay * p;
+  let v = mu * load<f32>(vAt) + g;
+  if (Mathf.abs(v) < TINY) v = 0;
+  const np = p - lr * (nesterov ? g + mu * v : v);
+  if (np - np == 0) {
+    store<f32>(vAt, v);
+    store<f32>(pAt, np);
+    return 0;
+  }
+  return 1;
+}
+
+/** lanes set in the masks summed over a loop, as a count */
+// @ts-ignore: decorator
+@inline
+export function maskedCount(acc: v128): i32 {
+  return countMasked(acc);
+}
+
 // params -= lr * (grads + weightDecay * params)
 // (returns the guard's count, see above)
 export function sgd_update(params: usize, grads: usize, N: i32, lr64: f64, wd64: f64): i32 {
@@ -44,21 +110,13 @@ export function sgd_update(params: usize, grads: usize, N: i32, lr64: f64, wd64:
     let acc = i32x4.splat(0);
     for (; i + 4 <= N; i += 4) {
       const o = <usize>i << 2;
-      const p = v128.load(params + o);
-      const g = f32x4.add(v128.load(grads + o), f32x4.mul(vwd, p));
-      const np = f32x4.sub(p, f32x4.mul(vlr, g));
-      const ok = finiteMask(np);
-      acc = i32x4.add(acc, v128.not(ok));
-      v128.store(params + o, v128.bitselect(np, p, ok));
+      acc = i32x4.add(acc, sgdVec(params + o, v128.load(grads + o), vlr, vwd));
     }
     kept = countMasked(acc);
   }
   for (; i < N; i++) {
     const o = <usize>i << 2;
-    const p = load<f32>(params + o);
-    const np = p - lr * (load<f32>(grads + o) + weightDecay * p);
-    if (np - np == 0) store<f32>(params + o, np);
-    else kept++;
+    kept += sgdOne(params + o, load<f32>(grads + o), lr, weightDecay);
   }
   return -kept;
 }
@@ -75,34 +133,18 @@ export function momentum_update(params: usize, grads: usize, vel: usize, N: i32,
   let i = 0, kept = 0;
   if (ASC_FEATURE_SIMD) {
     let acc = i32x4.splat(0);
-    const vlr = f32x4.splat(lr), vmu = f32x4.splat(mu), vwd = f32x4.splat(weightDecay), vtiny = f32x4.splat(TINY);
+    const vlr = f32x4.splat(lr), vmu = f32x4.splat(mu), vwd = f32x4.splat(weightDecay);
     // step = cg * g + cv * vel: (0, 1) for plain momentum, (1, mu) for Nesterov; exact in both
     const vcg = f32x4.splat(nesterov ? 1 : 0), vcv = nesterov ? vmu : f32x4.splat(1);
     for (; i + 4 <= N; i += 4) {
       const o = <usize>i << 2;
-      const p = v128.load(params + o);
-      const g = f32x4.add(v128.load(grads + o), f32x4.mul(vwd, p));
-      let v = f32x4.add(f32x4.mul(vmu, v128.load(vel + o)), g);
-      v = v128.and(v, f32x4.ge(f32x4.abs(v), vtiny));
-      const np = f32x4.sub(p, f32x4.mul(vlr, f32x4.add(f32x4.mul(vcg, g), f32x4.mul(vcv, v))));
-      const ok = finiteMask(np);
-      acc = i32x4.add(acc, v128.not(ok));
-      v128.store(vel + o, v128.bitselect(v, v128.load(vel + o), ok));
-      v128.store(params + o, v128.bitselect(np, p, ok));
+      acc = i32x4.add(acc, momentumVec(params + o, vel + o, v128.load(grads + o), vlr, vmu, vwd, vcg, vcv));
     }
     kept = countMasked(acc);
   }
   for (; i < N; i++) {
     const o = <usize>i << 2;
-    const p = load<f32>(params + o);
-    const g = load<f32>(grads + o) + weightDecay * p;
-    let v = mu * load<f32>(vel + o) + g;
-    if (Mathf.abs(v) < TINY) v = 0;
-    const np = p - lr * (nesterov ? g + mu * v : v);
-    if (np - np == 0) {
-      store<f32>(vel + o, v);
-      store<f32>(params + o, np);
-    } else kept++;
+    kept += momentumOne(params + o, vel + o, load<f32>(grads + o), lr, mu, weightDecay, nesterov);
   }
   return -kept;
 }

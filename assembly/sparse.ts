@@ -4,6 +4,7 @@
 // so a batch touches only its rows' non-zeros. Values are read from the u8 pixels and scaled.
 import { checkSpan } from './data';
 import { scratch } from './scratch';
+import { count_nonfinite, sgdVec, sgdOne, momentumVec, momentumOne, maskedCount } from './optim';
 
 // SIMD kernels: one image's non-zeros are first unpacked into (weight row address, scaled value)
 // pairs in a static scratch list, so the per-column-block loops pay one address load and one value
@@ -191,7 +192,13 @@ export function sparse_matmul_forward(out: usize, src: usize, nzStart: usize, nz
 
 // dweight (C, OC) += X^T . dout and dbias (OC) += column sums of dout (skipped when 0), X given as
 // in sparse_matmul_forward; dout is (B, OC). Only the rows of dweight at non-zero inputs change.
+// (dweight 0: only dbias, for the fused first-layer step of sparse_update)
 export function sparse_matmul_backward(dweight: usize, dbias: usize, dout: usize, src: usize, nzStart: usize, nzIdx: usize, idx: usize, B: i32, C: i32, OC: i32, scale: f32): void {
+  if (!dweight) {
+    checkSpan(dout, B * OC, 4);
+    if (dbias) columnSums(dbias, dout, B, OC);
+    return;
+  }
   checkSpan(dweight, C * OC, 4);
   checkSpan(dout, B * OC, 4);
   checkSpan(idx, B, 4);
@@ -506,6 +513,178 @@ function csc_backward(dweight: usize, dbias: usize, dout: usize, src: usize, nzS
         const jo = <usize>jj << 2;
         store<f32>(dbias + jo, load<f32>(dbias + jo) + load<f32>(d + jo));
       }
+    }
+  }
+}
+
+// ---- the first layer's optimizer step, fused with its weight gradient ----
+// weight (C, OC) takes one step of SGD (vel = 0) or momentum / Nesterov (vel (C, OC)) with the
+// gradient dW = X^T . dout that sparse_matmul_backward would accumulate into zeros, X given as in
+// sparse_matmul_forward. dW is never stored: each 32-column block of a row of dW is summed in
+// registers over the batch column lists, then the update of sgd_update / momentum_update (same
+// arithmetic, assembly/optim.ts) is applied to that block of weight and vel. The weight gradient,
+// its zero fill and the update's reads of it leave the memory traffic of every step (W2: 2.5 MB
+// of W, 3 of its 5 streams). dweight (C, OC) is only scratch: it holds the partial sums when the
+// batch needs more than one list chunk (more than CSC_ROWS rows or CSC_CAP non-zeros), and the
+// whole gradient when C > CSC_MAX_C; otherwise it is not touched.
+// Divergence guard, as in the updates: if dout holds NaN or Inf nothing changes and their count
+// is returned (> 0); weights whose new value would not be finite keep their old value and state
+// and are counted (returned negated; 0 = all applied). (A gradient that overflows to Inf from a
+// finite dout is therefore reported as kept weights, where the unfused update reports it as a bad
+// gradient: both stop training with the weights as the guard left them.)
+export function sparse_update(weight: usize, vel: usize, dweight: usize, dout: usize, src: usize, nzStart: usize, nzIdx: usize, idx: usize, B: i32, C: i32, OC: i32, scale: f32, lr64: f64, mu64: f64, wd64: f64, nesterov: i32): i32 {
+  checkSpan(weight, C * OC, 4);
+  checkSpan(dweight, C * OC, 4);
+  checkSpan(dout, B * OC, 4);
+  checkSpan(idx, B, 4);
+  if (vel) checkSpan(vel, C * OC, 4);
+  const bad = count_nonfinite(dout, B * OC);
+  if (bad) return bad;
+  const lr = <f32>lr64, mu = <f32>mu64, wd = <f32>wd64;
+  if (C > CSC_MAX_C) {
+    // no column lists: the gradient through dweight, then the update's own loop
+    memory.fill(dweight, 0, (<usize>C * <usize>OC) << 2);
+    sparse_matmul_backward(dweight, 0, dout, src, nzStart, nzIdx, idx, B, C, OC, scale);
+    return -applyRows(weight, vel, dweight, C * OC, lr, mu, wd, nesterov);
+  }
+  const rowO = <usize>OC << 2;
+  let kept = 0, b0 = 0;
+  do {
+    const b1 = cscBuild(src, nzStart, nzIdx, idx, b0, B, C, rowO, scale);
+    kept += cscStep(weight, vel, dweight, dout, C, OC, b0 == 0, b1 == B, lr, mu, wd, nesterov);
+    b0 = b1;
+  } while (b0 < B);
+  return -kept;
+}
+
+/** the update of every element of weight (N) with gradient grads; returns the count kept */
+function applyRows(weight: usize, vel: usize, grads: usize, N: i32, lr: f32, mu: f32, wd: f32, nesterov: i32): i32 {
+  let kept = 0;
+  for (let i = 0; i < N; i++) {
+    const o = <usize>i << 2;
+    kept += vel ? momentumOne(weight + o, vel + o, load<f32>(grads + o), lr, mu, wd, nesterov) : sgdOne(weight + o, load<f32>(grads + o), lr, wd);
+  }
+  return kept;
+}
+
+/**
+ * One chunk of column lists (built by cscBuild): each row of dW summed over the chunk's entries,
+ * starting from 0 (first chunk) or the partial sums in dweight; stored to dweight unless this is
+ * the last chunk, which applies the update instead. Returns the count kept.
+ */
+function cscStep(weight: usize, vel: usize, dweight: usize, dout: usize, C: i32, OC: i32, first: bool, last: bool, lr: f32, mu: f32, wd: f32, nesterov: i32): i32 {
+  const CSC_END = scratch(), CSC_LIST = CSC_END + CSC_LIST_AT;
+  const rowO = <usize>OC << 2;
+  // plain SGD without decay leaves a weight with a zero gradient exactly as it is
+  const skipEmpty = first && last && !vel && wd == 0;
+  let kept = 0, j = 0;
+  if (ASC_FEATURE_SIMD) {
+    const vlr = f32x4.splat(lr), vmu = f32x4.splat(mu), vwd = f32x4.splat(wd);
+    const vcg = f32x4.splat(nesterov ? 1 : 0), vcv = nesterov ? vmu : f32x4.splat(1);
+    let bad = i32x4.splat(0);
+    for (; j + 32 <= OC; j += 32) {
+      const jo = <usize>j << 2;
+      const db = dout + jo;
+      let e = CSC_LIST;
+      for (let k = 0; k < C; k++) {
+        const e1 = CSC_LIST + (<usize>load<i32>(CSC_END + (<usize>k << 2)) << 3);
+        if (skipEmpty && e == e1) continue;
+        const ro = <usize>k * rowO + jo;
+        let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+        if (!first) {
+          const w = dweight + ro;
+          a0 = v128.load(w); a1 = v128.load(w, 16); a2 = v128.load(w, 32); a3 = v128.load(w, 48);
+          a4 = v128.load(w, 64); a5 = v128.load(w, 80); a6 = v128.load(w, 96); a7 = v128.load(w, 112);
+        }
+        for (; e < e1; e += 8) {
+          const g = db + <usize>load<u32>(e);
+          const v = v128.load32_splat(e, 4);
+          a0 = f32x4.add(a0, f32x4.mul(v, v128.load(g)));
+          a1 = f32x4.add(a1, f32x4.mul(v, v128.load(g, 16)));
+          a2 = f32x4.add(a2, f32x4.mul(v, v128.load(g, 32)));
+          a3 = f32x4.add(a3, f32x4.mul(v, v128.load(g, 48)));
+          a4 = f32x4.add(a4, f32x4.mul(v, v128.load(g, 64)));
+          a5 = f32x4.add(a5, f32x4.mul(v, v128.load(g, 80)));
+          a6 = f32x4.add(a6, f32x4.mul(v, v128.load(g, 96)));
+          a7 = f32x4.add(a7, f32x4.mul(v, v128.load(g, 112)));
+        }
+        if (!last) {
+          const w = dweight + ro;
+          v128.store(w, a0); v128.store(w, a1, 16); v128.store(w, a2, 32); v128.store(w, a3, 48);
+          v128.store(w, a4, 64); v128.store(w, a5, 80); v128.store(w, a6, 96); v128.store(w, a7, 112);
+        } else if (vel) {
+          const p = weight + ro, q = vel + ro;
+          bad = i32x4.add(bad, momentumVec(p, q, a0, vlr, vmu, vwd, vcg, vcv));
+          bad = i32x4.add(bad, momentumVec(p + 16, q + 16, a1, vlr, vmu, vwd, vcg, vcv));
+          bad = i32x4.add(bad, momentumVec(p + 32, q + 32, a2, vlr, vmu, vwd, vcg, vcv));
+          bad = i32x4.add(bad, momentumVec(p + 48, q + 48, a3, vlr, vmu, vwd, vcg, vcv));
+          bad = i32x4.add(bad, momentumVec(p + 64, q + 64, a4, vlr, vmu, vwd, vcg, vcv));
+          bad = i32x4.add(bad, momentumVec(p + 80, q + 80, a5, vlr, vmu, vwd, vcg, vcv));
+          bad = i32x4.add(bad, momentumVec(p + 96, q + 96, a6, vlr, vmu, vwd, vcg, vcv));
+          bad = i32x4.add(bad, momentumVec(p + 112, q + 112, a7, vlr, vmu, vwd, vcg, vcv));
+        } else {
+          const p = weight + ro;
+          bad = i32x4.add(bad, sgdVec(p, a0, vlr, vwd));
+          bad = i32x4.add(bad, sgdVec(p + 16, a1, vlr, vwd));
+          bad = i32x4.add(bad, sgdVec(p + 32, a2, vlr, vwd));
+          bad = i32x4.add(bad, sgdVec(p + 48, a3, vlr, vwd));
+          bad = i32x4.add(bad, sgdVec(p + 64, a4, vlr, vwd));
+          bad = i32x4.add(bad, sgdVec(p + 80, a5, vlr, vwd));
+          bad = i32x4.add(bad, sgdVec(p + 96, a6, vlr, vwd));
+          bad = i32x4.add(bad, sgdVec(p + 112, a7, vlr, vwd));
+        }
+      }
+    }
+    for (; j + 4 <= OC; j += 4) {
+      const jo = <usize>j << 2;
+      const db = dout + jo;
+      let e = CSC_LIST;
+      for (let k = 0; k < C; k++) {
+        const e1 = CSC_LIST + (<usize>load<i32>(CSC_END + (<usize>k << 2)) << 3);
+        if (skipEmpty && e == e1) continue;
+        const ro = <usize>k * rowO + jo;
+        let a = first ? f32x4.splat(0) : v128.load(dweight + ro);
+        for (; e < e1; e += 8) a = f32x4.add(a, f32x4.mul(v128.load32_splat(e, 4), v128.load(db + <usize>load<u32>(e))));
+        if (!last) v128.store(dweight + ro, a);
+        else if (vel) bad = i32x4.add(bad, momentumVec(weight + ro, vel + ro, a, vlr, vmu, vwd, vcg, vcv));
+        else bad = i32x4.add(bad, sgdVec(weight + ro, a, vlr, vwd));
+      }
+    }
+    kept = maskedCount(bad);
+  }
+  for (; j < OC; j++) {
+    const jo = <usize>j << 2;
+    const db = dout + jo;
+    let e = CSC_LIST;
+    for (let k = 0; k < C; k++) {
+      const e1 = CSC_LIST + (<usize>load<i32>(CSC_END + (<usize>k << 2)) << 3);
+      if (skipEmpty && e == e1) continue;
+      const ro = <usize>k * rowO + jo;
+      let a: f32 = first ? 0 : load<f32>(dweight + ro);
+      for (; e < e1; e += 8) a += load<f32>(e, 4) * load<f32>(db + <usize>load<u32>(e));
+      if (!last) store<f32>(dweight + ro, a);
+      else kept += vel ? momentumOne(weight + ro, vel + ro, a, lr, mu, wd, nesterov) : sgdOne(weight + ro, a, lr, wd);
+    }
+  }
+  return kept;
+}
+
+/** dbias (OC) += column sums of dout (B, OC), row after row (the order of the backward kernels) */
+function columnSums(dbias: usize, dout: usize, B: i32, OC: i32): void {
+  checkSpan(dbias, OC, 4);
+  const rowO = <usize>OC << 2;
+  for (let b = 0; b < B; b++) {
+    const d = dout + <usize>b * rowO;
+    let j = 0;
+    if (ASC_FEATURE_SIMD) {
+      for (; j + 4 <= OC; j += 4) {
+        const jo = <usize>j << 2;
+        v128.store(dbias + jo, f32x4.add(v128.load(dbias + jo), v128.load(d + jo)));
+      }
+    }
+    for (; j < OC; j++) {
+      const jo = <usize>j << 2;
+      store<f32>(dbias + jo, load<f32>(dbias + jo) + load<f32>(d + jo));
     }
   }
 }

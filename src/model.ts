@@ -107,6 +107,13 @@ interface Session {
   sparse: { r: Resident; idx: Tensor<'i32'> } | null;
   /** augmentation buffers (training batches only), planned when fit() asks for augmentation */
   aug: AugmentBuffers | null;
+  /**
+   * set by backward() when it leaves the sparse first layer's weight step to update(), which takes
+   * it fused with the weight gradient (Backend.sparse_update): the batch's dZ of the first layer
+   */
+  fused: { dout: Tensor<'f32'>; B: number; r: Resident; idx: Tensor<'i32'> } | null;
+  /** params, grads and the first optimizer state after the first layer's weights (set with fused) */
+  rest: { params: Tensor<'f32'>; grads: Tensor<'f32'>; vel: Tensor<'f32'> | null; firstVel: Tensor<'f32'> | null; n: number } | null;
 }
 
 /** the augmented batch (u8, with its own non-zero lists for the sparse first layer) and the kernel's scratch */
@@ -340,6 +347,8 @@ export class Model {
       resident: new Map(),
       sparse: null,
       aug: null,
+      fused: null,
+      rest: null,
     };
     if (aug) {
       const C = this.inputs, { W, H } = imageSize(C, this.config.imageShape);
@@ -464,10 +473,21 @@ export class Model {
       : this.backend.sigmoid_mse_forward(s.probs, logits, s.labels, B, this.classes);
   }
 
-  /** zero the gradients, then backpropagate the mean loss of the batch into them */
-  backward(s: Session, B: number): void {
+  /**
+   * Zero the gradients, then backpropagate the mean loss of the batch into them. Given the
+   * optimizer that update() will apply, a sparse first layer's weight gradient is left to update()
+   * (SGD and momentum: Backend.sparse_update sums it and steps in one pass, never storing it; the
+   * weights end bit-identical to the unfused step); its bias gradient is computed here as always.
+   */
+  backward(s: Session, B: number, opt?: OptimizerConfig): void {
     const be = this.backend;
-    be.fill(this.grads, this.paramCount, 0);
+    const fuse = !!s.sparse && !!opt && (opt.type === 'sgd' || opt.type === 'momentum' || opt.type === 'nesterov');
+    s.fused = null;
+    if (fuse) {
+      // the first layer's weight gradient is never stored: zero only the rest
+      const rest = (s.rest ??= this.restViews(s));
+      be.fill(rest.grads, rest.n, 0);
+    } else be.fill(this.grads, this.paramCount, 0);
     let cur = s.dA, next = s.dB;
     if (this.config.loss === 'ce') be.softmax_xent_backward(cur, s.probs, s.labels, B, this.classes, 1 / B);
     else be.sigmoid_mse_backward(cur, s.probs, s.labels, B, this.classes, 1 / B);
@@ -476,12 +496,26 @@ export class Model {
       if (s.drop[l]) be.dropout_backward(cur, cur, B * layer.outputs, this.config.dropout[l], this.config.seed, this.dropoutStream(l));
       if (layer.activation !== 'linear') be.activation_backward(cur, cur, s.acts[l + 1], B * layer.outputs, Activation[layer.activation]);
       const sp = l === 0 ? s.sparse : null;
-      if (sp) be.sparse_matmul_backward(layer.dW, layer.db, cur, sp.r.images, sp.r.nz!.start, sp.r.nz!.idx, sp.idx, B, layer.inputs, layer.outputs, this.config.inputScale);
+      if (sp && fuse) {
+        be.sparse_matmul_backward(null, layer.db, cur, sp.r.images, sp.r.nz!.start, sp.r.nz!.idx, sp.idx, B, layer.inputs, layer.outputs, this.config.inputScale);
+        s.fused = { dout: cur, B, r: sp.r, idx: sp.idx };
+      } else if (sp) be.sparse_matmul_backward(layer.dW, layer.db, cur, sp.r.images, sp.r.nz!.start, sp.r.nz!.idx, sp.idx, B, layer.inputs, layer.outputs, this.config.inputScale);
       else be.matmul_backward(l > 0 ? next : null, layer.dW, layer.db, cur, this.inputOf(s, l, true), layer.W, B, layer.inputs, layer.outputs);
       const t = cur;
       cur = next;
       next = t;
     }
+  }
+
+  /** views of everything after the first layer's weights (its bias onwards), for the fused step */
+  private restViews(s: Session): NonNullable<Session['rest']> {
+    const be = this.backend, nw = this.layers[0].inputs * this.layers[0].outputs;
+    const at = align4(nw), n = this.paramCount - at; // the layout of the constructor
+    const vel = s.opt.length ? s.opt[0] : null;
+    return {
+      params: be.slice(this.params, at, n), grads: be.slice(this.grads, at, n), n,
+      vel: vel && be.slice(vel, at, n), firstVel: vel && be.slice(vel, 0, nw),
+    };
   }
 
   /**
@@ -492,6 +526,21 @@ export class Model {
   update(s: Session, opt: OptimizerConfig, lr: number): number {
     const be = this.backend, n = this.paramCount;
     this.step++;
+    const f = s.fused;
+    if (f) {
+      s.fused = null;
+      const first = this.layers[0], mom = opt.type !== 'sgd';
+      const rest = (s.rest ??= this.restViews(s));
+      // every other gradient is checked before anything changes; sparse_update checks dZ
+      const bad = be.count_nonfinite(rest.grads, rest.n);
+      if (bad) return bad;
+      const g1 = be.sparse_update(first.W, mom ? rest.firstVel : null, first.dW, f.dout, f.r.images, f.r.nz!.start, f.r.nz!.idx, f.idx, f.B, first.inputs, first.outputs, this.config.inputScale, lr, opt.momentum, opt.weightDecay, opt.type === 'nesterov' ? 1 : 0);
+      if (g1 > 0) return g1;
+      const g2 = mom
+        ? be.momentum_update(rest.params, rest.grads, rest.vel!, rest.n, lr, opt.momentum, opt.weightDecay, opt.type === 'nesterov' ? 1 : 0)
+        : be.sgd_update(rest.params, rest.grads, rest.n, lr, opt.weightDecay);
+      return g1 + g2;
+    }
     switch (opt.type) {
       case 'sgd':
         return be.sgd_update(this.params, this.grads, n, lr, opt.weightDecay);

@@ -251,7 +251,7 @@ export async function fit(model: Model, train: DataSet, options: FitOptions = {}
           throw new DivergenceError(`training diverged: the loss became ${loss} in epoch ${epoch}, batch ${bi + 1}; the weights from before this batch are kept; try a lower learning rate (now ${rate})`, epoch, bi + 1);
         }
         const ok = be.argmax_rows(s.preds, s.acts[s.acts.length - 1], s.labels, B, V);
-        model.backward(s, B);
+        model.backward(s, B, opt);
         // the divergence guard is inside the update kernel: no weight backup, no extra pass
         const guard = model.update(s, opt, rate);
         if (guard > 0) {

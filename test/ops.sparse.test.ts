@@ -1,5 +1,6 @@
 /**
- * The exact sparse first layer: nz_count / nz_fill / sparse_matmul_forward / sparse_matmul_backward
+ * The exact sparse first layer: nz_count / nz_fill / sparse_matmul_forward / sparse_matmul_backward /
+ * sparse_update (the fused first-layer step)
  * of every wasm build against the TS reference, and the TS sparse ops against the dense path
  * (gather + matmul) they replace, on inputs of every density from 0 to 100% and awkward shapes
  * (OC below, at and off the 32-column and 4-column tiles).
@@ -63,7 +64,19 @@ function runSparse(be: Backend, k: Case, scale: number) {
   const dW = be.alloc('f32', k.W.length); be.write(dW, k.dW0);
   const db = be.alloc('f32', k.OC); be.write(db, k.db0);
   be.sparse_matmul_backward(dW, db, dout, src, start, nzIdx, idx, k.B, k.C, k.OC, scale);
-  return { total, start: be.read(start), nzIdx: be.read(nzIdx).subarray(0, total), out: be.read(out), outNoBias: be.read(outNoBias), dW: be.read(dW), db: be.read(db) };
+  const dbOnly = be.alloc('f32', k.OC); be.write(dbOnly, k.db0);
+  be.sparse_matmul_backward(null, dbOnly, dout, src, start, nzIdx, idx, k.B, k.C, k.OC, scale);
+  // the fused step: SGD with decay, then Nesterov with decay (velocity from dW0), on copies of W
+  const scratch = be.alloc('f32', k.W.length);
+  const Wsgd = be.alloc('f32', k.W.length); be.write(Wsgd, k.W);
+  const gSgd = be.sparse_update(Wsgd, null, scratch, dout, src, start, nzIdx, idx, k.B, k.C, k.OC, scale, 0.05, 0, 1e-3, 0);
+  const Wmom = be.alloc('f32', k.W.length); be.write(Wmom, k.W);
+  const vel = be.alloc('f32', k.W.length); be.write(vel, k.dW0);
+  const gMom = be.sparse_update(Wmom, vel, scratch, dout, src, start, nzIdx, idx, k.B, k.C, k.OC, scale, 0.05, 0.9, 1e-3, 1);
+  return {
+    total, start: be.read(start), nzIdx: be.read(nzIdx).subarray(0, total), out: be.read(out), outNoBias: be.read(outNoBias), dW: be.read(dW), db: be.read(db),
+    dbOnly: be.read(dbOnly), Wsgd: be.read(Wsgd), Wmom: be.read(Wmom), vel: be.read(vel), guards: [gSgd, gMom],
+  };
 }
 
 /** the dense path the sparse ops replace: gather the rows, then matmul_forward / matmul_backward */
@@ -120,6 +133,12 @@ describe('sparse first layer', () => {
           close(`${label} forward without bias`, got.outNoBias, want.outNoBias);
           close(`${label} dweight`, got.dW, want.dW);
           close(`${label} dbias`, got.db, want.db);
+          close(`${label} dbias alone`, got.dbOnly, want.dbOnly);
+          close(`${label} sparse_update sgd`, got.Wsgd, want.Wsgd);
+          close(`${label} sparse_update nesterov weights`, got.Wmom, want.Wmom);
+          close(`${label} sparse_update nesterov velocity`, got.vel, want.vel);
+          expect(got.guards, label).toEqual([0, 0]);
+          expect(want.guards, label).toEqual([0, 0]);
         }
       }
     });

@@ -200,36 +200,15 @@ export class TsBackend implements Backend {
   // The updates carry the divergence guard (see Backend.sgd_update): gradients are checked first,
   // and an element whose new weight is not finite keeps its old weight and state.
   sgd_update(params: Tensor<'f32'>, grads: Tensor<'f32'>, N: number, lr: number, weightDecay: number): number {
-    const p = params.host!, g = grads.host!;
     const bad = this.count_nonfinite(grads, N);
     if (bad) return bad;
-    let kept = 0;
-    for (let i = 0; i < N; i++) {
-      const np = Math.fround(p[i] - lr * (g[i] + weightDecay * p[i]));
-      if (Number.isFinite(np)) p[i] = np;
-      else kept++;
-    }
-    return -kept;
+    return negated(sgdApply(params.host!, grads.host!, N, lr, weightDecay));
   }
 
   momentum_update(params: Tensor<'f32'>, grads: Tensor<'f32'>, vel: Tensor<'f32'>, N: number, lr: number, mu: number, weightDecay: number, nesterov: number): number {
-    const p = params.host!, g = grads.host!, v = vel.host!;
     const bad = this.count_nonfinite(grads, N);
     if (bad) return bad;
-    let kept = 0;
-    for (let i = 0; i < N; i++) {
-      const gi = g[i] + weightDecay * p[i];
-      let vi = Math.fround(mu * v[i] + gi);
-      if (Math.abs(vi) < TINY) vi = 0;
-      const np = Math.fround(p[i] - lr * (nesterov ? gi + mu * vi : vi));
-      if (!Number.isFinite(np)) {
-        kept++;
-        continue;
-      }
-      v[i] = vi;
-      p[i] = np;
-    }
-    return -kept;
+    return negated(momentumApply(params.host!, grads.host!, vel.host!, N, lr, mu, weightDecay, nesterov));
   }
 
   adam_update(params: Tensor<'f32'>, grads: Tensor<'f32'>, m: Tensor<'f32'>, v: Tensor<'f32'>, N: number, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, decoupled: number, bc1: number, bc2: number): number {
@@ -253,7 +232,7 @@ export class TsBackend implements Backend {
       vv[i] = vi;
       p[i] = np;
     }
-    return -kept;
+    return negated(kept);
   }
 
   count_nonfinite(x: Tensor<'f32'>, N: number): number {
@@ -293,9 +272,10 @@ export class TsBackend implements Backend {
     }
   }
 
-  sparse_matmul_backward(dweight: Tensor<'f32'>, dbias: Tensor<'f32'> | null, dout: Tensor<'f32'>, src: Tensor<'u8'>, nzStart: Tensor<'i32'>, nzIdx: Tensor<'i32'>, idx: Tensor<'i32'>, B: number, C: number, OC: number, scale: number): void {
-    const dw = dweight.host!, d = dout.host!, x = src.host!, st = nzStart.host!, ix = nzIdx.host!, rows = idx.host!;
-    for (let b = 0; b < B; b++) {
+  sparse_matmul_backward(dweight: Tensor<'f32'> | null, dbias: Tensor<'f32'> | null, dout: Tensor<'f32'>, src: Tensor<'u8'>, nzStart: Tensor<'i32'>, nzIdx: Tensor<'i32'>, idx: Tensor<'i32'>, B: number, C: number, OC: number, scale: number): void {
+    const d = dout.host!, x = src.host!, st = nzStart.host!, ix = nzIdx.host!, rows = idx.host!;
+    const dw = dweight?.host;
+    for (let b = 0; dw && b < B; b++) {
       const r = rows[b];
       for (let p = st[r]; p < st[r + 1]; p++) {
         const k = ix[p], v = x[r * C + k] * scale;
@@ -303,6 +283,16 @@ export class TsBackend implements Backend {
       }
     }
     if (dbias) addColumnSums(dbias.host!, d, B, OC);
+  }
+
+  /** the reference composes it: the guard on dout, dW into dweight from zeros, then the update */
+  sparse_update(weight: Tensor<'f32'>, vel: Tensor<'f32'> | null, dweight: Tensor<'f32'>, dout: Tensor<'f32'>, src: Tensor<'u8'>, nzStart: Tensor<'i32'>, nzIdx: Tensor<'i32'>, idx: Tensor<'i32'>, B: number, C: number, OC: number, scale: number, lr: number, mu: number, weightDecay: number, nesterov: number): number {
+    const bad = this.count_nonfinite(dout, B * OC);
+    if (bad) return bad;
+    dweight.host!.fill(0, 0, C * OC);
+    this.sparse_matmul_backward(dweight, null, dout, src, nzStart, nzIdx, idx, B, C, OC, scale);
+    const N = C * OC;
+    return negated(vel ? momentumApply(weight.host!, dweight.host!, vel.host!, N, lr, mu, weightDecay, nesterov) : sgdApply(weight.host!, dweight.host!, N, lr, weightDecay));
   }
 
   dropout_forward(out: Tensor<'f32'>, inp: Tensor<'f32'>, N: number, p: number, seed: number, stream: number): void {
@@ -318,3 +308,35 @@ export class TsBackend implements Backend {
     this.dropout_forward(dinp, dout, N, p, seed, stream);
   }
 }
+
+/** params -= lr * (g + wd * params), element by element; returns how many were kept (non-finite result) */
+function sgdApply(p: Float32Array, g: Float32Array, N: number, lr: number, weightDecay: number): number {
+  let kept = 0;
+  for (let i = 0; i < N; i++) {
+    const np = Math.fround(p[i] - lr * (g[i] + weightDecay * p[i]));
+    if (Number.isFinite(np)) p[i] = np;
+    else kept++;
+  }
+  return kept;
+}
+
+/** momentum / Nesterov (see Backend.momentum_update) element by element; returns how many were kept */
+function momentumApply(p: Float32Array, g: Float32Array, v: Float32Array, N: number, lr: number, mu: number, weightDecay: number, nesterov: number): number {
+  let kept = 0;
+  for (let i = 0; i < N; i++) {
+    const gi = g[i] + weightDecay * p[i];
+    let vi = Math.fround(mu * v[i] + gi);
+    if (Math.abs(vi) < TINY) vi = 0;
+    const np = Math.fround(p[i] - lr * (nesterov ? gi + mu * vi : vi));
+    if (!Number.isFinite(np)) {
+      kept++;
+      continue;
+    }
+    v[i] = vi;
+    p[i] = np;
+  }
+  return kept;
+}
+
+/** the guard's count of kept weights as returned (0, not -0, when none) */
+const negated = (kept: number): number => (kept ? -kept : 0);
