@@ -21,27 +21,50 @@ function sigmoidf(x: f32): f32 {
  * exp(x) for x <= 0 in four lanes: x = n ln2 + r with |r| <= ln2 / 2, exp(r) by the Cephes
  * degree-7 polynomial (~1 ulp on that range), times 2^n built in the exponent bits. Lanes below
  * -87.3 (where exp leaves the normal f32 range) give exactly 0: no denormals reach the next layer.
+ * The constants are read from a table: V8 rebuilds every v128.const inside a loop with three
+ * instructions at each use, while a load from the table folds into the arithmetic instruction.
  */
+const EXP4 = memory.data<f32>([
+  -87.33654, -87.33654, -87.33654, -87.33654, // 0: ln(2^-126)
+  12582912.0, 12582912.0, 12582912.0, 12582912.0, // 16: 1.5 * 2^23: adding it rounds to an integer held in the low mantissa bits
+  1.44269504088896341, 1.44269504088896341, 1.44269504088896341, 1.44269504088896341, // 32: 1 / ln2
+  0.693359375, 0.693359375, 0.693359375, 0.693359375, // 48: ln2, high part (n times it is exact)
+  2.12194440e-4, 2.12194440e-4, 2.12194440e-4, 2.12194440e-4, // 64: ln2 - its high part, negated
+  1.9875691500e-4, 1.9875691500e-4, 1.9875691500e-4, 1.9875691500e-4, // 80: polynomial
+  1.3981999507e-3, 1.3981999507e-3, 1.3981999507e-3, 1.3981999507e-3, // 96
+  8.3334519073e-3, 8.3334519073e-3, 8.3334519073e-3, 8.3334519073e-3, // 112
+  4.1665795894e-2, 4.1665795894e-2, 4.1665795894e-2, 4.1665795894e-2, // 128
+  1.6666665459e-1, 1.6666665459e-1, 1.6666665459e-1, 1.6666665459e-1, // 144
+  5.0000001201e-1, 5.0000001201e-1, 5.0000001201e-1, 5.0000001201e-1, // 160
+  1.0, 1.0, 1.0, 1.0, // 176: 1
+]);
+
+// @ts-ignore: decorator
+@inline
+function k4(offset: usize): v128 {
+  return v128.load(EXP4 + offset);
+}
+
 // @ts-ignore: decorator
 @inline
 function expNonPositive4(x: v128): v128 {
-  const lo = f32x4.splat(-87.33654); // ln(2^-126)
-  const small = f32x4.lt(x, lo);
-  const xc = f32x4.max(x, lo);
-  const n = f32x4.floor(f32x4.add(f32x4.mul(xc, f32x4.splat(1.44269504088896341)), f32x4.splat(0.5)));
+  const small = f32x4.lt(x, k4(0));
+  const xc = f32x4.pmax(k4(0), x); // one maxps (x is never NaN here: callers pass -|x| of a finite sum)
+  // n = round(x / ln2) by the 1.5 * 2^23 trick: t's bits are 0x4B400000 + n
+  const t = f32x4.add(f32x4.mul(xc, k4(32)), k4(16));
+  const n = f32x4.sub(t, k4(16));
   // r = x - n ln2, with ln2 split in two so n * ln2_hi is exact
-  let r = f32x4.sub(xc, f32x4.mul(n, f32x4.splat(0.693359375)));
-  r = f32x4.add(r, f32x4.mul(n, f32x4.splat(2.12194440e-4)));
+  let r = f32x4.sub(xc, f32x4.mul(n, k4(48)));
+  r = f32x4.add(r, f32x4.mul(n, k4(64)));
   const r2 = f32x4.mul(r, r);
-  let y = f32x4.splat(1.9875691500e-4);
-  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(1.3981999507e-3));
-  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(8.3334519073e-3));
-  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(4.1665795894e-2));
-  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(1.6666665459e-1));
-  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(5.0000001201e-1));
-  y = f32x4.add(f32x4.add(f32x4.mul(y, r2), r), f32x4.splat(1));
+  let y = f32x4.add(f32x4.mul(k4(80), r), k4(96));
+  y = f32x4.add(f32x4.mul(y, r), k4(112));
+  y = f32x4.add(f32x4.mul(y, r), k4(128));
+  y = f32x4.add(f32x4.mul(y, r), k4(144));
+  y = f32x4.add(f32x4.mul(y, r), k4(160));
+  y = f32x4.add(f32x4.add(f32x4.mul(y, r2), r), k4(176));
   // 2^n: n in [-126, 0] here, so (n + 127) << 23 is a normal f32's bits
-  const pow2n = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
+  const pow2n = i32x4.shl(i32x4.sub(t, i32x4.splat(0x4B400000 - 127)), 23);
   return v128.andnot(f32x4.mul(y, pow2n), small);
 }
 
@@ -54,13 +77,12 @@ export function activation_forward(out: usize, inp: usize, N: i32, act: i32): vo
   if (act == SIGMOID) {
     if (ASC_FEATURE_SIMD) {
       // e = exp(-|x|) in (0, 1] by a vector polynomial (within ~2 ulp of Mathf.exp), the rest in f32x4
-      const one = f32x4.splat(1);
       const zero = f32x4.splat(0);
       for (; i + 4 <= N; i += 4) {
         const o = <usize>i << 2;
         const x = v128.load(inp + o);
         const e = expNonPositive4(f32x4.neg(f32x4.abs(x)));
-        const r = f32x4.div(one, f32x4.add(one, e));
+        const r = f32x4.div(k4(176), f32x4.add(k4(176), e));
         v128.store(out + o, v128.bitselect(r, f32x4.mul(e, r), f32x4.ge(x, zero)));
       }
     }

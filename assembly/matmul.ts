@@ -9,6 +9,7 @@
 //   dinp         __4x2 dot products along OC (b x c tile), + __1x1        (no transpose)
 // Scalar build (ASC_FEATURE_SIMD false): the same loops with a 2x4 scalar tile.
 import { checkSpan } from './data';
+import { scratch, SCRATCH_WT_AT } from './scratch';
 
 /** rows of weight per forward block: a KC x 8 weight panel (KC * 32 bytes of lines) stays in L1 */
 const KC = 256;
@@ -315,9 +316,8 @@ export function matmul_backward(dinp: usize, dweight: usize, dbias: usize, dout:
   if (dbias) backward_dbias(dbias, dout, B, OC);
 }
 
-/** weight^T for narrow layers' dinp (static: kernels never allocate) */
-const WT_CAP = 16384;
-const WT = memory.data(WT_CAP * 4);
+/** weight^T for narrow layers' dinp lives in the kernel scratch (assembly/scratch.ts): kernels never allocate */
+const WT_CAP = 16384; // floats, the scratch region's size for it
 /** below this many outputs, dinp is a product with weight^T rather than dot products along OC */
 const DINP_NARROW_OC = 32;
 
@@ -329,6 +329,7 @@ function backward_dinp(dinp: usize, dout: usize, weight: usize, B: i32, C: i32, 
   if (ASC_FEATURE_SIMD && OC < DINP_NARROW_OC && C * OC <= WT_CAP) {
     // narrow layer (e.g. 10 classes): short dots spend more on horizontal sums than on products, so
     // transpose weight (C x OC, small) once and run the forward kernel: dinp = dout . weight^T
+    const WT = scratch() + SCRATCH_WT_AT;
     for (let j = 0; j < OC; j++) {
       for (let cc = 0; cc < C; cc++) store<f32>(WT + ((<usize>j * <usize>C + <usize>cc) << 2), load<f32>(weight + ((<usize>cc * <usize>OC + <usize>j) << 2)));
     }

@@ -9,6 +9,8 @@ import { checkSpan } from './data';
 // f32 denormals, which x86 computes ~100x slower; wasm has no flush-to-zero mode, so we do it.
 // The TS reference flushes identically. (An update that small cannot move a weight anyway.)
 const TINY: f32 = 1e-30;
+/** TINY in four lanes, read once per call: a v128.const is rebuilt by V8 at every use inside a loop */
+export const TINY4 = memory.data<f32>([1e-30, 1e-30, 1e-30, 1e-30]);
 
 // The divergence guard lives in the updates, so a step costs no weight backup and no extra pass:
 //  1. the gradients are scanned first (read-only, still in cache from the backward pass); if any
@@ -60,12 +62,12 @@ export function sgdOne(pAt: usize, g0: f32, lr: f32, weightDecay: f32): i32 {
 /** momentum (vcg, vcv) = (0, 1) or Nesterov (1, mu) on 4 weights at pAt, velocities at vAt */
 // @ts-ignore: decorator
 @inline
-export function momentumVec(pAt: usize, vAt: usize, g0: v128, vlr: v128, vmu: v128, vwd: v128, vcg: v128, vcv: v128): v128 {
+export function momentumVec(pAt: usize, vAt: usize, g0: v128, vlr: v128, vmu: v128, vwd: v128, vcg: v128, vcv: v128, vtiny: v128): v128 {
   const p = v128.load(pAt);
   const g = f32x4.add(g0, f32x4.mul(vwd, p));
   const v0 = v128.load(vAt);
   let v = f32x4.add(f32x4.mul(vmu, v0), g);
-  v = v128.and(v, f32x4.ge(f32x4.abs(v), f32x4.splat(TINY)));
+  v = v128.and(v, f32x4.ge(f32x4.abs(v), vtiny));
   const np = f32x4.sub(p, f32x4.mul(vlr, f32x4.add(f32x4.mul(vcg, g), f32x4.mul(vcv, v))));
   const ok = finiteMask(np);
   v128.store(vAt, v128.bitselect(v, v0, ok));
@@ -135,10 +137,10 @@ export function momentum_update(params: usize, grads: usize, vel: usize, N: i32,
     let acc = i32x4.splat(0);
     const vlr = f32x4.splat(lr), vmu = f32x4.splat(mu), vwd = f32x4.splat(weightDecay);
     // step = cg * g + cv * vel: (0, 1) for plain momentum, (1, mu) for Nesterov; exact in both
-    const vcg = f32x4.splat(nesterov ? 1 : 0), vcv = nesterov ? vmu : f32x4.splat(1);
+    const vcg = f32x4.splat(nesterov ? 1 : 0), vcv = nesterov ? vmu : f32x4.splat(1), vtiny = v128.load(TINY4);
     for (; i + 4 <= N; i += 4) {
       const o = <usize>i << 2;
-      acc = i32x4.add(acc, momentumVec(params + o, vel + o, v128.load(grads + o), vlr, vmu, vwd, vcg, vcv));
+      acc = i32x4.add(acc, momentumVec(params + o, vel + o, v128.load(grads + o), vlr, vmu, vwd, vcg, vcv, vtiny));
     }
     kept = countMasked(acc);
   }
@@ -170,7 +172,7 @@ export function adam_update(params: usize, grads: usize, m: usize, v: usize, N: 
   if (ASC_FEATURE_SIMD) {
     let acc = i32x4.splat(0);
     const vlr = f32x4.splat(lr), vb1 = f32x4.splat(beta1), vb2 = f32x4.splat(beta2), vc1 = f32x4.splat(c1), vc2 = f32x4.splat(c2);
-    const vtiny = f32x4.splat(TINY);
+    const vtiny = v128.load(TINY4);
     // bias corrections as reciprocals: one division per element is left, not three
     const vrbc1 = f32x4.splat(<f32>(1 / bc1_64)), vrbc2 = f32x4.splat(<f32>(1 / bc2_64));
     const veps = f32x4.splat(eps), vbc1 = f32x4.splat(bc1), vbc2 = f32x4.splat(bc2), vwdG = f32x4.splat(wdG), vwdS = f32x4.splat(wdS);

@@ -3,8 +3,10 @@
 // there). The host allocates tensors from heap_base() up (src/backends/wasm/index.ts), so a tensor
 // never overlaps it, and a memory large enough to hold any tensor holds the scratch.
 
-/** bytes reserved: the batch column lists of assembly/sparse.ts (16 KiB + 512 KiB) */
-export const SCRATCH_BYTES: usize = 16400 + (65536 << 3);
+/** offset of the transposed weights of narrow layers (assembly/matmul.ts: backward_dinp), 64 KiB */
+export const SCRATCH_WT_AT: usize = 16400 + (65536 << 3);
+/** bytes reserved: the batch column lists of assembly/sparse.ts (16 KiB + 512 KiB), then WT */
+export const SCRATCH_BYTES: usize = SCRATCH_WT_AT + (16384 << 2);
 
 /** first byte of the scratch region (16-byte aligned) */
 // @ts-ignore: decorator

@@ -4,7 +4,7 @@
 // so a batch touches only its rows' non-zeros. Values are read from the u8 pixels and scaled.
 import { checkSpan } from './data';
 import { scratch } from './scratch';
-import { count_nonfinite, sgdVec, sgdOne, momentumVec, momentumOne, maskedCount } from './optim';
+import { count_nonfinite, sgdVec, sgdOne, momentumVec, momentumOne, maskedCount, TINY4 } from './optim';
 
 // SIMD kernels: one image's non-zeros are first unpacked into (weight row address, scaled value)
 // pairs in a static scratch list, so the per-column-block loops pay one address load and one value
@@ -580,7 +580,7 @@ function cscStep(weight: usize, vel: usize, dweight: usize, dout: usize, C: i32,
   let kept = 0, j = 0;
   if (ASC_FEATURE_SIMD) {
     const vlr = f32x4.splat(lr), vmu = f32x4.splat(mu), vwd = f32x4.splat(wd);
-    const vcg = f32x4.splat(nesterov ? 1 : 0), vcv = nesterov ? vmu : f32x4.splat(1);
+    const vcg = f32x4.splat(nesterov ? 1 : 0), vcv = nesterov ? vmu : f32x4.splat(1), vtiny = v128.load(TINY4);
     let bad = i32x4.splat(0);
     for (; j + 32 <= OC; j += 32) {
       const jo = <usize>j << 2;
@@ -614,14 +614,14 @@ function cscStep(weight: usize, vel: usize, dweight: usize, dout: usize, C: i32,
           v128.store(w, a4, 64); v128.store(w, a5, 80); v128.store(w, a6, 96); v128.store(w, a7, 112);
         } else if (vel) {
           const p = weight + ro, q = vel + ro;
-          bad = i32x4.add(bad, momentumVec(p, q, a0, vlr, vmu, vwd, vcg, vcv));
-          bad = i32x4.add(bad, momentumVec(p + 16, q + 16, a1, vlr, vmu, vwd, vcg, vcv));
-          bad = i32x4.add(bad, momentumVec(p + 32, q + 32, a2, vlr, vmu, vwd, vcg, vcv));
-          bad = i32x4.add(bad, momentumVec(p + 48, q + 48, a3, vlr, vmu, vwd, vcg, vcv));
-          bad = i32x4.add(bad, momentumVec(p + 64, q + 64, a4, vlr, vmu, vwd, vcg, vcv));
-          bad = i32x4.add(bad, momentumVec(p + 80, q + 80, a5, vlr, vmu, vwd, vcg, vcv));
-          bad = i32x4.add(bad, momentumVec(p + 96, q + 96, a6, vlr, vmu, vwd, vcg, vcv));
-          bad = i32x4.add(bad, momentumVec(p + 112, q + 112, a7, vlr, vmu, vwd, vcg, vcv));
+          bad = i32x4.add(bad, momentumVec(p, q, a0, vlr, vmu, vwd, vcg, vcv, vtiny));
+          bad = i32x4.add(bad, momentumVec(p + 16, q + 16, a1, vlr, vmu, vwd, vcg, vcv, vtiny));
+          bad = i32x4.add(bad, momentumVec(p + 32, q + 32, a2, vlr, vmu, vwd, vcg, vcv, vtiny));
+          bad = i32x4.add(bad, momentumVec(p + 48, q + 48, a3, vlr, vmu, vwd, vcg, vcv, vtiny));
+          bad = i32x4.add(bad, momentumVec(p + 64, q + 64, a4, vlr, vmu, vwd, vcg, vcv, vtiny));
+          bad = i32x4.add(bad, momentumVec(p + 80, q + 80, a5, vlr, vmu, vwd, vcg, vcv, vtiny));
+          bad = i32x4.add(bad, momentumVec(p + 96, q + 96, a6, vlr, vmu, vwd, vcg, vcv, vtiny));
+          bad = i32x4.add(bad, momentumVec(p + 112, q + 112, a7, vlr, vmu, vwd, vcg, vcv, vtiny));
         } else {
           const p = weight + ro;
           bad = i32x4.add(bad, sgdVec(p, a0, vlr, vwd));
@@ -646,7 +646,7 @@ function cscStep(weight: usize, vel: usize, dweight: usize, dout: usize, C: i32,
         let a = first ? f32x4.splat(0) : v128.load(dweight + ro);
         for (; e < e1; e += 8) a = f32x4.add(a, f32x4.mul(v128.load32_splat(e, 4), v128.load(db + <usize>load<u32>(e))));
         if (!last) v128.store(dweight + ro, a);
-        else if (vel) bad = i32x4.add(bad, momentumVec(weight + ro, vel + ro, a, vlr, vmu, vwd, vcg, vcv));
+        else if (vel) bad = i32x4.add(bad, momentumVec(weight + ro, vel + ro, a, vlr, vmu, vwd, vcg, vcv, vtiny));
         else bad = i32x4.add(bad, sgdVec(weight + ro, a, vlr, vwd));
       }
     }
