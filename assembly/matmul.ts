@@ -155,24 +155,57 @@ function fwd_4x8(o: usize, x: usize, w: usize, init: usize, initStep: usize, kc:
     a30 = v128.load(i);
     a31 = v128.load(i, 16);
   }
-  const x1 = x + rowI, x2 = x1 + rowI, x3 = x2 + rowI;
-  const end = <usize>kc << 2;
-  for (let k: usize = 0; k < end; k += 4) {
-    const w0 = v128.load(w);
-    const w1 = v128.load(w, 16);
-    let s = v128.load32_splat(x + k);
+  // two k per iteration (the same sums in the same order): a body this size is not unrolled again
+  // by V8, whose own unrolling of the one-k loop rotated the accumulators through registers
+  const end = x + (<usize>kc << 2);
+  let xk = x;
+  for (; xk + 8 <= end; xk += 8) {
+    let w0 = v128.load(w);
+    let w1 = v128.load(w, 16);
+    let s = v128.load32_splat(xk);
     a00 = f32x4.add(a00, f32x4.mul(s, w0));
     a01 = f32x4.add(a01, f32x4.mul(s, w1));
-    s = v128.load32_splat(x1 + k);
+    s = v128.load32_splat(xk + rowI);
     a10 = f32x4.add(a10, f32x4.mul(s, w0));
     a11 = f32x4.add(a11, f32x4.mul(s, w1));
-    s = v128.load32_splat(x2 + k);
+    s = v128.load32_splat(xk + 2 * rowI);
     a20 = f32x4.add(a20, f32x4.mul(s, w0));
     a21 = f32x4.add(a21, f32x4.mul(s, w1));
-    s = v128.load32_splat(x3 + k);
+    s = v128.load32_splat(xk + 3 * rowI);
     a30 = f32x4.add(a30, f32x4.mul(s, w0));
     a31 = f32x4.add(a31, f32x4.mul(s, w1));
     w += rowO;
+    w0 = v128.load(w);
+    w1 = v128.load(w, 16);
+    s = v128.load32_splat(xk, 4);
+    a00 = f32x4.add(a00, f32x4.mul(s, w0));
+    a01 = f32x4.add(a01, f32x4.mul(s, w1));
+    s = v128.load32_splat(xk + rowI, 4);
+    a10 = f32x4.add(a10, f32x4.mul(s, w0));
+    a11 = f32x4.add(a11, f32x4.mul(s, w1));
+    s = v128.load32_splat(xk + 2 * rowI, 4);
+    a20 = f32x4.add(a20, f32x4.mul(s, w0));
+    a21 = f32x4.add(a21, f32x4.mul(s, w1));
+    s = v128.load32_splat(xk + 3 * rowI, 4);
+    a30 = f32x4.add(a30, f32x4.mul(s, w0));
+    a31 = f32x4.add(a31, f32x4.mul(s, w1));
+    w += rowO;
+  }
+  if (xk < end) {
+    const w0 = v128.load(w);
+    const w1 = v128.load(w, 16);
+    let s = v128.load32_splat(xk);
+    a00 = f32x4.add(a00, f32x4.mul(s, w0));
+    a01 = f32x4.add(a01, f32x4.mul(s, w1));
+    s = v128.load32_splat(xk + rowI);
+    a10 = f32x4.add(a10, f32x4.mul(s, w0));
+    a11 = f32x4.add(a11, f32x4.mul(s, w1));
+    s = v128.load32_splat(xk + 2 * rowI);
+    a20 = f32x4.add(a20, f32x4.mul(s, w0));
+    a21 = f32x4.add(a21, f32x4.mul(s, w1));
+    s = v128.load32_splat(xk + 3 * rowI);
+    a30 = f32x4.add(a30, f32x4.mul(s, w0));
+    a31 = f32x4.add(a31, f32x4.mul(s, w1));
   }
   v128.store(o, a00);
   v128.store(o, a01, 16);
