@@ -22,8 +22,10 @@ async function setup(wasm) {
   const out = be.alloc('f32', B * OC);
   const dW = be.alloc('f32', C * OC);
   const dout = be.alloc('f32', B * OC); be.write(dout, Dv);
+  const vel = be.alloc('f32', C * OC);
   return {
-    be, out, dW,
+    be, out, dW, W,
+    upd: (b) => k.sparse_update(W.byteOffset, vel.byteOffset, dW.byteOffset, dout.byteOffset, img.byteOffset, start.byteOffset, idx.byteOffset, ord.byteOffset + b * 4, B, C, OC, 1 / 255, 1e-9, 0.9, 0, 0),
     fwd: (b) => k.sparse_matmul_forward(out.byteOffset, img.byteOffset, start.byteOffset, idx.byteOffset, ord.byteOffset + b * 4, W.byteOffset, bias.byteOffset, B, C, OC, 1 / 255),
     bwd: (b) => k.sparse_matmul_backward(dW.byteOffset, bias.byteOffset, dout.byteOffset, img.byteOffset, start.byteOffset, idx.byteOffset, ord.byteOffset + b * 4, B, C, OC, 1 / 255),
   };
@@ -32,12 +34,15 @@ const A = await setup(null), O = await setup(oldPath);
 // same answers?
 A.fwd(0); O.fwd(0);
 const same = A.be.read(A.out).every((x, i) => Object.is(x, O.be.read(O.out)[i]));
-const best = { newF: Infinity, oldF: Infinity, newB: Infinity, oldB: Infinity };
+const best = { newF: Infinity, oldF: Infinity, newB: Infinity, oldB: Infinity, newU: Infinity, oldU: Infinity };
 const time = (f) => { const t0 = performance.now(); for (let b = 0; b + B <= N; b += B) f(b); return performance.now() - t0; };
 for (let rep = 0; rep < 7; rep++) {
   best.newF = Math.min(best.newF, time(A.fwd)); best.oldF = Math.min(best.oldF, time(O.fwd));
+  if (process.env.FWD_ONLY) continue;
   best.newB = Math.min(best.newB, time(A.bwd)); best.oldB = Math.min(best.oldB, time(O.bwd));
+  if (A.be.k.sparse_update && O.be.k.sparse_update) { best.newU = Math.min(best.newU, time(A.upd)); best.oldU = Math.min(best.oldU, time(O.upd)); }
 }
 console.log(`B=${B} OC=${OC} forward bit-identical: ${same}`);
 console.log(`forward  new ${best.newF.toFixed(1)} ms/epoch  old ${best.oldF.toFixed(1)}  ratio ${(best.newF / best.oldF).toFixed(2)}`);
 console.log(`backward new ${best.newB.toFixed(1)} ms/epoch  old ${best.oldB.toFixed(1)}  ratio ${(best.newB / best.oldB).toFixed(2)}`);
+if (best.newU < Infinity) console.log(`update   new ${best.newU.toFixed(1)} ms/epoch  old ${best.oldU.toFixed(1)}  ratio ${(best.newU / best.oldU).toFixed(2)} (sparse_update, momentum)`);

@@ -18,7 +18,8 @@ const SHAPES: ([number, number, number] | [number, number, number, number[]])[] 
   // wide layers take the unpacked-list path (OC >= 96); more than 2048 non-zeros in a row do not
   [5, 784, 100], [3, 2100, 97],
   // weights of 1 MiB or more take the batch column lists (assembly/sparse.ts): tails of 32 and 4
-  // columns; more rows than one list chunk holds (65,536 non-zeros at density 1; 256 rows);
+  // columns; more rows than one list chunk holds (65,536 non-zeros at density 1; 256 rows, 64 in
+  // the forward product);
   // more columns than the lists take (4,096) fall back to the row loops
   [90, 784, 337, [0.05, 1]], [259, 97, 2705, [0.05, 0.4]], [3, 4100, 70, [0.19, 1]],
 ];
