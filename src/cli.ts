@@ -238,7 +238,10 @@ async function train(argv: string[]): Promise<void> {
       report: { type: 'string' },
     },
   });
-  if (v.report !== undefined) checkWritable(v.report, '--report'); // before minutes of training, not after
+  // every output path is checked before minutes of training, not after
+  if (v.report !== undefined) checkWritable(v.report, '--report');
+  if (v.save !== undefined) checkWritable(v.save, '--save', 'model.simdnet');
+  if (v.checkpoint !== undefined) checkWritable(v.checkpoint, '--checkpoint', 'run.ckpt');
   const ckptEvery = posInt('checkpoint-every', v['checkpoint-every']);
   if (ckptEvery !== undefined && !v.checkpoint) throw new UsageError('--checkpoint-every needs --checkpoint FILE');
   const resumed = v.resume ? readCheckpoint(v.resume) : undefined;

@@ -32,10 +32,10 @@ export function writeFileAtomic(path: string, bytes: Uint8Array): void {
  * check up front (before minutes of training) that `path` can be written: it is not a folder and
  * a file can be created beside it; throws a one-line SimdnetError (exit 2) naming `flag`
  */
-export function checkWritable(path: string, flag: string): void {
+export function checkWritable(path: string, flag: string, example = 'report.html'): void {
   if (path === '') throw new SimdnetError(`${flag} needs a file name`);
   try {
-    if (statSync(path).isDirectory()) throw new SimdnetError(`${flag}: ${path} is a folder; give a file name, e.g. ${join(path, 'report.html')}`);
+    if (statSync(path).isDirectory()) throw new SimdnetError(`${flag}: ${path} is a folder; give a file name, e.g. ${join(path, example)}`);
   } catch (e) {
     if (e instanceof SimdnetError) throw e; // else it does not exist (or its folder does not): the probe below says which
   }

@@ -52,8 +52,8 @@ beforeAll(() => {
 }, 300_000);
 
 describe('the npm package', () => {
-  it('holds dist, the .wasm builds, README and package.json; no sources, tests, maps or .wat', () => {
-    for (const f of ['package.json', 'README.md', 'dist/index.js', 'dist/index.d.ts', 'dist/node.js', 'dist/node.d.ts', 'dist/cli.js', 'dist/interop.js', 'build/simdnet-simd.wasm', 'build/simdnet-scalar.wasm', 'build/simdnet-debug.wasm']) {
+  it('holds dist, the .wasm builds, README, LICENSE and package.json; no sources, tests, maps or .wat', () => {
+    for (const f of ['package.json', 'README.md', 'LICENSE', 'dist/index.js', 'dist/index.d.ts', 'dist/node.js', 'dist/node.d.ts', 'dist/cli.js', 'dist/interop.js', 'build/simdnet-simd.wasm', 'build/simdnet-scalar.wasm', 'build/simdnet-debug.wasm']) {
       expect(files).toContain(f);
     }
     for (const f of files) {

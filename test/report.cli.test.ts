@@ -142,17 +142,21 @@ describe('simdnet train --report', () => {
     expect(existsSync(join(cwd, 'simdnet-report-failed.simdnet'))).toBe(true);
   });
 
-  const bad: [string, () => string, RegExp][] = [
-    ['a missing folder', () => join(tmp.dir, 'no-such-folder', 'r.html'), /^simdnet: --report: cannot write .*no-such-folder\/r\.html: the folder .* does not exist; nothing was trained\n$/],
-    ['a folder', () => { const d = join(tmp.dir, 'a-folder'); mkdirSync(d, { recursive: true }); return d; }, /^simdnet: --report: .*a-folder is a folder; give a file name/],
-    ['a file as folder', () => join(data, 'train-labels-idx1-ubyte', 'r.html'), /^simdnet: --report: cannot write .*r\.html: .*train-labels-idx1-ubyte is not a folder; nothing was trained\n$/],
-    ['an empty name', () => '', /^simdnet: --report needs a file name\n$/],
+  const bad: [string, string, () => string, RegExp][] = [
+    ['--report', 'a missing folder', () => join(tmp.dir, 'no-such-folder', 'r.html'), /^simdnet: --report: cannot write .*no-such-folder\/r\.html: the folder .* does not exist; nothing was trained\n$/],
+    ['--report', 'a folder', () => { const d = join(tmp.dir, 'a-folder'); mkdirSync(d, { recursive: true }); return d; }, /^simdnet: --report: .*a-folder is a folder; give a file name/],
+    ['--report', 'a file as folder', () => join(data, 'train-labels-idx1-ubyte', 'r.html'), /^simdnet: --report: cannot write .*r\.html: .*train-labels-idx1-ubyte is not a folder; nothing was trained\n$/],
+    ['--report', 'an empty name', () => '', /^simdnet: --report needs a file name\n$/],
+    // the model and checkpoint paths get the same check
+    ['--save', 'a missing folder', () => join(tmp.dir, 'no-such-folder', 'm.simdnet'), /^simdnet: --save: cannot write .*no-such-folder\/m\.simdnet: the folder .* does not exist; nothing was trained\n$/],
+    ['--save', 'a folder', () => { const d = join(tmp.dir, 'a-folder'); mkdirSync(d, { recursive: true }); return d; }, /^simdnet: --save: .*a-folder is a folder; give a file name, e\.g\. .*model\.simdnet\n$/],
+    ['--checkpoint', 'a missing folder', () => join(tmp.dir, 'no-such-folder', 'c.ckpt'), /^simdnet: --checkpoint: cannot write .*c\.ckpt: the folder .* does not exist; nothing was trained\n$/],
   ];
-  for (const [name, path, re] of bad) {
-    it(`a bad --report path (${name}): one line, exit 2, before any training`, () => {
+  for (const [flag, name, path, re] of bad) {
+    it(`a bad ${flag} path (${name}): one line, exit 2, before any training`, () => {
       const t0 = Date.now();
       // 10,000 epochs: if the check came after training, this would time out
-      const r = run([...base, '--epochs', '10000', '--json', '--report', path()]);
+      const r = run([...base, '--epochs', '10000', '--json', flag, path()]);
       expect(r.code).toBe(2);
       expect(r.err).toMatch(re);
       expect(r.err.trim().split('\n').length).toBe(1);
