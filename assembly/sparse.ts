@@ -450,75 +450,15 @@ function csc_forward(out: usize, src: usize, nzStart: usize, nzIdx: usize, idx: 
 }
 
 function csc_backward(dweight: usize, dbias: usize, dout: usize, src: usize, nzStart: usize, nzIdx: usize, idx: usize, B: i32, C: i32, OC: i32, scale: f32): void {
-  const CSC_END = scratch(), CSC_LIST = CSC_END + CSC_LIST_AT;
+  // the fused step's loop with neither its first nor its last chunk: dweight += each chunk's sums
   const rowO = <usize>OC << 2;
   let b0 = 0;
   while (b0 < B) {
     const b1 = cscBuild(src, nzStart, nzIdx, idx, b0, B, C, rowO, scale, CSC_ROWS);
-    let j = 0;
-    for (; j + 32 <= OC; j += 32) {
-      const jo = <usize>j << 2;
-      const db = dout + jo;
-      let e = CSC_LIST;
-      for (let k = 0; k < C; k++) {
-        const e1 = CSC_LIST + (<usize>load<i32>(CSC_END + (<usize>k << 2)) << 3);
-        if (e == e1) continue;
-        const w = dweight + <usize>k * rowO + jo;
-        let a0 = v128.load(w), a1 = v128.load(w, 16), a2 = v128.load(w, 32), a3 = v128.load(w, 48);
-        let a4 = v128.load(w, 64), a5 = v128.load(w, 80), a6 = v128.load(w, 96), a7 = v128.load(w, 112);
-        for (; e < e1; e += 8) {
-          const g = db + <usize>load<u32>(e);
-          const v = v128.load32_splat(e, 4);
-          a0 = f32x4.add(a0, f32x4.mul(v, v128.load(g)));
-          a1 = f32x4.add(a1, f32x4.mul(v, v128.load(g, 16)));
-          a2 = f32x4.add(a2, f32x4.mul(v, v128.load(g, 32)));
-          a3 = f32x4.add(a3, f32x4.mul(v, v128.load(g, 48)));
-          a4 = f32x4.add(a4, f32x4.mul(v, v128.load(g, 64)));
-          a5 = f32x4.add(a5, f32x4.mul(v, v128.load(g, 80)));
-          a6 = f32x4.add(a6, f32x4.mul(v, v128.load(g, 96)));
-          a7 = f32x4.add(a7, f32x4.mul(v, v128.load(g, 112)));
-        }
-        v128.store(w, a0); v128.store(w, a1, 16); v128.store(w, a2, 32); v128.store(w, a3, 48);
-        v128.store(w, a4, 64); v128.store(w, a5, 80); v128.store(w, a6, 96); v128.store(w, a7, 112);
-      }
-    }
-    for (; j + 4 <= OC; j += 4) {
-      const jo = <usize>j << 2;
-      const db = dout + jo;
-      let e = CSC_LIST;
-      for (let k = 0; k < C; k++) {
-        const e1 = CSC_LIST + (<usize>load<i32>(CSC_END + (<usize>k << 2)) << 3);
-        if (e == e1) continue;
-        const w = dweight + <usize>k * rowO + jo;
-        let a = v128.load(w);
-        for (; e < e1; e += 8) a = f32x4.add(a, f32x4.mul(v128.load32_splat(e, 4), v128.load(db + <usize>load<u32>(e))));
-        v128.store(w, a);
-      }
-    }
-    for (; j < OC; j++) {
-      const jo = <usize>j << 2;
-      const db = dout + jo;
-      let e = CSC_LIST;
-      for (let k = 0; k < C; k++) {
-        const e1 = CSC_LIST + (<usize>load<i32>(CSC_END + (<usize>k << 2)) << 3);
-        if (e == e1) continue;
-        const w = dweight + <usize>k * rowO + jo;
-        let a = load<f32>(w);
-        for (; e < e1; e += 8) a += load<f32>(e, 4) * load<f32>(db + <usize>load<u32>(e));
-        store<f32>(w, a);
-      }
-    }
+    cscStep(0, 0, dweight, dout, C, OC, false, false, 0, 0, 0, 0);
     b0 = b1;
   }
-  if (dbias) {
-    for (let b = 0; b < B; b++) {
-      const d = dout + <usize>b * rowO;
-      for (let jj = 0; jj < OC; jj++) {
-        const jo = <usize>jj << 2;
-        store<f32>(dbias + jo, load<f32>(dbias + jo) + load<f32>(d + jo));
-      }
-    }
-  }
+  if (dbias) columnSums(dbias, dout, B, OC);
 }
 
 // ---- the first layer's optimizer step, fused with its weight gradient ----

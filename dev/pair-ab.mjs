@@ -1,7 +1,7 @@
 // Scratch A/B (not part of the library or tests) for a noisy machine: one sparse kernel of two wasm
 // builds on real MNIST batches, in many short alternating bursts; reports the median of the
 // per-pair time ratios (robust to the machine's slow swings) and the min of each.
-// Usage: node dev/pair-ab.mjs OLD.wasm [B] [OC] [fwd|upd] [pairs]
+// Usage: node dev/pair-ab.mjs OLD.wasm [B] [OC] [fwd|bwd|upd] [pairs]
 import { createBackend, loadMnist } from '../dist/node.js';
 const [oldPath, Bs = '64', OCs = '64', which = 'fwd', pairsS = '40'] = process.argv.slice(2);
 const B = +Bs, OC = +OCs, C = 784, pairs = +pairsS, burst = Math.max(B, 6000 - (6000 % B));
@@ -21,9 +21,12 @@ async function setup(wasm) {
   const W = be.alloc('f32', C * OC); be.write(W, Wv);
   const bias = be.alloc('f32', OC), out = be.alloc('f32', B * OC), dW = be.alloc('f32', C * OC), vel = be.alloc('f32', C * OC);
   const dout = be.alloc('f32', B * OC); be.write(dout, Dv);
-  const f = which === 'fwd'
-    ? (b) => k.sparse_matmul_forward(out.byteOffset, img.byteOffset, start.byteOffset, idx.byteOffset, ord.byteOffset + b * 4, W.byteOffset, bias.byteOffset, B, C, OC, 1 / 255)
-    : (b) => k.sparse_update(W.byteOffset, vel.byteOffset, dW.byteOffset, dout.byteOffset, img.byteOffset, start.byteOffset, idx.byteOffset, ord.byteOffset + b * 4, B, C, OC, 1 / 255, 1e-9, 0.9, 0, 0);
+  const f = {
+    fwd: (b) => k.sparse_matmul_forward(out.byteOffset, img.byteOffset, start.byteOffset, idx.byteOffset, ord.byteOffset + b * 4, W.byteOffset, bias.byteOffset, B, C, OC, 1 / 255),
+    bwd: (b) => k.sparse_matmul_backward(dW.byteOffset, bias.byteOffset, dout.byteOffset, img.byteOffset, start.byteOffset, idx.byteOffset, ord.byteOffset + b * 4, B, C, OC, 1 / 255),
+    upd: (b) => k.sparse_update(W.byteOffset, vel.byteOffset, dW.byteOffset, dout.byteOffset, img.byteOffset, start.byteOffset, idx.byteOffset, ord.byteOffset + b * 4, B, C, OC, 1 / 255, 1e-9, 0.9, 0, 0),
+  }[which];
+  if (!f) throw new Error(`unknown kernel ${which}: fwd, bwd or upd`);
   return (s0) => { const t0 = performance.now(); for (let b = s0; b < s0 + burst; b += B) f(b); return performance.now() - t0; };
 }
 const A = await setup(null), O = await setup(oldPath);
