@@ -531,14 +531,15 @@ export class Model {
       s.fused = null;
       const first = this.layers[0], mom = opt.type !== 'sgd';
       const rest = (s.rest ??= this.restViews(s));
-      // every other gradient is checked before anything changes; sparse_update checks dZ
-      const bad = be.count_nonfinite(rest.grads, rest.n);
+      // nothing changes unless every gradient is finite: dZ1 (small, B x OC) first, then the rest's
+      // update scans its own gradients before writing, then the first layer (which checks dZ1 again)
+      const bad = be.count_nonfinite(f.dout, f.B * first.outputs);
       if (bad) return bad;
-      const g1 = be.sparse_update(first.W, mom ? rest.firstVel : null, first.dW, f.dout, f.r.images, f.r.nz!.start, f.r.nz!.idx, f.idx, f.B, first.inputs, first.outputs, this.config.inputScale, lr, opt.momentum, opt.weightDecay, opt.type === 'nesterov' ? 1 : 0);
-      if (g1 > 0) return g1;
       const g2 = mom
         ? be.momentum_update(rest.params, rest.grads, rest.vel!, rest.n, lr, opt.momentum, opt.weightDecay, opt.type === 'nesterov' ? 1 : 0)
         : be.sgd_update(rest.params, rest.grads, rest.n, lr, opt.weightDecay);
+      if (g2 > 0) return g2;
+      const g1 = be.sparse_update(first.W, mom ? rest.firstVel : null, first.dW, f.dout, f.r.images, f.r.nz!.start, f.r.nz!.idx, f.idx, f.B, first.inputs, first.outputs, this.config.inputScale, lr, opt.momentum, opt.weightDecay, opt.type === 'nesterov' ? 1 : 0);
       return g1 + g2;
     }
     switch (opt.type) {

@@ -74,7 +74,7 @@ describe.each(backends)('fused first-layer step on %s', (_name, make) => {
     });
   }
 
-  it('NaN in the first layer\'s dZ is refused before anything changes; an overflowing step keeps those weights', async () => {
+  it('NaN in the first layer\'s dZ or in another gradient is refused before anything changes; an overflowing step keeps those weights', async () => {
     const be = await make();
     const data = sparseData(64, 50, 4, 0.2, 9);
     const m = new Model({ layers: [50, 8, 4], activation: 'relu', seed: 3 }, be);
@@ -91,6 +91,14 @@ describe.each(backends)('fused first-layer step on %s', (_name, make) => {
     const v = be.read(dz);
     v[5] = NaN;
     be.write(dz, v);
+    expect(m.update(s, opt, 0.1)).toBe(1);
+    expect(sameBits(m.readParams(), before)).toBe(true);
+    expect(sameBits(be.read(s.opt[0]), vel)).toBe(true);
+    // a finite dZ with a NaN in another layer's gradient: the first layer is not stepped either
+    m.backward(s, 16, opt);
+    const g = be.read(m.layers[1].dW);
+    g[3] = NaN;
+    be.write(m.layers[1].dW, g);
     expect(m.update(s, opt, 0.1)).toBe(1);
     expect(sameBits(m.readParams(), before)).toBe(true);
     expect(sameBits(be.read(s.opt[0]), vel)).toBe(true);
