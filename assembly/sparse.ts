@@ -7,18 +7,24 @@ import { scratch } from './scratch';
 import { count_nonfinite, sgdVec, sgdOne, momentumVec, momentumOne, maskedCount, TINY4 } from './optim';
 
 // SIMD kernels: one image's non-zeros are first unpacked into (weight row address, scaled value)
-// pairs in a static scratch list, so the per-column-block loops pay one address load and one value
+// pairs in a scratch list, so the per-column-block loops pay one address load and one value
 // load per non-zero instead of index, pixel, convert, scale and multiply each time (W2: 25 blocks).
 // An image with more than LIST_CAP non-zeros takes the direct loop, and so do layers narrower than
 // LIST_MIN_OC, where two column blocks do not repay the unpacking (measured: 784-64 neutral, 784-800 -9%).
 const LIST_CAP = 2048;
 const LIST_MIN_OC = 96;
-const LIST = memory.data(LIST_CAP * 8);
-
-/** unpack non-zeros [p0, p1) of the image at img into LIST; returns the end of the list */
+// The list lives where the batch column lists do (the kernel scratch, assembly/scratch.ts): a call
+// takes one layout or the other, never both.
 // @ts-ignore: decorator
 @inline
-function unpack(p0: usize, p1: usize, img: usize, base: usize, rowO: usize, scale: f32): usize {
+function listBase(): usize {
+  return scratch() + CSC_LIST_AT;
+}
+
+/** unpack non-zeros [p0, p1) of the image at img into the list at LIST; returns the end of the list */
+// @ts-ignore: decorator
+@inline
+function unpack(LIST: usize, p0: usize, p1: usize, img: usize, base: usize, rowO: usize, scale: f32): usize {
   let q = LIST;
   for (let p = p0; p < p1; p += 4) {
     const k = <usize>load<i32>(p);
@@ -91,6 +97,7 @@ export function sparse_matmul_forward(out: usize, src: usize, nzStart: usize, nz
     return;
   }
   const rowO = <usize>OC << 2;
+  const LIST = listBase();
   for (let b = 0; b < B; b++) {
     const r = load<i32>(idx + (<usize>b << 2));
     const img = src + <usize>r * <usize>C;
@@ -99,7 +106,7 @@ export function sparse_matmul_forward(out: usize, src: usize, nzStart: usize, nz
     const o = out + <usize>b * rowO;
     let j = 0;
     if (ASC_FEATURE_SIMD && OC >= LIST_MIN_OC && <i32>((p1 - p0) >> 2) <= LIST_CAP) {
-      const qEnd = unpack(p0, p1, img, weight, rowO, scale);
+      const qEnd = unpack(LIST, p0, p1, img, weight, rowO, scale);
       // 32 columns at a time: 8 accumulators stay in registers while the non-zeros stream
       for (; j + 32 <= OC; j += 32) {
         const jo = <usize>j << 2;
@@ -207,6 +214,7 @@ export function sparse_matmul_backward(dweight: usize, dbias: usize, dout: usize
     return;
   }
   const rowO = <usize>OC << 2;
+  const LIST = listBase();
   for (let b = 0; b < B; b++) {
     const r = load<i32>(idx + (<usize>b << 2));
     const img = src + <usize>r * <usize>C;
@@ -215,7 +223,7 @@ export function sparse_matmul_backward(dweight: usize, dbias: usize, dout: usize
     const d = dout + <usize>b * rowO;
     let j = 0;
     if (ASC_FEATURE_SIMD && OC >= LIST_MIN_OC && <i32>((p1 - p0) >> 2) <= LIST_CAP) {
-      const qEnd = unpack(p0, p1, img, dweight, rowO, scale);
+      const qEnd = unpack(LIST, p0, p1, img, dweight, rowO, scale);
       // 32 columns of the dout row held in registers while the row's non-zeros scatter into dweight
       for (; j + 32 <= OC; j += 32) {
         const jo = <usize>j << 2;
