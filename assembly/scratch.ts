@@ -5,8 +5,10 @@
 
 /** offset of the transposed weights of narrow layers (assembly/matmul.ts: backward_dinp), 64 KiB */
 export const SCRATCH_WT_AT: usize = 16400 + (65536 << 3);
-/** bytes reserved: the batch column lists of assembly/sparse.ts (16 KiB + 512 KiB), then WT */
-export const SCRATCH_BYTES: usize = SCRATCH_WT_AT + (16384 << 2);
+/** offset of the 256 scaled pixel values of the sparse kernels (assembly/sparse.ts: valueTable), 1 KiB */
+export const SCRATCH_VALS_AT: usize = SCRATCH_WT_AT + (16384 << 2);
+/** bytes reserved: the batch column lists of assembly/sparse.ts (16 KiB + 512 KiB), WT, the value table */
+export const SCRATCH_BYTES: usize = SCRATCH_VALS_AT + (256 << 2);
 
 /** first byte of the scratch region (16-byte aligned) */
 // @ts-ignore: decorator

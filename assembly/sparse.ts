@@ -1,16 +1,47 @@
 // The exact sparse first layer: MNIST pixels are ~81% zeros, and a zero input contributes nothing
 // to X . W1 or to X^T . dZ. A dataset's non-zero structure is built once, in wasm memory:
-//   nzStart is (rows + 1) i32 prefix offsets, nzIdx is (nnz) i32 column indices,
-// so a batch touches only its rows' non-zeros. Values are read from the u8 pixels and scaled.
+//   nzStart is (rows + 1) i32 prefix offsets, nzIdx is (nnz) packed entries (column << 8 | pixel),
+// so a batch touches only its rows' non-zeros, and one load gives a non-zero's column and value:
+// the value is then read from a 256-entry table of pixel * scale built per call (valueTable), the
+// same f32 product the kernels computed before, so the results do not change. (Measured on
+// 784 -> 64 forward, MNIST: reading the pixel from the image and converting it per non-zero took
+// 1.37x the time of the packed entry and the table.) Columns must be below 2^23 (nz_fill checks).
 import { checkSpan } from './data';
-import { scratch } from './scratch';
+import { scratch, SCRATCH_VALS_AT } from './scratch';
 import { count_nonfinite, sgdVec, sgdOne, momentumVec, momentumOne, maskedCount, TINY4 } from './optim';
 
-// SIMD kernels: one image's non-zeros are first unpacked into (weight row address, scaled value)
-// pairs in a scratch list, so the per-column-block loops pay one address load and one value
-// load per non-zero instead of index, pixel, convert, scale and multiply each time (W2: 25 blocks).
-// An image with more than LIST_CAP non-zeros takes the direct loop, and so do layers narrower than
-// LIST_MIN_OC, where two column blocks do not repay the unpacking (measured: 784-64 neutral, 784-800 -9%).
+/** the largest column count the packed entries hold */
+const NZ_MAX_C = 1 << 23;
+
+/** the table of <f32>pixel * scale for every u8 pixel, in the kernel scratch; returns its address */
+// @ts-ignore: decorator
+@inline
+function valueTable(scale: f32): usize {
+  const T = scratch() + SCRATCH_VALS_AT;
+  for (let i = 0; i < 256; i++) store<f32>(T + (<usize>i << 2), <f32>i * scale);
+  return T;
+}
+
+/** the column of a packed entry */
+// @ts-ignore: decorator
+@inline
+function col(e: u32): usize {
+  return <usize>(e >> 8);
+}
+
+/** the address of a packed entry's scaled value in the table T */
+// @ts-ignore: decorator
+@inline
+function val(T: usize, e: u32): usize {
+  return T + (<usize>(e & 255) << 2);
+}
+
+// The weight gradient of wide layers (SIMD): one image's non-zeros are first unpacked into (dW row
+// address, scaled value) pairs in a scratch list, so the per-column-block loops pay one address
+// load and one value load per non-zero instead of decoding the entry each time (784 -> 300: the
+// direct loop took 1.12x the time). An image with more than LIST_CAP non-zeros takes the direct
+// loop, and so do layers narrower than LIST_MIN_OC. (The forward product takes 56-column blocks,
+// csrRow, which beat the list there: 784 -> 128 0.92x, 784 -> 300 0.95x of the list's time.)
 const LIST_CAP = 2048;
 const LIST_MIN_OC = 96;
 // The list lives where the batch column lists do (the kernel scratch, assembly/scratch.ts): a call
@@ -21,15 +52,15 @@ function listBase(): usize {
   return scratch() + CSC_LIST_AT;
 }
 
-/** unpack non-zeros [p0, p1) of the image at img into the list at LIST; returns the end of the list */
+/** unpack the packed entries [p0, p1) into the list at LIST; returns the end of the list */
 // @ts-ignore: decorator
 @inline
-function unpack(LIST: usize, p0: usize, p1: usize, img: usize, base: usize, rowO: usize, scale: f32): usize {
+function unpack(LIST: usize, p0: usize, p1: usize, T: usize, base: usize, rowO: usize): usize {
   let q = LIST;
   for (let p = p0; p < p1; p += 4) {
-    const k = <usize>load<i32>(p);
-    store<u32>(q, <u32>(base + k * rowO));
-    store<f32>(q, <f32>load<u8>(img + k) * scale, 4);
+    const e = load<u32>(p);
+    store<u32>(q, <u32>(base + col(e) * rowO));
+    store<u32>(q, load<u32>(val(T, e)), 4);
     q += 8;
   }
   return q;
@@ -57,8 +88,9 @@ export function nz_count(nzStart: usize, src: usize, rows: i32, C: i32): i32 {
   return total;
 }
 
-// nzIdx is (nnz) i32: the column of each non-zero of src, row after row
+// nzIdx is (nnz) packed entries, column << 8 | pixel, of each non-zero of src, row after row
 export function nz_fill(nzIdx: usize, nzStart: usize, src: usize, rows: i32, C: i32): void {
+  assert(C <= NZ_MAX_C, 'nz_fill: more than 2^23 columns do not fit the packed entries');
   checkSpan(nzStart, rows + 1, 4);
   checkSpan(nzIdx, load<i32>(nzStart + (<usize>rows << 2)), 4);
   let at = nzIdx;
@@ -71,15 +103,17 @@ export function nz_fill(nzIdx: usize, nzStart: usize, src: usize, rows: i32, C: 
       for (; c + 16 <= C; c += 16) {
         let m = ~i8x16.bitmask(i8x16.eq(v128.load(row + c), zero)) & 0xffff;
         while (m) {
-          store<i32>(at, c + <i32>ctz(m));
+          const cc = c + <i32>ctz(m);
+          store<i32>(at, (cc << 8) | <i32>load<u8>(row + cc));
           at += 4;
           m &= m - 1;
         }
       }
     }
     for (; c < C; c++) {
-      if (load<u8>(row + c) != 0) {
-        store<i32>(at, c);
+      const x = <i32>load<u8>(row + c);
+      if (x != 0) {
+        store<i32>(at, (c << 8) | x);
         at += 4;
       }
     }
@@ -97,87 +131,21 @@ export function sparse_matmul_forward(out: usize, src: usize, nzStart: usize, nz
     return;
   }
   const rowO = <usize>OC << 2;
-  const LIST = listBase();
+  const T = valueTable(scale);
   for (let b = 0; b < B; b++) {
     const r = load<i32>(idx + (<usize>b << 2));
-    const img = src + <usize>r * <usize>C;
     const p0 = nzIdx + (<usize>load<i32>(nzStart + (<usize>r << 2)) << 2);
     const p1 = nzIdx + (<usize>load<i32>(nzStart + ((<usize>r + 1) << 2)) << 2);
     const o = out + <usize>b * rowO;
     let j = 0;
-    if (ASC_FEATURE_SIMD && OC >= LIST_MIN_OC && <i32>((p1 - p0) >> 2) <= LIST_CAP) {
-      const qEnd = unpack(LIST, p0, p1, img, weight, rowO, scale);
-      // 32 columns at a time: 8 accumulators stay in registers while the non-zeros stream
-      for (; j + 32 <= OC; j += 32) {
-        const jo = <usize>j << 2;
-        let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
-        if (bias) {
-          a0 = v128.load(bias + jo); a1 = v128.load(bias + jo, 16); a2 = v128.load(bias + jo, 32); a3 = v128.load(bias + jo, 48);
-          a4 = v128.load(bias + jo, 64); a5 = v128.load(bias + jo, 80); a6 = v128.load(bias + jo, 96); a7 = v128.load(bias + jo, 112);
-        }
-        for (let q = LIST; q < qEnd; q += 8) {
-          const w = <usize>load<u32>(q) + jo;
-          const v = v128.load32_splat(q, 4);
-          a0 = f32x4.add(a0, f32x4.mul(v, v128.load(w)));
-          a1 = f32x4.add(a1, f32x4.mul(v, v128.load(w, 16)));
-          a2 = f32x4.add(a2, f32x4.mul(v, v128.load(w, 32)));
-          a3 = f32x4.add(a3, f32x4.mul(v, v128.load(w, 48)));
-          a4 = f32x4.add(a4, f32x4.mul(v, v128.load(w, 64)));
-          a5 = f32x4.add(a5, f32x4.mul(v, v128.load(w, 80)));
-          a6 = f32x4.add(a6, f32x4.mul(v, v128.load(w, 96)));
-          a7 = f32x4.add(a7, f32x4.mul(v, v128.load(w, 112)));
-        }
-        v128.store(o + jo, a0); v128.store(o + jo, a1, 16); v128.store(o + jo, a2, 32); v128.store(o + jo, a3, 48);
-        v128.store(o + jo, a4, 64); v128.store(o + jo, a5, 80); v128.store(o + jo, a6, 96); v128.store(o + jo, a7, 112);
-      }
-      for (; j + 4 <= OC; j += 4) {
-        const jo = <usize>j << 2;
-        let a = bias ? v128.load(bias + jo) : f32x4.splat(0);
-        for (let q = LIST; q < qEnd; q += 8) a = f32x4.add(a, f32x4.mul(v128.load32_splat(q, 4), v128.load(<usize>load<u32>(q) + jo)));
-        v128.store(o + jo, a);
-      }
-    } else if (ASC_FEATURE_SIMD) {
-      // the direct loop: index, pixel and weight-row address per non-zero, per column block
-      for (; j + 32 <= OC; j += 32) {
-        const jo = <usize>j << 2;
-        let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
-        if (bias) {
-          a0 = v128.load(bias + jo); a1 = v128.load(bias + jo, 16); a2 = v128.load(bias + jo, 32); a3 = v128.load(bias + jo, 48);
-          a4 = v128.load(bias + jo, 64); a5 = v128.load(bias + jo, 80); a6 = v128.load(bias + jo, 96); a7 = v128.load(bias + jo, 112);
-        }
-        for (let p = p0; p < p1; p += 4) {
-          const k = <usize>load<i32>(p);
-          const v = f32x4.splat(<f32>load<u8>(img + k) * scale);
-          const w = weight + k * rowO + jo;
-          a0 = f32x4.add(a0, f32x4.mul(v, v128.load(w)));
-          a1 = f32x4.add(a1, f32x4.mul(v, v128.load(w, 16)));
-          a2 = f32x4.add(a2, f32x4.mul(v, v128.load(w, 32)));
-          a3 = f32x4.add(a3, f32x4.mul(v, v128.load(w, 48)));
-          a4 = f32x4.add(a4, f32x4.mul(v, v128.load(w, 64)));
-          a5 = f32x4.add(a5, f32x4.mul(v, v128.load(w, 80)));
-          a6 = f32x4.add(a6, f32x4.mul(v, v128.load(w, 96)));
-          a7 = f32x4.add(a7, f32x4.mul(v, v128.load(w, 112)));
-        }
-        v128.store(o + jo, a0); v128.store(o + jo, a1, 16); v128.store(o + jo, a2, 32); v128.store(o + jo, a3, 48);
-        v128.store(o + jo, a4, 64); v128.store(o + jo, a5, 80); v128.store(o + jo, a6, 96); v128.store(o + jo, a7, 112);
-      }
-      for (; j + 4 <= OC; j += 4) {
-        const jo = <usize>j << 2;
-        let a = bias ? v128.load(bias + jo) : f32x4.splat(0);
-        for (let p = p0; p < p1; p += 4) {
-          const k = <usize>load<i32>(p);
-          a = f32x4.add(a, f32x4.mul(f32x4.splat(<f32>load<u8>(img + k) * scale), v128.load(weight + k * rowO + jo)));
-        }
-        v128.store(o + jo, a);
-      }
-    }
+    if (ASC_FEATURE_SIMD) j = csrRow(o, p0, p1, T, weight, bias, rowO, OC);
     if (!ASC_FEATURE_SIMD) {
       // scalar build: stream each non-zero's weight row into the output row (contiguous)
       for (let jj = 0; jj < OC; jj++) store<f32>(o + (<usize>jj << 2), bias ? load<f32>(bias + (<usize>jj << 2)) : 0);
       for (let p = p0; p < p1; p += 4) {
-        const k = <usize>load<i32>(p);
-        const v = <f32>load<u8>(img + k) * scale;
-        const w = weight + k * rowO;
+        const e = load<u32>(p);
+        const v = load<f32>(val(T, e));
+        const w = weight + col(e) * rowO;
         for (let jj = 0; jj < OC; jj++) {
           const jo = <usize>jj << 2;
           store<f32>(o + jo, load<f32>(o + jo) + v * load<f32>(w + jo));
@@ -189,12 +157,109 @@ export function sparse_matmul_forward(out: usize, src: usize, nzStart: usize, nz
       const jo = <usize>j << 2;
       let a: f32 = bias ? load<f32>(bias + jo) : 0;
       for (let p = p0; p < p1; p += 4) {
-        const k = <usize>load<i32>(p);
-        a += <f32>load<u8>(img + k) * scale * load<f32>(weight + k * rowO + jo);
+        const e = load<u32>(p);
+        a += load<f32>(val(T, e)) * load<f32>(weight + col(e) * rowO + jo);
       }
       store<f32>(o + jo, a);
     }
   }
+}
+
+/**
+ * One output row of the direct loop (SIMD): the entry is decoded per column block, so the blocks
+ * are as wide as the registers allow: 56 columns (14 accumulators, the value and a product fill
+ * V8's 16 xmm registers), then 32, 8 and 4 (784 -> 64 takes 56 + 8). Its own function: inside
+ * sparse_matmul_forward V8 allocated the 14 accumulators worse (measured 1.5x slower).
+ * Returns the first column not done (the scalar tail's).
+ */
+function csrRow(o: usize, p0: usize, p1: usize, T: usize, weight: usize, bias: usize, rowO: usize, OC: i32): i32 {
+  let j = 0;
+  for (; j + 56 <= OC; j += 56) {
+    const jo = <usize>j << 2;
+    let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, a8 = a0, a9 = a0, a10 = a0, a11 = a0, a12 = a0, a13 = a0;
+    if (bias) {
+      a0 = v128.load(bias + jo); a1 = v128.load(bias + jo, 16); a2 = v128.load(bias + jo, 32); a3 = v128.load(bias + jo, 48);
+      a4 = v128.load(bias + jo, 64); a5 = v128.load(bias + jo, 80); a6 = v128.load(bias + jo, 96); a7 = v128.load(bias + jo, 112);
+      a8 = v128.load(bias + jo, 128); a9 = v128.load(bias + jo, 144); a10 = v128.load(bias + jo, 160); a11 = v128.load(bias + jo, 176);
+      a12 = v128.load(bias + jo, 192); a13 = v128.load(bias + jo, 208);
+    }
+    for (let p = p0; p < p1; p += 4) {
+      const e = load<u32>(p);
+      const v = v128.load32_splat(val(T, e));
+      const w = weight + col(e) * rowO + jo;
+      a0 = f32x4.add(a0, f32x4.mul(v, v128.load(w)));
+      a1 = f32x4.add(a1, f32x4.mul(v, v128.load(w, 16)));
+      a2 = f32x4.add(a2, f32x4.mul(v, v128.load(w, 32)));
+      a3 = f32x4.add(a3, f32x4.mul(v, v128.load(w, 48)));
+      a4 = f32x4.add(a4, f32x4.mul(v, v128.load(w, 64)));
+      a5 = f32x4.add(a5, f32x4.mul(v, v128.load(w, 80)));
+      a6 = f32x4.add(a6, f32x4.mul(v, v128.load(w, 96)));
+      a7 = f32x4.add(a7, f32x4.mul(v, v128.load(w, 112)));
+      a8 = f32x4.add(a8, f32x4.mul(v, v128.load(w, 128)));
+      a9 = f32x4.add(a9, f32x4.mul(v, v128.load(w, 144)));
+      a10 = f32x4.add(a10, f32x4.mul(v, v128.load(w, 160)));
+      a11 = f32x4.add(a11, f32x4.mul(v, v128.load(w, 176)));
+      a12 = f32x4.add(a12, f32x4.mul(v, v128.load(w, 192)));
+      a13 = f32x4.add(a13, f32x4.mul(v, v128.load(w, 208)));
+    }
+    v128.store(o + jo, a0); v128.store(o + jo, a1, 16); v128.store(o + jo, a2, 32); v128.store(o + jo, a3, 48);
+    v128.store(o + jo, a4, 64); v128.store(o + jo, a5, 80); v128.store(o + jo, a6, 96); v128.store(o + jo, a7, 112);
+    v128.store(o + jo, a8, 128); v128.store(o + jo, a9, 144); v128.store(o + jo, a10, 160); v128.store(o + jo, a11, 176);
+    v128.store(o + jo, a12, 192); v128.store(o + jo, a13, 208);
+  }
+  for (; j + 32 <= OC; j += 32) {
+    const jo = <usize>j << 2;
+    let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+    if (bias) {
+      a0 = v128.load(bias + jo); a1 = v128.load(bias + jo, 16); a2 = v128.load(bias + jo, 32); a3 = v128.load(bias + jo, 48);
+      a4 = v128.load(bias + jo, 64); a5 = v128.load(bias + jo, 80); a6 = v128.load(bias + jo, 96); a7 = v128.load(bias + jo, 112);
+    }
+    for (let p = p0; p < p1; p += 4) {
+      const e = load<u32>(p);
+      const v = v128.load32_splat(val(T, e));
+      const w = weight + col(e) * rowO + jo;
+      a0 = f32x4.add(a0, f32x4.mul(v, v128.load(w)));
+      a1 = f32x4.add(a1, f32x4.mul(v, v128.load(w, 16)));
+      a2 = f32x4.add(a2, f32x4.mul(v, v128.load(w, 32)));
+      a3 = f32x4.add(a3, f32x4.mul(v, v128.load(w, 48)));
+      a4 = f32x4.add(a4, f32x4.mul(v, v128.load(w, 64)));
+      a5 = f32x4.add(a5, f32x4.mul(v, v128.load(w, 80)));
+      a6 = f32x4.add(a6, f32x4.mul(v, v128.load(w, 96)));
+      a7 = f32x4.add(a7, f32x4.mul(v, v128.load(w, 112)));
+    }
+    v128.store(o + jo, a0); v128.store(o + jo, a1, 16); v128.store(o + jo, a2, 32); v128.store(o + jo, a3, 48);
+    v128.store(o + jo, a4, 64); v128.store(o + jo, a5, 80); v128.store(o + jo, a6, 96); v128.store(o + jo, a7, 112);
+  }
+  for (; j + 8 <= OC; j += 8) {
+    const jo = <usize>j << 2;
+    let a0 = f32x4.splat(0), a1 = a0;
+    if (bias) {
+      a0 = v128.load(bias + jo); a1 = v128.load(bias + jo, 16);
+    }
+    for (let p = p0; p < p1; p += 4) {
+      const e = load<u32>(p);
+      const v = v128.load32_splat(val(T, e));
+      const w = weight + col(e) * rowO + jo;
+      a0 = f32x4.add(a0, f32x4.mul(v, v128.load(w)));
+      a1 = f32x4.add(a1, f32x4.mul(v, v128.load(w, 16)));
+    }
+    v128.store(o + jo, a0); v128.store(o + jo, a1, 16);
+  }
+  for (; j + 4 <= OC; j += 4) {
+    const jo = <usize>j << 2;
+    let a0 = f32x4.splat(0);
+    if (bias) {
+      a0 = v128.load(bias + jo);
+    }
+    for (let p = p0; p < p1; p += 4) {
+      const e = load<u32>(p);
+      const v = v128.load32_splat(val(T, e));
+      const w = weight + col(e) * rowO + jo;
+      a0 = f32x4.add(a0, f32x4.mul(v, v128.load(w)));
+    }
+    v128.store(o + jo, a0);
+  }
+  return j;
 }
 
 // dweight (C, OC) += X^T . dout and dbias (OC) += column sums of dout (skipped when 0), X given as
@@ -215,15 +280,15 @@ export function sparse_matmul_backward(dweight: usize, dbias: usize, dout: usize
   }
   const rowO = <usize>OC << 2;
   const LIST = listBase();
+  const T = valueTable(scale);
   for (let b = 0; b < B; b++) {
     const r = load<i32>(idx + (<usize>b << 2));
-    const img = src + <usize>r * <usize>C;
     const p0 = nzIdx + (<usize>load<i32>(nzStart + (<usize>r << 2)) << 2);
     const p1 = nzIdx + (<usize>load<i32>(nzStart + ((<usize>r + 1) << 2)) << 2);
     const d = dout + <usize>b * rowO;
     let j = 0;
     if (ASC_FEATURE_SIMD && OC >= LIST_MIN_OC && <i32>((p1 - p0) >> 2) <= LIST_CAP) {
-      const qEnd = unpack(LIST, p0, p1, img, dweight, rowO, scale);
+      const qEnd = unpack(LIST, p0, p1, T, dweight, rowO);
       // 32 columns of the dout row held in registers while the row's non-zeros scatter into dweight
       for (; j + 32 <= OC; j += 32) {
         const jo = <usize>j << 2;
@@ -257,9 +322,9 @@ export function sparse_matmul_backward(dweight: usize, dbias: usize, dout: usize
         const g0 = v128.load(d + jo), g1 = v128.load(d + jo, 16), g2 = v128.load(d + jo, 32), g3 = v128.load(d + jo, 48);
         const g4 = v128.load(d + jo, 64), g5 = v128.load(d + jo, 80), g6 = v128.load(d + jo, 96), g7 = v128.load(d + jo, 112);
         for (let p = p0; p < p1; p += 4) {
-          const k = <usize>load<i32>(p);
-          const v = f32x4.splat(<f32>load<u8>(img + k) * scale);
-          const w = dweight + k * rowO + jo;
+          const e = load<u32>(p);
+          const v = v128.load32_splat(val(T, e));
+          const w = dweight + col(e) * rowO + jo;
           v128.store(w, f32x4.add(v128.load(w), f32x4.mul(v, g0)));
           v128.store(w, f32x4.add(v128.load(w, 16), f32x4.mul(v, g1)), 16);
           v128.store(w, f32x4.add(v128.load(w, 32), f32x4.mul(v, g2)), 32);
@@ -274,18 +339,18 @@ export function sparse_matmul_backward(dweight: usize, dbias: usize, dout: usize
         const jo = <usize>j << 2;
         const g = v128.load(d + jo);
         for (let p = p0; p < p1; p += 4) {
-          const k = <usize>load<i32>(p);
-          const w = dweight + k * rowO + jo;
-          v128.store(w, f32x4.add(v128.load(w), f32x4.mul(f32x4.splat(<f32>load<u8>(img + k) * scale), g)));
+          const e = load<u32>(p);
+          const w = dweight + col(e) * rowO + jo;
+          v128.store(w, f32x4.add(v128.load(w), f32x4.mul(v128.load32_splat(val(T, e)), g)));
         }
       }
     }
     if (!ASC_FEATURE_SIMD) {
       // scalar build: each non-zero adds v * (the dout row) to its dweight row (contiguous)
       for (let p = p0; p < p1; p += 4) {
-        const k = <usize>load<i32>(p);
-        const v = <f32>load<u8>(img + k) * scale;
-        const w = dweight + k * rowO;
+        const e = load<u32>(p);
+        const v = load<f32>(val(T, e));
+        const w = dweight + col(e) * rowO;
         for (let jj = 0; jj < OC; jj++) {
           const jo = <usize>jj << 2;
           store<f32>(w + jo, load<f32>(w + jo) + v * load<f32>(d + jo));
@@ -297,9 +362,9 @@ export function sparse_matmul_backward(dweight: usize, dbias: usize, dout: usize
       const jo = <usize>j << 2;
       const g = load<f32>(d + jo);
       for (let p = p0; p < p1; p += 4) {
-        const k = <usize>load<i32>(p);
-        const w = dweight + k * rowO + jo;
-        store<f32>(w, load<f32>(w) + <f32>load<u8>(img + k) * scale * g);
+        const e = load<u32>(p);
+        const w = dweight + col(e) * rowO + jo;
+        store<f32>(w, load<f32>(w) + load<f32>(val(T, e)) * g);
       }
     }
     if (dbias) {
@@ -350,6 +415,7 @@ const CSC_MIN_WEIGHTS: i64 = 1 << 18; // 1 MiB of f32 // after the (CSC_MAX_C + 
  */
 function cscBuild(src: usize, nzStart: usize, nzIdx: usize, idx: usize, b0: i32, B: i32, C: i32, rowO: usize, scale: f32, maxRows: i32): i32 {
   const CSC_END = scratch(), CSC_LIST = CSC_END + CSC_LIST_AT;
+  const T = valueTable(scale);
   memory.fill(CSC_END, 0, (<usize>C + 1) << 2);
   // counts of column k at slot k + 1
   let total = 0, b = b0;
@@ -360,7 +426,7 @@ function cscBuild(src: usize, nzStart: usize, nzIdx: usize, idx: usize, b0: i32,
     total += s1 - s0;
     const p1 = nzIdx + (<usize>s1 << 2);
     for (let p = nzIdx + (<usize>s0 << 2); p < p1; p += 4) {
-      const c = CSC_END + ((<usize>load<i32>(p) + 1) << 2);
+      const c = CSC_END + ((col(load<u32>(p)) + 1) << 2);
       store<i32>(c, load<i32>(c) + 1);
     }
   }
@@ -374,17 +440,16 @@ function cscBuild(src: usize, nzStart: usize, nzIdx: usize, idx: usize, b0: i32,
   // scatter; slot k advances from the start to the end of column k
   for (let bb = b0; bb < b; bb++) {
     const r = <usize>load<i32>(idx + (<usize>bb << 2));
-    const img = src + r * <usize>C;
     const off = <u32>(<usize>bb * rowO);
     const p1 = nzIdx + (<usize>load<i32>(nzStart + ((r + 1) << 2)) << 2);
     for (let p = nzIdx + (<usize>load<i32>(nzStart + (r << 2)) << 2); p < p1; p += 4) {
-      const k = <usize>load<i32>(p);
-      const c = CSC_END + (k << 2);
+      const en = load<u32>(p);
+      const c = CSC_END + (col(en) << 2);
       const at = load<i32>(c);
       store<i32>(c, at + 1);
       const e = CSC_LIST + (<usize>at << 3);
       store<u32>(e, off);
-      store<f32>(e, <f32>load<u8>(img + k) * scale, 4);
+      store<u32>(e, load<u32>(val(T, en)), 4);
     }
   }
   return b;

@@ -146,7 +146,7 @@ export interface Backend {
   // ---- the exact sparse first layer (zero inputs skipped) ----------------------------------------
   /** nzStart (rows + 1) = prefix counts of the non-zeros of src (rows, C) u8; returns the total */
   nz_count(nzStart: Tensor<'i32'>, src: Tensor<'u8'>, rows: number, C: number): number;
-  /** nzIdx (nnz) = the column of each non-zero of src, row after row */
+  /** nzIdx (nnz) = each non-zero of src, row after row, packed as column << 8 | pixel (C < 2^23) */
   nz_fill(nzIdx: Tensor<'i32'>, nzStart: Tensor<'i32'>, src: Tensor<'u8'>, rows: number, C: number): void;
   /** out (B,OC) = X . weight + bias, X's row b = src[idx[b]] * scale given by its non-zeros */
   sparse_matmul_forward(out: Tensor<'f32'>, src: Tensor<'u8'>, nzStart: Tensor<'i32'>, nzIdx: Tensor<'i32'>, idx: Tensor<'i32'>, weight: Tensor<'f32'>, bias: Tensor<'f32'> | null, B: number, C: number, OC: number, scale: number): void;

@@ -9,6 +9,9 @@ import type { DataSet } from './model.js';
 /** a batch whose inputs are at most this dense runs the first layer sparse (zeros skipped) */
 export const SPARSE_MAX_DENSITY = 0.4;
 
+/** the non-zero lists pack each entry as column << 8 | pixel in an i32, so columns stay below 2^23 */
+export const SPARSE_MAX_FEATURES = 1 << 23;
+
 const nnzCache = new WeakMap<DataSet, number>();
 /** non-zero inputs of a dataset (counted once per dataset object) */
 export function countNonzero(d: DataSet): number {
@@ -23,5 +26,5 @@ export function countNonzero(d: DataSet): number {
 }
 /** whether a dataset gets a sparse index: its overall density is low enough for the sparse path to pay */
 export function wantsSparseIndex(d: DataSet): boolean {
-  return countNonzero(d) <= SPARSE_MAX_DENSITY * d.count * d.features;
+  return d.features <= SPARSE_MAX_FEATURES && countNonzero(d) <= SPARSE_MAX_DENSITY * d.count * d.features;
 }

@@ -14,8 +14,9 @@ import { Rng } from '../src/rng.js';
 const DENSITIES = [0, 0.05, 0.19, 0.4, 0.7, 1];
 const SHAPES: ([number, number, number] | [number, number, number, number[]])[] = [
   // rows in the dataset, C, OC
-  [1, 1, 1], [5, 3, 5], [9, 17, 10], [12, 784, 64], [7, 784, 33], [6, 100, 32], [4, 31, 3],
-  // wide layers take the unpacked-list path (OC >= 96); more than 2048 non-zeros in a row do not
+  // (the row loops take 56-, 32-, 8- and 4-column blocks, then single columns)
+  [1, 1, 1], [5, 3, 5], [9, 17, 10], [12, 784, 64], [7, 784, 33], [6, 100, 32], [4, 31, 3], [5, 784, 17], [4, 50, 63],
+  // wide layers take the unpacked-list path in the gradient (OC >= 96); more than 2048 non-zeros in a row do not
   [5, 784, 100], [3, 2100, 97],
   // weights of 1 MiB or more take the batch column lists (assembly/sparse.ts): tails of 32 and 4
   // columns; more rows than one list chunk holds (65,536 non-zeros at density 1; 256 rows, 64 in

@@ -256,29 +256,30 @@ export class TsBackend implements Backend {
   nz_fill(nzIdx: Tensor<'i32'>, nzStart: Tensor<'i32'>, src: Tensor<'u8'>, rows: number, C: number): void {
     const ix = nzIdx.host!, x = src.host!;
     let at = 0;
-    for (let r = 0; r < rows; r++) for (let c = 0; c < C; c++) if (x[r * C + c] !== 0) ix[at++] = c;
+    // packed entries: column << 8 | pixel (the column is below 2^23: wantsSparseIndex checks)
+    for (let r = 0; r < rows; r++) for (let c = 0; c < C; c++) if (x[r * C + c] !== 0) ix[at++] = (c << 8) | x[r * C + c];
   }
 
   // out is (B, OC); row b of X is src[idx[b]] * scale, visited through its non-zeros only
   sparse_matmul_forward(out: Tensor<'f32'>, src: Tensor<'u8'>, nzStart: Tensor<'i32'>, nzIdx: Tensor<'i32'>, idx: Tensor<'i32'>, weight: Tensor<'f32'>, bias: Tensor<'f32'> | null, B: number, C: number, OC: number, scale: number): void {
-    const o = out.host!, x = src.host!, st = nzStart.host!, ix = nzIdx.host!, rows = idx.host!, w = weight.host!, bs = bias ? bias.host! : null;
+    const o = out.host!, st = nzStart.host!, ix = nzIdx.host!, rows = idx.host!, w = weight.host!, bs = bias ? bias.host! : null;
     for (let b = 0; b < B; b++) {
       const r = rows[b];
       for (let j = 0; j < OC; j++) {
         let sum = bs ? bs[j] : 0;
-        for (let p = st[r]; p < st[r + 1]; p++) sum += x[r * C + ix[p]] * scale * w[ix[p] * OC + j];
+        for (let p = st[r]; p < st[r + 1]; p++) sum += (ix[p] & 255) * scale * w[(ix[p] >>> 8) * OC + j];
         o[b * OC + j] = sum;
       }
     }
   }
 
   sparse_matmul_backward(dweight: Tensor<'f32'> | null, dbias: Tensor<'f32'> | null, dout: Tensor<'f32'>, src: Tensor<'u8'>, nzStart: Tensor<'i32'>, nzIdx: Tensor<'i32'>, idx: Tensor<'i32'>, B: number, C: number, OC: number, scale: number): void {
-    const d = dout.host!, x = src.host!, st = nzStart.host!, ix = nzIdx.host!, rows = idx.host!;
+    const d = dout.host!, st = nzStart.host!, ix = nzIdx.host!, rows = idx.host!;
     const dw = dweight?.host;
     for (let b = 0; dw && b < B; b++) {
       const r = rows[b];
       for (let p = st[r]; p < st[r + 1]; p++) {
-        const k = ix[p], v = x[r * C + k] * scale;
+        const k = ix[p] >>> 8, v = (ix[p] & 255) * scale;
         for (let j = 0; j < OC; j++) dw[k * OC + j] += v * d[b * OC + j];
       }
     }
