@@ -9,10 +9,12 @@
 //   dinp         __4x2 dot products along OC (b x c tile), + __1x1        (no transpose)
 // Scalar build (ASC_FEATURE_SIMD false): the same loops with a 2x4 scalar tile.
 import { checkSpan } from './data';
-import { scratch, SCRATCH_WT_AT } from './scratch';
+import { scratch, SCRATCH_WT_AT, SCRATCH_PANEL_AT } from './scratch';
 
 /** rows of weight per forward block: a KC x 8 weight panel (KC * 32 bytes of lines) stays in L1 */
 const KC = 256;
+/** batches of at least this many rows pack each weight panel before their row tiles use it */
+const PACK_MIN_B = 8;
 
 // @ts-ignore: decorator
 @inline
@@ -83,8 +85,12 @@ export function matmul_forward(out: usize, inp: usize, weight: usize, bias: usiz
     // column panels of 8 outer, so the weight panel stays in L1 while b runs over the batch; C is cut
     // into blocks of KC rows of weight (KC x 32 bytes), partial sums carried in out between blocks
     const OC8 = OC & ~7;
-    for (let k0 = 0; k0 < C; k0 += KC) {
-      const kc = min(KC, C - k0);
+    // blocks of equal size (784 = 4 x 196, not 3 x 256 + 16, whose last block pays a tile's loads
+    // and stores for 16 products); the k order of each sum is unchanged, so are the results
+    const nk = (C + KC - 1) / KC;
+    const KB = (C + nk - 1) / nk;
+    for (let k0 = 0; k0 < C; k0 += KB) {
+      const kc = min(KB, C - k0);
       const xk = inp + (<usize>k0 << 2);
       const wk = weight + <usize>k0 * rowO;
       const first = k0 == 0;
@@ -92,9 +98,23 @@ export function matmul_forward(out: usize, inp: usize, weight: usize, bias: usiz
         const jo = <usize>j << 2;
         const init: usize = first ? (bias ? bias + jo : 0) : out + jo;
         const initStep: usize = first ? 0 : rowO;
+        // the kc x 8 weight panel, packed contiguous when several row tiles use it: its rows are rowO
+        // bytes apart in weight, so a wide layer's panel spans a page per few rows (784 x 800: 150
+        // pages, more than the L1 TLB holds); packed it is kc x 32 bytes
+        let wp = wk + jo, wStep = rowO;
+        if (B >= PACK_MIN_B) {
+          const P = scratch() + SCRATCH_PANEL_AT;
+          for (let k = 0; k < kc; k++) {
+            const src = wp + <usize>k * rowO, dst = P + (<usize>k << 5);
+            v128.store(dst, v128.load(src));
+            v128.store(dst, v128.load(src, 16), 16);
+          }
+          wp = P;
+          wStep = 32;
+        }
         let b = 0;
-        for (; b + 4 <= B; b += 4) fwd_4x8(out + <usize>b * rowO + jo, xk + <usize>b * rowI, wk + jo, init + <usize>b * initStep, initStep, kc, rowI, rowO);
-        for (; b < B; b++) fwd_1x8(out + <usize>b * rowO + jo, xk + <usize>b * rowI, wk + jo, init + <usize>b * initStep, kc, rowO);
+        for (; b + 4 <= B; b += 4) fwd_4x8(out + <usize>b * rowO + jo, xk + <usize>b * rowI, wp, init + <usize>b * initStep, initStep, kc, rowI, rowO, wStep);
+        for (; b < B; b++) fwd_1x8(out + <usize>b * rowO + jo, xk + <usize>b * rowI, wp, init + <usize>b * initStep, kc, wStep);
       }
     }
     if (j + 4 <= OC) {
@@ -142,7 +162,7 @@ export function matmul_forward(out: usize, inp: usize, weight: usize, bias: usiz
 // rows rowO; init is the bias (initStep 0), the previous partial sums (initStep rowO) or 0 (null)
 // @ts-ignore: decorator
 @inline
-function fwd_4x8(o: usize, x: usize, w: usize, init: usize, initStep: usize, kc: i32, rowI: usize, rowO: usize): void {
+function fwd_4x8(o: usize, x: usize, w: usize, init: usize, initStep: usize, kc: i32, rowI: usize, rowO: usize, wStep: usize): void {
   let a00 = f32x4.splat(0), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
   if (init) {
     a00 = v128.load(init);
@@ -176,7 +196,7 @@ function fwd_4x8(o: usize, x: usize, w: usize, init: usize, initStep: usize, kc:
     s = v128.load32_splat(xk + 3 * rowI);
     a30 = f32x4.add(a30, f32x4.mul(s, w0));
     a31 = f32x4.add(a31, f32x4.mul(s, w1));
-    w += rowO;
+    w += wStep;
     w0 = v128.load(w);
     w1 = v128.load(w, 16);
     s = v128.load32_splat(xk, 4);
@@ -191,7 +211,7 @@ function fwd_4x8(o: usize, x: usize, w: usize, init: usize, initStep: usize, kc:
     s = v128.load32_splat(xk + 3 * rowI, 4);
     a30 = f32x4.add(a30, f32x4.mul(s, w0));
     a31 = f32x4.add(a31, f32x4.mul(s, w1));
-    w += rowO;
+    w += wStep;
   }
   if (xk < end) {
     const w0 = v128.load(w);
@@ -224,7 +244,7 @@ function fwd_4x8(o: usize, x: usize, w: usize, init: usize, initStep: usize, kc:
 
 // @ts-ignore: decorator
 @inline
-function fwd_1x8(o: usize, x: usize, w: usize, init: usize, kc: i32, rowO: usize): void {
+function fwd_1x8(o: usize, x: usize, w: usize, init: usize, kc: i32, wStep: usize): void {
   let a0 = f32x4.splat(0), a1 = a0;
   if (init) {
     a0 = v128.load(init);
@@ -235,7 +255,7 @@ function fwd_1x8(o: usize, x: usize, w: usize, init: usize, kc: i32, rowO: usize
     const s = v128.load32_splat(x + k);
     a0 = f32x4.add(a0, f32x4.mul(s, v128.load(w)));
     a1 = f32x4.add(a1, f32x4.mul(s, v128.load(w, 16)));
-    w += rowO;
+    w += wStep;
   }
   v128.store(o, a0);
   v128.store(o, a1, 16);
