@@ -5,6 +5,11 @@
 //   npm run bench            full run (a few seconds per case)
 //   npm run bench -- --quick smoke mode (what the test suite runs), --json for machine output
 import b from 'benny';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { TsBackend } from '../dist/backends/ts/index.js';
 import { WasmBackend } from '../dist/backends/wasm/index.js';
 import { simdSupported } from '../dist/backends/wasm/loader.js';
@@ -33,9 +38,31 @@ const rand = (n) => Float32Array.from({ length: n }, () => rng.float() * 2 - 1);
 const mnist = loadMnist();
 const results = [];
 
+/** bench/peak.ts compiled to build/peak.wasm (asc, a devDependency), or null when it cannot be */
+function peakProbe() {
+  const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+  const out = join(root, 'build', 'peak.wasm');
+  try {
+    const asc = createRequire(import.meta.url).resolve('assemblyscript/bin/asc.js');
+    // from bench/, so the project's asconfig.json (the library's entries) is not applied
+    execFileSync(process.execPath, [asc, 'peak.ts', '-O3', '--enable', 'simd', '--runtime', 'stub', '--initialMemory', '1', '--outFile', out], { cwd: join(root, 'bench'), stdio: 'pipe' });
+    const { exports } = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(out)), { env: { abort() {} } });
+    return exports;
+  } catch (e) {
+    log(`(no peak probe: ${String(e.message).split('\n')[0]})`);
+    return null;
+  }
+}
+
 async function suiteFor(be) {
   const t = (dtype, values) => { const x = be.alloc(dtype, values.length); be.write(x, values); return x; };
   const cases = [];
+  if (be.name === 'wasm-simd' && environment.simd) {
+    // this machine's ceiling for those loops: f32x4 mul + add, 12 accumulators, operands in L1
+    const probe = peakExports;
+    const n = quick ? 1000 : 200000;
+    if (probe) cases.push({ name: 'f32x4 mul+add peak (12 accumulators, L1 operands)', flops: n * 96, fn: () => probe.peak(1024, n) });
+  }
   {
     // the reference: the forward kernel on a square, cache-friendly GEMM, the best case for 128-bit
     // SIMD here; the training shapes are reported as a fraction of it (summary below)
@@ -84,6 +111,7 @@ async function suiteFor(be) {
 
 const environment = { node: process.version, simd: simdSupported(), platform: `${process.platform} ${process.arch}`, quick };
 log(`simdnet kernel benchmarks: Node ${environment.node}, wasm SIMD detected: ${environment.simd}${quick ? ' (quick smoke mode: figures are not meaningful)' : ''}`);
+const peakExports = environment.simd ? peakProbe() : null;
 for (const spec of backends) {
   const be = await spec.make();
   log(`\n${be.name}${be.name.startsWith('wasm') ? ` (build/simdnet-${be.name.slice(5)}.wasm)` : ''}`);
@@ -107,7 +135,8 @@ for (const be of ['wasm-simd', 'wasm-scalar']) {
     rows[`${w} dW / reference`] = g(`matmul_backward ${w} layer 1`) / ref;
     rows[`${w} sparse / dense, forward + dW`] = (1 / g(`matmul_forward ${w} layer 1`) + 1 / g(`matmul_backward ${w} layer 1`)) / (1 / g(`sparse_matmul_forward ${w} layer 1`) + 1 / g(`sparse_matmul_backward ${w} layer 1`));
   }
-  summary[be] = { referenceGflops: ref, ...rows };
+  const peak = g('f32x4 mul+add peak');
+  summary[be] = { referenceGflops: ref, ...(peak ? { peakGflops: peak, 'reference / peak': ref / peak } : {}), ...rows };
 }
 log('\nsummary (ratios of GFLOP/s; sparse / dense is the speed-up of the first layer on MNIST rows):');
 for (const [be, rows] of Object.entries(summary)) for (const [k, v] of Object.entries(rows)) log(`  ${be.padEnd(12)} ${k.padEnd(34)} ${v.toFixed(2)}`);
