@@ -15,6 +15,8 @@ import { scratch, SCRATCH_WT_AT, SCRATCH_PANEL_AT } from './scratch';
 const KC = 256;
 /** batches of at least this many rows pack each weight panel before their row tiles use it */
 const PACK_MIN_B = 8;
+/** the weight gradient packs dout panels of up to this many rows (the scratch panel holds 256 x 8 floats) */
+const DW_PACK_MAX_B = 256;
 
 // @ts-ignore: decorator
 @inline
@@ -503,8 +505,21 @@ function backward_dweight(dweight: usize, dout: usize, inp: usize, B: i32, C: i3
     for (; j + 8 <= OC; j += 8) {
       const jo = <usize>j << 2;
       let c = 0;
-      for (; c + 4 <= C; c += 4) dw_4x8(dweight + <usize>c * rowO + jo, inp + (<usize>c << 2), dout + jo, B, rowI, rowO);
-      for (; c < C; c++) dw_1x8(dweight + <usize>c * rowO + jo, inp + (<usize>c << 2), dout + jo, B, rowI, rowO);
+      // the B x 8 panel of dout, packed contiguous when it fits the scratch (as in matmul_forward):
+      // every tile of the column block walks it, and in place its rows are rowO bytes apart
+      let dp = dout + jo, dStep = rowO;
+      if (B <= DW_PACK_MAX_B && C >= 8) {
+        const P = scratch() + SCRATCH_PANEL_AT;
+        for (let b = 0; b < B; b++) {
+          const src = dp + <usize>b * rowO, dst = P + (<usize>b << 5);
+          v128.store(dst, v128.load(src));
+          v128.store(dst, v128.load(src, 16), 16);
+        }
+        dp = P;
+        dStep = 32;
+      }
+      for (; c + 4 <= C; c += 4) dw_4x8(dweight + <usize>c * rowO + jo, inp + (<usize>c << 2), dp, B, rowI, rowO, dStep);
+      for (; c < C; c++) dw_1x8(dweight + <usize>c * rowO + jo, inp + (<usize>c << 2), dp, B, rowI, dStep);
     }
     if (j + 4 <= OC) {
       const jo = <usize>j << 2;
@@ -583,7 +598,7 @@ function dw_4xR(dw: usize, x: usize, d: usize, B: i32, rowI: usize, rowO: usize,
 // dw[0..4)[0..8) += x[:][0..4)^T . d[:][0..8); x steps by rowI per b, d by rowO per b
 // @ts-ignore: decorator
 @inline
-function dw_4x8(dw: usize, x: usize, d: usize, B: i32, rowI: usize, rowO: usize): void {
+function dw_4x8(dw: usize, x: usize, d: usize, B: i32, rowI: usize, rowO: usize, dStep: usize): void {
   let a00 = f32x4.splat(0), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
   for (let b = 0; b < B; b++) {
     const d0 = v128.load(d);
@@ -601,7 +616,7 @@ function dw_4x8(dw: usize, x: usize, d: usize, B: i32, rowI: usize, rowO: usize)
     a30 = f32x4.add(a30, f32x4.mul(s, d0));
     a31 = f32x4.add(a31, f32x4.mul(s, d1));
     x += rowI;
-    d += rowO;
+    d += dStep;
   }
   v128.store(dw, f32x4.add(v128.load(dw), a00));
   v128.store(dw, f32x4.add(v128.load(dw, 16), a01), 16);
@@ -618,14 +633,14 @@ function dw_4x8(dw: usize, x: usize, d: usize, B: i32, rowI: usize, rowO: usize)
 
 // @ts-ignore: decorator
 @inline
-function dw_1x8(dw: usize, x: usize, d: usize, B: i32, rowI: usize, rowO: usize): void {
+function dw_1x8(dw: usize, x: usize, d: usize, B: i32, rowI: usize, dStep: usize): void {
   let a0 = f32x4.splat(0), a1 = a0;
   for (let b = 0; b < B; b++) {
     const s = v128.load32_splat(x);
     a0 = f32x4.add(a0, f32x4.mul(s, v128.load(d)));
     a1 = f32x4.add(a1, f32x4.mul(s, v128.load(d, 16)));
     x += rowI;
-    d += rowO;
+    d += dStep;
   }
   v128.store(dw, f32x4.add(v128.load(dw), a0));
   v128.store(dw, f32x4.add(v128.load(dw, 16), a1), 16);
