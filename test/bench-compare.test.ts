@@ -36,10 +36,14 @@ describe('bench/compare.mjs --quick', () => {
         expect(row.testAccuracy).toBeGreaterThanOrEqual(0);
         expect(row.testAccuracy).toBeLessThanOrEqual(1);
         expect(row.runs).toBeGreaterThanOrEqual(3);
+        expect(row.runMs.length).toBe(row.runs);
       }
     }
     expect(report.targets.length).toBe(9);
-    for (const t of report.targets.filter((x: { target: string }) => hasNumpy || !/numpy/.test(x.target))) expect(Number.isFinite(t.timeRatio), t.target).toBe(true);
+    for (const t of report.targets.filter((x: { target: string }) => hasNumpy || !/numpy/.test(x.target))) {
+      expect(Number.isFinite(t.timeRatio), t.target).toBe(true);
+      expect(Number.isFinite(t.pairedTimeRatio) && t.pairedTimeRatio > 0, t.target).toBe(true);
+    }
     const csv = readFileSync(join(out, 'compare-quick.csv'), 'utf8').trim().split('\n');
     expect(csv[0]).toMatch(/^workload,peer,backend,epoch ms min/);
     expect(csv.length).toBe(1 + report.results.length);
