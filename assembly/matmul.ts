@@ -51,6 +51,19 @@ function dot(p: usize, q: usize, n: i32): f32 {
   return sum;
 }
 
+/** copies `rows` rows of 8 floats, `stride` bytes apart from src, into the scratch panel (32 bytes a row); returns the panel */
+// @ts-ignore: decorator
+@inline
+function packPanel8(src: usize, rows: i32, stride: usize): usize {
+  const P = scratch() + SCRATCH_PANEL_AT;
+  for (let i = 0; i < rows; i++) {
+    const s = src + <usize>i * stride, d = P + (<usize>i << 5);
+    v128.store(d, v128.load(s));
+    v128.store(d, v128.load(s, 16), 16);
+  }
+  return P;
+}
+
 /** the first r (1..3) lanes from p, the others 0: a column tail kept in SIMD without reading past it */
 // @ts-ignore: decorator
 @inline
@@ -105,13 +118,7 @@ export function matmul_forward(out: usize, inp: usize, weight: usize, bias: usiz
         // pages, more than the L1 TLB holds); packed it is kc x 32 bytes
         let wp = wk + jo, wStep = rowO;
         if (B >= PACK_MIN_B) {
-          const P = scratch() + SCRATCH_PANEL_AT;
-          for (let k = 0; k < kc; k++) {
-            const src = wp + <usize>k * rowO, dst = P + (<usize>k << 5);
-            v128.store(dst, v128.load(src));
-            v128.store(dst, v128.load(src, 16), 16);
-          }
-          wp = P;
+          wp = packPanel8(wp, kc, rowO);
           wStep = 32;
         }
         let b = 0;
@@ -509,13 +516,7 @@ function backward_dweight(dweight: usize, dout: usize, inp: usize, B: i32, C: i3
       // every tile of the column block walks it, and in place its rows are rowO bytes apart
       let dp = dout + jo, dStep = rowO;
       if (B <= DW_PACK_MAX_B && C >= 8) {
-        const P = scratch() + SCRATCH_PANEL_AT;
-        for (let b = 0; b < B; b++) {
-          const src = dp + <usize>b * rowO, dst = P + (<usize>b << 5);
-          v128.store(dst, v128.load(src));
-          v128.store(dst, v128.load(src, 16), 16);
-        }
-        dp = P;
+        dp = packPanel8(dp, B, rowO);
         dStep = 32;
       }
       for (; c + 4 <= C; c += 4) dw_4x8(dweight + <usize>c * rowO + jo, inp + (<usize>c << 2), dp, B, rowI, rowO, dStep);
