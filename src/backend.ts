@@ -45,6 +45,14 @@ export function dropoutKeep(i: number, stream: number, seed: number, threshold: 
 
 export const BYTES: Record<DType, number> = { f32: 4, i32: 4, u8: 1 };
 
+/** the most columns the packed non-zero entries of nz_fill hold (column << 8 | pixel in an i32) */
+export const NZ_MAX_COLUMNS = 1 << 23;
+
+/** throws a RangeError when nz_fill's packed entries cannot hold C columns */
+export function checkNzColumns(C: number): void {
+  if (C > NZ_MAX_COLUMNS) throw new RangeError(`nz_fill: ${C} columns do not fit the packed non-zero entries (at most ${NZ_MAX_COLUMNS})`);
+}
+
 export interface Tensor<D extends DType = DType> {
   readonly dtype: D;
   /** element count */
@@ -146,7 +154,7 @@ export interface Backend {
   // ---- the exact sparse first layer (zero inputs skipped) ----------------------------------------
   /** nzStart (rows + 1) = prefix counts of the non-zeros of src (rows, C) u8; returns the total */
   nz_count(nzStart: Tensor<'i32'>, src: Tensor<'u8'>, rows: number, C: number): number;
-  /** nzIdx (nnz) = each non-zero of src, row after row, packed as column << 8 | pixel (C < 2^23) */
+  /** nzIdx (nnz) = each non-zero of src, row after row, packed as column << 8 | pixel (C <= NZ_MAX_COLUMNS, else RangeError) */
   nz_fill(nzIdx: Tensor<'i32'>, nzStart: Tensor<'i32'>, src: Tensor<'u8'>, rows: number, C: number): void;
   /** out (B,OC) = X . weight + bias, X's row b = src[idx[b]] * scale given by its non-zeros */
   sparse_matmul_forward(out: Tensor<'f32'>, src: Tensor<'u8'>, nzStart: Tensor<'i32'>, nzIdx: Tensor<'i32'>, idx: Tensor<'i32'>, weight: Tensor<'f32'>, bias: Tensor<'f32'> | null, B: number, C: number, OC: number, scale: number): void;

@@ -5,12 +5,13 @@
  * dense data never gets slower. The lists are built once per resident dataset, in wasm.
  */
 import type { DataSet } from './model.js';
+import { NZ_MAX_COLUMNS } from './backend.js';
 
 /** a batch whose inputs are at most this dense runs the first layer sparse (zeros skipped) */
 export const SPARSE_MAX_DENSITY = 0.4;
 
-/** the non-zero lists pack each entry as column << 8 | pixel in an i32, so columns stay below 2^23 */
-export const SPARSE_MAX_FEATURES = 1 << 23;
+/** the non-zero lists pack each entry as column << 8 | pixel in an i32 (backend.ts: NZ_MAX_COLUMNS) */
+export const SPARSE_MAX_FEATURES = NZ_MAX_COLUMNS;
 
 const nnzCache = new WeakMap<DataSet, number>();
 /** non-zero inputs of a dataset (counted once per dataset object) */

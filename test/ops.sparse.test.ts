@@ -99,6 +99,14 @@ function runDense(be: Backend, k: Case, scale: number) {
 }
 
 describe('sparse first layer', () => {
+  it('nz_fill refuses more columns than the packed entries hold, on every backend', async () => {
+    for (const be of [new TsBackend(), await WasmBackend.create('simd'), await WasmBackend.create('scalar')]) {
+      const t = be.alloc('i32', 1), src = be.alloc('u8', 1);
+      expect(() => be.nz_fill(t, t, src, 0, (1 << 23) + 1)).toThrow(/8388609 columns do not fit/);
+      expect(() => be.nz_fill(t, be.alloc('i32', 1), src, 0, 1 << 23)).not.toThrow();
+    }
+  });
+
   it('the TS sparse ops equal the dense path at every density', () => {
     let seed = 1;
     // (the wasm-only chunking shapes add nothing here: the TS ops have one path)

@@ -4,7 +4,7 @@
  * order as assembly/. Sums are carried in doubles (JS numbers) and stored as f32.
  */
 import type { Backend, DType, Tensor, TypedArrayOf } from '../../backend.js';
-import { BYTES, dropoutKeep, dropoutParams } from '../../backend.js';
+import { BYTES, checkNzColumns, dropoutKeep, dropoutParams } from '../../backend.js';
 import { Activation } from '../../backend.js';
 import { augmentRowsRef } from '../../augment.js';
 
@@ -254,9 +254,10 @@ export class TsBackend implements Backend {
   }
 
   nz_fill(nzIdx: Tensor<'i32'>, nzStart: Tensor<'i32'>, src: Tensor<'u8'>, rows: number, C: number): void {
+    checkNzColumns(C);
     const ix = nzIdx.host!, x = src.host!;
     let at = 0;
-    // packed entries: column << 8 | pixel (the column is below 2^23: wantsSparseIndex checks)
+    // packed entries: column << 8 | pixel
     for (let r = 0; r < rows; r++) for (let c = 0; c < C; c++) if (x[r * C + c] !== 0) ix[at++] = (c << 8) | x[r * C + c];
   }
 

@@ -8,7 +8,7 @@
  * views are remade whenever memory.buffer changes. Ops pass byteOffsets straight to the kernels.
  */
 import type { Backend, BackendName, DType, Tensor, TypedArrayOf } from '../../backend.js';
-import { BYTES, dropoutParams } from '../../backend.js';
+import { BYTES, checkNzColumns, dropoutParams } from '../../backend.js';
 import { SimdnetError } from '../../errors.js';
 import { instantiateKernels, loadWasmModule, simdSupported, type WasmSource, type WasmVariant } from './loader.js';
 
@@ -236,6 +236,7 @@ export class WasmBackend implements Backend {
     return this.k.nz_count(nzStart.byteOffset, src.byteOffset, rows, C);
   }
   nz_fill(nzIdx: Tensor<'i32'>, nzStart: Tensor<'i32'>, src: Tensor<'u8'>, rows: number, C: number): void {
+    checkNzColumns(C);
     this.k.nz_fill(nzIdx.byteOffset, nzStart.byteOffset, src.byteOffset, rows, C);
   }
   sparse_matmul_forward(out: Tensor<'f32'>, src: Tensor<'u8'>, nzStart: Tensor<'i32'>, nzIdx: Tensor<'i32'>, idx: Tensor<'i32'>, weight: Tensor<'f32'>, bias: Tensor<'f32'> | null, B: number, C: number, OC: number, scale: number): void {
