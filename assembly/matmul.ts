@@ -11,7 +11,7 @@
 import { checkSpan } from './data';
 import { scratch, SCRATCH_WT_AT, SCRATCH_PANEL_AT } from './scratch';
 
-/** rows of weight per forward block: a KC x 8 weight panel (KC * 32 bytes of lines) stays in L1 */
+/** the most rows of weight per forward block (C is cut into equal blocks of at most KC): a block's x 8 weight panel stays in L1 */
 const KC = 256;
 /** batches of at least this many rows pack each weight panel before their row tiles use it */
 const PACK_MIN_B = 8;

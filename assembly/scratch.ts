@@ -7,7 +7,7 @@
 export const SCRATCH_WT_AT: usize = 16400 + (65536 << 3);
 /** offset of the 256 scaled pixel values of the sparse kernels (assembly/sparse.ts: valueTable), 1 KiB */
 export const SCRATCH_VALS_AT: usize = SCRATCH_WT_AT + (16384 << 2);
-/** offset of the packed weight panel of matmul_forward (assembly/matmul.ts), KC x 8 floats, 8 KiB */
+/** offset of the packed panel of assembly/matmul.ts (packPanel8: a forward weight panel or a gradient's dout panel), 256 x 8 floats, 8 KiB */
 export const SCRATCH_PANEL_AT: usize = SCRATCH_VALS_AT + (256 << 2);
 /** bytes reserved: the batch column lists of assembly/sparse.ts (16 KiB + 512 KiB), WT, the value table, the panel */
 export const SCRATCH_BYTES: usize = SCRATCH_PANEL_AT + (256 << 5);

@@ -127,7 +127,7 @@ export function sparse_matmul_forward(out: usize, src: usize, nzStart: usize, nz
   checkSpan(idx, B, 4);
   checkSpan(weight, C * OC, 4);
   if (ASC_FEATURE_SIMD && useColumnLists(C, OC)) {
-    csc_forward(out, src, nzStart, nzIdx, idx, weight, bias, B, C, OC, scale);
+    csc_forward(out, nzStart, nzIdx, idx, weight, bias, B, C, OC, scale);
     return;
   }
   const rowO = <usize>OC << 2;
@@ -139,7 +139,7 @@ export function sparse_matmul_forward(out: usize, src: usize, nzStart: usize, nz
     const o = out + <usize>b * rowO;
     let j = 0;
     if (ASC_FEATURE_SIMD) j = csrRow(o, p0, p1, T, weight, bias, rowO, OC);
-    if (!ASC_FEATURE_SIMD) {
+    else {
       // scalar build: stream each non-zero's weight row into the output row (contiguous)
       for (let jj = 0; jj < OC; jj++) store<f32>(o + (<usize>jj << 2), bias ? load<f32>(bias + (<usize>jj << 2)) : 0);
       for (let p = p0; p < p1; p += 4) {
@@ -275,7 +275,7 @@ export function sparse_matmul_backward(dweight: usize, dbias: usize, dout: usize
   checkSpan(dout, B * OC, 4);
   checkSpan(idx, B, 4);
   if (ASC_FEATURE_SIMD && useColumnLists(C, OC)) {
-    csc_backward(dweight, dbias, dout, src, nzStart, nzIdx, idx, B, C, OC, scale);
+    csc_backward(dweight, dbias, dout, nzStart, nzIdx, idx, B, C, OC, scale);
     return;
   }
   const rowO = <usize>OC << 2;
@@ -407,13 +407,13 @@ const CSC_LIST_AT: usize = 16400;
 function useColumnLists(C: i32, OC: i32): bool {
   return C <= CSC_MAX_C && <i64>C * <i64>OC >= CSC_MIN_WEIGHTS;
 }
-const CSC_MIN_WEIGHTS: i64 = 1 << 18; // 1 MiB of f32 // after the (CSC_MAX_C + 1) column ends, 16-byte aligned
+const CSC_MIN_WEIGHTS: i64 = 1 << 18; // 1 MiB of f32
 
 /**
  * Builds the column lists of batch rows [b0, B), as many rows as fit CSC_CAP entries; returns the
  * row after the last one taken. Afterwards column k's entries are [CSC_END[k-1], CSC_END[k]).
  */
-function cscBuild(src: usize, nzStart: usize, nzIdx: usize, idx: usize, b0: i32, B: i32, C: i32, rowO: usize, scale: f32, maxRows: i32): i32 {
+function cscBuild(nzStart: usize, nzIdx: usize, idx: usize, b0: i32, B: i32, C: i32, rowO: usize, scale: f32, maxRows: i32): i32 {
   const CSC_END = scratch(), CSC_LIST = CSC_END + CSC_LIST_AT;
   const T = valueTable(scale);
   memory.fill(CSC_END, 0, (<usize>C + 1) << 2);
@@ -455,12 +455,12 @@ function cscBuild(src: usize, nzStart: usize, nzIdx: usize, idx: usize, b0: i32,
   return b;
 }
 
-function csc_forward(out: usize, src: usize, nzStart: usize, nzIdx: usize, idx: usize, weight: usize, bias: usize, B: i32, C: i32, OC: i32, scale: f32): void {
+function csc_forward(out: usize, nzStart: usize, nzIdx: usize, idx: usize, weight: usize, bias: usize, B: i32, C: i32, OC: i32, scale: f32): void {
   const CSC_END = scratch(), CSC_LIST = CSC_END + CSC_LIST_AT;
   const rowO = <usize>OC << 2;
   let b0 = 0;
   while (b0 < B) {
-    const b1 = cscBuild(src, nzStart, nzIdx, idx, b0, B, C, rowO, scale, CSC_ROWS_FWD);
+    const b1 = cscBuild(nzStart, nzIdx, idx, b0, B, C, rowO, scale, CSC_ROWS_FWD);
     for (let b = b0; b < b1; b++) {
       const o = out + <usize>b * rowO;
       if (bias) memory.copy(o, bias, rowO);
@@ -522,12 +522,12 @@ function csc_forward(out: usize, src: usize, nzStart: usize, nzIdx: usize, idx: 
   }
 }
 
-function csc_backward(dweight: usize, dbias: usize, dout: usize, src: usize, nzStart: usize, nzIdx: usize, idx: usize, B: i32, C: i32, OC: i32, scale: f32): void {
+function csc_backward(dweight: usize, dbias: usize, dout: usize, nzStart: usize, nzIdx: usize, idx: usize, B: i32, C: i32, OC: i32, scale: f32): void {
   // the fused step's loop with neither its first nor its last chunk: dweight += each chunk's sums
   const rowO = <usize>OC << 2;
   let b0 = 0;
   while (b0 < B) {
-    const b1 = cscBuild(src, nzStart, nzIdx, idx, b0, B, C, rowO, scale, CSC_ROWS);
+    const b1 = cscBuild(nzStart, nzIdx, idx, b0, B, C, rowO, scale, CSC_ROWS);
     cscStep(0, 0, dweight, dout, C, OC, false, false, 0, 0, 0, 0);
     b0 = b1;
   }
@@ -567,7 +567,7 @@ export function sparse_update(weight: usize, vel: usize, dweight: usize, dout: u
   const rowO = <usize>OC << 2;
   let kept = 0, b0 = 0;
   do {
-    const b1 = cscBuild(src, nzStart, nzIdx, idx, b0, B, C, rowO, scale, CSC_ROWS);
+    const b1 = cscBuild(nzStart, nzIdx, idx, b0, B, C, rowO, scale, CSC_ROWS);
     kept += cscStep(weight, vel, dweight, dout, C, OC, b0 == 0, b1 == B, lr, mu, wd, nesterov);
     b0 = b1;
   } while (b0 < B);

@@ -57,11 +57,10 @@ function peakProbe() {
 async function suiteFor(be) {
   const t = (dtype, values) => { const x = be.alloc(dtype, values.length); be.write(x, values); return x; };
   const cases = [];
-  if (be.name === 'wasm-simd' && environment.simd) {
+  if (be.name === 'wasm-simd' && peakExports) {
     // this machine's ceiling for those loops: f32x4 mul + add, 12 accumulators, operands in L1
-    const probe = peakExports;
     const n = quick ? 1000 : 200000;
-    if (probe) cases.push({ name: 'f32x4 mul+add peak (12 accumulators, L1 operands)', flops: n * 96, fn: () => probe.peak(1024, n) });
+    cases.push({ name: 'f32x4 mul+add peak (12 accumulators, L1 operands)', flops: n * 96, fn: () => peakExports.peak(1024, n) });
   }
   {
     // the reference: the forward kernel on a square, cache-friendly GEMM, the best case for 128-bit

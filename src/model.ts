@@ -3,12 +3,12 @@
  * resident datasets all live in the backend's memory, planned up front (llm.c's size tables).
  * Every step is a handful of Backend calls per layer; nothing is allocated inside the loop.
  */
-import { Activation, type ActivationName, type Backend, type BackendPreference, type Tensor } from './backend.js';
+import { Activation, NZ_MAX_COLUMNS, type ActivationName, type Backend, type BackendPreference, type Tensor } from './backend.js';
 import { createBackend } from './backends/index.js';
 import { UsageError, SimdnetError } from './errors.js';
 import { Rng } from './rng.js';
 import { checkPlanFits, sessionBytes } from './limits.js';
-import { SPARSE_MAX_DENSITY, SPARSE_MAX_FEATURES, wantsSparseIndex } from './sparse.js';
+import { SPARSE_MAX_DENSITY, wantsSparseIndex } from './sparse.js';
 import { fit, type FitOptions, type History, type OptimizerConfig } from './train.js';
 import { augmentScratch, imageSize, type ResolvedAugment } from './augment.js';
 
@@ -434,7 +434,7 @@ export class Model {
     be.augment_rows_u8(a.out, r.images, idx, a.params, a.field, B, a.W, a.H, (this.config.seed ^ 0x61756721) >>> 0, this.step >>> 0, c.shift, (c.rotate * Math.PI) / 180, c.scale, c.elastic, a.R, true);
     const nz = a.res.nz!;
     const nnz = be.nz_count(nz.start, a.out, B, C);
-    if (C <= SPARSE_MAX_FEATURES && nnz <= SPARSE_MAX_DENSITY * B * C) {
+    if (C <= NZ_MAX_COLUMNS && nnz <= SPARSE_MAX_DENSITY * B * C) {
       be.nz_fill(nz.idx, nz.start, a.out, B, C);
       s.sparse = { r: a.res, idx: a.ident };
     } else be.gather_rows_u8(s.acts[0], a.out, a.ident, B, C, this.config.inputScale);

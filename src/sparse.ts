@@ -10,9 +10,6 @@ import { NZ_MAX_COLUMNS } from './backend.js';
 /** a batch whose inputs are at most this dense runs the first layer sparse (zeros skipped) */
 export const SPARSE_MAX_DENSITY = 0.4;
 
-/** the non-zero lists pack each entry as column << 8 | pixel in an i32 (backend.ts: NZ_MAX_COLUMNS) */
-export const SPARSE_MAX_FEATURES = NZ_MAX_COLUMNS;
-
 const nnzCache = new WeakMap<DataSet, number>();
 /** non-zero inputs of a dataset (counted once per dataset object) */
 export function countNonzero(d: DataSet): number {
@@ -27,5 +24,5 @@ export function countNonzero(d: DataSet): number {
 }
 /** whether a dataset gets a sparse index: its overall density is low enough for the sparse path to pay */
 export function wantsSparseIndex(d: DataSet): boolean {
-  return d.features <= SPARSE_MAX_FEATURES && countNonzero(d) <= SPARSE_MAX_DENSITY * d.count * d.features;
+  return d.features <= NZ_MAX_COLUMNS && countNonzero(d) <= SPARSE_MAX_DENSITY * d.count * d.features;
 }
