@@ -9,8 +9,10 @@ export const SCRATCH_WT_AT: usize = 16400 + (65536 << 3);
 export const SCRATCH_VALS_AT: usize = SCRATCH_WT_AT + (16384 << 2);
 /** offset of the packed panel of assembly/matmul.ts (packPanel8: a forward weight panel or a gradient's dout panel), 256 x 8 floats, 8 KiB */
 export const SCRATCH_PANEL_AT: usize = SCRATCH_VALS_AT + (256 << 2);
-/** bytes reserved: the batch column lists of assembly/sparse.ts (16 KiB + 512 KiB), WT, the value table, the panel */
-export const SCRATCH_BYTES: usize = SCRATCH_PANEL_AT + (256 << 5);
+/** offset of the word assembly/sparse.ts (touchRows) stores so that its loads stay, 16 bytes */
+export const SCRATCH_TOUCH_AT: usize = SCRATCH_PANEL_AT + (256 << 5);
+/** bytes reserved: the batch column lists of assembly/sparse.ts (16 KiB + 512 KiB), WT, the value table, the panel, the touch word */
+export const SCRATCH_BYTES: usize = SCRATCH_TOUCH_AT + 16;
 
 /** first byte of the scratch region (16-byte aligned) */
 // @ts-ignore: decorator

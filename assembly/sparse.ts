@@ -7,7 +7,7 @@
 // 784 -> 64 forward, MNIST: reading the pixel from the image and converting it per non-zero took
 // 1.37x the time of the packed entry and the table.) Columns must be below 2^23 (nz_fill checks).
 import { checkSpan } from './data';
-import { scratch, SCRATCH_VALS_AT } from './scratch';
+import { scratch, SCRATCH_VALS_AT, SCRATCH_TOUCH_AT } from './scratch';
 import { count_nonfinite, sgdVec, sgdOne, momentumVec, momentumOne, maskedCount, TINY4 } from './optim';
 
 /** the largest column count the packed entries hold */
@@ -40,7 +40,7 @@ function val(T: usize, e: u32): usize {
 // address, scaled value) pairs in a scratch list, so the per-column-block loops pay one address
 // load and one value load per non-zero instead of decoding the entry each time (784 -> 300: the
 // direct loop took 1.12x the time). An image with more than LIST_CAP non-zeros takes the direct
-// loop, and so do layers narrower than LIST_MIN_OC. (The forward product takes 56-column blocks,
+// loop, and so do layers narrower than LIST_MIN_OC. (The forward product takes wide column blocks,
 // csrRow, which beat the list there: 784 -> 128 0.92x, 784 -> 300 0.95x of the list's time.)
 const LIST_CAP = 2048;
 const LIST_MIN_OC = 96;
@@ -120,6 +120,29 @@ export function nz_fill(nzIdx: usize, nzStart: usize, src: usize, rows: i32, C: 
   }
 }
 
+/**
+ * Loads one word of every cache line of the batch rows' packed entries, before a kernel walks them.
+ * The rows of a shuffled batch are scattered over the dataset's lists (36 MB for MNIST's training
+ * set): walked row by row, each row's first lines miss one after another; these loads have no
+ * dependencies, so the core keeps many misses in flight at once. The xor of the words is stored so
+ * that no compiler drops the loads. Measured on shuffled MNIST batches of 64 (`node dev/pair-ab.mjs`):
+ * the 784 -> 4 forward product 0.52x the time, 784 -> 64 0.83x; whole W1 epochs 0.93-0.94x
+ * (`node dev/epoch-ab.mjs`). Batches of more rows are touched TOUCH_ROWS rows at a time, so the
+ * touched lines are still in L1 / L2 when the row loop reaches them.
+ */
+const TOUCH_ROWS = 64;
+function touchRows(nzStart: usize, nzIdx: usize, idx: usize, B: i32): void {
+  // consecutive rows (evaluation, a dataset in order) are one stream the hardware prefetches
+  if (load<i32>(idx + (<usize>(B - 1) << 2)) - load<i32>(idx) == B - 1) return;
+  let s: u32 = 0;
+  for (let b = 0; b < B; b++) {
+    const r = <usize>load<i32>(idx + (<usize>b << 2));
+    const p1 = nzIdx + (<usize>load<i32>(nzStart + ((r + 1) << 2)) << 2);
+    for (let p = nzIdx + (<usize>load<i32>(nzStart + (r << 2)) << 2); p < p1; p += 64) s ^= load<u32>(p);
+  }
+  store<u32>(scratch() + SCRATCH_TOUCH_AT, s);
+}
+
 // out (B, OC) = X . weight + bias, X's row b being row idx[b] of src (u8 * scale) given by its
 // non-zeros; weight is (C, OC), bias is (OC) or 0
 export function sparse_matmul_forward(out: usize, src: usize, nzStart: usize, nzIdx: usize, idx: usize, weight: usize, bias: usize, B: i32, C: i32, OC: i32, scale: f32): void {
@@ -133,6 +156,7 @@ export function sparse_matmul_forward(out: usize, src: usize, nzStart: usize, nz
   const rowO = <usize>OC << 2;
   const T = valueTable(scale);
   for (let b = 0; b < B; b++) {
+    if (!(b & (TOUCH_ROWS - 1))) touchRows(nzStart, nzIdx, idx + (<usize>b << 2), min(TOUCH_ROWS, B - b));
     const r = load<i32>(idx + (<usize>b << 2));
     const p0 = nzIdx + (<usize>load<i32>(nzStart + (<usize>r << 2)) << 2);
     const p1 = nzIdx + (<usize>load<i32>(nzStart + ((<usize>r + 1) << 2)) << 2);
@@ -167,21 +191,22 @@ export function sparse_matmul_forward(out: usize, src: usize, nzStart: usize, nz
 
 /**
  * One output row of the direct loop (SIMD): the entry is decoded per column block, so the blocks
- * are as wide as the registers allow: 56 columns (14 accumulators, the value and a product fill
- * V8's 16 xmm registers), then 32, 8 and 4 (784 -> 64 takes 56 + 8). Its own function: inside
- * sparse_matmul_forward V8 allocated the 14 accumulators worse (measured 1.5x slower).
+ * are as wide as the registers allow: 48 columns (12 accumulators, the value and a product: V8 on
+ * x64 allocates 15 xmm registers, xmm15 being its scratch, and 56 columns spilled an accumulator to
+ * the stack in every iteration), then 32, 16, 8 and 4 (784 -> 64 takes 48 + 16; 784 -> 128 ran
+ * 0.96x the time of 56 + 56 + 16). Its own function: inside sparse_matmul_forward V8 allocated the
+ * accumulators worse (measured 1.5x slower).
  * Returns the first column not done (the scalar tail's).
  */
 function csrRow(o: usize, p0: usize, p1: usize, T: usize, weight: usize, bias: usize, rowO: usize, OC: i32): i32 {
   let j = 0;
-  for (; j + 56 <= OC; j += 56) {
+  for (; j + 48 <= OC; j += 48) {
     const jo = <usize>j << 2;
-    let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, a8 = a0, a9 = a0, a10 = a0, a11 = a0, a12 = a0, a13 = a0;
+    let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, a8 = a0, a9 = a0, a10 = a0, a11 = a0;
     if (bias) {
       a0 = v128.load(bias + jo); a1 = v128.load(bias + jo, 16); a2 = v128.load(bias + jo, 32); a3 = v128.load(bias + jo, 48);
       a4 = v128.load(bias + jo, 64); a5 = v128.load(bias + jo, 80); a6 = v128.load(bias + jo, 96); a7 = v128.load(bias + jo, 112);
       a8 = v128.load(bias + jo, 128); a9 = v128.load(bias + jo, 144); a10 = v128.load(bias + jo, 160); a11 = v128.load(bias + jo, 176);
-      a12 = v128.load(bias + jo, 192); a13 = v128.load(bias + jo, 208);
     }
     for (let p = p0; p < p1; p += 4) {
       const e = load<u32>(p);
@@ -199,13 +224,10 @@ function csrRow(o: usize, p0: usize, p1: usize, T: usize, weight: usize, bias: u
       a9 = f32x4.add(a9, f32x4.mul(v, v128.load(w, 144)));
       a10 = f32x4.add(a10, f32x4.mul(v, v128.load(w, 160)));
       a11 = f32x4.add(a11, f32x4.mul(v, v128.load(w, 176)));
-      a12 = f32x4.add(a12, f32x4.mul(v, v128.load(w, 192)));
-      a13 = f32x4.add(a13, f32x4.mul(v, v128.load(w, 208)));
     }
     v128.store(o + jo, a0); v128.store(o + jo, a1, 16); v128.store(o + jo, a2, 32); v128.store(o + jo, a3, 48);
     v128.store(o + jo, a4, 64); v128.store(o + jo, a5, 80); v128.store(o + jo, a6, 96); v128.store(o + jo, a7, 112);
     v128.store(o + jo, a8, 128); v128.store(o + jo, a9, 144); v128.store(o + jo, a10, 160); v128.store(o + jo, a11, 176);
-    v128.store(o + jo, a12, 192); v128.store(o + jo, a13, 208);
   }
   for (; j + 32 <= OC; j += 32) {
     const jo = <usize>j << 2;
@@ -229,6 +251,23 @@ function csrRow(o: usize, p0: usize, p1: usize, T: usize, weight: usize, bias: u
     }
     v128.store(o + jo, a0); v128.store(o + jo, a1, 16); v128.store(o + jo, a2, 32); v128.store(o + jo, a3, 48);
     v128.store(o + jo, a4, 64); v128.store(o + jo, a5, 80); v128.store(o + jo, a6, 96); v128.store(o + jo, a7, 112);
+  }
+  for (; j + 16 <= OC; j += 16) {
+    const jo = <usize>j << 2;
+    let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
+    if (bias) {
+      a0 = v128.load(bias + jo); a1 = v128.load(bias + jo, 16); a2 = v128.load(bias + jo, 32); a3 = v128.load(bias + jo, 48);
+    }
+    for (let p = p0; p < p1; p += 4) {
+      const e = load<u32>(p);
+      const v = v128.load32_splat(val(T, e));
+      const w = weight + col(e) * rowO + jo;
+      a0 = f32x4.add(a0, f32x4.mul(v, v128.load(w)));
+      a1 = f32x4.add(a1, f32x4.mul(v, v128.load(w, 16)));
+      a2 = f32x4.add(a2, f32x4.mul(v, v128.load(w, 32)));
+      a3 = f32x4.add(a3, f32x4.mul(v, v128.load(w, 48)));
+    }
+    v128.store(o + jo, a0); v128.store(o + jo, a1, 16); v128.store(o + jo, a2, 32); v128.store(o + jo, a3, 48);
   }
   for (; j + 8 <= OC; j += 8) {
     const jo = <usize>j << 2;

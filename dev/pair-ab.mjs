@@ -7,7 +7,7 @@ const [oldPath, Bs = '64', OCs = '64', which = 'fwd', pairsS = '40'] = process.a
 const B = +Bs, OC = +OCs, C = 784, pairs = +pairsS, burst = Math.max(B, 6000 - (6000 % B));
 const d = loadMnist().train, N = d.count;
 const order = new Int32Array(N).map((_, i) => i);
-for (let i = N - 1; i > 0; i--) { const j = (Math.random() * (i + 1)) | 0; [order[i], order[j]] = [order[j], order[i]]; }
+if (!process.env.SEQ) for (let i = N - 1; i > 0; i--) { const j = (Math.random() * (i + 1)) | 0; [order[i], order[j]] = [order[j], order[i]]; }
 const Wv = Float32Array.from({ length: C * OC }, () => Math.random() - 0.5);
 const Dv = Float32Array.from({ length: B * OC }, () => Math.random() - 0.5);
 async function setup(wasm) {
