@@ -49,7 +49,8 @@ Train options (explicit flags override the preset's values):
   --step-size N        step schedule: epochs between decays (default 1)
   --step-gamma X       step schedule: multiplier at each decay, in (0, 1] (default 0.5)
   --warmup N           linear warm-up epochs before the schedule (default 0)
-  --validation-split F hold out fraction F of the training set (seeded, same every run) as validation
+  --validation-split F hold out fraction F of the training set (seeded, same every run) as validation;
+                       0 turns a preset's hold-out off
   --dropout P          inverted dropout after each hidden layer while training, P in [0, 1) (default 0)
   --augment            augment the training batches on the fly: random shift, rotation, scale and
                        elastic distortion per image (seeded; never the validation or test data)
@@ -168,8 +169,9 @@ export function resolveTrainSettings(v: Record<string, string | boolean | undefi
   sched.warmup = warm ?? sched.warmup;
   s.schedule = checkSchedule(sched);
   const vs = num('validation-split', str('validation-split'));
-  if (vs !== undefined && !(vs > 0 && vs < 1)) throw new UsageError(`--validation-split must be in (0, 1), got '${str('validation-split')}'`);
-  s.validationSplit = vs ?? s.validationSplit;
+  if (vs !== undefined && !(vs >= 0 && vs < 1)) throw new UsageError(`--validation-split must be in [0, 1) (0: no hold-out, train on every image), got '${str('validation-split')}'`);
+  // 0 turns a preset's hold-out off
+  s.validationSplit = vs === 0 ? undefined : vs ?? s.validationSplit;
   s.earlyStopping = posInt('early-stopping', str('early-stopping')) ?? s.earlyStopping;
   if (s.earlyStopping !== undefined && s.validationSplit === undefined) throw new UsageError('--early-stopping needs --validation-split F: it watches the validation loss, never the test set');
   return s;

@@ -45,5 +45,12 @@ describe('preset best-mlp', () => {
     const meta2 = decodeModel(readFileSync(path), path).meta as { settings: Record<string, unknown> };
     expect(meta2.settings.dropout).toBe(0);
     expect(meta2.settings.validationSplit).toBe(0.2);
+    // --validation-split 0 turns the preset's hold-out off: no validation figures, every image trains
+    const r3 = run(['train', '--preset', 'best-mlp', '--data', data, '--hidden', '8', '--epochs', '1', '--dropout', '0', '--validation-split', '0', '--json', '--save', path]);
+    expect(r3.code).toBe(0);
+    const meta3 = decodeModel(readFileSync(path), path).meta as { settings: Record<string, unknown> };
+    expect(meta3.settings.validationSplit).toBeUndefined();
+    expect(r3.out).not.toMatch(/valAccuracy/);
+    expect(r2.out).toMatch(/valAccuracy/);
   });
 });
