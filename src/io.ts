@@ -25,7 +25,18 @@ export function writeFileAtomic(path: string, bytes: Uint8Array): void {
     throw new SimdnetError(`cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   closeSync(fd);
-  renameSync(tmp, path);
+  try {
+    renameSync(tmp, path);
+  } catch (e) {
+    try { unlinkSync(tmp); } catch { /* already gone */ }
+    throw new SimdnetError(`cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}; check that it is not a folder and that its folder is writable`);
+  }
+  // the rename lives in the folder's entry: sync it too, so a crash right after cannot lose the file
+  // (best effort: some systems, Windows among them, cannot open or sync a folder)
+  try {
+    const dfd = openSync(dirname(path), 'r');
+    try { fsyncSync(dfd); } finally { closeSync(dfd); }
+  } catch { /* not supported here */ }
 }
 
 /**

@@ -223,3 +223,28 @@ describe('models in two Workers', () => {
     }
   }, 60_000);
 });
+
+describe('writeFileAtomic', () => {
+  it('writes the bytes; a target that cannot be replaced gets one SimdnetError line and leaves no temporary file', async () => {
+    const { mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { writeFileAtomic } = await import('../src/io.js');
+    const dir = mkdtempSync(join(tmpdir(), 'simdnet-atomic-'));
+    try {
+      writeFileAtomic(join(dir, 'a.bin'), new Uint8Array([1, 2, 3]));
+      expect([...readFileSync(join(dir, 'a.bin'))]).toEqual([1, 2, 3]);
+      writeFileAtomic(join(dir, 'a.bin'), new Uint8Array([4]));
+      expect([...readFileSync(join(dir, 'a.bin'))]).toEqual([4]);
+      mkdirSync(join(dir, 'taken'));
+      mkdirSync(join(dir, 'taken', 'inside'));
+      const err = (() => { try { writeFileAtomic(join(dir, 'taken'), new Uint8Array([5])); } catch (e) { return e as Error; } })();
+      expect(err).toBeInstanceOf(SimdnetError);
+      expect(err!.message).toMatch(/^cannot write .*taken: E[A-Z]+; check that it is not a folder/);
+      expect(err!.message).not.toContain('\n');
+      expect(readdirSync(dir).sort()).toEqual(['a.bin', 'taken']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
