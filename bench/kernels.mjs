@@ -106,18 +106,56 @@ async function suiteFor(be) {
       }
     }),
   );
+  return cases;
+}
+
+/**
+ * The kernel targets' ratios measured in pairs: benny runs its cases one after another, so a slow
+ * spell of this shared machine can fall on one case and flip a ratio. Here every round times each
+ * case for ~20 ms back to back, and a ratio is the median over the rounds of the ratio within one.
+ */
+const PAIRED = ['matmul_forward reference', 'matmul_forward W1 layer 1', 'matmul_backward W1 layer 1', 'matmul_forward W2 layer 1', 'matmul_backward W2 layer 1', 'sparse_matmul_forward W1 layer 1', 'sparse_matmul_backward W1 layer 1', 'sparse_matmul_forward W2 layer 1', 'sparse_matmul_backward W2 layer 1'];
+function pairedRatios(be, cases) {
+  const picked = PAIRED.map((prefix) => {
+    const c = cases.find((x) => x.name.startsWith(prefix));
+    const r = results.find((x) => x.backend === be.name && x.kernel === c?.name);
+    return c && r ? { prefix, c, n: Math.max(1, Math.round(r.opsPerSec * (quick ? 0.002 : 0.02))) } : null;
+  });
+  if (picked.some((p) => !p)) return null;
+  const rounds = quick ? 2 : 15, per = picked.map(() => []);
+  for (let k = 0; k < rounds; k++) {
+    picked.forEach((p, i) => {
+      const t0 = performance.now();
+      for (let j = 0; j < p.n; j++) p.c.fn();
+      per[i].push((p.n * p.c.flops) / (performance.now() - t0)); // flop/ms
+    });
+  }
+  const g = (prefix) => per[PAIRED.indexOf(prefix)];
+  const median = (xs) => { const a = [...xs].sort((u, v) => u - v); return a.length % 2 ? a[a.length >> 1] : (a[a.length / 2 - 1] + a[a.length / 2]) / 2; };
+  const over = (a, b) => median(g(a).map((x, k) => x / g(b)[k]));
+  const out = { rounds };
+  for (const w of ['W1', 'W2']) {
+    out[`${w} forward / reference`] = over(`matmul_forward ${w} layer 1`, 'matmul_forward reference');
+    out[`${w} dW / reference`] = over(`matmul_backward ${w} layer 1`, 'matmul_forward reference');
+    const time = (prefix, k) => 1 / g(prefix)[k]; // ms per flop of the same product
+    out[`${w} sparse / dense, forward + dW`] = median(g('matmul_forward reference').map((_, k) =>
+      (time(`matmul_forward ${w} layer 1`, k) + time(`matmul_backward ${w} layer 1`, k)) / (time(`sparse_matmul_forward ${w} layer 1`, k) + time(`sparse_matmul_backward ${w} layer 1`, k))));
+  }
+  return out;
 }
 
 const environment = { node: process.version, simd: simdSupported(), platform: `${process.platform} ${process.arch}`, quick };
 log(`simdnet kernel benchmarks: Node ${environment.node}, wasm SIMD detected: ${environment.simd}${quick ? ' (quick smoke mode: figures are not meaningful)' : ''}`);
 const peakExports = environment.simd ? peakProbe() : null;
+const paired = {};
 for (const spec of backends) {
   const be = await spec.make();
   log(`\n${be.name}${be.name.startsWith('wasm') ? ` (build/simdnet-${be.name.slice(5)}.wasm)` : ''}`);
   const stdout = process.stdout.write.bind(process.stdout);
   process.stdout.write = () => true; // benny's own progress lines; our table is printed above
   try {
-    await suiteFor(be);
+    const cases = await suiteFor(be);
+    if (be.name.startsWith('wasm')) paired[be.name] = pairedRatios(be, cases);
   } finally {
     process.stdout.write = stdout;
   }
@@ -136,7 +174,8 @@ for (const be of ['wasm-simd', 'wasm-scalar']) {
   }
   const peak = g('f32x4 mul+add peak');
   summary[be] = { referenceGflops: ref, ...(peak ? { peakGflops: peak, 'reference / peak': ref / peak } : {}), ...rows };
+  if (paired[be]) for (const [k, v] of Object.entries(paired[be])) if (k !== 'rounds') summary[be][`${k} (paired)`] = v;
 }
-log('\nsummary (ratios of GFLOP/s; sparse / dense is the speed-up of the first layer on MNIST rows):');
-for (const [be, rows] of Object.entries(summary)) for (const [k, v] of Object.entries(rows)) log(`  ${be.padEnd(12)} ${k.padEnd(34)} ${v.toFixed(2)}`);
+log(`\nsummary (ratios of GFLOP/s; sparse / dense is the speed-up of the first layer on MNIST rows; "paired": the median over ${quick ? 2 : 15} rounds of the ratio within a round):`);
+for (const [be, rows] of Object.entries(summary)) for (const [k, v] of Object.entries(rows)) log(`  ${be.padEnd(12)} ${k.padEnd(43)} ${v.toFixed(2)}`);
 if (json) console.log(JSON.stringify({ environment, results, summary }));

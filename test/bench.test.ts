@@ -16,5 +16,7 @@ describe('bench/kernels.mjs --quick', () => {
     }
     for (const backend of ['wasm-simd', 'wasm-scalar']) for (const v of Object.values(out.summary[backend])) expect(Number.isFinite(v) && (v as number) > 0).toBe(true);
     expect(out.summary['wasm-simd'].peakGflops > 0).toBe(true);
+    // the targets' ratios are also measured in interleaved rounds
+    for (const backend of ['wasm-simd', 'wasm-scalar']) for (const k of ['W1 forward / reference (paired)', 'W2 dW / reference (paired)', 'W2 sparse / dense, forward + dW (paired)']) expect(out.summary[backend][k], `${backend} ${k}`).toBeGreaterThan(0);
   });
 });
