@@ -114,6 +114,8 @@ interface Session {
   fused: { dout: Tensor<'f32'>; B: number; r: Resident; idx: Tensor<'i32'> } | null;
   /** params, grads and the first optimizer state after the first layer's weights (set with fused) */
   rest: { params: Tensor<'f32'>; grads: Tensor<'f32'>; vel: Tensor<'f32'> | null; firstVel: Tensor<'f32'> | null; n: number } | null;
+  /** predict()'s u8 input batch with its own non-zero lists, allocated by its first call (stageOf) */
+  stage: { images: Tensor<'u8'>; ident: Tensor<'i32'>; res: Resident } | null;
 }
 
 /** the augmented batch (u8, with its own non-zero lists for the sparse first layer) and the kernel's scratch */
@@ -201,6 +203,13 @@ export class Model {
 
   private readonly baseMark: number;
   private session: Session | null = null;
+  /**
+   * where this model's session memory starts and ends on the backend: a re-plan frees the old
+   * session only while it is the top of the backend's memory, so a second model sharing the
+   * backend (its parameters and session live above) is never overwritten
+   */
+  private sessionStart: number;
+  private sessionEnd: number;
 
   constructor(config: ModelConfig, backend: Backend) {
     this.config = resolveConfig(config);
@@ -231,7 +240,7 @@ export class Model {
         db: backend.slice(this.grads, b, outputs),
       });
     }
-    this.baseMark = backend.mark();
+    this.baseMark = this.sessionStart = this.sessionEnd = backend.mark();
     this.rng = new Rng(this.config.seed ^ 0x5eed);
     this.initialize();
   }
@@ -328,9 +337,14 @@ export class Model {
     const maxCount = Math.max(batch, ...[...keep].map((d) => d.count));
     const nOpt = kind === 'none' ? 0 : kind === 'momentum' ? 1 : 2;
     const augBytes = augmentBytes(batch, this.inputs, this.config.imageShape, aug);
-    checkPlanFits(be, this.baseMark, sessionBytes({ layers: L, batch, paramCount: this.paramCount, nOpt, maxCount, datasets: [...keep], dropout: this.config.dropout }) + augBytes, batch);
-    be.release(this.baseMark);
+    // the old session is freed and reused only when nothing was allocated after it (another model on
+    // this backend); otherwise the new one goes on top and the old one's memory stays unused
+    const onTop = be.mark() === this.sessionEnd;
+    const start = onTop ? this.sessionStart : be.mark();
+    checkPlanFits(be, start, sessionBytes({ layers: L, batch, paramCount: this.paramCount, nOpt, maxCount, datasets: [...keep], dropout: this.config.dropout }) + augBytes, batch);
+    if (onTop) be.release(this.sessionStart);
     this.session = null;
+    this.sessionStart = be.mark();
     const session: Session = {
       batch,
       optKind: kind,
@@ -349,6 +363,7 @@ export class Model {
       aug: null,
       fused: null,
       rest: null,
+      stage: null,
     };
     if (aug) {
       const C = this.inputs, { W, H } = imageSize(C, this.config.imageShape);
@@ -384,7 +399,41 @@ export class Model {
       session.resident.set(d, { images, labels, nz });
     }
     this.session = session;
+    this.sessionEnd = be.mark();
     return session;
+  }
+
+  /** predict()'s staging buffers for u8 rows, part of the session (allocated on first use) */
+  private stageOf(s: Session): NonNullable<Session['stage']> {
+    if (s.stage) return s.stage;
+    const be = this.backend, B = s.batch, C = this.inputs;
+    const onTop = be.mark() === this.sessionEnd;
+    const images = be.alloc('u8', B * C);
+    const ident = be.alloc('i32', B);
+    be.write(ident, identity(B));
+    const nz = { start: be.alloc('i32', B + 1), idx: be.alloc('i32', B * C), counts: new Int32Array(0) };
+    s.stage = { images, ident, res: { images, labels: be.slice(images, 0, 0), nz } };
+    if (onTop) this.sessionEnd = be.mark();
+    return s.stage;
+  }
+
+  /**
+   * u8 rows into the first layer's input as training and evaluate() feed it: through their own
+   * non-zero lists when sparse enough (built in wasm, two calls), else scaled into acts[0] in wasm
+   */
+  private stageRows(s: Session, rows: Uint8Array, B: number): void {
+    const be = this.backend, C = this.inputs, st = this.stageOf(s);
+    be.write(st.images, rows);
+    if (C <= NZ_MAX_COLUMNS) {
+      const nz = st.res.nz!;
+      const nnz = be.nz_count(nz.start, st.images, B, C);
+      if (nnz <= SPARSE_MAX_DENSITY * B * C) {
+        be.nz_fill(nz.idx, nz.start, st.images, B, C);
+        s.sparse = { r: st.res, idx: st.ident };
+        return;
+      }
+    }
+    be.gather_rows_u8(s.acts[0], st.images, st.ident, B, C, this.config.inputScale);
   }
 
   /** reject data that does not fit this model, with both numbers in the message */
@@ -587,7 +636,8 @@ export class Model {
 
   /**
    * Class probabilities (count, classes) for raw u8 pixels (scaled by inputScale) or already
-   * scaled f32 inputs, row-major (count, inputs).
+   * scaled f32 inputs, row-major (count, inputs). u8 rows take the path of training and evaluate():
+   * into wasm as bytes, the first layer through their own non-zero lists when sparse enough.
    */
   predict(inputs: Uint8Array | Float32Array, count = Math.floor(inputs.length / this.inputs)): Float32Array {
     if (inputs.length < count * this.inputs) throw new UsageError(`predict: ${count} inputs of ${this.inputs} values need ${count * this.inputs} values, got ${inputs.length}`);
@@ -600,11 +650,7 @@ export class Model {
       const rows = inputs.subarray(start * D, (start + B) * D);
       s.sparse = null;
       if (rows instanceof Float32Array) be.write(s.acts[0], rows);
-      else {
-        const x = new Float32Array(B * D);
-        for (let i = 0; i < x.length; i++) x[i] = rows[i] * this.config.inputScale;
-        be.write(s.acts[0], x);
-      }
+      else this.stageRows(s, rows, B);
       this.forward(s, B);
       be.fill(s.labels as unknown as Tensor<'f32'>, B, 0); // labels are unused by the probabilities; keep the loss finite
       this.lossForward(s, B);

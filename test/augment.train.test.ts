@@ -59,7 +59,7 @@ describe('augmentation in training', () => {
       const probs = be.read(s.probs).slice(0, 16 * 4);
       const warped = be.read(s.aug!.out);
       expect(warped.some((x, i) => x !== data.images[(39 - Math.floor(i / 100)) * 100 + (i % 100)])).toBe(true);
-      // evaluation and predict never augment: predict on the warped pixels runs dense
+      // evaluation and predict never augment: predict on the warped pixels gives the same probabilities
       const dense = m.predict(warped, 16);
       for (let i = 0; i < probs.length; i++) expect(Math.abs(probs[i] - dense[i]), `${name} ${i}`).toBeLessThan(1e-5);
       // evaluate is unaugmented: the same loss twice

@@ -1,0 +1,69 @@
+/**
+ * predict() on raw u8 rows takes the path training and evaluate() take (the first layer through
+ * the rows' own non-zero lists when they are sparse enough), and models sharing one backend never
+ * overwrite each other's memory when they plan or re-plan.
+ */
+import { describe, expect, it } from 'vitest';
+import { loadMnist } from '../src/mnist.js';
+import { Model, type DataSet } from '../src/model.js';
+import { BACKENDS } from './helpers/backends.js';
+import { synthetic } from './helpers/synthetic.js';
+
+const mnist = loadMnist();
+const take = (d: DataSet, n: number): DataSet => ({ images: d.images.subarray(0, n * d.features), labels: d.labels.subarray(0, n), count: n, features: d.features });
+const train = take(mnist.train, 400);
+const test = take(mnist.test, 150);
+const maxAbsDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, x, i) => Math.max(m, Math.abs(x - b[i])), 0);
+const sameBits = (a: Float32Array, b: Float32Array) => a.length === b.length && a.every((x, i) => Object.is(x, b[i]));
+
+describe('predict on u8 rows', () => {
+  for (const b of BACKENDS) {
+    it(`${b.name}: the classes evaluate() counts, probabilities within 1e-5 of the same rows given as scaled f32, sparse and dense rows alike`, async () => {
+      const m = new Model({ layers: [784, 24, 10], activation: 'relu', seed: 1 }, await b.create());
+      await m.fit(train, { epochs: 1, batchSize: 50, optimizer: 'momentum', learningRate: 0.05 });
+      const e = m.evaluate(test, { batchSize: 64 });
+      const classes = m.predictClasses(test.images, test.count);
+      const confusion = Array.from({ length: 10 }, () => new Array<number>(10).fill(0));
+      classes.forEach((p, i) => confusion[test.labels[i]][p]++);
+      expect(confusion).toEqual(e.confusion);
+      const scaled = (u8: Uint8Array) => Float32Array.from(u8, (x) => x * m.config.inputScale);
+      expect(maxAbsDiff(m.predict(test.images, test.count), m.predict(scaled(test.images), test.count))).toBeLessThanOrEqual(1e-5);
+      // inverted digits are ~80% non-zero: over the sparse path's density limit, so the dense path
+      const inverted = test.images.map((x) => 255 - x);
+      const p = m.predict(inverted, test.count);
+      expect(p.every(Number.isFinite)).toBe(true);
+      expect(maxAbsDiff(p, m.predict(scaled(inverted), test.count))).toBeLessThanOrEqual(1e-5);
+    });
+  }
+});
+
+describe('models sharing one backend', () => {
+  for (const b of BACKENDS) {
+    it(`${b.name}: planning or re-planning one model never touches another's weights; a model on top reuses its memory`, async () => {
+      const be = await b.create();
+      const d = synthetic(60, 30, 4, 1);
+      const A = new Model({ layers: [30, 8, 4], activation: 'relu', seed: 1 }, be);
+      const B = new Model({ layers: [30, 6, 4], activation: 'relu', seed: 2 }, be);
+      const wB = B.readParams();
+      A.evaluate(d, { batchSize: 10 }); // A's first plan: B's parameters lie above A's own
+      expect(sameBits(B.readParams(), wB)).toBe(true);
+      const lossB = B.evaluate(d, { batchSize: 10 }).loss;
+      await A.fit(d, { epochs: 1, batchSize: 7 }); // A re-plans below B's session
+      A.predict(d.images, d.count);
+      expect(sameBits(B.readParams(), wB)).toBe(true);
+      expect(B.evaluate(d, { batchSize: 10 }).loss).toBe(lossB);
+      const wA = A.readParams();
+      const lossA = A.evaluate(d, { batchSize: 7 }).loss;
+      await B.fit(d, { epochs: 1, batchSize: 9 });
+      expect(sameBits(A.readParams(), wA)).toBe(true);
+      expect(A.evaluate(d, { batchSize: 7 }).loss).toBe(lossA);
+      // B's session is the top: re-planning it back and forth frees and reuses the same memory
+      B.evaluate(d, { batchSize: 10 });
+      const top = be.mark();
+      B.evaluate(d, { batchSize: 12 });
+      B.predict(d.images, d.count);
+      B.evaluate(d, { batchSize: 10 });
+      expect(be.mark()).toBe(top);
+    });
+  }
+});
