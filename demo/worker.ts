@@ -86,7 +86,7 @@ function runFit() {
         }
       },
       onEpochEnd: (_epoch, logs) => {
-        // the test set is resident (testData), so this evaluation reuses the training session
+        // fit() is still running: evaluate() gets a session of its own (the test set copied in again, a few ms)
         const ev = m.evaluate(test!, { batchSize: h.batchSize });
         post({ type: 'epoch', logs, confusion: ev.confusion });
       },

@@ -331,20 +331,36 @@ export class Model {
     const oldOpt = s && s.optKind === kind ? s.opt.map((t) => this.backend.read(t)) : null;
 
     const be = this.backend;
-    const L = this.config.layers;
-    const widest = Math.max(...L);
-    const V = this.classes;
-    const maxCount = Math.max(batch, ...[...keep].map((d) => d.count));
-    const nOpt = kind === 'none' ? 0 : kind === 'momentum' ? 1 : 2;
-    const augBytes = augmentBytes(batch, this.inputs, this.config.imageShape, aug);
     // the old session is freed and reused only when nothing was allocated after it (another model on
     // this backend); otherwise the new one goes on top and the old one's memory stays unused
     const onTop = be.mark() === this.sessionEnd;
-    const start = onTop ? this.sessionStart : be.mark();
-    checkPlanFits(be, start, sessionBytes({ layers: L, batch, paramCount: this.paramCount, nOpt, maxCount, datasets: [...keep], dropout: this.config.dropout }) + augBytes, batch);
+    this.checkFits(onTop ? this.sessionStart : be.mark(), batch, kind, [...keep], aug);
     if (onTop) be.release(this.sessionStart);
     this.session = null;
     this.sessionStart = be.mark();
+    const session = this.allocSession(batch, kind, [...keep], aug);
+    if (oldOpt) oldOpt.forEach((v, i) => be.write(session.opt[i], v));
+    this.session = session;
+    this.sessionEnd = be.mark();
+    return session;
+  }
+
+  /** refuse (before allocating anything) a session that would not fit the wasm memory from `start` */
+  private checkFits(start: number, batch: number, kind: Session['optKind'], keep: DataSet[], aug: ResolvedAugment | null): void {
+    const maxCount = Math.max(batch, ...keep.map((d) => d.count));
+    const nOpt = kind === 'none' ? 0 : kind === 'momentum' ? 1 : 2;
+    const augBytes = augmentBytes(batch, this.inputs, this.config.imageShape, aug);
+    checkPlanFits(this.backend, start, sessionBytes({ layers: this.config.layers, batch, paramCount: this.paramCount, nOpt, maxCount, datasets: keep, dropout: this.config.dropout }) + augBytes, batch);
+  }
+
+  /** allocate a session's tensors on top of the backend's memory and make `keep` resident in it */
+  private allocSession(batch: number, kind: Session['optKind'], keep: DataSet[], aug: ResolvedAugment | null): Session {
+    const be = this.backend;
+    const L = this.config.layers;
+    const widest = Math.max(...L);
+    const V = this.classes;
+    const maxCount = Math.max(batch, ...keep.map((d) => d.count));
+    const nOpt = kind === 'none' ? 0 : kind === 'momentum' ? 1 : 2;
     const session: Session = {
       batch,
       optKind: kind,
@@ -379,7 +395,6 @@ export class Model {
         res: { images: out, labels: be.slice(out, 0, 0), nz: { start: be.alloc('i32', batch + 1), idx: be.alloc('i32', batch * C), counts: new Int32Array(0) } },
       };
     }
-    if (oldOpt) oldOpt.forEach((v, i) => be.write(session.opt[i], v));
     for (const d of keep) {
       const images = be.alloc('u8', d.count * d.features);
       const labels = be.alloc('u8', d.count);
@@ -398,9 +413,23 @@ export class Model {
       }
       session.resident.set(d, { images, labels, nz });
     }
-    this.session = session;
-    this.sessionEnd = be.mark();
     return session;
+  }
+
+  /**
+   * evaluate() and predict() while fit() runs (from a callback, or from other code while it awaits):
+   * the training session is fit()'s (its batch order, buffers and resident data), so they run in a
+   * session of their own on top of the backend's memory, freed when they return
+   */
+  private inTempSession<T>(batch: number, datasets: DataSet[], fn: (s: Session) => T): T {
+    for (const d of datasets) this.checkData(d);
+    const be = this.backend, mark = be.mark();
+    this.checkFits(mark, batch, 'none', datasets, null);
+    try {
+      return fn(this.allocSession(batch, 'none', datasets, null));
+    } finally {
+      be.release(mark);
+    }
   }
 
   /** predict()'s staging buffers for u8 rows, part of the session (allocated on first use) */
@@ -612,7 +641,16 @@ export class Model {
    */
   evaluate(data: DataSet, options: { batchSize?: number } = {}): Evaluation {
     const batch = options.batchSize ?? this.session?.batch ?? 256;
-    const s = this.plan(batch, null, [data]);
+    if (this.training) return this.inTempSession(batch, [data], (s) => this.evaluateIn(s, data, batch));
+    return this.evaluateIn(this.plan(batch, null, [data]), data, batch);
+  }
+
+  /** fit()'s own evaluations between epochs: in the training session, where the data is resident */
+  evaluateResident(data: DataSet, batch: number): Evaluation {
+    return this.evaluateIn(this.plan(batch, null, [data]), data, batch);
+  }
+
+  private evaluateIn(s: Session, data: DataSet, batch: number): Evaluation {
     const r = s.resident.get(data)!;
     const be = this.backend, V = this.classes;
     this.setOrder(s, identity(data.count));
@@ -642,7 +680,11 @@ export class Model {
   predict(inputs: Uint8Array | Float32Array, count = Math.floor(inputs.length / this.inputs)): Float32Array {
     if (inputs.length < count * this.inputs) throw new UsageError(`predict: ${count} inputs of ${this.inputs} values need ${count * this.inputs} values, got ${inputs.length}`);
     const batch = this.session?.batch ?? 256;
-    const s = this.plan(batch, null, []);
+    if (this.training) return this.inTempSession(batch, [], (s) => this.predictIn(s, inputs, count, batch));
+    return this.predictIn(this.plan(batch, null, []), inputs, count, batch);
+  }
+
+  private predictIn(s: Session, inputs: Uint8Array | Float32Array, count: number, batch: number): Float32Array {
     const be = this.backend, V = this.classes, D = this.inputs;
     const out = new Float32Array(count * V);
     for (let start = 0; start < count; start += batch) {

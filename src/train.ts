@@ -288,12 +288,12 @@ export async function fit(model: Model, train: DataSet, options: FitOptions = {}
         backend: be.name,
       };
       if (options.validationData) {
-        const v: Evaluation = model.evaluate(options.validationData, { batchSize: batch });
+        const v: Evaluation = model.evaluateResident(options.validationData, batch);
         logs.valLoss = v.loss;
         logs.valAccuracy = v.accuracy;
       }
       if (options.testData) {
-        const t: Evaluation = model.evaluate(options.testData, { batchSize: batch });
+        const t: Evaluation = model.evaluateResident(options.testData, batch);
         logs.testLoss = t.loss;
         logs.testAccuracy = t.accuracy;
       }

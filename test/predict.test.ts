@@ -1,7 +1,8 @@
 /**
  * predict() on raw u8 rows takes the path training and evaluate() take (the first layer through
- * the rows' own non-zero lists when they are sparse enough), and models sharing one backend never
- * overwrite each other's memory when they plan or re-plan.
+ * the rows' own non-zero lists when they are sparse enough); models sharing one backend never
+ * overwrite each other's memory when they plan or re-plan; evaluate() and predict() called while
+ * fit() runs (from its callbacks) leave the training untouched.
  */
 import { describe, expect, it } from 'vitest';
 import { loadMnist } from '../src/mnist.js';
@@ -64,6 +65,36 @@ describe('models sharing one backend', () => {
       B.predict(d.images, d.count);
       B.evaluate(d, { batchSize: 10 });
       expect(be.mark()).toBe(top);
+    });
+  }
+});
+
+describe('evaluate() and predict() while fit() runs', () => {
+  for (const b of BACKENDS) {
+    it(`${b.name}: called from every batch's callback, on other data and on fit()'s own test data, they leave training bit-identical and answer as they would after it`, async () => {
+      const other = take(mnist.test, 60);
+      const opts = { epochs: 2, batchSize: 40, optimizer: 'momentum' as const, learningRate: 0.05, testData: test };
+      const plain = new Model({ layers: [784, 16, 10], activation: 'relu', seed: 3 }, await b.create());
+      const h0 = await plain.fit(train, opts);
+      const m = new Model({ layers: [784, 16, 10], activation: 'relu', seed: 3 }, await b.create());
+      const seen: number[] = [];
+      const h1 = await m.fit(train, {
+        ...opts,
+        callbacks: {
+          onBatchEnd: (bi) => {
+            // fit()'s own test data at its batch size (the training session could serve it), other data at another
+            const e = bi % 2 ? m.evaluate(other, { batchSize: 25 }) : m.evaluate(test);
+            seen.push(e.loss);
+            expect(m.predict(other.images, 3).length).toBe(30);
+          },
+        },
+      });
+      expect(seen.length).toBe(20);
+      expect(seen.every(Number.isFinite)).toBe(true);
+      expect(h1.epochs.map((e) => [e.loss, e.testLoss])).toEqual(h0.epochs.map((e) => [e.loss, e.testLoss]));
+      expect(sameBits(m.readParams(), plain.readParams())).toBe(true);
+      // the last callback (batch 9 of epoch 2: odd, so `other`) saw the final weights: the same loss as evaluate() after fit()
+      expect(m.evaluate(other, { batchSize: 25 }).loss).toBe(seen.at(-1));
     });
   }
 });
