@@ -468,6 +468,7 @@ export class Model {
   /** reject data that does not fit this model, with both numbers in the message */
   checkData(d: DataSet, name = 'data'): void {
     if (d.features !== this.inputs) throw new SimdnetError(`${name} has ${d.features} features per image but the model takes ${this.inputs} inputs`);
+    if (!Number.isInteger(d.count)) throw new SimdnetError(`${name}: count must be a whole number of items, got ${String(d.count)}`);
     if (d.images.length < d.count * d.features || d.labels.length < d.count) throw new SimdnetError(`${name}: ${d.count} items declared but the arrays are shorter`);
     if (d.count < 1) throw new SimdnetError(`${name} is empty`);
     const V = this.classes;
@@ -641,6 +642,7 @@ export class Model {
    */
   evaluate(data: DataSet, options: { batchSize?: number } = {}): Evaluation {
     const batch = options.batchSize ?? this.session?.batch ?? 256;
+    if (!Number.isInteger(batch) || batch < 1) throw new UsageError(`evaluate: batchSize must be a positive integer, got ${String(batch)}`);
     if (this.training) return this.inTempSession(batch, [data], (s) => this.evaluateIn(s, data, batch));
     return this.evaluateIn(this.plan(batch, null, [data]), data, batch);
   }
@@ -678,6 +680,7 @@ export class Model {
    * into wasm as bytes, the first layer through their own non-zero lists when sparse enough.
    */
   predict(inputs: Uint8Array | Float32Array, count = Math.floor(inputs.length / this.inputs)): Float32Array {
+    if (!Number.isInteger(count) || count < 0) throw new UsageError(`predict: count must be an integer >= 0, got ${String(count)}`);
     if (inputs.length < count * this.inputs) throw new UsageError(`predict: ${count} inputs of ${this.inputs} values need ${count * this.inputs} values, got ${inputs.length}`);
     const batch = this.session?.batch ?? 256;
     if (this.training) return this.inTempSession(batch, [], (s) => this.predictIn(s, inputs, count, batch));

@@ -98,3 +98,15 @@ describe('evaluate() and predict() while fit() runs', () => {
     });
   }
 });
+
+describe('bad arguments to evaluate() and predict()', () => {
+  it('get one UsageError line each, never a hang (a batch size of 0 used to loop forever)', async () => {
+    const m = new Model({ layers: [784, 8, 10], seed: 1 }, await BACKENDS[1].create());
+    for (const batchSize of [0, -5, 2.5, NaN, Infinity]) {
+      expect(() => m.evaluate(test, { batchSize }), String(batchSize)).toThrow(/^evaluate: batchSize must be a positive integer, got /);
+    }
+    for (const count of [-1, 2.5, NaN]) expect(() => m.predict(test.images, count), String(count)).toThrow(/^predict: count must be an integer >= 0, got /);
+    expect(m.predict(test.images, 0).length).toBe(0);
+    expect(() => m.evaluate({ ...test, count: 2.5 })).toThrow(/count must be a whole number of items, got 2\.5/);
+  });
+});
