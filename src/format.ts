@@ -156,7 +156,7 @@ export function modelFromDecoded(header: FileHeader, tensors: Map<string, Float3
     throw new DataError(file, 'corrupt header: bad activations');
   }
   if (!LOSSES.includes(h.loss)) throw new DataError(file, `corrupt header: unknown loss '${h.loss}'`);
-  if (typeof h.inputScale !== 'number' || !Number.isFinite(h.inputScale)) throw new DataError(file, 'corrupt header: bad inputScale');
+  if (typeof h.inputScale !== 'number' || !Number.isFinite(h.inputScale) || h.inputScale <= 0) throw new DataError(file, 'corrupt header: bad inputScale');
   const imageShape = Array.isArray(h.imageShape) && h.imageShape.every((n: unknown) => Number.isInteger(n) && (n as number) > 0) && product(h.imageShape) === layers[0] ? h.imageShape : [layers[0]];
   const weights = [];
   for (let l = 0; l + 1 < layers.length; l++) {

@@ -165,6 +165,11 @@ export function resolveConfig(config: ModelConfig): ResolvedConfig {
   const seed = config.seed ?? 0;
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new UsageError(`seed must be an integer in [0, 2^32), got ${seed}`);
   const inputScale = config.inputScale ?? 1 / 255;
+  if (!(inputScale > 0 && Number.isFinite(inputScale))) throw new UsageError(`inputScale (the factor applied to u8 pixels, default 1/255) must be a positive finite number, got ${inputScale}`);
+  const shape = config.imageShape;
+  if (shape && (!Array.isArray(shape) || !shape.every((n) => Number.isInteger(n) && n > 0) || shape.reduce((a, b) => a * b, 1) !== layers[0])) {
+    throw new UsageError(`imageShape ${JSON.stringify(shape)} does not describe the ${layers[0]} inputs: give positive integer sizes whose product is ${layers[0]}, e.g. [28, 28] for 784`);
+  }
   const dr = config.dropout ?? 0;
   const dropout = Array.isArray(dr) ? dr.slice() : new Array<number>(hidden).fill(dr);
   if (dropout.length !== hidden) throw new UsageError(`${dropout.length} dropout rates given for ${hidden} hidden layers`);

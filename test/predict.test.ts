@@ -110,3 +110,12 @@ describe('bad arguments to evaluate() and predict()', () => {
     expect(() => m.evaluate({ ...test, count: 2.5 })).toThrow(/count must be a whole number of items, got 2\.5/);
   });
 });
+
+describe('model settings checked up front', () => {
+  it('an inputScale that is not a positive finite number, or an imageShape that does not match the inputs, is a one-line UsageError', async () => {
+    const be = await BACKENDS[0].create();
+    for (const inputScale of [NaN, Infinity, 0, -1]) expect(() => new Model({ layers: [12, 3], inputScale }, be), String(inputScale)).toThrow(/^inputScale \(the factor applied to u8 pixels, default 1\/255\) must be a positive finite number, got /);
+    for (const imageShape of [[3, 5], [0, 12], [2.5, 4.8]]) expect(() => new Model({ layers: [12, 3], imageShape }, be), JSON.stringify(imageShape)).toThrow(/^imageShape .* does not describe the 12 inputs: give positive integer sizes whose product is 12/);
+    expect(new Model({ layers: [12, 3], imageShape: [3, 4], inputScale: 0.5 }, be).config.imageShape).toEqual([3, 4]);
+  });
+});
