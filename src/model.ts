@@ -206,7 +206,6 @@ export class Model {
   /** set while fit() runs */
   training = false;
 
-  private readonly baseMark: number;
   private session: Session | null = null;
   /**
    * where this model's session memory starts and ends on the backend: a re-plan frees the old
@@ -245,7 +244,7 @@ export class Model {
         db: backend.slice(this.grads, b, outputs),
       });
     }
-    this.baseMark = this.sessionStart = this.sessionEnd = backend.mark();
+    this.sessionStart = this.sessionEnd = backend.mark();
     this.rng = new Rng(this.config.seed ^ 0x5eed);
     this.initialize();
   }
@@ -652,7 +651,7 @@ export class Model {
     return this.evaluateIn(this.plan(batch, null, [data]), data, batch);
   }
 
-  /** fit()'s own evaluations between epochs: in the training session, where the data is resident */
+  /** @internal fit()'s own evaluations between epochs: in the training session, where the data is resident */
   evaluateResident(data: DataSet, batch: number): Evaluation {
     return this.evaluateIn(this.plan(batch, null, [data]), data, batch);
   }
