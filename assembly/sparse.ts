@@ -143,9 +143,9 @@ function touchRows(nzStart: usize, nzIdx: usize, idx: usize, B: i32): void {
   store<u32>(scratch() + SCRATCH_TOUCH_AT, s);
 }
 
-// out (B, OC) = X . weight + bias, X's row b being row idx[b] of src (u8 * scale) given by its
-// non-zeros; weight is (C, OC), bias is (OC) or 0
-export function sparse_matmul_forward(out: usize, src: usize, nzStart: usize, nzIdx: usize, idx: usize, weight: usize, bias: usize, B: i32, C: i32, OC: i32, scale: f32): void {
+// out (B, OC) = X . weight + bias, X's row b being row idx[b] of the u8 dataset whose packed non-zeros
+// nzStart / nzIdx hold (nz_count, nz_fill), each pixel times scale; weight is (C, OC), bias is (OC) or 0
+export function sparse_matmul_forward(out: usize, nzStart: usize, nzIdx: usize, idx: usize, weight: usize, bias: usize, B: i32, C: i32, OC: i32, scale: f32): void {
   checkSpan(out, B * OC, 4);
   checkSpan(idx, B, 4);
   checkSpan(weight, C * OC, 4);
@@ -304,7 +304,7 @@ function csrRow(o: usize, p0: usize, p1: usize, T: usize, weight: usize, bias: u
 // dweight (C, OC) += X^T . dout and dbias (OC) += column sums of dout (skipped when 0), X given as
 // in sparse_matmul_forward; dout is (B, OC). Only the rows of dweight at non-zero inputs change.
 // (dweight 0: only dbias, for the fused first-layer step of sparse_update)
-export function sparse_matmul_backward(dweight: usize, dbias: usize, dout: usize, src: usize, nzStart: usize, nzIdx: usize, idx: usize, B: i32, C: i32, OC: i32, scale: f32): void {
+export function sparse_matmul_backward(dweight: usize, dbias: usize, dout: usize, nzStart: usize, nzIdx: usize, idx: usize, B: i32, C: i32, OC: i32, scale: f32): void {
   if (!dweight) {
     checkSpan(dout, B * OC, 4);
     if (dbias) columnSums(dbias, dout, B, OC);
@@ -588,7 +588,7 @@ function csc_backward(dweight: usize, dbias: usize, dout: usize, nzStart: usize,
 // and are counted (returned negated; 0 = all applied). (A gradient that overflows to Inf from a
 // finite dout is therefore reported as kept weights, where the unfused update reports it as a bad
 // gradient: both stop training with the weights as the guard left them.)
-export function sparse_update(weight: usize, vel: usize, dweight: usize, dout: usize, src: usize, nzStart: usize, nzIdx: usize, idx: usize, B: i32, C: i32, OC: i32, scale: f32, lr64: f64, mu64: f64, wd64: f64, nesterov: i32): i32 {
+export function sparse_update(weight: usize, vel: usize, dweight: usize, dout: usize, nzStart: usize, nzIdx: usize, idx: usize, B: i32, C: i32, OC: i32, scale: f32, lr64: f64, mu64: f64, wd64: f64, nesterov: i32): i32 {
   checkSpan(weight, C * OC, 4);
   checkSpan(dweight, C * OC, 4);
   checkSpan(dout, B * OC, 4);
@@ -600,7 +600,7 @@ export function sparse_update(weight: usize, vel: usize, dweight: usize, dout: u
   if (C > CSC_MAX_C) {
     // no column lists: the gradient through dweight, then the update's own loop
     memory.fill(dweight, 0, (<usize>C * <usize>OC) << 2);
-    sparse_matmul_backward(dweight, 0, dout, src, nzStart, nzIdx, idx, B, C, OC, scale);
+    sparse_matmul_backward(dweight, 0, dout, nzStart, nzIdx, idx, B, C, OC, scale);
     return -applyRows(weight, vel, dweight, C * OC, lr, mu, wd, nesterov);
   }
   const rowO = <usize>OC << 2;

@@ -2,6 +2,8 @@
 // fit(), interleaved, so machine noise falls on both. Usage:
 //   [EVICT=1] node dev/epoch-ab.mjs OLD.wasm [hidden] [act] [optimizer] [lr] [batch] [reps]
 // EVICT=1 writes 512 MB between epochs, so each starts with cold caches as in bench:compare.
+// Both builds must have the same kernel signatures: the sparse kernels lost their unused `src`
+// argument after commit 6b469b1, so compare builds from either side of it only with each other.
 import { createBackend, fit, loadMnist, Model } from '../dist/node.js';
 const [oldPath, hidden = '64', act = 'sigmoid', opt = 'sgd', lr = '0.1', batch = '64', reps = '5'] = process.argv.slice(2);
 const data = loadMnist();

@@ -1,6 +1,8 @@
 // Scratch A/B (not part of the library or tests): Model.evaluate over the 10,000 test images (W3 of
 // bench:compare) with two wasm builds, interleaved pass by pass; median of the per-pair ratios.
 // Usage: node dev/eval-ab.mjs OLD.wasm [hidden] [act] [batch] [pairs]
+// Both builds must have the same kernel signatures: the sparse kernels lost their unused `src`
+// argument after commit 6b469b1, so compare builds from either side of it only with each other.
 import { createBackend, loadMnist, Model } from '../dist/node.js';
 const [oldPath, hidden = '64', act = 'sigmoid', batch = '1000', pairs = '40'] = process.argv.slice(2);
 const data = loadMnist();

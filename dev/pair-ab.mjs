@@ -2,6 +2,8 @@
 // builds on real MNIST batches, in many short alternating bursts; reports the median of the
 // per-pair time ratios (robust to the machine's slow swings) and the min of each.
 // Usage: node dev/pair-ab.mjs OLD.wasm [B] [OC] [fwd|bwd|upd] [pairs]
+// Both builds must have the same kernel signatures: the sparse kernels lost their unused `src`
+// argument after commit 6b469b1, so compare builds from either side of it only with each other.
 import { createBackend, loadMnist } from '../dist/node.js';
 const [oldPath, Bs = '64', OCs = '64', which = 'fwd', pairsS = '40'] = process.argv.slice(2);
 const B = +Bs, OC = +OCs, C = 784, pairs = +pairsS, burst = Math.max(B, 6000 - (6000 % B));
@@ -22,9 +24,9 @@ async function setup(wasm) {
   const bias = be.alloc('f32', OC), out = be.alloc('f32', B * OC), dW = be.alloc('f32', C * OC), vel = be.alloc('f32', C * OC);
   const dout = be.alloc('f32', B * OC); be.write(dout, Dv);
   const f = {
-    fwd: (b) => k.sparse_matmul_forward(out.byteOffset, img.byteOffset, start.byteOffset, idx.byteOffset, ord.byteOffset + b * 4, W.byteOffset, bias.byteOffset, B, C, OC, 1 / 255),
-    bwd: (b) => k.sparse_matmul_backward(dW.byteOffset, bias.byteOffset, dout.byteOffset, img.byteOffset, start.byteOffset, idx.byteOffset, ord.byteOffset + b * 4, B, C, OC, 1 / 255),
-    upd: (b) => k.sparse_update(W.byteOffset, vel.byteOffset, dW.byteOffset, dout.byteOffset, img.byteOffset, start.byteOffset, idx.byteOffset, ord.byteOffset + b * 4, B, C, OC, 1 / 255, 1e-9, 0.9, 0, 0),
+    fwd: (b) => k.sparse_matmul_forward(out.byteOffset, start.byteOffset, idx.byteOffset, ord.byteOffset + b * 4, W.byteOffset, bias.byteOffset, B, C, OC, 1 / 255),
+    bwd: (b) => k.sparse_matmul_backward(dW.byteOffset, bias.byteOffset, dout.byteOffset, start.byteOffset, idx.byteOffset, ord.byteOffset + b * 4, B, C, OC, 1 / 255),
+    upd: (b) => k.sparse_update(W.byteOffset, vel.byteOffset, dW.byteOffset, dout.byteOffset, start.byteOffset, idx.byteOffset, ord.byteOffset + b * 4, B, C, OC, 1 / 255, 1e-9, 0.9, 0, 0),
   }[which];
   if (!f) throw new Error(`unknown kernel ${which}: fwd, bwd or upd`);
   return (s0) => { const t0 = performance.now(); for (let b = s0; b < s0 + burst; b += B) f(b); return performance.now() - t0; };

@@ -156,10 +156,13 @@ export interface Backend {
   nz_count(nzStart: Tensor<'i32'>, src: Tensor<'u8'>, rows: number, C: number): number;
   /** nzIdx (nnz) = each non-zero of src, row after row, packed as column << 8 | pixel (C <= NZ_MAX_COLUMNS, else RangeError) */
   nz_fill(nzIdx: Tensor<'i32'>, nzStart: Tensor<'i32'>, src: Tensor<'u8'>, rows: number, C: number): void;
-  /** out (B,OC) = X . weight + bias, X's row b = src[idx[b]] * scale given by its non-zeros */
-  sparse_matmul_forward(out: Tensor<'f32'>, src: Tensor<'u8'>, nzStart: Tensor<'i32'>, nzIdx: Tensor<'i32'>, idx: Tensor<'i32'>, weight: Tensor<'f32'>, bias: Tensor<'f32'> | null, B: number, C: number, OC: number, scale: number): void;
+  /**
+   * out (B,OC) = X . weight + bias, X's row b being row idx[b] of a u8 dataset, given by its packed
+   * non-zeros (nz_count / nz_fill on that dataset: nzStart, nzIdx), each pixel times scale
+   */
+  sparse_matmul_forward(out: Tensor<'f32'>, nzStart: Tensor<'i32'>, nzIdx: Tensor<'i32'>, idx: Tensor<'i32'>, weight: Tensor<'f32'>, bias: Tensor<'f32'> | null, B: number, C: number, OC: number, scale: number): void;
   /** dweight (C,OC) += X^T . dout, dbias (OC) += column sums of dout (each skipped when null); X as above */
-  sparse_matmul_backward(dweight: Tensor<'f32'> | null, dbias: Tensor<'f32'> | null, dout: Tensor<'f32'>, src: Tensor<'u8'>, nzStart: Tensor<'i32'>, nzIdx: Tensor<'i32'>, idx: Tensor<'i32'>, B: number, C: number, OC: number, scale: number): void;
+  sparse_matmul_backward(dweight: Tensor<'f32'> | null, dbias: Tensor<'f32'> | null, dout: Tensor<'f32'>, nzStart: Tensor<'i32'>, nzIdx: Tensor<'i32'>, idx: Tensor<'i32'>, B: number, C: number, OC: number, scale: number): void;
   /**
    * The first layer's optimizer step fused with its weight gradient: weight (C,OC) takes the
    * sgd_update (vel null) or momentum_update (vel (C,OC)) step with dW = X^T . dout (X as above),
@@ -167,5 +170,5 @@ export interface Backend {
    * Returns like the updates, with the guard on dout: n > 0 NaN/Inf values in dout, nothing changed;
    * n < 0 that many weights would have become NaN/Inf and kept their old value and state.
    */
-  sparse_update(weight: Tensor<'f32'>, vel: Tensor<'f32'> | null, dweight: Tensor<'f32'>, dout: Tensor<'f32'>, src: Tensor<'u8'>, nzStart: Tensor<'i32'>, nzIdx: Tensor<'i32'>, idx: Tensor<'i32'>, B: number, C: number, OC: number, scale: number, lr: number, mu: number, weightDecay: number, nesterov: number): number;
+  sparse_update(weight: Tensor<'f32'>, vel: Tensor<'f32'> | null, dweight: Tensor<'f32'>, dout: Tensor<'f32'>, nzStart: Tensor<'i32'>, nzIdx: Tensor<'i32'>, idx: Tensor<'i32'>, B: number, C: number, OC: number, scale: number, lr: number, mu: number, weightDecay: number, nesterov: number): number;
 }

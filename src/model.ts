@@ -530,7 +530,7 @@ export class Model {
     this.layers.forEach((layer, l) => {
       const out = s.acts[l + 1];
       const sp = l === 0 ? s.sparse : null;
-      if (sp) be.sparse_matmul_forward(out, sp.r.images, sp.r.nz!.start, sp.r.nz!.idx, sp.idx, layer.W, layer.b, B, layer.inputs, layer.outputs, this.config.inputScale);
+      if (sp) be.sparse_matmul_forward(out, sp.r.nz!.start, sp.r.nz!.idx, sp.idx, layer.W, layer.b, B, layer.inputs, layer.outputs, this.config.inputScale);
       else be.matmul_forward(out, this.inputOf(s, l, training), layer.W, layer.b, B, layer.inputs, layer.outputs);
       if (layer.activation !== 'linear') be.activation_forward(out, out, B * layer.outputs, Activation[layer.activation]);
       const drop = training ? s.drop[l] : null;
@@ -580,9 +580,9 @@ export class Model {
       if (layer.activation !== 'linear') be.activation_backward(cur, cur, s.acts[l + 1], B * layer.outputs, Activation[layer.activation]);
       const sp = l === 0 ? s.sparse : null;
       if (sp && fuse) {
-        be.sparse_matmul_backward(null, layer.db, cur, sp.r.images, sp.r.nz!.start, sp.r.nz!.idx, sp.idx, B, layer.inputs, layer.outputs, this.config.inputScale);
+        be.sparse_matmul_backward(null, layer.db, cur, sp.r.nz!.start, sp.r.nz!.idx, sp.idx, B, layer.inputs, layer.outputs, this.config.inputScale);
         s.fused = { dout: cur, B, r: sp.r, idx: sp.idx };
-      } else if (sp) be.sparse_matmul_backward(layer.dW, layer.db, cur, sp.r.images, sp.r.nz!.start, sp.r.nz!.idx, sp.idx, B, layer.inputs, layer.outputs, this.config.inputScale);
+      } else if (sp) be.sparse_matmul_backward(layer.dW, layer.db, cur, sp.r.nz!.start, sp.r.nz!.idx, sp.idx, B, layer.inputs, layer.outputs, this.config.inputScale);
       else be.matmul_backward(l > 0 ? next : null, layer.dW, layer.db, cur, this.inputOf(s, l, true), layer.W, B, layer.inputs, layer.outputs);
       const t = cur;
       cur = next;
@@ -622,7 +622,7 @@ export class Model {
         ? be.momentum_update(rest.params, rest.grads, rest.vel!, rest.n, lr, opt.momentum, opt.weightDecay, opt.type === 'nesterov' ? 1 : 0)
         : be.sgd_update(rest.params, rest.grads, rest.n, lr, opt.weightDecay);
       if (g2 > 0) return g2;
-      const g1 = be.sparse_update(first.W, mom ? rest.firstVel : null, first.dW, f.dout, f.r.images, f.r.nz!.start, f.r.nz!.idx, f.idx, f.B, first.inputs, first.outputs, this.config.inputScale, lr, opt.momentum, opt.weightDecay, opt.type === 'nesterov' ? 1 : 0);
+      const g1 = be.sparse_update(first.W, mom ? rest.firstVel : null, first.dW, f.dout, f.r.nz!.start, f.r.nz!.idx, f.idx, f.B, first.inputs, first.outputs, this.config.inputScale, lr, opt.momentum, opt.weightDecay, opt.type === 'nesterov' ? 1 : 0);
       return g1 + g2;
     }
     switch (opt.type) {

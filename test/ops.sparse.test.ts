@@ -60,21 +60,21 @@ function runSparse(be: Backend, k: Case, scale: number) {
   be.nz_fill(nzIdx, start, src, k.rows, k.C);
   const out = be.alloc('f32', k.B * k.OC);
   be.fill(out, k.B * k.OC, NaN); // must be overwritten
-  be.sparse_matmul_forward(out, src, start, nzIdx, idx, W, b, k.B, k.C, k.OC, scale);
+  be.sparse_matmul_forward(out, start, nzIdx, idx, W, b, k.B, k.C, k.OC, scale);
   const outNoBias = be.alloc('f32', k.B * k.OC);
-  be.sparse_matmul_forward(outNoBias, src, start, nzIdx, idx, W, null, k.B, k.C, k.OC, scale);
+  be.sparse_matmul_forward(outNoBias, start, nzIdx, idx, W, null, k.B, k.C, k.OC, scale);
   const dW = be.alloc('f32', k.W.length); be.write(dW, k.dW0);
   const db = be.alloc('f32', k.OC); be.write(db, k.db0);
-  be.sparse_matmul_backward(dW, db, dout, src, start, nzIdx, idx, k.B, k.C, k.OC, scale);
+  be.sparse_matmul_backward(dW, db, dout, start, nzIdx, idx, k.B, k.C, k.OC, scale);
   const dbOnly = be.alloc('f32', k.OC); be.write(dbOnly, k.db0);
-  be.sparse_matmul_backward(null, dbOnly, dout, src, start, nzIdx, idx, k.B, k.C, k.OC, scale);
+  be.sparse_matmul_backward(null, dbOnly, dout, start, nzIdx, idx, k.B, k.C, k.OC, scale);
   // the fused step: SGD with decay, then Nesterov with decay (velocity from dW0), on copies of W
   const scratch = be.alloc('f32', k.W.length);
   const Wsgd = be.alloc('f32', k.W.length); be.write(Wsgd, k.W);
-  const gSgd = be.sparse_update(Wsgd, null, scratch, dout, src, start, nzIdx, idx, k.B, k.C, k.OC, scale, 0.05, 0, 1e-3, 0);
+  const gSgd = be.sparse_update(Wsgd, null, scratch, dout, start, nzIdx, idx, k.B, k.C, k.OC, scale, 0.05, 0, 1e-3, 0);
   const Wmom = be.alloc('f32', k.W.length); be.write(Wmom, k.W);
   const vel = be.alloc('f32', k.W.length); be.write(vel, k.dW0);
-  const gMom = be.sparse_update(Wmom, vel, scratch, dout, src, start, nzIdx, idx, k.B, k.C, k.OC, scale, 0.05, 0.9, 1e-3, 1);
+  const gMom = be.sparse_update(Wmom, vel, scratch, dout, start, nzIdx, idx, k.B, k.C, k.OC, scale, 0.05, 0.9, 1e-3, 1);
   return {
     total, start: be.read(start), nzIdx: be.read(nzIdx).subarray(0, total), out: be.read(out), outNoBias: be.read(outNoBias), dW: be.read(dW), db: be.read(db),
     dbOnly: be.read(dbOnly), Wsgd: be.read(Wsgd), Wmom: be.read(Wmom), vel: be.read(vel), guards: [gSgd, gMom],

@@ -262,7 +262,7 @@ export class TsBackend implements Backend {
   }
 
   // out is (B, OC); row b of X is src[idx[b]] * scale, visited through its non-zeros only
-  sparse_matmul_forward(out: Tensor<'f32'>, src: Tensor<'u8'>, nzStart: Tensor<'i32'>, nzIdx: Tensor<'i32'>, idx: Tensor<'i32'>, weight: Tensor<'f32'>, bias: Tensor<'f32'> | null, B: number, C: number, OC: number, scale: number): void {
+  sparse_matmul_forward(out: Tensor<'f32'>, nzStart: Tensor<'i32'>, nzIdx: Tensor<'i32'>, idx: Tensor<'i32'>, weight: Tensor<'f32'>, bias: Tensor<'f32'> | null, B: number, C: number, OC: number, scale: number): void {
     const o = out.host!, st = nzStart.host!, ix = nzIdx.host!, rows = idx.host!, w = weight.host!, bs = bias ? bias.host! : null;
     for (let b = 0; b < B; b++) {
       const r = rows[b];
@@ -274,7 +274,7 @@ export class TsBackend implements Backend {
     }
   }
 
-  sparse_matmul_backward(dweight: Tensor<'f32'> | null, dbias: Tensor<'f32'> | null, dout: Tensor<'f32'>, src: Tensor<'u8'>, nzStart: Tensor<'i32'>, nzIdx: Tensor<'i32'>, idx: Tensor<'i32'>, B: number, C: number, OC: number, scale: number): void {
+  sparse_matmul_backward(dweight: Tensor<'f32'> | null, dbias: Tensor<'f32'> | null, dout: Tensor<'f32'>, nzStart: Tensor<'i32'>, nzIdx: Tensor<'i32'>, idx: Tensor<'i32'>, B: number, C: number, OC: number, scale: number): void {
     const d = dout.host!, st = nzStart.host!, ix = nzIdx.host!, rows = idx.host!;
     const dw = dweight?.host;
     for (let b = 0; dw && b < B; b++) {
@@ -288,11 +288,11 @@ export class TsBackend implements Backend {
   }
 
   /** the reference composes it: the guard on dout, dW into dweight from zeros, then the update */
-  sparse_update(weight: Tensor<'f32'>, vel: Tensor<'f32'> | null, dweight: Tensor<'f32'>, dout: Tensor<'f32'>, src: Tensor<'u8'>, nzStart: Tensor<'i32'>, nzIdx: Tensor<'i32'>, idx: Tensor<'i32'>, B: number, C: number, OC: number, scale: number, lr: number, mu: number, weightDecay: number, nesterov: number): number {
+  sparse_update(weight: Tensor<'f32'>, vel: Tensor<'f32'> | null, dweight: Tensor<'f32'>, dout: Tensor<'f32'>, nzStart: Tensor<'i32'>, nzIdx: Tensor<'i32'>, idx: Tensor<'i32'>, B: number, C: number, OC: number, scale: number, lr: number, mu: number, weightDecay: number, nesterov: number): number {
     const bad = this.count_nonfinite(dout, B * OC);
     if (bad) return bad;
     dweight.host!.fill(0, 0, C * OC);
-    this.sparse_matmul_backward(dweight, null, dout, src, nzStart, nzIdx, idx, B, C, OC, scale);
+    this.sparse_matmul_backward(dweight, null, dout, nzStart, nzIdx, idx, B, C, OC, scale);
     const N = C * OC;
     return negated(vel ? momentumApply(weight.host!, dweight.host!, vel.host!, N, lr, mu, weightDecay, nesterov) : sgdApply(weight.host!, dweight.host!, N, lr, weightDecay));
   }

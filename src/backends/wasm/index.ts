@@ -42,9 +42,9 @@ interface Kernels {
   dropout_backward(dinp: number, dout: number, N: number, threshold: number, scale: number, seed: number, stream: number): void;
   augment_rows_u8(out: number, src: number, idx: number, params: number, field: number, B: number, W: number, H: number, seed: number, stream: number, shift: number, rotate: number, scale: number, alpha: number, R: number, random: number): void;
   nz_fill(nzIdx: number, nzStart: number, src: number, rows: number, C: number): void;
-  sparse_matmul_forward(out: number, src: number, nzStart: number, nzIdx: number, idx: number, weight: number, bias: number, B: number, C: number, OC: number, scale: number): void;
-  sparse_matmul_backward(dweight: number, dbias: number, dout: number, src: number, nzStart: number, nzIdx: number, idx: number, B: number, C: number, OC: number, scale: number): void;
-  sparse_update(weight: number, vel: number, dweight: number, dout: number, src: number, nzStart: number, nzIdx: number, idx: number, B: number, C: number, OC: number, scale: number, lr: number, mu: number, wd: number, nesterov: number): number;
+  sparse_matmul_forward(out: number, nzStart: number, nzIdx: number, idx: number, weight: number, bias: number, B: number, C: number, OC: number, scale: number): void;
+  sparse_matmul_backward(dweight: number, dbias: number, dout: number, nzStart: number, nzIdx: number, idx: number, B: number, C: number, OC: number, scale: number): void;
+  sparse_update(weight: number, vel: number, dweight: number, dout: number, nzStart: number, nzIdx: number, idx: number, B: number, C: number, OC: number, scale: number, lr: number, mu: number, wd: number, nesterov: number): number;
 }
 
 const align16 = (n: number) => Math.ceil(n / 16) * 16;
@@ -239,14 +239,14 @@ export class WasmBackend implements Backend {
     checkNzColumns(C);
     this.k.nz_fill(nzIdx.byteOffset, nzStart.byteOffset, src.byteOffset, rows, C);
   }
-  sparse_matmul_forward(out: Tensor<'f32'>, src: Tensor<'u8'>, nzStart: Tensor<'i32'>, nzIdx: Tensor<'i32'>, idx: Tensor<'i32'>, weight: Tensor<'f32'>, bias: Tensor<'f32'> | null, B: number, C: number, OC: number, scale: number): void {
-    this.k.sparse_matmul_forward(out.byteOffset, src.byteOffset, nzStart.byteOffset, nzIdx.byteOffset, idx.byteOffset, weight.byteOffset, off(bias), B, C, OC, scale);
+  sparse_matmul_forward(out: Tensor<'f32'>, nzStart: Tensor<'i32'>, nzIdx: Tensor<'i32'>, idx: Tensor<'i32'>, weight: Tensor<'f32'>, bias: Tensor<'f32'> | null, B: number, C: number, OC: number, scale: number): void {
+    this.k.sparse_matmul_forward(out.byteOffset, nzStart.byteOffset, nzIdx.byteOffset, idx.byteOffset, weight.byteOffset, off(bias), B, C, OC, scale);
   }
-  sparse_matmul_backward(dweight: Tensor<'f32'> | null, dbias: Tensor<'f32'> | null, dout: Tensor<'f32'>, src: Tensor<'u8'>, nzStart: Tensor<'i32'>, nzIdx: Tensor<'i32'>, idx: Tensor<'i32'>, B: number, C: number, OC: number, scale: number): void {
-    this.k.sparse_matmul_backward(off(dweight), off(dbias), dout.byteOffset, src.byteOffset, nzStart.byteOffset, nzIdx.byteOffset, idx.byteOffset, B, C, OC, scale);
+  sparse_matmul_backward(dweight: Tensor<'f32'> | null, dbias: Tensor<'f32'> | null, dout: Tensor<'f32'>, nzStart: Tensor<'i32'>, nzIdx: Tensor<'i32'>, idx: Tensor<'i32'>, B: number, C: number, OC: number, scale: number): void {
+    this.k.sparse_matmul_backward(off(dweight), off(dbias), dout.byteOffset, nzStart.byteOffset, nzIdx.byteOffset, idx.byteOffset, B, C, OC, scale);
   }
-  sparse_update(weight: Tensor<'f32'>, vel: Tensor<'f32'> | null, dweight: Tensor<'f32'>, dout: Tensor<'f32'>, src: Tensor<'u8'>, nzStart: Tensor<'i32'>, nzIdx: Tensor<'i32'>, idx: Tensor<'i32'>, B: number, C: number, OC: number, scale: number, lr: number, mu: number, weightDecay: number, nesterov: number): number {
-    return this.k.sparse_update(weight.byteOffset, off(vel), dweight.byteOffset, dout.byteOffset, src.byteOffset, nzStart.byteOffset, nzIdx.byteOffset, idx.byteOffset, B, C, OC, scale, lr, mu, weightDecay, nesterov);
+  sparse_update(weight: Tensor<'f32'>, vel: Tensor<'f32'> | null, dweight: Tensor<'f32'>, dout: Tensor<'f32'>, nzStart: Tensor<'i32'>, nzIdx: Tensor<'i32'>, idx: Tensor<'i32'>, B: number, C: number, OC: number, scale: number, lr: number, mu: number, weightDecay: number, nesterov: number): number {
+    return this.k.sparse_update(weight.byteOffset, off(vel), dweight.byteOffset, dout.byteOffset, nzStart.byteOffset, nzIdx.byteOffset, idx.byteOffset, B, C, OC, scale, lr, mu, weightDecay, nesterov);
   }
   dropout_forward(out: Tensor<'f32'>, inp: Tensor<'f32'>, N: number, p: number, seed: number, stream: number): void {
     const { threshold, scale } = dropoutParams(p);
