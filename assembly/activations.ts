@@ -37,6 +37,14 @@ const EXP4 = memory.data<f32>([
   1.6666665459e-1, 1.6666665459e-1, 1.6666665459e-1, 1.6666665459e-1, // 144
   5.0000001201e-1, 5.0000001201e-1, 5.0000001201e-1, 5.0000001201e-1, // 160
   1.0, 1.0, 1.0, 1.0, // 176: 1
+  12582785.0, 12582785.0, 12582785.0, 12582785.0, // 192: bits 0x4B400000 - 127, for 2^n below
+  -0.0, -0.0, -0.0, -0.0, // 208: the sign bit alone: x | it is -|x|
+  0.625, 0.625, 0.625, 0.625, // 224: tanh: below it the odd polynomial, above it the exp form
+  -5.70498872745e-3, -5.70498872745e-3, -5.70498872745e-3, -5.70498872745e-3, // 240: tanh polynomial (Cephes tanhf)
+  2.06390887954e-2, 2.06390887954e-2, 2.06390887954e-2, 2.06390887954e-2, // 256
+  -5.37397155531e-2, -5.37397155531e-2, -5.37397155531e-2, -5.37397155531e-2, // 272
+  1.33314422036e-1, 1.33314422036e-1, 1.33314422036e-1, 1.33314422036e-1, // 288
+  -3.33332819422e-1, -3.33332819422e-1, -3.33332819422e-1, -3.33332819422e-1, // 304
 ]);
 
 // @ts-ignore: decorator
@@ -49,7 +57,8 @@ function k4(offset: usize): v128 {
 @inline
 function expNonPositive4(x: v128): v128 {
   const small = f32x4.lt(x, k4(0));
-  const xc = f32x4.pmax(k4(0), x); // one maxps (x is never NaN here: callers pass -|x| of a finite sum)
+  // one maxps; x first, so a NaN lane stays NaN (pmax(a, b) is a < b ? b : a) and flows through
+  const xc = f32x4.pmax(x, k4(0));
   // n = round(x / ln2) by the 1.5 * 2^23 trick: t's bits are 0x4B400000 + n
   const t = f32x4.add(f32x4.mul(xc, k4(32)), k4(16));
   const n = f32x4.sub(t, k4(16));
@@ -64,11 +73,61 @@ function expNonPositive4(x: v128): v128 {
   y = f32x4.add(f32x4.mul(y, r), k4(160));
   y = f32x4.add(f32x4.add(f32x4.mul(y, r2), r), k4(176));
   // 2^n: n in [-126, 0] here, so (n + 127) << 23 is a normal f32's bits
-  const pow2n = i32x4.shl(i32x4.sub(t, i32x4.splat(0x4B400000 - 127)), 23);
+  const pow2n = i32x4.shl(i32x4.sub(t, k4(192)), 23);
   return v128.andnot(f32x4.mul(y, pow2n), small);
 }
 
-// out = act(inp)
+/** the logistic function of four lanes: e = exp(-|x|) in (0, 1] by the polynomial, the rest in f32x4 */
+// @ts-ignore: decorator
+@inline
+function sigmoid4(x: v128): v128 {
+  const e = expNonPositive4(v128.or(x, k4(208))); // -|x|: one or, where abs and neg took six instructions
+  const r = f32x4.div(k4(176), f32x4.add(k4(176), e));
+  return v128.bitselect(r, f32x4.mul(e, r), f32x4.ge(x, f32x4.splat(0)));
+}
+
+/**
+ * tanh of four lanes (Cephes tanhf): |x| < 0.625 by the odd polynomial x + x^3 P(x^2), else
+ * (1 - e) / (1 + e) with e = exp(-2|x|) from the polynomial above, the sign put back; NaN stays
+ * NaN (it takes the polynomial side). Within a few ulp of Mathf.tanh (test/ops.conformance.test.ts).
+ */
+// @ts-ignore: decorator
+@inline
+function tanh4(x: v128): v128 {
+  const ax = v128.andnot(x, k4(208));
+  const e = expNonPositive4(v128.or(f32x4.add(ax, ax), k4(208)));
+  const big = f32x4.div(f32x4.sub(k4(176), e), f32x4.add(k4(176), e));
+  const z = f32x4.mul(ax, ax);
+  let p = f32x4.add(f32x4.mul(k4(240), z), k4(256));
+  p = f32x4.add(f32x4.mul(p, z), k4(272));
+  p = f32x4.add(f32x4.mul(p, z), k4(288));
+  p = f32x4.add(f32x4.mul(p, z), k4(304));
+  const small = f32x4.add(f32x4.mul(f32x4.mul(p, z), ax), ax);
+  // tanh(|x|), then x's sign bit put back (so tanh(-0) is -0)
+  return v128.or(v128.bitselect(big, small, f32x4.ge(ax, k4(224))), v128.and(x, k4(208)));
+}
+
+/** the last n (1..3) floats at p as one vector (the other lanes 0) */
+// @ts-ignore: decorator
+@inline
+function loadTail(p: usize, n: i32): v128 {
+  let v = f32x4.replace_lane(f32x4.splat(0), 0, load<f32>(p));
+  if (n > 1) v = f32x4.replace_lane(v, 1, load<f32>(p, 4));
+  if (n > 2) v = f32x4.replace_lane(v, 2, load<f32>(p, 8));
+  return v;
+}
+
+/** store the first n (1..3) lanes of v at p */
+// @ts-ignore: decorator
+@inline
+function storeTail(p: usize, v: v128, n: i32): void {
+  store<f32>(p, f32x4.extract_lane(v, 0));
+  if (n > 1) store<f32>(p, f32x4.extract_lane(v, 1), 4);
+  if (n > 2) store<f32>(p, f32x4.extract_lane(v, 2), 8);
+}
+
+// out = act(inp). In the SIMD build the last 1-3 elements go through the same vector function as
+// the rest (one padded vector), so an element's value never depends on where a batch ends.
 export function activation_forward(out: usize, inp: usize, N: i32, act: i32): void {
   checkSpan(out, N, 4);
   checkSpan(inp, N, 4);
@@ -77,14 +136,18 @@ export function activation_forward(out: usize, inp: usize, N: i32, act: i32): vo
   if (act == SIGMOID) {
     if (ASC_FEATURE_SIMD) {
       // e = exp(-|x|) in (0, 1] by a vector polynomial (within ~2 ulp of Mathf.exp), the rest in f32x4
-      const zero = f32x4.splat(0);
+      for (; i + 8 <= N; i += 8) {
+        const o = <usize>i << 2;
+        const x0 = v128.load(inp + o), x1 = v128.load(inp + o, 16);
+        v128.store(out + o, sigmoid4(x0));
+        v128.store(out + o, sigmoid4(x1), 16);
+      }
       for (; i + 4 <= N; i += 4) {
         const o = <usize>i << 2;
-        const x = v128.load(inp + o);
-        const e = expNonPositive4(f32x4.neg(f32x4.abs(x)));
-        const r = f32x4.div(k4(176), f32x4.add(k4(176), e));
-        v128.store(out + o, v128.bitselect(r, f32x4.mul(e, r), f32x4.ge(x, zero)));
+        v128.store(out + o, sigmoid4(v128.load(inp + o)));
       }
+      if (i < N) storeTail(out + (<usize>i << 2), sigmoid4(loadTail(inp + (<usize>i << 2), N - i)), N - i);
+      return;
     }
     for (; i < N; i++) {
       const o = <usize>i << 2;
@@ -106,7 +169,21 @@ export function activation_forward(out: usize, inp: usize, N: i32, act: i32): vo
       store<f32>(out + o, x > 0 ? x : 0);
     }
   } else if (act == TANH) {
-    // Mathf.tanh per element (no vector tanh without a polynomial; see sigmoid for the pattern)
+    if (ASC_FEATURE_SIMD) {
+      for (; i + 8 <= N; i += 8) {
+        const o = <usize>i << 2;
+        const x0 = v128.load(inp + o), x1 = v128.load(inp + o, 16);
+        v128.store(out + o, tanh4(x0));
+        v128.store(out + o, tanh4(x1), 16);
+      }
+      for (; i + 4 <= N; i += 4) {
+        const o = <usize>i << 2;
+        v128.store(out + o, tanh4(v128.load(inp + o)));
+      }
+      if (i < N) storeTail(out + (<usize>i << 2), tanh4(loadTail(inp + (<usize>i << 2), N - i)), N - i);
+      return;
+    }
+    // the scalar build: Mathf.tanh per element
     for (; i < N; i++) {
       const o = <usize>i << 2;
       store<f32>(out + o, Mathf.tanh(load<f32>(inp + o)));

@@ -533,3 +533,35 @@ describe('loader', () => {
     await expect(WasmBackend.create('simd', '/nonexistent/simdnet.wasm')).rejects.toThrow(SimdnetError);
   });
 });
+
+describe('activations at the edges of the number line', () => {
+  it('every build: NaN stays NaN through sigmoid and tanh (as in the TS reference), infinities saturate, tanh keeps -0; tanh within 2 ulp of Math.tanh from 1e-8 to 20', async () => {
+    const xs = new Float32Array(4096);
+    for (let i = 0; i < xs.length; i++) { const u = (i / xs.length) * 2 - 1; xs[i] = Math.sign(u) * 10 ** (-8 + 9.3 * Math.abs(u)); }
+    xs.set([NaN, -NaN, Infinity, -Infinity, 0, -0, 0.625, -0.625]);
+    const ulp = (a: number) => { const f = new Float32Array([Math.abs(a)]); new Int32Array(f.buffer)[0]++; return f[0] - Math.abs(a) || 2 ** -149; };
+    for (const be of [new TsBackend(), ...(await Promise.all(VARIANTS.map((v) => WasmBackend.create(v))))]) {
+      const inp = be.alloc('f32', xs.length + 3), out = be.alloc('f32', xs.length + 3); // + 3: the scalar tail too
+      be.write(inp, xs);
+      for (const [name, act, ref] of [['sigmoid', Activation.sigmoid, (v: number) => 1 / (1 + Math.exp(-v))], ['tanh', Activation.tanh, Math.tanh]] as const) {
+        be.activation_forward(out, inp, xs.length + 3, act);
+        const y = be.read(out);
+        const label = `${be.name} ${name}`;
+        expect(Number.isNaN(y[0]) && Number.isNaN(y[1]), `${label}(NaN)`).toBe(true);
+        expect([y[2], y[3]], `${label}(±Infinity)`).toEqual(name === 'tanh' ? [1, -1] : [1, 0]);
+        if (name === 'tanh') expect(Object.is(y[5], -0), `${label}(-0)`).toBe(true);
+        if (name === 'tanh') {
+          let worst = 0;
+          for (let i = 8; i < xs.length; i++) worst = Math.max(worst, Math.abs(y[i] - Math.fround(ref(xs[i]))) / ulp(Math.fround(ref(xs[i]))));
+          expect(worst, `${label}: max ulp error against Math.tanh`).toBeLessThanOrEqual(2);
+        }
+        // an element's value does not depend on where a call ends (the SIMD build's tail takes the vector function)
+        for (const n of [1, 2, 3, 5, 6, 7]) {
+          const part = be.alloc('f32', n);
+          be.activation_forward(part, be.slice(inp, 100, n), n, act);
+          expect(Array.from(be.read(part)), `${label} over ${n} elements`).toEqual(Array.from(y.subarray(100, 100 + n)));
+        }
+      }
+    }
+  });
+});
