@@ -126,8 +126,35 @@ function storeTail(p: usize, v: v128, n: i32): void {
   if (n > 2) store<f32>(p, f32x4.extract_lane(v, 2), 8);
 }
 
-// out = act(inp). In the SIMD build the last 1-3 elements go through the same vector function as
-// the rest (one padded vector), so an element's value never depends on where a batch ends.
+/** sigmoid4 or tanh4 (act is a constant at every call site, so the choice folds away) */
+// @ts-ignore: decorator
+@inline
+function vec4(x: v128, act: i32): v128 {
+  return act == SIGMOID ? sigmoid4(x) : tanh4(x);
+}
+
+/**
+ * out = vec4(inp, act) over N floats, two vectors per iteration; the last 1-3 elements go through
+ * the same vector function (one padded vector), so a value never depends on where a batch ends
+ */
+// @ts-ignore: decorator
+@inline
+function mapVec(out: usize, inp: usize, N: i32, act: i32): void {
+  let i = 0;
+  for (; i + 8 <= N; i += 8) {
+    const o = <usize>i << 2;
+    const x0 = v128.load(inp + o), x1 = v128.load(inp + o, 16);
+    v128.store(out + o, vec4(x0, act));
+    v128.store(out + o, vec4(x1, act), 16);
+  }
+  for (; i + 4 <= N; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(out + o, vec4(v128.load(inp + o), act));
+  }
+  if (i < N) storeTail(out + (<usize>i << 2), vec4(loadTail(inp + (<usize>i << 2), N - i), act), N - i);
+}
+
+// out = act(inp)
 export function activation_forward(out: usize, inp: usize, N: i32, act: i32): void {
   checkSpan(out, N, 4);
   checkSpan(inp, N, 4);
@@ -136,17 +163,7 @@ export function activation_forward(out: usize, inp: usize, N: i32, act: i32): vo
   if (act == SIGMOID) {
     if (ASC_FEATURE_SIMD) {
       // e = exp(-|x|) in (0, 1] by a vector polynomial (within ~2 ulp of Mathf.exp), the rest in f32x4
-      for (; i + 8 <= N; i += 8) {
-        const o = <usize>i << 2;
-        const x0 = v128.load(inp + o), x1 = v128.load(inp + o, 16);
-        v128.store(out + o, sigmoid4(x0));
-        v128.store(out + o, sigmoid4(x1), 16);
-      }
-      for (; i + 4 <= N; i += 4) {
-        const o = <usize>i << 2;
-        v128.store(out + o, sigmoid4(v128.load(inp + o)));
-      }
-      if (i < N) storeTail(out + (<usize>i << 2), sigmoid4(loadTail(inp + (<usize>i << 2), N - i)), N - i);
+      mapVec(out, inp, N, SIGMOID);
       return;
     }
     for (; i < N; i++) {
@@ -170,17 +187,7 @@ export function activation_forward(out: usize, inp: usize, N: i32, act: i32): vo
     }
   } else if (act == TANH) {
     if (ASC_FEATURE_SIMD) {
-      for (; i + 8 <= N; i += 8) {
-        const o = <usize>i << 2;
-        const x0 = v128.load(inp + o), x1 = v128.load(inp + o, 16);
-        v128.store(out + o, tanh4(x0));
-        v128.store(out + o, tanh4(x1), 16);
-      }
-      for (; i + 4 <= N; i += 4) {
-        const o = <usize>i << 2;
-        v128.store(out + o, tanh4(v128.load(inp + o)));
-      }
-      if (i < N) storeTail(out + (<usize>i << 2), tanh4(loadTail(inp + (<usize>i << 2), N - i)), N - i);
+      mapVec(out, inp, N, TANH);
       return;
     }
     // the scalar build: Mathf.tanh per element
