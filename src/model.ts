@@ -136,6 +136,12 @@ interface AugmentBuffers {
   res: Resident;
 }
 
+/**
+ * rows of predict()'s u8 staging buffers (5 bytes per input each, for the bytes and their non-zero
+ * list): a model trained with a huge batch does not make a one-image predict() allocate for it
+ */
+const STAGE_ROWS = 1024;
+
 /** bytes of the augmentation buffers for one batch, added to sessionBytes() in plan() before checkPlanFits */
 export function augmentBytes(batch: number, features: number, imageShape: number[], cfg: ResolvedAugment | null): number {
   if (!cfg) return 0;
@@ -439,7 +445,7 @@ export class Model {
   /** predict()'s staging buffers for u8 rows, part of the session (allocated on first use) */
   private stageOf(s: Session): NonNullable<Session['stage']> {
     if (s.stage) return s.stage;
-    const be = this.backend, B = s.batch, C = this.inputs;
+    const be = this.backend, B = Math.min(s.batch, STAGE_ROWS), C = this.inputs;
     const onTop = be.mark() === this.sessionEnd;
     const images = be.alloc('u8', B * C);
     const ident = be.alloc('i32', B);
@@ -694,6 +700,8 @@ export class Model {
   private predictIn(s: Session, inputs: Uint8Array | Float32Array, count: number, batch: number): Float32Array {
     const be = this.backend, V = this.classes, D = this.inputs;
     const out = new Float32Array(count * V);
+    // u8 rows go through the staging buffers, which hold at most STAGE_ROWS rows
+    if (!(inputs instanceof Float32Array)) batch = Math.min(batch, STAGE_ROWS);
     for (let start = 0; start < count; start += batch) {
       const B = Math.min(batch, count - start);
       const rows = inputs.subarray(start * D, (start + B) * D);

@@ -38,6 +38,19 @@ describe('predict on u8 rows', () => {
   }
 });
 
+describe('predict after a large batch', () => {
+  it('stages at most 1,024 u8 rows at a time, whatever batch the model last planned, with the same probabilities', async () => {
+    const be = await BACKENDS[1].create();
+    const m = new Model({ layers: [784, 12, 10], activation: 'relu', seed: 5 }, be);
+    const big = take(mnist.test, 2500);
+    m.evaluate(big, { batchSize: 2500 }); // the session's batch is now 2,500
+    const before = be.mark();
+    const p = m.predict(big.images, 2500);
+    expect(be.mark() - before).toBeLessThan(1024 * 784 * 6);
+    expect(maxAbsDiff(p, m.predict(Float32Array.from(big.images, (x) => x * m.config.inputScale), 2500))).toBeLessThanOrEqual(1e-5);
+  });
+});
+
 describe('models sharing one backend', () => {
   for (const b of BACKENDS) {
     it(`${b.name}: planning or re-planning one model never touches another's weights; a model on top reuses its memory`, async () => {
