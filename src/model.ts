@@ -333,6 +333,7 @@ export class Model {
     const aug = augment === undefined ? (s?.aug?.cfg ?? null) : augment;
     const sameAug = JSON.stringify(s?.aug?.cfg ?? null) === JSON.stringify(aug);
     if (s && s.batch === batch && s.optKind === kind && sameAug && datasets.every((d) => s.resident.has(d))) return s;
+    if (this.training) throw new SimdnetError('this model is training: its memory cannot be re-planned until fit() returns (evaluate() and predict() work meanwhile)');
 
     for (const d of datasets) this.checkData(d);
     // keep what is resident and the optimizer state across the re-plan

@@ -181,9 +181,10 @@ export async function fit(model: Model, train: DataSet, options: FitOptions = {}
   if (options.validationData) model.checkData(options.validationData, 'validation data');
   if (options.testData) model.checkData(options.testData, 'test data');
 
+  // planned before training starts: a model that is training refuses a re-plan (see Model.plan)
+  const s = model.plan(batch, optKind, [train, ...extra], augment);
   model.training = true;
   try {
-    const s = model.plan(batch, optKind, [train, ...extra], augment);
     const r = s.resident.get(train)!;
     const be = model.backend, V = model.classes, N = train.count;
     const order = new Int32Array(N);

@@ -112,6 +112,17 @@ describe('evaluate() and predict() while fit() runs', () => {
   }
 });
 
+describe('plan() while fit() runs', () => {
+  it('a re-plan from a callback is refused with one line (it would move the memory under the running loop); the model trains again afterwards', async () => {
+    const m = new Model({ layers: [784, 8, 10], seed: 1 }, await BACKENDS[1].create());
+    const err = await m.fit(train, { epochs: 1, batchSize: 40, callbacks: { onBatchEnd: () => { m.plan(13, null, []); } } }).catch((e) => e);
+    expect(err.message).toBe('this model is training: its memory cannot be re-planned until fit() returns (evaluate() and predict() work meanwhile)');
+    expect(m.training).toBe(false);
+    const h = await m.fit(train, { epochs: 1, batchSize: 40 });
+    expect(Number.isFinite(h.epochs[0].loss)).toBe(true);
+  });
+});
+
 describe('bad arguments to evaluate() and predict()', () => {
   it('get one UsageError line each, never a hang (a batch size of 0 used to loop forever)', async () => {
     const m = new Model({ layers: [784, 8, 10], seed: 1 }, await BACKENDS[1].create());
