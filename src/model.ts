@@ -114,27 +114,37 @@ interface Session {
   fused: { dout: Tensor<'f32'>; B: number; r: Resident; idx: Tensor<'i32'> } | null;
   /** params, grads and the first optimizer state after the first layer's weights (set with fused) */
   rest: { params: Tensor<'f32'>; grads: Tensor<'f32'>; vel: Tensor<'f32'> | null; firstVel: Tensor<'f32'> | null; n: number } | null;
-  /** predict()'s u8 input batch with its own non-zero lists, allocated by its first call (stageOf) */
-  stage: { images: Tensor<'u8'>; ident: Tensor<'i32'>; res: Resident } | null;
+  /** predict()'s u8 input rows, allocated by its first call (stageOf) */
+  stage: U8Batch | null;
 }
 
-/** the augmented batch (u8, with its own non-zero lists for the sparse first layer) and the kernel's scratch */
-interface AugmentBuffers {
+/**
+ * A batch of u8 rows made in wasm memory (augmented) or written there (predict()'s rows), with its
+ * own non-zero lists rebuilt per batch (allocU8Batch, feedU8Batch)
+ */
+interface U8Batch {
+  /** (rows, inputs) u8; also the images of `res` */
+  images: Tensor<'u8'>;
+  /** 0 .. rows-1: the batch is read in order */
+  ident: Tensor<'i32'>;
+  /** the batch as a resident dataset */
+  res: Resident;
+}
+
+/** the augmented batch (images: the warped rows) and the kernel's scratch */
+interface AugmentBuffers extends U8Batch {
   cfg: ResolvedAugment;
   W: number;
   H: number;
   R: number;
-  /** (batch, W*H) u8 warped rows; also the images of `res` */
-  out: Tensor<'u8'>;
   /** (batch, 4) f32 per-row transform parameters */
   params: Tensor<'f32'>;
   /** the elastic field scratch (Gaussian weights first) */
   field: Tensor<'f32'>;
-  /** 0 .. batch-1: the augmented batch is read in order */
-  ident: Tensor<'i32'>;
-  /** the augmented batch as a resident dataset with non-zero lists rebuilt per batch */
-  res: Resident;
 }
+
+/** optimizer state tensors of each optimizer kind (each the size of the parameters) */
+const OPT_TENSORS: Record<Session['optKind'], number> = { none: 0, momentum: 1, adam: 2 };
 
 /**
  * rows of predict()'s u8 staging buffers (5 bytes per input each, for the bytes and their non-zero
@@ -345,11 +355,12 @@ export class Model {
     // the old session is freed and reused only when nothing was allocated after it (another model on
     // this backend); otherwise the new one goes on top and the old one's memory stays unused
     const onTop = be.mark() === this.sessionEnd;
-    this.checkFits(onTop ? this.sessionStart : be.mark(), batch, kind, [...keep], aug);
+    const kept = [...keep];
+    this.checkFits(onTop ? this.sessionStart : be.mark(), batch, kind, kept, aug);
     if (onTop) be.release(this.sessionStart);
     this.session = null;
     this.sessionStart = be.mark();
-    const session = this.allocSession(batch, kind, [...keep], aug);
+    const session = this.allocSession(batch, kind, kept, aug);
     if (oldOpt) oldOpt.forEach((v, i) => be.write(session.opt[i], v));
     this.session = session;
     this.sessionEnd = be.mark();
@@ -359,7 +370,7 @@ export class Model {
   /** refuse (before allocating anything) a session that would not fit the wasm memory from `start` */
   private checkFits(start: number, batch: number, kind: Session['optKind'], keep: DataSet[], aug: ResolvedAugment | null): void {
     const maxCount = Math.max(batch, ...keep.map((d) => d.count));
-    const nOpt = kind === 'none' ? 0 : kind === 'momentum' ? 1 : 2;
+    const nOpt = OPT_TENSORS[kind];
     const augBytes = augmentBytes(batch, this.inputs, this.config.imageShape, aug);
     checkPlanFits(this.backend, start, sessionBytes({ layers: this.config.layers, batch, paramCount: this.paramCount, nOpt, maxCount, datasets: keep, dropout: this.config.dropout }) + augBytes, batch);
   }
@@ -371,7 +382,7 @@ export class Model {
     const widest = Math.max(...L);
     const V = this.classes;
     const maxCount = Math.max(batch, ...keep.map((d) => d.count));
-    const nOpt = kind === 'none' ? 0 : kind === 'momentum' ? 1 : 2;
+    const nOpt = OPT_TENSORS[kind];
     const session: Session = {
       batch,
       optKind: kind,
@@ -393,18 +404,12 @@ export class Model {
       stage: null,
     };
     if (aug) {
-      const C = this.inputs, { W, H } = imageSize(C, this.config.imageShape);
+      const { W, H } = imageSize(this.inputs, this.config.imageShape);
       const sc = augmentScratch(W, H, aug.sigma);
-      const out = be.alloc('u8', batch * C);
-      const ident = be.alloc('i32', batch);
-      be.write(ident, identity(batch));
+      const rows = this.allocU8Batch(batch);
       const field = be.alloc('f32', sc.length);
       be.write(field, sc.weights);
-      session.aug = {
-        cfg: aug, W, H, R: sc.R, out, ident, field,
-        params: be.alloc('f32', batch * 4),
-        res: { images: out, labels: be.slice(out, 0, 0), nz: { start: be.alloc('i32', batch + 1), idx: be.alloc('i32', batch * C), counts: new Int32Array(0) } },
-      };
+      session.aug = { ...rows, cfg: aug, W, H, R: sc.R, field, params: be.alloc('f32', batch * 4) };
     }
     for (const d of keep) {
       const images = be.alloc('u8', d.count * d.features);
@@ -443,37 +448,37 @@ export class Model {
     }
   }
 
-  /** predict()'s staging buffers for u8 rows, part of the session (allocated on first use) */
-  private stageOf(s: Session): NonNullable<Session['stage']> {
-    if (s.stage) return s.stage;
-    const be = this.backend, B = Math.min(s.batch, STAGE_ROWS), C = this.inputs;
-    const onTop = be.mark() === this.sessionEnd;
-    const images = be.alloc('u8', B * C);
-    const ident = be.alloc('i32', B);
-    be.write(ident, identity(B));
-    const nz = { start: be.alloc('i32', B + 1), idx: be.alloc('i32', B * C), counts: new Int32Array(0) };
-    s.stage = { images, ident, res: { images, labels: be.slice(images, 0, 0), nz } };
-    if (onTop) this.sessionEnd = be.mark();
-    return s.stage;
+  /** a U8Batch of `rows` rows on top of the backend's memory (its non-zero lists sized for every input non-zero) */
+  private allocU8Batch(rows: number): U8Batch {
+    const be = this.backend, C = this.inputs;
+    const images = be.alloc('u8', rows * C);
+    const ident = be.alloc('i32', rows);
+    be.write(ident, identity(rows));
+    const nz = { start: be.alloc('i32', rows + 1), idx: be.alloc('i32', rows * C), counts: new Int32Array(0) };
+    return { images, ident, res: { images, labels: be.slice(images, 0, 0), nz } };
   }
 
   /**
-   * u8 rows into the first layer's input as training and evaluate() feed it: through their own
-   * non-zero lists when sparse enough (built in wasm, two calls), else scaled into acts[0] in wasm
+   * The first B rows of u8 into the first layer, as a resident batch feeds it: through their own
+   * non-zero lists when sparse enough (rebuilt in wasm, two calls), else scaled into acts[0] in wasm
    */
-  private stageRows(s: Session, rows: Uint8Array, B: number): void {
-    const be = this.backend, C = this.inputs, st = this.stageOf(s);
-    be.write(st.images, rows);
-    if (C <= NZ_MAX_COLUMNS) {
-      const nz = st.res.nz!;
-      const nnz = be.nz_count(nz.start, st.images, B, C);
-      if (nnz <= SPARSE_MAX_DENSITY * B * C) {
-        be.nz_fill(nz.idx, nz.start, st.images, B, C);
-        s.sparse = { r: st.res, idx: st.ident };
-        return;
-      }
+  private feedU8Batch(s: Session, u8: U8Batch, B: number): void {
+    const be = this.backend, C = this.inputs, nz = u8.res.nz!;
+    const nnz = be.nz_count(nz.start, u8.images, B, C);
+    if (C <= NZ_MAX_COLUMNS && nnz <= SPARSE_MAX_DENSITY * B * C) {
+      be.nz_fill(nz.idx, nz.start, u8.images, B, C);
+      s.sparse = { r: u8.res, idx: u8.ident };
+    } else be.gather_rows_u8(s.acts[0], u8.images, u8.ident, B, C, this.config.inputScale);
+  }
+
+  /** predict()'s staging rows, part of the session (allocated on first use, at most STAGE_ROWS rows) */
+  private stageOf(s: Session): U8Batch {
+    if (!s.stage) {
+      const onTop = this.backend.mark() === this.sessionEnd;
+      s.stage = this.allocU8Batch(Math.min(s.batch, STAGE_ROWS));
+      if (onTop) this.sessionEnd = this.backend.mark();
     }
-    be.gather_rows_u8(s.acts[0], st.images, st.ident, B, C, this.config.inputScale);
+    return s.stage;
   }
 
   /** reject data that does not fit this model, with both numbers in the message */
@@ -520,14 +525,9 @@ export class Model {
    * runs the first layer sparse (its non-zero lists rebuilt: two calls) or dense by its own density.
    */
   private loadAugmented(s: Session, a: AugmentBuffers, r: Resident, idx: Tensor<'i32'>, B: number): void {
-    const be = this.backend, C = this.inputs, c = a.cfg;
-    be.augment_rows_u8(a.out, r.images, idx, a.params, a.field, B, a.W, a.H, (this.config.seed ^ 0x61756721) >>> 0, this.step >>> 0, c.shift, (c.rotate * Math.PI) / 180, c.scale, c.elastic, a.R, true);
-    const nz = a.res.nz!;
-    const nnz = be.nz_count(nz.start, a.out, B, C);
-    if (C <= NZ_MAX_COLUMNS && nnz <= SPARSE_MAX_DENSITY * B * C) {
-      be.nz_fill(nz.idx, nz.start, a.out, B, C);
-      s.sparse = { r: a.res, idx: a.ident };
-    } else be.gather_rows_u8(s.acts[0], a.out, a.ident, B, C, this.config.inputScale);
+    const be = this.backend, c = a.cfg;
+    be.augment_rows_u8(a.images, r.images, idx, a.params, a.field, B, a.W, a.H, (this.config.seed ^ 0x61756721) >>> 0, this.step >>> 0, c.shift, (c.rotate * Math.PI) / 180, c.scale, c.elastic, a.R, true);
+    this.feedU8Batch(s, a, B);
     be.gather_u8(s.labels, r.labels, idx, B);
   }
 
@@ -708,7 +708,11 @@ export class Model {
       const rows = inputs.subarray(start * D, (start + B) * D);
       s.sparse = null;
       if (rows instanceof Float32Array) be.write(s.acts[0], rows);
-      else this.stageRows(s, rows, B);
+      else {
+        const st = this.stageOf(s);
+        be.write(st.images, rows);
+        this.feedU8Batch(s, st, B);
+      }
       this.forward(s, B);
       be.fill(s.labels as unknown as Tensor<'f32'>, B, 0); // labels are unused by the probabilities; keep the loss finite
       this.lossForward(s, B);

@@ -57,7 +57,7 @@ describe('augmentation in training', () => {
       m.forward(s, 16);
       m.lossForward(s, 16);
       const probs = be.read(s.probs).slice(0, 16 * 4);
-      const warped = be.read(s.aug!.out);
+      const warped = be.read(s.aug!.images);
       expect(warped.some((x, i) => x !== data.images[(39 - Math.floor(i / 100)) * 100 + (i % 100)])).toBe(true);
       // evaluation and predict never augment: predict on the warped pixels gives the same probabilities
       const dense = m.predict(warped, 16);
