@@ -73,7 +73,12 @@ export interface Backend {
   // ---- memory -------------------------------------------------------------------------------
   /** a zero-filled tensor; WASM grows its memory only here */
   alloc<D extends DType>(dtype: D, length: number): Tensor<D>;
-  /** allocation watermark, to free everything allocated after it with release() */
+  /**
+   * return a tensor alloc() gave (not a slice of one) to the backend: later allocations reuse its
+   * memory (WASM: the smallest free range that holds them, before growing)
+   */
+  free(t: Tensor): void;
+  /** allocation watermark, to free everything allocated on top after it with release() (an allocation that reused freed memory below the mark is not) */
   mark(): number;
   release(mark: number): void;
   /** a sub-range of t, in elements (no copy) */

@@ -3,7 +3,7 @@
  * resident datasets all live in the backend's memory, planned up front (llm.c's size tables).
  * Every step is a handful of Backend calls per layer; nothing is allocated inside the loop.
  */
-import { Activation, NZ_MAX_COLUMNS, type ActivationName, type Backend, type BackendPreference, type Tensor } from './backend.js';
+import { Activation, NZ_MAX_COLUMNS, type ActivationName, type Backend, type BackendPreference, type DType, type Tensor } from './backend.js';
 import { createBackend } from './backends/index.js';
 import { UsageError, SimdnetError } from './errors.js';
 import { Rng } from './rng.js';
@@ -116,6 +116,8 @@ interface Session {
   rest: { params: Tensor<'f32'>; grads: Tensor<'f32'>; vel: Tensor<'f32'> | null; firstVel: Tensor<'f32'> | null; n: number } | null;
   /** predict()'s u8 input rows, allocated by its first call (stageOf) */
   stage: U8Batch | null;
+  /** every tensor allocated for this session, freed together when it is re-planned */
+  owned: Tensor[];
 }
 
 /**
@@ -224,12 +226,12 @@ export class Model {
 
   private session: Session | null = null;
   /**
-   * where this model's session memory starts and ends on the backend: a re-plan frees the old
-   * session only while it is the top of the backend's memory, so a second model sharing the
-   * backend (its parameters and session live above) is never overwritten
+   * the optimizer state of a session freed by a re-plan that then failed (its memory would not
+   * fit): restored by the next plan with the same optimizer kind
    */
-  private sessionStart: number;
-  private sessionEnd: number;
+  private savedOpt: { kind: Session['optKind']; values: Float32Array[] } | null = null;
+  /** set by dispose(): the memory is the backend's again */
+  private disposed = false;
 
   constructor(config: ModelConfig, backend: Backend) {
     this.config = resolveConfig(config);
@@ -260,7 +262,6 @@ export class Model {
         db: backend.slice(this.grads, b, outputs),
       });
     }
-    this.sessionStart = this.sessionEnd = backend.mark();
     this.rng = new Rng(this.config.seed ^ 0x5eed);
     this.initialize();
   }
@@ -281,6 +282,7 @@ export class Model {
 
   /** seeded initialisation (on the host, so every backend starts from the same weights) */
   initialize(): void {
+    this.assertLive();
     const rng = new Rng(this.config.seed);
     for (const layer of this.layers) {
       const { inputs: fin, outputs: fout } = layer;
@@ -302,14 +304,17 @@ export class Model {
     this.step = 0;
     this.epochsDone = 0;
     if (this.session) for (const t of this.session.opt) this.backend.fill(t, t.length, 0);
+    this.savedOpt = null;
   }
 
   /** copies of each layer's weights (inputs x outputs, row-major) and biases */
   getWeights(): { W: Float32Array; b: Float32Array }[] {
+    this.assertLive();
     return this.layers.map((l) => ({ W: this.backend.read(l.W), b: this.backend.read(l.b) }));
   }
 
   setWeights(weights: { W: ArrayLike<number>; b: ArrayLike<number> }[]): void {
+    this.assertLive();
     if (weights.length !== this.layers.length) throw new UsageError(`expected weights for ${this.layers.length} layers, got ${weights.length}`);
     weights.forEach((w, l) => {
       const layer = this.layers[l];
@@ -323,9 +328,11 @@ export class Model {
 
   /** the whole parameter block (incl. alignment padding), for checkpoints */
   readParams(): Float32Array {
+    this.assertLive();
     return this.backend.read(this.params);
   }
   writeParams(values: ArrayLike<number>): void {
+    this.assertLive();
     if (values.length !== this.paramCount) throw new UsageError(`expected ${this.paramCount} parameters, got ${values.length}`);
     this.backend.write(this.params, values);
   }
@@ -337,6 +344,7 @@ export class Model {
    * the optimizer state) only when one of them changes, so repeated calls cost nothing.
    */
   plan(batch: number, optKind: Session['optKind'] | null, datasets: DataSet[], augment?: ResolvedAugment | null): Session {
+    this.assertLive();
     const s = this.session;
     const kind = optKind ?? s?.optKind ?? 'none';
     // augmentation buffers are kept across re-plans unless fit() asks for other settings (null: none)
@@ -349,22 +357,26 @@ export class Model {
     // keep what is resident and the optimizer state across the re-plan
     const keep = new Set<DataSet>(datasets);
     if (s) for (const d of s.resident.keys()) if (keep.size < 3) keep.add(d);
-    const oldOpt = s && s.optKind === kind ? s.opt.map((t) => this.backend.read(t)) : null;
+    if (s && s.opt.length) this.savedOpt = { kind: s.optKind, values: s.opt.map((t) => this.backend.read(t)) };
 
+    // the old session's tensors go back to the backend, whose later allocations reuse them (the
+    // new session's first), so models sharing a backend re-plan in turn without the memory growing
     const be = this.backend;
-    // the old session is freed and reused only when nothing was allocated after it (another model on
-    // this backend); otherwise the new one goes on top and the old one's memory stays unused
-    const onTop = be.mark() === this.sessionEnd;
-    const kept = [...keep];
-    this.checkFits(onTop ? this.sessionStart : be.mark(), batch, kind, kept, aug);
-    if (onTop) be.release(this.sessionStart);
+    if (s) this.freeSession(s);
     this.session = null;
-    this.sessionStart = be.mark();
+    const kept = [...keep];
+    this.checkFits(be.mark(), batch, kind, kept, aug);
     const session = this.allocSession(batch, kind, kept, aug);
-    if (oldOpt) oldOpt.forEach((v, i) => be.write(session.opt[i], v));
+    const saved = this.savedOpt;
+    if (saved && saved.kind === kind) saved.values.forEach((v, i) => be.write(session.opt[i], v));
+    this.savedOpt = null;
     this.session = session;
-    this.sessionEnd = be.mark();
     return session;
+  }
+
+  private freeSession(s: Session): void {
+    for (const t of s.owned) this.backend.free(t);
+    s.owned.length = 0;
   }
 
   /** refuse (before allocating anything) a session that would not fit the wasm memory from `start` */
@@ -375,52 +387,64 @@ export class Model {
     checkPlanFits(this.backend, start, sessionBytes({ layers: this.config.layers, batch, paramCount: this.paramCount, nOpt, maxCount, datasets: keep, dropout: this.config.dropout }) + augBytes, batch);
   }
 
-  /** allocate a session's tensors on top of the backend's memory and make `keep` resident in it */
+  /** allocate a session's tensors and make `keep` resident in it (nothing stays allocated if it fails) */
   private allocSession(batch: number, kind: Session['optKind'], keep: DataSet[], aug: ResolvedAugment | null): Session {
+    const owned: Tensor[] = [];
+    try {
+      return this.buildSession(owned, batch, kind, keep, aug);
+    } catch (e) {
+      for (const t of owned) this.backend.free(t);
+      throw e;
+    }
+  }
+
+  private buildSession(owned: Tensor[], batch: number, kind: Session['optKind'], keep: DataSet[], aug: ResolvedAugment | null): Session {
     const be = this.backend;
     const L = this.config.layers;
     const widest = Math.max(...L);
     const V = this.classes;
     const maxCount = Math.max(batch, ...keep.map((d) => d.count));
     const nOpt = OPT_TENSORS[kind];
+    const al = <D extends DType>(dtype: D, length: number) => this.allocOwned(owned, dtype, length);
     const session: Session = {
       batch,
       optKind: kind,
-      acts: L.map((n) => be.alloc('f32', batch * n)),
-      probs: be.alloc('f32', batch * V),
-      dA: be.alloc('f32', batch * widest),
-      dB: be.alloc('f32', batch * widest),
-      drop: this.config.dropout.map((r, l) => (r > 0 ? be.alloc('f32', batch * L[l + 1]) : null)),
-      labels: be.alloc('i32', batch),
-      preds: be.alloc('i32', batch),
-      order: be.alloc('i32', maxCount),
+      acts: L.map((n) => al('f32', batch * n)),
+      probs: al('f32', batch * V),
+      dA: al('f32', batch * widest),
+      dB: al('f32', batch * widest),
+      drop: this.config.dropout.map((r, l) => (r > 0 ? al('f32', batch * L[l + 1]) : null)),
+      labels: al('i32', batch),
+      preds: al('i32', batch),
+      order: al('i32', maxCount),
       orderHost: new Int32Array(maxCount),
-      opt: Array.from({ length: nOpt }, () => be.alloc('f32', this.paramCount)),
+      opt: Array.from({ length: nOpt }, () => al('f32', this.paramCount)),
       resident: new Map(),
       sparse: null,
       aug: null,
       fused: null,
       rest: null,
       stage: null,
+      owned,
     };
     if (aug) {
       const { W, H } = imageSize(this.inputs, this.config.imageShape);
       const sc = augmentScratch(W, H, aug.sigma);
-      const rows = this.allocU8Batch(batch);
-      const field = be.alloc('f32', sc.length);
+      const rows = this.allocU8Batch(batch, owned);
+      const field = al('f32', sc.length);
       be.write(field, sc.weights);
-      session.aug = { ...rows, cfg: aug, W, H, R: sc.R, field, params: be.alloc('f32', batch * 4) };
+      session.aug = { ...rows, cfg: aug, W, H, R: sc.R, field, params: al('f32', batch * 4) };
     }
     for (const d of keep) {
-      const images = be.alloc('u8', d.count * d.features);
-      const labels = be.alloc('u8', d.count);
+      const images = al('u8', d.count * d.features);
+      const labels = al('u8', d.count);
       be.write(images, d.images.subarray(0, d.count * d.features));
       be.write(labels, d.labels.subarray(0, d.count));
       let nz: Resident['nz'] = null;
       if (wantsSparseIndex(d)) {
-        const start = be.alloc('i32', d.count + 1);
+        const start = al('i32', d.count + 1);
         const total = be.nz_count(start, images, d.count, d.features);
-        const idx = be.alloc('i32', Math.max(1, total));
+        const idx = al('i32', Math.max(1, total));
         be.nz_fill(idx, start, images, d.count, d.features);
         const prefix = be.read(start);
         const counts = new Int32Array(d.count);
@@ -435,26 +459,35 @@ export class Model {
   /**
    * evaluate() and predict() while fit() runs (from a callback, or from other code while it awaits):
    * the training session is fit()'s (its batch order, buffers and resident data), so they run in a
-   * session of their own on top of the backend's memory, freed when they return
+   * session of their own, freed when they return
    */
   private inTempSession<T>(batch: number, datasets: DataSet[], fn: (s: Session) => T): T {
+    this.assertLive();
     for (const d of datasets) this.checkData(d);
-    const be = this.backend, mark = be.mark();
-    this.checkFits(mark, batch, 'none', datasets, null);
+    this.checkFits(this.backend.mark(), batch, 'none', datasets, null);
+    const s = this.allocSession(batch, 'none', datasets, null);
     try {
-      return fn(this.allocSession(batch, 'none', datasets, null));
+      return fn(s);
     } finally {
-      be.release(mark);
+      this.freeSession(s);
     }
   }
 
-  /** a U8Batch of `rows` rows on top of the backend's memory (its non-zero lists sized for every input non-zero) */
-  private allocU8Batch(rows: number): U8Batch {
+  /** a tensor of a session: listed in `owned`, which is freed with the session */
+  private allocOwned<D extends DType>(owned: Tensor[], dtype: D, length: number): Tensor<D> {
+    const t = this.backend.alloc(dtype, length);
+    owned.push(t);
+    return t;
+  }
+
+  /** a U8Batch of `rows` rows, owned by a session (its non-zero lists sized for every input non-zero) */
+  private allocU8Batch(rows: number, owned: Tensor[]): U8Batch {
     const be = this.backend, C = this.inputs;
-    const images = be.alloc('u8', rows * C);
-    const ident = be.alloc('i32', rows);
+    const al = <D extends DType>(dtype: D, length: number) => this.allocOwned(owned, dtype, length);
+    const images = al('u8', rows * C);
+    const ident = al('i32', rows);
     be.write(ident, identity(rows));
-    const nz = { start: be.alloc('i32', rows + 1), idx: be.alloc('i32', rows * C), counts: new Int32Array(0) };
+    const nz = { start: al('i32', rows + 1), idx: al('i32', rows * C), counts: new Int32Array(0) };
     return { images, ident, res: { images, labels: be.slice(images, 0, 0), nz } };
   }
 
@@ -473,11 +506,7 @@ export class Model {
 
   /** predict()'s staging rows, part of the session (allocated on first use, at most STAGE_ROWS rows) */
   private stageOf(s: Session): U8Batch {
-    if (!s.stage) {
-      const onTop = this.backend.mark() === this.sessionEnd;
-      s.stage = this.allocU8Batch(Math.min(s.batch, STAGE_ROWS));
-      if (onTop) this.sessionEnd = this.backend.mark();
-    }
+    if (!s.stage) s.stage = this.allocU8Batch(Math.min(s.batch, STAGE_ROWS), s.owned);
     return s.stage;
   }
 
@@ -736,7 +765,32 @@ export class Model {
 
   /** train on a dataset; see FitOptions for the options and their defaults */
   fit(data: DataSet, options: FitOptions = {}): Promise<History> {
+    try {
+      this.assertLive();
+    } catch (e) {
+      return Promise.reject(e);
+    }
     return fit(this, data, options);
+  }
+
+  /**
+   * Give this model's memory (weights, gradients, session) back to its backend, whose later
+   * allocations reuse it: for models that share a backend and come and go (a model with a backend of
+   * its own is freed with it by the garbage collector). The model cannot be used afterwards.
+   */
+  dispose(): void {
+    if (this.disposed) return;
+    if (this.training) throw new SimdnetError('this model is training: dispose() it after fit() returns');
+    if (this.session) this.freeSession(this.session);
+    this.session = null;
+    this.savedOpt = null;
+    this.backend.free(this.grads);
+    this.backend.free(this.params);
+    this.disposed = true;
+  }
+
+  private assertLive(): void {
+    if (this.disposed) throw new UsageError('this model was disposed (dispose() gave its memory back to the backend): create or load a new one');
   }
 
   /** @internal for train.ts */

@@ -492,6 +492,31 @@ describe('WasmBackend memory', () => {
     expect(() => w.release(m - 16)).toThrow(RangeError);
   });
 
+  it('free() turns an allocation into a hole that later allocations reuse (smallest fit first, zeroed); holes merge and lower the top', async () => {
+    const w = await WasmBackend.create('scalar');
+    const m = w.mark();
+    const [a, b, c, d] = [w.alloc('f32', 100), w.alloc('f32', 20), w.alloc('f32', 40), w.alloc('u8', 16)];
+    w.fill(a, 100, 5);
+    w.fill(c, 40, 6);
+    w.free(a); // 400 bytes
+    w.free(c); // 160 bytes
+    expect(w.mark()).toBe(d.byteOffset + 16); // d still holds the top
+    const e = w.alloc('f32', 30); // 120 bytes: fits both holes, takes the smaller
+    expect(e.byteOffset).toBe(c.byteOffset);
+    expect(Array.from(w.read(e))).toEqual(new Array(30).fill(0));
+    const f = w.alloc('i32', 100); // 400 bytes: a's hole exactly
+    expect(f.byteOffset).toBe(a.byteOffset);
+    expect(Array.from(w.read(f))).toEqual(new Array(100).fill(0));
+    const g = w.alloc('f32', 100); // no hole left that holds it: on top
+    expect(g.byteOffset).toBe(d.byteOffset + 16);
+    expect(() => w.free(f)).not.toThrow();
+    expect(() => w.free(f)).toThrow(/already free/);
+    expect(() => w.free(w.slice(b, 2, 4))).toThrow(RangeError); // not an allocation (misaligned)
+    // freeing everything, in any order, merges the holes and brings the top back to the mark
+    for (const t of [g, b, e, d]) w.free(t);
+    expect(w.mark()).toBe(m);
+  });
+
   it('slice/write/view bounds are checked', async () => {
     const w = await WasmBackend.create('simd');
     const t = w.alloc('i32', 10);

@@ -82,6 +82,71 @@ describe('models sharing one backend', () => {
   }
 });
 
+describe('models sharing one backend, re-planning in turn', () => {
+  for (const b of BACKENDS) {
+    it(`${b.name}: the memory stays the same size (each re-plan reuses the memory its old session freed), and the answers stay right`, async () => {
+      const be = await b.create();
+      const A = new Model({ layers: [784, 16, 10], seed: 1 }, be);
+      const B = new Model({ layers: [784, 32, 10], activation: 'relu', seed: 2 }, be);
+      // a new DataSet object per call, as a service that evaluates each request's data would pass
+      const fresh = (d: DataSet): DataSet => ({ ...d });
+      const lossA = A.evaluate(fresh(test), { batchSize: 50 }).loss;
+      const lossB = B.evaluate(fresh(test), { batchSize: 50 }).loss;
+      const sizes: number[] = [];
+      for (let round = 0; round < 18; round++) {
+        expect(A.evaluate(fresh(test), { batchSize: 50 + (round % 3) }).loss).toBeCloseTo(lossA, 5);
+        expect(B.evaluate(fresh(test), { batchSize: 50 + (round % 2) }).loss).toBeCloseTo(lossB, 5);
+        sizes.push(be.memoryBytes());
+      }
+      // the batch sizes repeat every 6 rounds, and so does the memory held (before: each re-plan of
+      // the model below put its new session on top of the other's, +~0.5 MB a round)
+      expect(sizes.slice(12)).toEqual(sizes.slice(6, 12));
+      await A.fit(train, { epochs: 1, batchSize: 40, optimizer: 'momentum' });
+      await B.fit(train, { epochs: 1, batchSize: 30, optimizer: 'adam', learningRate: 0.001 });
+      const wA = A.readParams(), eA = A.evaluate(test);
+      B.evaluate(fresh(test), { batchSize: 77 });
+      expect(sameBits(A.readParams(), wA)).toBe(true);
+      expect(A.evaluate(test)).toEqual(eA);
+    });
+  }
+});
+
+describe('dispose()', () => {
+  for (const b of BACKENDS) {
+    it(`${b.name}: models that come and go on one backend give their memory back; a disposed model refuses use with one line`, async () => {
+      const be = await b.create();
+      const keep = new Model({ layers: [784, 12, 10], seed: 3 }, be);
+      await keep.fit(train, { epochs: 1, batchSize: 40, optimizer: 'momentum' });
+      const w = keep.readParams(), e = keep.evaluate(test);
+      const sizes: number[] = [];
+      for (let i = 0; i < 8; i++) {
+        const m = new Model({ layers: [784, 20 + (i % 2), 10], seed: i }, be);
+        await m.fit(train, { epochs: 1, batchSize: 50 });
+        m.predict(test.images, 10);
+        m.dispose();
+        m.dispose(); // a second call does nothing
+        sizes.push(be.memoryBytes());
+      }
+      expect(sizes.slice(4)).toEqual(sizes.slice(2, 4).concat(sizes.slice(2, 4))); // no growth after the first rounds
+      expect(sameBits(keep.readParams(), w)).toBe(true);
+      expect(keep.evaluate(test)).toEqual(e);
+      const gone = new Model({ layers: [784, 8, 10] }, be);
+      gone.dispose();
+      const line = /^this model was disposed \(dispose\(\) gave its memory back to the backend\): create or load a new one$/;
+      expect(() => gone.evaluate(test)).toThrow(line);
+      expect(() => gone.predict(test.images, 1)).toThrow(line);
+      expect(() => gone.getWeights()).toThrow(line);
+      await expect(gone.fit(train)).rejects.toThrow(line);
+      // refused while training (the running loop owns the memory)
+      const busy = new Model({ layers: [784, 8, 10] }, be);
+      let err: unknown;
+      await busy.fit(train, { epochs: 1, batchSize: 100, callbacks: { onBatchEnd: () => { try { busy.dispose(); } catch (x) { err = x; } } } });
+      expect((err as Error).message).toBe('this model is training: dispose() it after fit() returns');
+      busy.dispose();
+    });
+  }
+});
+
 describe('evaluate() and predict() while fit() runs', () => {
   for (const b of BACKENDS) {
     it(`${b.name}: called from every batch's callback, on other data and on fit()'s own test data, they leave training bit-identical and answer as they would after it`, async () => {

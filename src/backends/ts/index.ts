@@ -26,24 +26,36 @@ function addColumnSums(db: Float32Array, d: Float32Array, B: number, OC: number)
   }
 }
 
+const sizeOf = (t: Tensor) => Math.ceil((t.length * BYTES[t.dtype]) / 16) * 16;
+
 export class TsBackend implements Backend {
   readonly name = 'ts' as const;
-  private live: Tensor[] = [];
+  /** allocations in order; freed ones are undefined (the slot is reused), released ones are gone */
+  private live: (Tensor | undefined)[] = [];
   private bytes = 0;
 
   alloc<D extends DType>(dtype: D, length: number): Tensor<D> {
     const host = make(dtype, length);
     const t: Tensor<D> = { dtype, length, byteOffset: this.bytes, host };
-    this.bytes += Math.ceil((length * BYTES[dtype]) / 16) * 16;
-    this.live.push(t);
+    this.bytes += sizeOf(t);
+    const slot = this.live.indexOf(undefined);
+    if (slot >= 0) this.live[slot] = t;
+    else this.live.push(t);
     return t;
+  }
+  free(t: Tensor): void {
+    const i = this.live.indexOf(t);
+    if (i < 0) throw new RangeError('free: not a live allocation of this backend');
+    this.live[i] = undefined;
+    this.bytes -= sizeOf(t);
+    while (this.live.length && this.live[this.live.length - 1] === undefined) this.live.length--;
   }
   mark(): number {
     return this.live.length;
   }
   release(mark: number): void {
     const gone = this.live.splice(mark);
-    for (const t of gone) this.bytes -= Math.ceil((t.length * BYTES[t.dtype]) / 16) * 16;
+    for (const t of gone) if (t) this.bytes -= sizeOf(t);
   }
   slice<D extends DType>(t: Tensor<D>, start: number, length: number): Tensor<D> {
     if (start < 0 || length < 0 || start + length > t.length) throw new RangeError(`slice [${start}, ${start + length}) outside tensor of ${t.length}`);

@@ -2,9 +2,10 @@
  * The WebAssembly backend: the kernels in assembly/ (one source, built as SIMD, scalar and debug
  * binaries) over one host-owned WebAssembly.Memory per instance.
  *
- * Memory plan: a bump allocator from heap_base() (rounded up to 16). alloc() hands out 16-byte
- * aligned, zero-filled tensors and is the only place memory grows; mark()/release() move the bump
- * pointer back. Tensors are handles (dtype, length, byteOffset), so they survive growth; typed-array
+ * Memory plan: a bump allocator from heap_base() (rounded up to 16) with a list of holes. alloc()
+ * hands out 16-byte aligned, zero-filled tensors, from the smallest hole that holds it or else from
+ * the top, and is the only place memory grows; free() turns an allocation into a hole (a hole that
+ * reaches the top lowers it), mark()/release() move the top back. Tensors are handles (dtype, length, byteOffset), so they survive growth; typed-array
  * views are remade whenever memory.buffer changes. Ops pass byteOffsets straight to the kernels.
  */
 import type { Backend, BackendName, DType, Tensor, TypedArrayOf } from '../../backend.js';
@@ -62,6 +63,8 @@ export class WasmBackend implements Backend {
   private top: number;
   /** bytes below this may hold old data (handed out before a release) */
   private dirty: number;
+  /** freed ranges below top: [start, end) pairs, sorted, never adjacent (adjacent holes merge) */
+  private holes: number[] = [];
   private buf: ArrayBuffer | null = null;
   private f32!: Float32Array;
   private i32!: Int32Array;
@@ -110,8 +113,18 @@ export class WasmBackend implements Backend {
   alloc<D extends DType>(dtype: D, length: number): Tensor<D> {
     if (!Number.isInteger(length) || length < 0) throw new RangeError(`alloc: invalid length ${length}`);
     const bytes = length * BYTES[dtype];
+    const size = align16(bytes);
+    const h = this.bestHole(size);
+    if (h >= 0) {
+      // the smallest hole that holds it (holes are below top: no growth)
+      const start = this.holes[h];
+      if (start + size === this.holes[h + 1]) this.holes.splice(h, 2);
+      else this.holes[h] = start + size;
+      this.zero(start, start + size);
+      return { dtype, length, byteOffset: start };
+    }
     const start = this.top;
-    const end = start + align16(bytes);
+    const end = start + size;
     if (end > MAX_BYTES) {
       throw new SimdnetError(
         `out of WebAssembly memory: allocating ${bytes} bytes (${dtype} x ${length}) needs ${end} bytes in total, more than the 4 GiB (${MAX_BYTES} bytes) a wasm32 memory can hold; use a smaller batch, model or dataset`,
@@ -120,13 +133,54 @@ export class WasmBackend implements Backend {
     }
     const have = this.memory.buffer.byteLength;
     if (end > have) this.grow(end);
+    this.zero(start, end);
+    this.top = end;
+    if (end > this.dirty) this.dirty = end;
+    return { dtype, length, byteOffset: start };
+  }
+
+  /** zero [start, end) where it may hold old data */
+  private zero(start: number, end: number): void {
     if (start < this.dirty) {
       this.views();
       this.u8.fill(0, start, Math.min(end, this.dirty));
     }
-    this.top = end;
-    if (end > this.dirty) this.dirty = end;
-    return { dtype, length, byteOffset: start };
+  }
+
+  /** index (into holes) of the smallest hole of at least `size` bytes, or -1 */
+  private bestHole(size: number): number {
+    let best = -1;
+    for (let i = 0; i < this.holes.length; i += 2) {
+      const n = this.holes[i + 1] - this.holes[i];
+      if (n >= size && (best < 0 || n < this.holes[best + 1] - this.holes[best])) best = i;
+    }
+    return best;
+  }
+
+  free(t: Tensor): void {
+    const start = t.byteOffset, end = start + align16(t.length * BYTES[t.dtype]);
+    if (end === start) return; // nothing to give back
+    if (!Number.isInteger(start) || start < this.base || end > this.top || start % 16) throw new RangeError(`free: not an allocation of this backend (bytes ${start}..${end})`);
+    // insert [start, end) in order, refusing overlaps (a double free), merging neighbours
+    const H = this.holes;
+    let i = 0;
+    while (i < H.length && H[i] < start) i += 2;
+    if ((i > 0 && H[i - 1] > start) || (i < H.length && H[i] < end)) throw new RangeError(`free: bytes ${start}..${end} are already free`);
+    let s = start, e = end, from = i, count = 0;
+    if (i > 0 && H[i - 1] === start) { s = H[i - 2]; from = i - 2; count += 2; }
+    if (i < H.length && H[i] === end) { e = H[i + 1]; count += 2; }
+    H.splice(from, count, s, e);
+    this.trimTop();
+  }
+
+  /** a hole that reaches the top lowers it */
+  private trimTop(): void {
+    const H = this.holes;
+    while (H.length && H[H.length - 1] >= this.top) {
+      const s = H[H.length - 2];
+      H.length -= 2;
+      if (s < this.top) this.top = s;
+    }
   }
 
   private grow(end: number): void {
@@ -153,6 +207,11 @@ export class WasmBackend implements Backend {
   release(mark: number): void {
     if (!Number.isInteger(mark) || mark < this.base || mark > this.top) throw new RangeError(`release: invalid mark ${mark}`);
     this.top = mark;
+    // holes above the new top are gone; one that now reaches it lowers it
+    const H = this.holes;
+    while (H.length && H[H.length - 2] >= mark) H.length -= 2;
+    if (H.length && H[H.length - 1] > mark) H[H.length - 1] = mark;
+    this.trimTop();
   }
 
   slice<D extends DType>(t: Tensor<D>, start: number, length: number): Tensor<D> {
