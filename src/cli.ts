@@ -107,7 +107,9 @@ export function resolveTrainSettings(v: Record<string, string | boolean | undefi
   const s: TrainSettings = { ...DEFAULTS };
   if (v.preset !== undefined) {
     const name = v.preset as string;
-    const p = PRESETS[name], pa = v.augment ? AUGMENTED_PRESETS[name] : undefined;
+    // own keys only: '__proto__' or 'constructor' are no presets
+    const p = Object.hasOwn(PRESETS, name) ? PRESETS[name] : undefined;
+    const pa = v.augment && Object.hasOwn(AUGMENTED_PRESETS, name) ? AUGMENTED_PRESETS[name] : undefined;
     if (!p && !pa) {
       const aug = Object.keys(AUGMENTED_PRESETS).filter((k) => !PRESETS[k]);
       throw new UsageError(`--preset: unknown preset '${name}'; use one of ${Object.keys(PRESETS).join(', ')}${aug.length ? ` (with --augment also ${aug.join(', ')})` : ''}`);

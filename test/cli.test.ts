@@ -86,6 +86,8 @@ describe('simdnet CLI', () => {
     ['bad number', ['train', '--epochs', 'ten'], /--epochs must be a number/],
     ['fractional batch', ['train', '--batch-size', '2.5'], /--batch-size must be a positive integer/],
     ['unknown preset', ['train', '--preset', 'nope'], /unknown preset 'nope'/],
+    ['a preset named after an Object property', ['train', '--preset', '__proto__'], /unknown preset '__proto__'/],
+    ['a preset named constructor, with --augment', ['train', '--preset', 'constructor', '--augment'], /unknown preset 'constructor'/],
     ['unknown backend', ['train', '--backend', 'gpu'], /--backend: unknown value 'gpu'/],
     ['unknown schedule', ['train', '--lr-schedule', 'exp'], /--lr-schedule: unknown value 'exp'/],
     ['step gamma above 1', ['train', '--step-gamma', '1.5'], /--step-gamma must be in \(0, 1\]/],
