@@ -11,9 +11,9 @@ import { BACKEND_PREFERENCES, createBackend } from './backends/index.js';
 import { SimdnetError, UsageError } from './errors.js';
 import { splitValidation } from './split.js';
 import { SCHEDULES, checkSchedule, type ScheduleName } from './schedule.js';
-import { checkWritable, loadModel, saveModel, writeFileAtomic } from './io.js';
+import { checkDistinct, checkWritable, loadModel, saveModel, writeFileAtomic } from './io.js';
 import { checkModelFits, readCheckpoint, saveCheckpoint } from './checkpoint-io.js';
-import { loadMnist } from './mnist.js';
+import { findDataFiles, loadMnist } from './mnist.js';
 import { ACTIVATIONS, INITS, LOSSES, Model, type Evaluation, type InitName, type LossName } from './model.js';
 import { AUGMENTED_PRESETS, DEFAULTS, PRESETS, type TrainSettings } from './presets.js';
 import { AUGMENT_DEFAULTS, resolveAugment } from './augment.js';
@@ -253,6 +253,12 @@ async function train(argv: string[]): Promise<void> {
   const prefer = oneOf<BackendPreference>('backend', v.backend, BACKEND_PREFERENCES);
   const vs = s.validationSplit, patience = s.earlyStopping, dropout = s.dropout ?? 0;
   const data = loadMnist(v.data);
+  // no output may overwrite another output, the checkpoint being resumed (except --checkpoint,
+  // which continues it) or the data
+  const dataFiles = Object.entries(findDataFiles(data.dir)).map(([, f]): [string, string] => [`the data file ${f}`, f]);
+  if (v.save !== undefined) checkDistinct(v.save, '--save', [['--report', v.report], ['--checkpoint', v.checkpoint], ['the checkpoint --resume reads', v.resume], ...dataFiles]);
+  if (v.report !== undefined) checkDistinct(v.report, '--report', [['--checkpoint', v.checkpoint], ['the checkpoint --resume reads', v.resume], ...dataFiles]);
+  if (v.checkpoint !== undefined) checkDistinct(v.checkpoint, '--checkpoint', dataFiles);
   const split = vs !== undefined ? splitValidation(data.train, vs, s.seed) : undefined;
   const backend = await createBackend({ prefer });
   const model = new Model(

@@ -4,7 +4,7 @@ import { dirname, extname, join, resolve, sep } from 'node:path';
 import { DataError, SimdnetError } from './errors.js';
 import { encodeModel, type SavedModel } from './format.js';
 import { fromTfjs, toOnnx, toTfjs, type ExportableModel } from './interop.js';
-import { readFileChecked, readModelFile, writeFileAtomic } from './io.js';
+import { checkDistinct, readFileChecked, readModelFile, writeFileAtomic } from './io.js';
 
 export const EXPORT_FORMATS = ['tfjs', 'onnx'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -34,11 +34,13 @@ export function exportModelFile(modelFile: string, format: ExportFormat, out: st
     const { modelJson, weightsBin } = toTfjs(m, { generatedBy: `simdnet ${version}` });
     ensureDir(out);
     const jsonPath = join(out, 'model.json'), binPath = join(out, 'weights.bin');
+    for (const f of [jsonPath, binPath]) checkDistinct(f, '--out', [['the model file being exported', modelFile]]);
     writeFileAtomic(binPath, weightsBin);
     writeFileAtomic(jsonPath, new TextEncoder().encode(JSON.stringify(modelJson)));
     return [jsonPath, binPath];
   }
   const file = extname(out).toLowerCase() === '.onnx' ? out : join(out, 'model.onnx');
+  checkDistinct(file, '--out', [['the model file being exported', modelFile]]);
   ensureDir(dirname(file));
   writeFileAtomic(file, toOnnx(m, { producerVersion: version }));
   return [file];
@@ -46,6 +48,11 @@ export function exportModelFile(modelFile: string, format: ExportFormat, out: st
 
 /** read a TensorFlow.js layers model: `path` is its folder (holding model.json) or the model.json itself */
 export function readTfjsModel(path: string): ExportableModel {
+  return readTfjs(path).model;
+}
+
+/** the model and the files it was read from (model.json, then the weight files) */
+function readTfjs(path: string): { model: ExportableModel; files: string[] } {
   let jsonPath = path;
   try {
     if (statSync(path).isDirectory()) jsonPath = join(path, 'model.json');
@@ -61,9 +68,11 @@ export function readTfjsModel(path: string): ExportableModel {
   }
   const paths: string[] = Array.isArray(json?.weightsManifest) ? json.weightsManifest.flatMap((g: any) => (Array.isArray(g?.paths) ? g.paths : [])) : [];
   const dir = dirname(resolve(jsonPath));
+  const files = [jsonPath];
   const parts = paths.map((p) => {
     const full = typeof p === 'string' && !/^[a-z][a-z0-9+.-]*:/i.test(p) ? resolve(dir, p) : '';
     if (!full.startsWith(dir + sep)) throw new DataError(jsonPath, `weight path ${JSON.stringify(p)} is not a file in the model's folder`);
+    files.push(full);
     return readFileChecked(full, 'TensorFlow.js weights file');
   });
   const total = parts.reduce((a, b) => a + b.length, 0);
@@ -73,12 +82,13 @@ export function readTfjsModel(path: string): ExportableModel {
     all.set(p, at);
     at += p.length;
   }
-  return fromTfjs(json, all, jsonPath);
+  return { model: fromTfjs(json, all, jsonPath), files };
 }
 
 /** convert a TensorFlow.js dense Sequential model into a simdnet model file */
 export function importTfjsModel(path: string, out: string): ExportableModel {
-  const m = readTfjsModel(path);
+  const { model: m, files } = readTfjs(path);
+  checkDistinct(out, '--out', files.map((f, i): [string, string] => [i ? `a weights file of the model being imported (${f})` : 'the model.json being imported', f]));
   writeFileAtomic(out, encodeModel({ ...m, imageShape: [m.layers[0]] }, m.weights, { importedFrom: path, format: 'tfjs' }));
   return m;
 }

@@ -1,8 +1,8 @@
 /** Node-side file IO: atomic writes and model files on disk. */
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
-import { dirname, basename, join } from 'node:path';
+import { dirname, basename, join, resolve } from 'node:path';
 import type { Backend, BackendPreference } from './backend.js';
-import { DataError, SimdnetError } from './errors.js';
+import { DataError, SimdnetError, UsageError } from './errors.js';
 import { decodeModel, encodeModel, type SavedModel } from './format.js';
 import { Model } from './model.js';
 
@@ -59,6 +59,29 @@ export function checkWritable(path: string, flag: string, example = 'report.html
     throw new SimdnetError(`${flag}: cannot write ${path}: ${why}; nothing was trained`);
   }
   try { unlinkSync(probe); } catch { /* already gone */ }
+}
+
+/** true when a and b name the same file: the same path, or one existing file reached through a link */
+export function sameFile(a: string, b: string): boolean {
+  if (resolve(a) === resolve(b)) return true;
+  try {
+    const x = statSync(a), y = statSync(b);
+    return x.ino !== 0 && x.ino === y.ino && x.dev === y.dev;
+  } catch {
+    return false; // one of them does not exist yet
+  }
+}
+
+/**
+ * refuse an output path that names a file the command also reads or writes under another role
+ * (`others`: [role, path]), before anything is trained or written; one line naming both
+ */
+export function checkDistinct(out: string, flag: string, others: [string, string | undefined][]): void {
+  for (const [role, path] of others) {
+    if (path !== undefined && path !== '' && sameFile(out, path)) {
+      throw new UsageError(`${flag} ${out} is also ${role}: writing it would overwrite that; give ${flag} another file name`);
+    }
+  }
 }
 
 export function readFileChecked(path: string, what: string): Uint8Array {

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tempDir } from './helpers/idx-fixtures.js';
@@ -137,5 +137,56 @@ describe('simdnet CLI', () => {
     const m = run(['eval', '--model', model, '--data', data]);
     expect(m.code).toBe(2);
     expect(m.err).toMatch(/takes 16 inputs but the data .* has 30/);
+  });
+
+  it('an output that would overwrite another output, the checkpoint being resumed or the data is refused before training', () => {
+    const f = (n: string) => join(tmp.dir, n);
+    const trainImages = join(data, 'train-images-idx3-ubyte');
+    const before = readFileSync(trainImages);
+    const base = ['train', '--data', data, '--hidden', '8', '--epochs', '1', '--json'];
+    const cases: [string[], RegExp][] = [
+      [['--save', f('same.bin'), '--checkpoint', f('same.bin')], /--save .*same\.bin is also --checkpoint/],
+      [['--save', f('same.bin'), '--report', join(tmp.dir, '.', 'same.bin')], /--save .*same\.bin is also --report/],
+      [['--report', f('same.bin'), '--checkpoint', f('same.bin')], /--report .*same\.bin is also --checkpoint/],
+      [['--save', trainImages], /--save .*train-images-idx3-ubyte is also the data file/],
+      [['--checkpoint', join(data, 't10k-labels-idx1-ubyte')], /--checkpoint .* is also the data file/],
+    ];
+    for (const [extra, re] of cases) {
+      const r = run([...base, ...extra]);
+      expect(r.code, extra.join(' ')).toBe(2);
+      expect(r.err).toMatch(re);
+      expect(r.err.trim().split('\n').length).toBe(1);
+      expect(r.out).toBe('');
+    }
+    expect(existsSync(f('same.bin'))).toBe(false);
+    expect(readFileSync(trainImages).equals(before)).toBe(true);
+    // --checkpoint may continue the checkpoint being resumed; --save may not overwrite it
+    const ck = f('res.ckpt');
+    expect(run([...base, '--checkpoint', ck]).code).toBe(0);
+    const r = run([...base.slice(0, -3), '--epochs', '2', '--json', '--resume', ck, '--save', ck]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/--save .*res\.ckpt is also the checkpoint --resume reads/);
+    expect(run([...base.slice(0, -3), '--epochs', '2', '--json', '--resume', ck, '--checkpoint', ck]).code).toBe(0);
+  });
+
+  it('export and import refuse an --out that is the model they read', () => {
+    const model = join(tmp.dir, 'own.simdnet');
+    expect(run(['train', '--data', data, '--hidden', '8', '--epochs', '1', '--json', '--save', model]).code).toBe(0);
+    const onnxNamed = join(tmp.dir, 'odd.onnx');
+    copyFileSync(model, onnxNamed);
+    const e = run(['export', '--format', 'onnx', '--model', onnxNamed, '--out', onnxNamed]);
+    expect(e.code).toBe(2);
+    expect(e.err).toMatch(/--out .*odd\.onnx is also the model file being exported/);
+    expect(readFileSync(onnxNamed).equals(readFileSync(model))).toBe(true);
+    const dir = join(tmp.dir, 'tfjs-own');
+    expect(run(['export', '--format', 'tfjs', '--model', model, '--out', dir]).code).toBe(0);
+    const json = readFileSync(join(dir, 'model.json'));
+    for (const out of ['model.json', 'weights.bin']) {
+      const r = run(['import', '--format', 'tfjs', '--model', dir, '--out', join(dir, out)]);
+      expect(r.code, out).toBe(2);
+      expect(r.err).toMatch(/--out .* is also (the model\.json|a weights file of the model) being imported/);
+    }
+    expect(readFileSync(join(dir, 'model.json')).equals(json)).toBe(true);
+    expect(run(['import', '--format', 'tfjs', '--model', dir, '--out', join(dir, 'back.simdnet')]).code).toBe(0);
   });
 });
