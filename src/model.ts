@@ -316,11 +316,17 @@ export class Model {
   setWeights(weights: { W: ArrayLike<number>; b: ArrayLike<number> }[]): void {
     this.assertLive();
     if (weights.length !== this.layers.length) throw new UsageError(`expected weights for ${this.layers.length} layers, got ${weights.length}`);
+    // every layer is checked before any is written: a refused call leaves the model as it was
     weights.forEach((w, l) => {
       const layer = this.layers[l];
       if (w.W.length !== layer.W.length || w.b.length !== layer.b.length) {
         throw new UsageError(`layer ${l + 1}: expected ${layer.inputs}x${layer.outputs} weights and ${layer.outputs} biases`);
       }
+      checkFinite(w.W, `setWeights: layer ${l + 1}'s weights`);
+      checkFinite(w.b, `setWeights: layer ${l + 1}'s biases`);
+    });
+    weights.forEach((w, l) => {
+      const layer = this.layers[l];
       this.backend.write(layer.W, w.W);
       this.backend.write(layer.b, w.b);
     });
@@ -334,6 +340,7 @@ export class Model {
   writeParams(values: ArrayLike<number>): void {
     this.assertLive();
     if (values.length !== this.paramCount) throw new UsageError(`expected ${this.paramCount} parameters, got ${values.length}`);
+    checkFinite(values, 'writeParams: the parameters');
     this.backend.write(this.params, values);
   }
 
@@ -512,13 +519,19 @@ export class Model {
 
   /** reject data that does not fit this model, with both numbers in the message */
   checkData(d: DataSet, name = 'data'): void {
+    if (typeof d !== 'object' || d === null) throw new UsageError(`${name} must be an object { images, labels, count, features }, got ${String(d)}`);
+    // other arrays would be converted to bytes silently (300 -> 44, 0.5 -> 0) or have no subarray()
+    if (!(d.images instanceof Uint8Array || (d.images as unknown) instanceof Uint8ClampedArray)) throw new UsageError(`${name}: images must be a Uint8Array of pixel values 0..255, got ${kindOf(d.images)}`);
+    if (!ArrayBuffer.isView(d.labels) || d.labels instanceof DataView) throw new UsageError(`${name}: labels must be a Uint8Array of class numbers, got ${kindOf(d.labels)}`);
     if (d.features !== this.inputs) throw new SimdnetError(`${name} has ${d.features} features per image but the model takes ${this.inputs} inputs`);
     if (!Number.isInteger(d.count)) throw new SimdnetError(`${name}: count must be a whole number of items, got ${String(d.count)}`);
     if (d.images.length < d.count * d.features || d.labels.length < d.count) throw new SimdnetError(`${name}: ${d.count} items declared but the arrays are shorter`);
     if (d.count < 1) throw new SimdnetError(`${name} is empty`);
     const V = this.classes;
     for (let i = 0; i < d.count; i++) {
-      if (d.labels[i] >= V) throw new SimdnetError(`${name}: label ${d.labels[i]} at index ${i} is out of range: the model has ${V} classes (0..${V - 1})`);
+      const y = d.labels[i];
+      if (!(Number.isInteger(y) && y >= 0)) throw new UsageError(`${name}: label ${y} at index ${i} is not a class number: labels must be integers 0..${V - 1}`);
+      if (y >= V) throw new SimdnetError(`${name}: label ${d.labels[i]} at index ${i} is out of range: the model has ${V} classes (0..${V - 1})`);
     }
   }
 
@@ -719,12 +732,21 @@ export class Model {
    * scaled f32 inputs, row-major (count, inputs). u8 rows take the path of training and evaluate():
    * into wasm as bytes, the first layer through their own non-zero lists when sparse enough.
    */
-  predict(inputs: Uint8Array | Float32Array, count = Math.floor(inputs.length / this.inputs)): Float32Array {
+  predict(inputs: Uint8Array | Float32Array, count?: number): Float32Array {
+    if (!(inputs instanceof Uint8Array || inputs instanceof Float32Array || (inputs as unknown) instanceof Uint8ClampedArray)) {
+      throw new UsageError(`predict: inputs must be a Uint8Array of pixels or a Float32Array of scaled values, got ${kindOf(inputs)}`);
+    }
+    if (count === undefined) {
+      // a length that is not a whole number of rows is a wrong input size, not rows to drop silently
+      if (inputs.length % this.inputs !== 0) throw new UsageError(`predict: ${inputs.length} values are not a whole number of inputs of ${this.inputs} values; pass rows of ${this.inputs} values (or count, to use the first rows only)`);
+      count = inputs.length / this.inputs;
+    }
     if (!Number.isInteger(count) || count < 0) throw new UsageError(`predict: count must be an integer >= 0, got ${String(count)}`);
     if (inputs.length < count * this.inputs) throw new UsageError(`predict: ${count} inputs of ${this.inputs} values need ${count * this.inputs} values, got ${inputs.length}`);
-    const batch = this.session?.batch ?? 256;
-    if (this.training) return this.inTempSession(batch, [], (s) => this.predictIn(s, inputs, count, batch));
-    return this.predictIn(this.plan(batch, null, []), inputs, count, batch);
+    if (inputs instanceof Float32Array) checkFinite(inputs.subarray(0, count * this.inputs), 'predict: the inputs');
+    const batch = this.session?.batch ?? 256, n = count;
+    if (this.training) return this.inTempSession(batch, [], (s) => this.predictIn(s, inputs, n, batch));
+    return this.predictIn(this.plan(batch, null, []), inputs, n, batch);
   }
 
   private predictIn(s: Session, inputs: Uint8Array | Float32Array, count: number, batch: number): Float32Array {
@@ -811,6 +833,18 @@ export interface Evaluation {
 }
 
 export type { Session, Resident };
+
+/** refuse NaN or Infinity in values a caller hands in (they would come out as NaN predictions) */
+function checkFinite(values: ArrayLike<number>, what: string): void {
+  for (let i = 0; i < values.length; i++) {
+    if (!Number.isFinite(values[i])) throw new UsageError(`${what} hold ${values[i]} at index ${i}; pass finite numbers`);
+  }
+}
+
+/** a value's type for a message: 'Float32Array', 'Array', 'undefined' */
+function kindOf(x: unknown): string {
+  return x === null || x === undefined ? String(x) : (x as object).constructor?.name ?? typeof x;
+}
 
 function identity(n: number): Int32Array {
   const a = new Int32Array(n);

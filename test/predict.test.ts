@@ -217,6 +217,40 @@ describe('bad arguments to evaluate() and predict()', () => {
   });
 });
 
+describe('wrong data handed to fit(), evaluate(), predict() and setWeights()', () => {
+  it('labels that are not class numbers, images that are not bytes, rows of the wrong size and NaN are one UsageError line, not a silent result', async () => {
+    const m = new Model({ layers: [784, 8, 10], seed: 1 }, await BACKENDS[1].create());
+    const before = m.readParams();
+    const withLabel = (y: number) => { const labels = Float32Array.from(train.labels); labels[7] = y; return { ...train, labels } as unknown as DataSet; };
+    for (const y of [NaN, -1, 1.5]) {
+      await expect(m.fit(withLabel(y), { epochs: 1 }), String(y)).rejects.toThrow(new RegExp(`^training data: label ${y} at index 7 is not a class number: labels must be integers 0\\.\\.9`));
+      expect(() => m.evaluate(withLabel(y)), String(y)).toThrow(/is not a class number/);
+    }
+    // a float image would be converted to bytes silently (300 -> 44); a plain array has no subarray()
+    await expect(m.fit({ ...train, images: Float32Array.from(train.images) } as unknown as DataSet, { epochs: 1 })).rejects.toThrow(/^training data: images must be a Uint8Array of pixel values 0\.\.255, got Float32Array/);
+    await expect(m.fit({ ...train, labels: Array.from(train.labels) } as unknown as DataSet, { epochs: 1 })).rejects.toThrow(/^training data: labels must be a Uint8Array of class numbers, got Array/);
+    await expect(m.fit(null as unknown as DataSet, { epochs: 1 })).rejects.toThrow(/^training data must be an object/);
+    expect(m.step).toBe(0);
+    expect(sameBits(m.readParams(), before)).toBe(true);
+    // 783 values used to give 0 rows back (and predictClasses an empty array)
+    expect(() => m.predict(test.images.subarray(0, 783))).toThrow(/^predict: 783 values are not a whole number of inputs of 784 values/);
+    expect(() => m.predictClasses(test.images.subarray(0, 784 * 2 + 5))).toThrow(/not a whole number of inputs/);
+    expect(m.predict(test.images.subarray(0, 784 * 2 + 5), 2).length).toBe(20);
+    expect(() => m.predict(Array.from(test.images.subarray(0, 784)) as unknown as Uint8Array)).toThrow(/^predict: inputs must be a Uint8Array of pixels or a Float32Array of scaled values, got Array/);
+    const x = new Float32Array(784 * 2);
+    x[784 + 3] = NaN;
+    expect(() => m.predict(x)).toThrow(/^predict: the inputs hold NaN at index 787; pass finite numbers/);
+    expect(m.predict(x, 1).every(Number.isFinite)).toBe(true); // only the rows asked for are looked at
+    const w = m.getWeights();
+    w[1].b[2] = Infinity;
+    expect(() => m.setWeights(w)).toThrow(/^setWeights: layer 2's biases hold Infinity at index 2; pass finite numbers/);
+    const p = m.readParams();
+    p[5] = NaN;
+    expect(() => m.writeParams(p)).toThrow(/^writeParams: the parameters hold NaN at index 5/);
+    expect(sameBits(m.readParams(), before)).toBe(true);
+  });
+});
+
 describe('model settings checked up front', () => {
   it('an inputScale that is not a positive finite number, or an imageShape that does not match the inputs, is a one-line UsageError', async () => {
     const be = await BACKENDS[0].create();
