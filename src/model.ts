@@ -266,10 +266,10 @@ export class Model {
     this.initialize();
   }
 
-  /** create a model on a backend (an instance, or a preference: 'auto' picks wasm SIMD, else wasm scalar, else TS) */
+  /** create a model on a backend (an instance, or a preference: 'auto' picks wasm SIMD, else wasm scalar, else TS; default $SIMDNET_BACKEND, else 'auto', as createBackend) */
   static async create(config: ModelConfig, options: { backend?: Backend | BackendPreference } = {}): Promise<Model> {
     const b = options.backend;
-    const backend = b && typeof b === 'object' ? b : await createBackend({ prefer: b ?? 'auto' });
+    const backend = b && typeof b === 'object' ? b : await createBackend({ prefer: b }); // none given: $SIMDNET_BACKEND, else auto
     return new Model(config, backend);
   }
 

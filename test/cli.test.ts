@@ -67,6 +67,11 @@ describe('simdnet CLI', () => {
     expect(e.code, e.err).toBe(0);
     const ev = JSON.parse(e.out);
     expect(ev.accuracy).toBeCloseTo(done.testAccuracy, 6);
+    // without --backend, eval honours $SIMDNET_BACKEND as train does (it used to take auto regardless)
+    const env = run(['eval', '--model', model, '--data', dataGz, '--json'], { SIMDNET_BACKEND: 'ts' });
+    expect(env.code, env.err).toBe(0);
+    expect(JSON.parse(env.out).backend).toBe('ts');
+    expect(run(['eval', '--model', model, '--data', dataGz, '--json'], { SIMDNET_BACKEND: 'gpu' }).err).toMatch(/unknown backend 'gpu'/);
     const text = run(['eval', '--model', model, '--data', dataGz]);
     expect(text.out).toMatch(/confusion matrix/);
   });
