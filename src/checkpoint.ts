@@ -34,6 +34,8 @@ export interface CheckpointSettings {
   dropout: number[];
   /** augmentation of the training batches (null: none) */
   augment: Record<string, number> | null;
+  /** early-stopping patience in epochs (null: none) */
+  earlyStopping: number | null;
 }
 
 export interface TrainState {
@@ -47,6 +49,8 @@ export interface TrainState {
   params: Float32Array;
   opt: Float32Array[];
   order: Int32Array;
+  /** with early stopping: the epoch with the lowest validation loss so far, and its weights */
+  best?: { epoch: number; loss: number; params: Float32Array } | null;
 }
 
 export const CHECKPOINT_FORMAT = 'simdnet-checkpoint';
@@ -58,6 +62,7 @@ export function encodeCheckpoint(s: TrainState): Uint8Array {
     { name: 'params', shape: [s.params.length], data: s.params },
     ...s.opt.map((o, i) => ({ name: `opt.${i}`, shape: [o.length], data: o })),
     { name: 'order', shape: [s.order.length], data: Float32Array.from(s.order) },
+    ...(s.best ? [{ name: 'best', shape: [s.best.params.length], data: s.best.params }] : []),
   ];
   return encodeFile(
     {
@@ -69,6 +74,7 @@ export function encodeCheckpoint(s: TrainState): Uint8Array {
       rng: s.rng,
       lossSum: s.lossSum,
       correct: s.correct,
+      ...(s.best ? { best: { epoch: s.best.epoch, loss: s.best.loss } } : {}),
     },
     tensors,
   );
@@ -99,10 +105,18 @@ export function decodeCheckpoint(bytes: Uint8Array, file: string): TrainState {
     seen[v] = 1;
     order[i] = v;
   }
+  let best: TrainState['best'] = null;
+  if (h.best !== undefined) {
+    const bp = tensors.get('best');
+    if (!h.best || !isCount(h.best.epoch) || typeof h.best.loss !== 'number' || !Number.isFinite(h.best.loss) || !bp || bp.length !== params.length) {
+      throw new DataError(file, 'corrupt checkpoint: bad early-stopping state');
+    }
+    best = { epoch: h.best.epoch, loss: h.best.loss, params: bp };
+  }
   const opt: Float32Array[] = [];
   for (let i = 0; tensors.has(`opt.${i}`); i++) opt.push(tensors.get(`opt.${i}`)!);
-  for (const arr of [params, ...opt]) for (let i = 0; i < arr.length; i++) if (!Number.isFinite(arr[i])) throw new DataError(file, 'checkpoint holds a non-finite value; resume from an earlier one');
-  return { settings: { ...st, augment: st.augment ?? null }, epochsDone: h.epochsDone, batchInEpoch: h.batchInEpoch, step: h.step, rng: h.rng, lossSum: h.lossSum, correct: h.correct, params, opt, order };
+  for (const arr of [params, ...opt, ...(best ? [best.params] : [])]) for (let i = 0; i < arr.length; i++) if (!Number.isFinite(arr[i])) throw new DataError(file, 'checkpoint holds a non-finite value; resume from an earlier one');
+  return { settings: { ...st, augment: st.augment ?? null, earlyStopping: st.earlyStopping ?? null }, epochsDone: h.epochsDone, batchInEpoch: h.batchInEpoch, step: h.step, rng: h.rng, lossSum: h.lossSum, correct: h.correct, params, opt, order, best };
 }
 
 /** refuse to resume a run with different settings: names the first setting that differs, with both values */

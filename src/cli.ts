@@ -332,7 +332,8 @@ async function train(argv: string[]): Promise<void> {
   const evalMs = performance.now() - e0;
   const last = history.epochs[history.epochs.length - 1];
   // the epoch whose weights the model holds (early stopping may have gone back to an earlier one)
-  const kept = history.epochs.find((e) => e.epoch === history.bestEpoch) ?? last;
+  // (after a resume it may be an epoch of the earlier run: then its figures are not in this history)
+  const kept = history.bestEpoch === undefined ? last : history.epochs.find((e) => e.epoch === history.bestEpoch);
   if (v.save) {
     saveModel(model, v.save, { settings: s, epochs: model.epochsDone, testAccuracy: test.accuracy, backend: backend.name, data: data.dir });
   }
@@ -370,7 +371,7 @@ async function train(argv: string[]): Promise<void> {
       epochs: history.epochs.length,
       loss: last.loss,
       trainAccuracy: last.trainAccuracy,
-      ...(kept.valAccuracy !== undefined ? { valAccuracy: kept.valAccuracy, valLoss: kept.valLoss } : {}),
+      ...(kept?.valAccuracy !== undefined ? { valAccuracy: kept.valAccuracy, valLoss: kept.valLoss } : {}),
       testAccuracy: test.accuracy,
       testLoss: test.loss,
       epochMs: last.epochMs,

@@ -197,17 +197,26 @@ export async function fit(model: Model, train: DataSet, options: FitOptions = {}
       schedule: { ...checkSchedule(options.schedule) },
       dropout: model.config.dropout,
       augment,
+      earlyStopping: options.earlyStopping?.patience ?? null,
     };
     // resuming: restore weights, optimizer state, rng and position; `epochs` is then the run's total
     const res = options.resume;
     let firstBatch = 0, resumeSums: [number, number] | null = null;
     let targetEpochs = model.epochsDone + epochs;
+    // early stopping: the best epoch so far (its validation loss and weights), carried by checkpoints
+    let best: { loss: number; epoch: number; params: Float32Array } | null = null;
     if (res) {
       checkResumable(res.settings, settings, 'the checkpoint');
       if (res.params.length !== model.paramCount || res.opt.length !== s.opt.length || res.opt.some((o) => o.length !== model.paramCount)) {
         throw new SimdnetError(`checkpoint holds ${res.params.length} parameters and ${res.opt.length} optimizer tensors; this model needs ${model.paramCount} and ${s.opt.length}`);
       }
       if (res.epochsDone >= epochs) throw new SimdnetError(`the checkpoint already completed ${res.epochsDone} epochs; ask for more than that with --epochs`);
+      if (options.earlyStopping) {
+        best = res.best ? { ...res.best } : null;
+        if (best && res.batchInEpoch === 0 && res.epochsDone - best.epoch >= options.earlyStopping.patience) {
+          throw new SimdnetError(`the checkpoint's run already stopped early after epoch ${res.epochsDone} (no lower validation loss since epoch ${best.epoch}); nothing is left to train: start a new run`);
+        }
+      }
       model.writeParams(res.params);
       res.opt.forEach((o, i) => be.write(s.opt[i], o));
       model.step = res.step;
@@ -222,12 +231,11 @@ export async function fit(model: Model, train: DataSet, options: FitOptions = {}
     }
     const state = (batchInEpoch: number, lossSum: number, correct: number): TrainState => ({
       settings, epochsDone: model.epochsDone, batchInEpoch, step: model.step, rng: model.rng.getState(), lossSum, correct,
-      params: model.readParams(), opt: s.opt.map((t) => be.read(t)), order: order.slice(),
+      params: model.readParams(), opt: s.opt.map((t) => be.read(t)), order: order.slice(), best,
     });
     const every = options.checkpoint?.everyBatches ?? 0;
     cb.onTrainBegin?.({ epochs: targetEpochs - model.epochsDone, batchesPerEpoch, samples: N });
     const history: History = { epochs: [] };
-    let best: { loss: number; epoch: number; params: Float32Array } | null = null;
     let lastYield = now();
 
     while (model.epochsDone < targetEpochs) {
@@ -267,7 +275,8 @@ export async function fit(model: Model, train: DataSet, options: FitOptions = {}
         const next = bi + 1;
         if (every > 0 && next % every === 0 && start + B < N) options.checkpoint!.write(state(next, lossSum, correct));
         if (options.shouldStop?.()) {
-          const st = start + B < N ? state(next, lossSum, correct) : (model.epochsDone++, state(0, 0, 0));
+          // after the last batch too: the resumed run then does this epoch's evaluations and early-stopping check
+          const st = state(next, lossSum, correct);
           throw new InterruptedError(`training interrupted in epoch ${epoch} after batch ${next}`, st);
         }
         if (now() - lastYield > yieldMs) {
@@ -299,16 +308,19 @@ export async function fit(model: Model, train: DataSet, options: FitOptions = {}
         logs.testAccuracy = t.accuracy;
       }
       history.epochs.push(logs);
+      // before the checkpoint is written, so that it carries this epoch's verdict
+      let stop = false;
+      if (options.earlyStopping) {
+        if (best === null || logs.valLoss! < best.loss) best = { loss: logs.valLoss!, epoch, params: model.readParams() };
+        else stop = epoch - best.epoch >= options.earlyStopping.patience;
+      }
       options.checkpoint?.write(state(0, 0, 0));
       await cb.onEpochEnd?.(epoch, logs);
       await pause();
       lastYield = now();
-      if (options.earlyStopping) {
-        if (best === null || logs.valLoss! < best.loss) best = { loss: logs.valLoss!, epoch, params: model.readParams() };
-        else if (epoch - best.epoch >= options.earlyStopping.patience) {
-          history.stoppedEarly = true;
-          break;
-        }
+      if (stop) {
+        history.stoppedEarly = true;
+        break;
       }
     }
     if (best) {

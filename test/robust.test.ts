@@ -67,6 +67,39 @@ describe.each(backends)('resume on %s', (_name, make) => {
   }, 60_000);
 });
 
+describe('early stopping across a resume', () => {
+  it('interrupted at any batch (the last of an epoch too) and resumed: same best epoch and bit-identical weights; a run that already stopped is refused', async () => {
+    // noisy data so that the validation loss turns up after a couple of epochs
+    const tr = synthetic(200, 20, 4, 3, 200), va = synthetic(100, 20, 4, 4, 200);
+    const c = { layers: [20, 64, 4], activation: 'relu' as const, seed: 2 };
+    const o: FitOptions = { batchSize: 10, optimizer: 'adam', learningRate: 0.02, validationData: va, earlyStopping: { patience: 2 }, epochs: 20, yieldMs: 1e9 };
+    const full = new Model(c, new TsBackend());
+    const h = await full.fit(tr, o);
+    expect(h.stoppedEarly).toBe(true);
+    expect(h.bestEpoch).toBeLessThan(h.epochs.length); // the kept weights are not the last epoch's
+    const want = full.readParams();
+    const per = 20; // batches per epoch
+    for (const k of [per + 3, 2 * per, (h.bestEpoch! + 1) * per]) {
+      const a = new Model(c, new TsBackend());
+      let n = 0;
+      const err = await a.fit(tr, { ...o, shouldStop: () => ++n === k }).catch((e) => e);
+      expect(err).toBeInstanceOf(InterruptedError);
+      const b = new Model(c, new TsBackend());
+      const h2 = await b.fit(tr, { ...o, resume: decodeCheckpoint(encodeCheckpoint(err.state), 'mem') });
+      expect(h2.bestEpoch, `stopped after batch ${k}`).toBe(h.bestEpoch);
+      expect(h2.stoppedEarly).toBe(true);
+      expect(sameBits(b.readParams(), want), `stopped after batch ${k}`).toBe(true);
+    }
+    // the checkpoint written at the epoch the run stopped in: nothing is left to train
+    const states: TrainState[] = [];
+    await new Model(c, new TsBackend()).fit(tr, { ...o, checkpoint: { write: (st) => states.push(st) } });
+    const last = decodeCheckpoint(encodeCheckpoint(states[states.length - 1]), 'run.ckpt');
+    await expect(new Model(c, new TsBackend()).fit(tr, { ...o, resume: last })).rejects.toThrow(/already stopped early after epoch \d+ \(no lower validation loss since epoch \d+\); nothing is left to train/);
+    // and a checkpoint made without early stopping does not resume a run with it (or the reverse)
+    await expect(new Model(c, new TsBackend()).fit(tr, { ...o, earlyStopping: { patience: 3 }, resume: last })).rejects.toThrow(/made with earlyStopping 2 but this run has earlyStopping 3/);
+  });
+});
+
 describe('checkpoint settings', () => {
   it('a checkpoint from a run with other settings is refused, naming the setting and both values', async () => {
     const states: TrainState[] = [];
