@@ -515,6 +515,12 @@ export async function main(argv: string[]): Promise<number> {
     }
     const code = (e as { code?: string }).code;
     if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) {
+      // `--lr --json`: parseArgs calls the value 'ambiguous'; the problem is a missing value
+      const amb = /^Option '(--[\w-]+)' argument is ambiguous/.exec((e as Error).message);
+      if (amb) {
+        process.stderr.write(`simdnet: ${amb[1]} is missing its value (the next argument starts with '-'); give one, or write ${amb[1]}=VALUE for a value that starts with '-' (see simdnet --help)\n`);
+        return 2;
+      }
       process.stderr.write(`simdnet: ${(e as Error).message.split('\n')[0]} (see simdnet --help)\n`);
       return 2;
     }

@@ -88,6 +88,8 @@ describe('simdnet CLI', () => {
     ['zero hidden units', ['train', '--hidden', '0'], /--hidden: layer sizes must be positive integers/],
     ['unknown activation', ['train', '--activation', 'swish'], /--activation: unknown value 'swish'/],
     ['unknown flag', ['train', '--learning-rate', '0.1'], /Unknown option '--learning-rate'/],
+    ['a flag whose value is missing before the next flag', ['train', '--lr', '--json'], /^simdnet: --lr is missing its value \(the next argument starts with '-'\); give one, or write --lr=VALUE/],
+    ['--save followed by a flag', ['train', '--save', '--json'], /--save is missing its value/],
     ['bad number', ['train', '--epochs', 'ten'], /--epochs must be a number/],
     ['fractional batch', ['train', '--batch-size', '2.5'], /--batch-size must be a positive integer/],
     ['unknown preset', ['train', '--preset', 'nope'], /unknown preset 'nope'/],
