@@ -18,7 +18,9 @@ function ensureDir(dir: string): void {
   try {
     mkdirSync(dir, { recursive: true });
   } catch (e) {
-    throw new SimdnetError(`cannot create the folder ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' || code === 'ENOTDIR') throw new SimdnetError(`cannot create the folder ${dir}: a file of that name (or of a folder above it) is in the way; give --out a folder path that is not a file`);
+    throw new SimdnetError(`cannot create the folder ${dir}: ${code ?? (e as Error).message}`);
   }
 }
 

@@ -195,5 +195,9 @@ describe('simdnet CLI', () => {
     }
     expect(readFileSync(join(dir, 'model.json')).equals(json)).toBe(true);
     expect(run(['import', '--format', 'tfjs', '--model', dir, '--out', join(dir, 'back.simdnet')]).code).toBe(0);
+    // an --out folder that is an existing file: one line saying so (it gave a bare EEXIST)
+    const f = run(['export', '--format', 'tfjs', '--model', model, '--out', onnxNamed]);
+    expect(f.code).toBe(2);
+    expect(f.err).toMatch(/cannot create the folder .*odd\.onnx: a file of that name .* is in the way; give --out a folder path/);
   });
 });
