@@ -281,6 +281,11 @@ async function train(argv: string[]): Promise<void> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // kept until the model is saved: a signal during the final evaluation must not lose the trained model
+  const offSignals = () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
   const ckptPath = v.checkpoint ?? 'simdnet-interrupted.ckpt';
   const t0 = performance.now();
   let history;
@@ -311,6 +316,7 @@ async function train(argv: string[]): Promise<void> {
     },
   });
   } catch (e) {
+    offSignals();
     progress?.stop();
     if (e instanceof InterruptedError) {
       saveCheckpoint(ckptPath, e.state);
@@ -321,9 +327,6 @@ async function train(argv: string[]): Promise<void> {
       throw new SimdnetError(`${e.message}; ${e.partial ? 'the weights (all finite) were saved' : 'the last good weights were saved'} to ${v.save}`, 3);
     }
     throw e;
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
   }
   progress?.stop();
   const totalMs = performance.now() - t0;
@@ -409,7 +412,13 @@ async function train(argv: string[]): Promise<void> {
         where = 'the trained model could not be saved either';
       }
     }
+    offSignals();
     throw new SimdnetError(`could not write the report to ${v.report}: ${why}; ${where}`);
+  }
+  offSignals();
+  if (stopSignal) {
+    // it came after the last batch (during the final evaluations or the save): the run is complete
+    throw new SimdnetError(`${stopSignal} after training had finished: the run is complete${v.save ? ` and the model was saved to ${v.save}` : ''}`, stopSignal === 'SIGTERM' ? 143 : 130);
   }
 }
 

@@ -65,6 +65,29 @@ describe('simdnet train: signals, checkpoints, resume', () => {
     expect(sameBits(weightsOf(resumed), weightsOf(full))).toBe(true);
   }, 120_000);
 
+  it('a signal after the last batch (final evaluation, save) still saves the model, then exits 130 saying the run is complete', async () => {
+    // a large test set makes the final evaluation the part of the run the signal lands in
+    const big = writeSyntheticDir(tmp, 'bigtest', { train: 200, test: 50_000, shape: [10, 10], classes: 4 });
+    const saved = join(tmp.dir, 'after.simdnet');
+    const r = await new Promise<{ code: number | null; out: string; err: string }>((resolve, reject) => {
+      const child = spawn(process.execPath, [CLI, 'train', '--data', big, '--hidden', '64', '--epochs', '2', '--batch-size', '50', '--json', '--save', saved]);
+      let out = '', err = '', sent = false;
+      const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error('child did not exit')); }, 60_000);
+      child.stdout.on('data', (d) => {
+        out += d;
+        if (!sent && out.includes('"epoch":2,')) { // the last epoch's line: fit() is done training
+          sent = true;
+          child.kill('SIGINT');
+        }
+      });
+      child.stderr.on('data', (d) => (err += d));
+      child.on('exit', (code) => { clearTimeout(timer); resolve({ code, out, err }); });
+    });
+    expect(r.err).toMatch(/^simdnet: SIGINT after training had finished: the run is complete and the model was saved to .*after\.simdnet\n$/);
+    expect(r.code).toBe(130);
+    expect(weightsOf(saved).length).toBe(4);
+  }, 60_000);
+
   it('SIGTERM exits 143 after writing the checkpoint', async () => {
     const ckpt = join(tmp.dir, 'term.ckpt');
     const r = await interrupt([...base, '--epochs', EPOCHS, '--checkpoint', ckpt], 'SIGTERM');
