@@ -18,7 +18,12 @@ export const ACTIVATIONS: readonly ActivationName[] = ['sigmoid', 'relu', 'tanh'
 export const LOSSES: readonly LossName[] = ['ce', 'mse'];
 export const INITS: readonly InitName[] = ['auto', 'xavier-uniform', 'xavier-normal', 'he-uniform', 'he-normal', 'normal'];
 
-/** what the model needs to know about a dataset (src/mnist.ts's Dataset satisfies it) */
+/**
+ * what the model needs to know about a dataset (src/mnist.ts's Dataset satisfies it). A model copies
+ * a DataSet into its memory the first time it uses it and keys the copy by the object, as
+ * tf.tensor() copies its array: change the arrays in place afterwards and pass a new object (`{ ...ds }`)
+ * for the change to be seen.
+ */
 export interface DataSet {
   /** row-major (count, features) u8 pixels */
   images: Uint8Array;
