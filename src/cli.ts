@@ -5,7 +5,8 @@
  */
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
-import { cpus, platform, arch, release } from 'node:os';
+import { cpus, platform, arch, release, tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
 import type { ActivationName, BackendPreference } from './backend.js';
 import { BACKEND_PREFERENCES, createBackend } from './backends/index.js';
 import { SimdnetError, UsageError } from './errors.js';
@@ -88,7 +89,8 @@ function version(): string {
 function num(flag: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
   const x = Number(v);
-  if (v.trim() === '' || !Number.isFinite(x)) throw new UsageError(`--${flag} must be a number, got '${v}'`);
+  // decimal only: Number() also reads '0x10' as 16 and '' as 0
+  if (!/^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(v.trim()) || !Number.isFinite(x)) throw new UsageError(`--${flag} must be a number, got '${v}'`);
   return x;
 }
 function posInt(flag: string, v: string | undefined): number | undefined {
@@ -226,6 +228,25 @@ function confusionTable(e: Evaluation): string {
   return ['  confusion matrix (rows: true class, columns: predicted):', head, ...rows].join('\n');
 }
 
+/**
+ * an interrupted run's checkpoint: at `path`, or, when that cannot be written (a read-only folder,
+ * a full disk), in the system's temporary folder, so the work is not lost; says where it went and why
+ */
+function saveInterrupted(path: string, state: Parameters<typeof saveCheckpoint>[1]): { at: string; why: string } {
+  try {
+    saveCheckpoint(path, state);
+    return { at: path, why: '' };
+  } catch (first) {
+    const fallback = join(tmpdir(), `${Date.now()}-${basename(path)}`);
+    try {
+      saveCheckpoint(fallback, state);
+    } catch {
+      throw first;
+    }
+    return { at: fallback, why: ` (${path} could not be written: ${(first as Error).message})` };
+  }
+}
+
 async function train(argv: string[]): Promise<void> {
   const { values: v } = parseArgs({
     args: glueNegatives(argv),
@@ -319,8 +340,8 @@ async function train(argv: string[]): Promise<void> {
     offSignals();
     progress?.stop();
     if (e instanceof InterruptedError) {
-      saveCheckpoint(ckptPath, e.state);
-      throw new SimdnetError(`${stopSignal}: ${e.message}; checkpoint written to ${ckptPath}; continue with --resume ${ckptPath}`, stopSignal === 'SIGTERM' ? 143 : 130);
+      const { at, why } = saveInterrupted(ckptPath, e.state);
+      throw new SimdnetError(`${stopSignal}: ${e.message}; checkpoint written to ${at}${why}; continue with --resume ${at}`, stopSignal === 'SIGTERM' ? 143 : 130);
     }
     if (e instanceof DivergenceError && v.save) {
       saveModel(model, v.save, { settings: s, epochs: model.epochsDone, diverged: { epoch: e.epoch, batch: e.batch }, backend: backend.name, data: data.dir });

@@ -91,6 +91,7 @@ describe('simdnet CLI', () => {
     ['a flag whose value is missing before the next flag', ['train', '--lr', '--json'], /^simdnet: --lr is missing its value \(the next argument starts with '-'\); give one, or write --lr=VALUE/],
     ['--save followed by a flag', ['train', '--save', '--json'], /--save is missing its value/],
     ['bad number', ['train', '--epochs', 'ten'], /--epochs must be a number/],
+    ['a hexadecimal number (Number() reads 0x10 as 16)', ['train', '--epochs', '0x10'], /--epochs must be a number, got '0x10'/],
     ['fractional batch', ['train', '--batch-size', '2.5'], /--batch-size must be a positive integer/],
     ['unknown preset', ['train', '--preset', 'nope'], /unknown preset 'nope'/],
     ['a preset named after an Object property', ['train', '--preset', '__proto__'], /unknown preset '__proto__'/],

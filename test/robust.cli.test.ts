@@ -1,6 +1,7 @@
 /** The CLI's robustness contract, in child processes: signals, checkpoints, resume, divergence, exit codes. */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { decodeModel } from '../src/format.js';
@@ -21,9 +22,9 @@ function run(args: string[]) {
 }
 
 /** start training, send `signal` once the first epoch is reported, resolve with the exit code and output */
-function interrupt(args: string[], signal: NodeJS.Signals): Promise<{ code: number | null; out: string; err: string }> {
+function interrupt(args: string[], signal: NodeJS.Signals, cwd?: string): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args]);
+    const child = spawn(process.execPath, [CLI, ...args], { cwd });
     let out = '', err = '', sent = false;
     const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error('child did not exit')); }, 60_000);
     child.stdout.on('data', (d) => {
@@ -63,6 +64,22 @@ describe('simdnet train: signals, checkpoints, resume', () => {
     const done = JSON.parse(r2.out.trim().split('\n').pop()!);
     expect(done.done).toBe(true);
     expect(sameBits(weightsOf(resumed), weightsOf(full))).toBe(true);
+  }, 120_000);
+
+  it('SIGINT without --checkpoint where the default checkpoint cannot be written: it goes to the temporary folder, one line says where and why', async () => {
+    const cwd = join(tmp.dir, 'blocked');
+    mkdirSync(join(cwd, 'simdnet-interrupted.ckpt', 'in-the-way'), { recursive: true }); // a folder where the file would go
+    const r = await interrupt([...base, '--epochs', EPOCHS], 'SIGINT', cwd);
+    expect(r.code).toBe(130);
+    expect(r.err.trim().split('\n').length).toBe(1);
+    const m = /checkpoint written to (\S+) \(simdnet-interrupted\.ckpt could not be written: .+\); continue with --resume (\S+)$/.exec(r.err.trim());
+    expect(m, r.err).not.toBeNull();
+    expect(m![1]).toBe(m![2]);
+    expect(m![1].startsWith(tmpdir())).toBe(true);
+    const r2 = run([...base, '--epochs', '3', '--resume', m![1]]); // --epochs is the run's total
+    rmSync(m![1], { force: true });
+    expect(r2.err).toBe('');
+    expect(r2.code).toBe(0);
   }, 120_000);
 
   it('a signal after the last batch (final evaluation, save) still saves the model, then exits 130 saying the run is complete', async () => {
