@@ -28,6 +28,7 @@ export interface ScheduleConfig {
 }
 
 export function checkSchedule(c: ScheduleConfig = {}): Required<ScheduleConfig> {
+  if (typeof c !== 'object' || c === null) throw new UsageError(`schedule must be an object such as { type: 'cosine' }, got ${JSON.stringify(c)}`);
   const type = c.type ?? 'constant';
   if (!SCHEDULES.includes(type)) throw new UsageError(`unknown learning-rate schedule '${type}': use one of ${SCHEDULES.join(', ')}`);
   const stepSize = c.stepSize ?? 1;

@@ -165,7 +165,8 @@ export async function fit(model: Model, train: DataSet, options: FitOptions = {}
   const epochs = positiveInt('epochs', options.epochs ?? 1);
   const batch = positiveInt('batch size', options.batchSize ?? 32);
   const { opt, lr } = resolveOptimizer(options);
-  checkSchedule(options.schedule);
+  const sched = checkSchedule(options.schedule);
+  if (sched.type === 'cosine' && sched.minLr > lr) throw new UsageError(`the cosine schedule's minimum learning rate ${sched.minLr} is above the learning rate ${lr}: give a minLr below it`);
   if (options.earlyStopping) {
     positiveInt('early-stopping patience', options.earlyStopping.patience);
     if (!options.validationData) throw new UsageError('early stopping needs validation data (validationData, or --validation-split F)');

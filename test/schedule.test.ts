@@ -28,3 +28,19 @@ describe('learning-rate schedules (closed form)', () => {
     expect(() => checkSchedule({ warmup: -1 })).toThrow(/warm-up/);
   });
 });
+
+describe('schedule and backend options given the wrong way', () => {
+  it('a schedule given as a string, a cosine minLr above the rate, and createBackend given a bare name are one UsageError line each (they silently meant constant, a rising rate, and auto)', async () => {
+    const { Model } = await import('../src/model.js');
+    const { TsBackend } = await import('../src/backends/ts/index.js');
+    const { createBackend } = await import('../src/backends/index.js');
+    const { synthetic } = await import('./helpers/synthetic.js');
+    const m = new Model({ layers: [30, 4], seed: 1 }, new TsBackend());
+    const d = synthetic(20, 30, 4, 1);
+    await expect(m.fit(d, { schedule: 'cosine' as never })).rejects.toThrow(/^schedule must be an object such as \{ type: 'cosine' \}, got "cosine"$/);
+    await expect(m.fit(d, { learningRate: 0.01, schedule: { type: 'cosine', minLr: 0.1 } })).rejects.toThrow(/^the cosine schedule's minimum learning rate 0\.1 is above the learning rate 0\.01: give a minLr below it$/);
+    expect(m.epochsDone).toBe(0);
+    await expect(createBackend('ts' as never)).rejects.toThrow(/^createBackend takes options, such as createBackend\(\{ prefer: 'ts' \}\), got "ts"$/);
+    expect(() => checkSchedule(null as never)).toThrow(/schedule must be an object/);
+  });
+});

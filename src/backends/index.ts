@@ -24,6 +24,7 @@ function envPreference(): BackendPreference | undefined {
 }
 
 export async function createBackend(options: CreateBackendOptions = {}): Promise<Backend> {
+  if (typeof options !== 'object' || options === null) throw new UsageError(`createBackend takes options, such as createBackend({ prefer: 'ts' }), got ${JSON.stringify(options)}`);
   const prefer = options.prefer ?? envPreference() ?? 'auto';
   if (!BACKEND_PREFERENCES.includes(prefer)) throw new UsageError(`unknown backend '${prefer}': use one of ${BACKEND_PREFERENCES.join(', ')}`);
   if (prefer === 'ts') return new TsBackend();
