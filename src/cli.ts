@@ -559,6 +559,14 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+// `simdnet train | head -1`: once the reader is gone, the rest of the output is dropped instead of
+// ending in an EPIPE stack trace; the run goes on, so --save, --report and checkpoints are still written
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+  });
+}
+
 main(process.argv.slice(2)).then((code) => {
   process.exitCode = code;
 });

@@ -129,6 +129,21 @@ describe('simdnet train: signals, checkpoints, resume', () => {
     expect(r3.err).toMatch(/^simdnet: .*broken\.ckpt: checksum mismatch/);
   }, 60_000);
 
+  it('a reader that goes away (`simdnet train | head -1`) costs no stack trace: the run finishes and --save writes the model', async () => {
+    const model = join(tmp.dir, 'epipe.simdnet');
+    const r = await new Promise<{ code: number | null; err: string }>((resolve, reject) => {
+      const child = spawn(process.execPath, [CLI, ...base, '--epochs', '5', '--save', model]);
+      child.stdout.destroy(); // the read end is closed before the first line is written: every write gets EPIPE
+      let err = '';
+      const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error('child did not exit')); }, 60_000);
+      child.stderr.on('data', (d) => (err += d));
+      child.on('exit', (code) => { clearTimeout(timer); resolve({ code, err }); });
+    });
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(existsSync(model)).toBe(true);
+  }, 60_000);
+
   it('divergence exits 3 naming epoch and batch, and --save keeps finite weights', () => {
     const saved = join(tmp.dir, 'diverged.simdnet');
     const r = run(['train', '--data', data, '--hidden', '16', '--optimizer', 'sgd', '--lr', '1e30', '--weight-decay', '1e10', '--epochs', '2', '--save', saved, '--json']);
