@@ -524,7 +524,8 @@ function importCommand(argv: string[]): void {
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   try {
-    if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') {
+    // also `simdnet train --help`: one usage text covers every command
+    if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help' || rest.includes('--help') || rest.includes('-h')) {
       process.stdout.write(HELP);
       return cmd === undefined ? 2 : 0;
     }

@@ -19,6 +19,18 @@ function run(args: string[], env: Record<string, string> = {}) {
 describe('simdnet CLI', () => {
   it('is built (npm test builds it first)', () => expect(existsSync(CLI)).toBe(true));
 
+  it('--help after a command (simdnet train --help) prints the usage, as simdnet --help does', () => {
+    const top = run(['--help']);
+    expect(top.code).toBe(0);
+    expect(top.out).toMatch(/^simdnet: train neural networks/);
+    for (const args of [['train', '--help'], ['eval', '-h'], ['export', '--format', 'onnx', '--help']]) {
+      const r = run(args);
+      expect(r.err, args.join(' ')).toBe('');
+      expect(r.code, args.join(' ')).toBe(0);
+      expect(r.out).toBe(top.out);
+    }
+  });
+
   it('train --json prints one JSON object per epoch, then a final one with done: true', () => {
     const r = run(['train', '--data', data, '--hidden', '16,8', '--activation', 'relu', '--epochs', '3', '--batch-size', '20', '--optimizer', 'adam', '--lr', '0.01', '--json']);
     expect(r.err).toBe('');
