@@ -3,7 +3,7 @@
  * bit (same seed, same backend) and resumed from a checkpoint.
  */
 export class Rng {
-  readonly s = new Uint32Array(4);
+  readonly s: Uint32Array = new Uint32Array(4); // annotated: inferred, rng.d.ts would say Uint32Array<ArrayBuffer>, which TypeScript < 5.7 rejects
 
   constructor(seed = 0) {
     // splitmix32 to spread the seed over the state
