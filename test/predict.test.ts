@@ -213,6 +213,11 @@ describe('bad arguments to evaluate() and predict()', () => {
     }
     for (const count of [-1, 2.5, NaN]) expect(() => m.predict(test.images, count), String(count)).toThrow(/^predict: count must be an integer >= 0, got /);
     expect(m.predict(test.images, 0).length).toBe(0);
+    // without a count the inputs must be whole rows: a 20x20 image (or 785 values) is not silently cut to 0 (or 1) rows
+    for (const n of [400, 785]) {
+      for (const rows of [new Uint8Array(n), new Float32Array(n)]) expect(() => m.predict(rows), String(n)).toThrow(new RegExp(`^predict: ${n} values are not a whole number of inputs of 784 values`));
+    }
+    expect(m.predict(new Uint8Array(785), 1).length).toBe(10); // with a count, the first rows
     expect(() => m.evaluate({ ...test, count: 2.5 })).toThrow(/count must be a whole number of items, got 2\.5/);
   });
 });
