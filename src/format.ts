@@ -172,7 +172,7 @@ export function modelFromDecoded(header: FileHeader, tensors: Map<string, Float3
   };
 }
 
-export function decodeModel(bytes: Uint8Array, file: string): SavedModel {
+export function decodeModel(bytes: Uint8Array, file = 'model'): SavedModel {
   const { header, tensors } = decodeFile(bytes, file, 'simdnet-model');
   return modelFromDecoded(header, tensors, file);
 }
