@@ -173,7 +173,10 @@ const stop = () => {
 };
 pad.addEventListener('pointerup', stop);
 pad.addEventListener('pointercancel', stop);
-$('clear').addEventListener('click', clearPad);
+$('clear').addEventListener('click', () => {
+  predictId++; // a prediction still in flight is for the ink just cleared: its answer is not shown
+  clearPad();
+});
 function stroke(a: [number, number], b: [number, number]) {
   ctx.strokeStyle = '#fff';
   ctx.lineWidth = 20;

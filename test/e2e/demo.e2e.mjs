@@ -165,6 +165,21 @@ try {
   await page.screenshot({ path: screenshot, fullPage: true });
   log(`screenshot: ${screenshot}`);
 
+  // Clear while the last stroke's prediction is in flight: its answer is not shown for the blank pad
+  await page.evaluate(() => new Promise((resolve) => {
+    const pad = document.getElementById('pad'), r = pad.getBoundingClientRect();
+    const at = (type) => new PointerEvent(type, { pointerId: 1, clientX: r.left + 140, clientY: r.top + 140, bubbles: true });
+    pad.dispatchEvent(at('pointerdown'));
+    pad.dispatchEvent(at('pointerup'));
+    requestAnimationFrame(() => { // after the page's frame callback that sent the prediction
+      document.getElementById('clear').click();
+      resolve();
+    });
+  }));
+  await page.waitForTimeout(300);
+  const afterClear = await page.textContent('#prediction');
+  if (afterClear !== '–') throw new Error(`after Clear the blank pad shows the prediction '${afterClear}'`);
+
   // the training report: the README's command, rendered in the same browser, no network needed
   const reportFile = join(tmpdir(), `simdnet-e2e-report-${process.pid}.html`);
   const done = JSON.parse(execFileSync(process.execPath, [join(root, 'dist', 'cli.js'), 'train', '--preset', 'article', '--validation-split', '0.1', '--report', reportFile, '--json'], { encoding: 'utf8' }).trim().split('\n').pop());
