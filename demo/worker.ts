@@ -159,7 +159,10 @@ async function handle(msg: ToWorker) {
   }
 }
 
+// one message at a time: a handler that awaits (a Start that rebuilds the model, a Reset waiting for
+// fit() to stop) finishes before the next one runs, so a second Start cannot begin a run on the old model
+let queue: Promise<void> = Promise.resolve();
 self.onmessage = (ev: MessageEvent<ToWorker>) => {
-  handle(ev.data).catch((e) => post({ type: 'error', message: errorText(e) }));
+  queue = queue.then(() => handle(ev.data)).catch((e) => post({ type: 'error', message: errorText(e) }));
 };
 self.addEventListener('unhandledrejection', (ev) => post({ type: 'error', message: errorText((ev as PromiseRejectionEvent).reason) }));

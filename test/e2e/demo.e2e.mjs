@@ -180,6 +180,28 @@ try {
   const afterClear = await page.textContent('#prediction');
   if (afterClear !== '–') throw new Error(`after Clear the blank pad shows the prediction '${afterClear}'`);
 
+  // a fast double click on Start after changing the backend: one run, on the new backend
+  const states = () => page.evaluate(() => window.__e2eStates);
+  await page.evaluate(() => {
+    const seen = (window.__e2eStates = []);
+    new MutationObserver(() => seen.push(document.body.dataset.state)).observe(document.body, { attributes: true, attributeFilter: ['data-state'] });
+  });
+  await page.click('#reset');
+  await page.waitForSelector('body[data-state="idle"]', { timeout: 10_000 });
+  await page.selectOption('select[name="backend"]', 'wasm-scalar');
+  await page.evaluate(() => (window.__e2eStates.length = 0));
+  await page.dblclick('#start');
+  await page.waitForFunction(() => document.getElementById('progress').value > 0.05, null, { timeout: 30_000 });
+  await page.click('#pause');
+  await page.waitForSelector('body[data-state="paused"]', { timeout: 10_000 });
+  await page.waitForTimeout(300);
+  const seen = await states();
+  const shown = await page.textContent('#backend');
+  log(`double-clicked Start after picking wasm-scalar: states ${seen.join(' ')}, backend ${shown}`);
+  if (shown !== 'wasm-scalar' || seen.slice(seen.indexOf('training')).some((s) => s !== 'training' && s !== 'paused')) {
+    throw new Error(`a double click on Start (backend changed to wasm-scalar) went through the states ${seen.join(', ')} with backend ${shown}: two runs at once?`);
+  }
+
   // the training report: the README's command, rendered in the same browser, no network needed
   const reportFile = join(tmpdir(), `simdnet-e2e-report-${process.pid}.html`);
   const done = JSON.parse(execFileSync(process.execPath, [join(root, 'dist', 'cli.js'), 'train', '--preset', 'article', '--validation-split', '0.1', '--report', reportFile, '--json'], { encoding: 'utf8' }).trim().split('\n').pop());
