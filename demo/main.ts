@@ -82,6 +82,8 @@ function clearCharts() {
   emaLoss = emaAcc = NaN;
   drawCharts();
   $('confusion').innerHTML = '';
+  $('confusion-caption').textContent = '(test set, after each epoch)';
+  $('status').textContent = '';
   $('epoch').textContent = $('test-accuracy').textContent = $('epoch-time').textContent = '–';
   $<HTMLProgressElement>('progress').value = 0;
 }
@@ -247,6 +249,8 @@ $('download').addEventListener('click', () => send({ type: 'download' }));
 
 worker.onmessage = (ev: MessageEvent<FromWorker>) => {
   const m = ev.data;
+  // after Reset, until the new model arrives: the ended run's last batches and state are not shown
+  if (!modelReady && (m.type === 'batch' || m.type === 'epoch' || m.type === 'state')) return;
   switch (m.type) {
     case 'status':
       $('status').textContent = m.text;

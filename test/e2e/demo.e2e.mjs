@@ -202,6 +202,18 @@ try {
     throw new Error(`a double click on Start (backend changed to wasm-scalar) went through the states ${seen.join(', ')} with backend ${shown}: two runs at once?`);
   }
 
+  // Reset while training: the new network shows no batch, progress or curve of the ended run
+  await page.click('#start'); // Resume
+  const statusBefore = await page.textContent('#status');
+  await page.waitForFunction((s) => document.getElementById('status').textContent !== s, statusBefore, { timeout: 10_000 });
+  await page.click('#reset');
+  await page.waitForSelector('body[data-state="idle"]', { timeout: 10_000 });
+  await page.waitForTimeout(300);
+  const afterReset = await page.evaluate(() => ({ status: document.getElementById('status').textContent, progress: document.getElementById('progress').value, curves: document.querySelectorAll('#loss-chart path').length }));
+  if (afterReset.status || afterReset.progress || afterReset.curves) throw new Error(`after Reset during training the new network shows status '${afterReset.status}', progress ${afterReset.progress}, ${afterReset.curves} loss curve(s) of the old run`);
+  await checkErrors();
+  log('Clear during a prediction, double-clicked Start, Reset during training: ok');
+
   // the training report: the README's command, rendered in the same browser, no network needed
   const reportFile = join(tmpdir(), `simdnet-e2e-report-${process.pid}.html`);
   const done = JSON.parse(execFileSync(process.execPath, [join(root, 'dist', 'cli.js'), 'train', '--preset', 'article', '--validation-split', '0.1', '--report', reportFile, '--json'], { encoding: 'utf8' }).trim().split('\n').pop());
