@@ -37,7 +37,8 @@ function readHyper(): Hyper {
   const f = new FormData(form);
   const num = (name: string) => {
     const v = Number(f.get(name));
-    if (!Number.isFinite(v)) throw new Error(`${name} must be a number`);
+    // an empty field (also what a number input holds when text is typed into it) is not 0
+    if (String(f.get(name)).trim() === '' || !Number.isFinite(v)) throw new Error(`${name} must be a number`);
     return v;
   };
   const hidden = String(f.get('hidden')).split(',').map((s) => s.trim()).filter(Boolean).map(Number);

@@ -214,6 +214,20 @@ try {
   await checkErrors();
   log('Clear during a prediction, double-clicked Start, Reset during training: ok');
 
+  // an error the page should show: the banner says so; then it is dismissed for the next checks
+  const expectError = async (re, what) => {
+    await page.waitForFunction((src) => new RegExp(src).test(document.getElementById('error').textContent), re.source, { timeout: 10_000 }).catch(() => {
+      throw new Error(`${what}: the page did not show an error matching ${re}`);
+    });
+    await page.locator('#error').evaluate((el) => { el.hidden = true; el.textContent = ''; });
+    for (let i = pageErrors.length - 1; i >= 0; i--) if (re.test(pageErrors[i])) pageErrors.splice(i, 1);
+  };
+  // an empty number field (what a number input holds when text is typed into it) is refused, not read as 0
+  await page.fill('input[name="seed"]', '');
+  await page.click('#reset');
+  await expectError(/seed must be a number/, 'Reset with an empty seed');
+  await page.fill('input[name="seed"]', '1');
+
   // the training report: the README's command, rendered in the same browser, no network needed
   const reportFile = join(tmpdir(), `simdnet-e2e-report-${process.pid}.html`);
   const done = JSON.parse(execFileSync(process.execPath, [join(root, 'dist', 'cli.js'), 'train', '--preset', 'article', '--validation-split', '0.1', '--report', reportFile, '--json'], { encoding: 'utf8' }).trim().split('\n').pop());
