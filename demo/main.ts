@@ -130,6 +130,8 @@ for (let d = 0; d < 10; d++) {
   barEls.push({ bar, fill, pct });
 }
 function showProbs(p: Float32Array | null) {
+  const notNumbers = p !== null && !p.every(Number.isFinite); // a diverged network's outputs: no digit to show
+  if (notNumbers) p = null;
   let best = -1;
   if (p) for (let d = 0; d < 10; d++) if (best < 0 || p[d] > p[best]) best = d;
   barEls.forEach((b, d) => {
@@ -137,7 +139,7 @@ function showProbs(p: Float32Array | null) {
     b.pct.textContent = p ? `${(p[d] * 100).toFixed(1)}%` : '–';
     b.bar.classList.toggle('best', d === best);
   });
-  $('prediction').textContent = p ? `${best} (${(p[best] * 100).toFixed(1)}%)` : '–';
+  $('prediction').textContent = p ? `${best} (${(p[best] * 100).toFixed(1)}%)` : notNumbers ? "– (the network's outputs are not numbers: Reset it)" : '–';
   $('prediction').dataset.digit = p ? String(best) : '';
 }
 

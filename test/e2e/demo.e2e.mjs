@@ -3,7 +3,8 @@
 // demo/dist on 127.0.0.1, opens it in Debian's /usr/bin/chromium through playwright-core, checks
 // that the wasm SIMD backend was picked, trains one epoch, checks the test accuracy (> 90%) and that
 // the main thread kept running its timers, draws a digit with the mouse, checks the prediction and
-// the model download, and saves docs/demo.png. Then it trains the article preset with `simdnet train
+// the model download, and saves docs/demo.png; then the controls' edge cases (Clear during a
+// prediction, a double-clicked Start, Reset while training, an empty field, a diverged network). Then it trains the article preset with `simdnet train
 // --report`, opens the HTML report in the same browser, checks it rendered its figures, and saves
 // docs/report.png. Any failure: one line on stderr, exit code 1.
 import { execFileSync } from 'node:child_process';
@@ -227,6 +228,26 @@ try {
   await page.click('#reset');
   await expectError(/seed must be a number/, 'Reset with an empty seed');
   await page.fill('input[name="seed"]', '1');
+
+  // a diverged network (learning rate 1e30): the drawn digit gets no NaN% probabilities
+  await page.fill('input[name="learningRate"]', '1e30');
+  await page.selectOption('select[name="activation"]', 'relu');
+  await page.click('#reset');
+  await page.waitForSelector('body[data-state="idle"]', { timeout: 10_000 });
+  await page.click('#start');
+  await expectError(/diverged/, 'training at learning rate 1e30');
+  await page.waitForSelector('body[data-state="idle"]', { timeout: 10_000 });
+  for (const s of strokes) {
+    await page.mouse.move(...P(...s[0]));
+    await page.mouse.down();
+    for (const pt of s.slice(1)) await page.mouse.move(...P(...pt), { steps: 4 });
+    await page.mouse.up();
+  }
+  await page.waitForFunction(() => document.getElementById('prediction').textContent !== '–', null, { timeout: 10_000 });
+  const diverged = `${await page.textContent('#prediction')} ${await page.textContent('#bars')}`;
+  if (/NaN|undefined/.test(diverged)) throw new Error(`the diverged network's prediction shows '${diverged}'`);
+  await checkErrors();
+  log(`empty seed refused; diverged network: prediction '${await page.textContent('#prediction')}'`);
 
   // the training report: the README's command, rendered in the same browser, no network needed
   const reportFile = join(tmpdir(), `simdnet-e2e-report-${process.pid}.html`);
