@@ -51,12 +51,12 @@ async function loadData(base: string) {
 
 async function buildModel(h: Hyper) {
   generation++;
-  hyper = h;
   resume = undefined;
   const config = { layers: [train!.features, ...h.hidden, 10], activation: h.activation, loss: 'ce' as const, seed: h.seed, imageShape: [28, 28] };
   const m = await Model.create(config, { backend: h.backend });
   const p = await Model.create(config, { backend: h.backend === 'auto' ? m.backend.name : h.backend });
   [model, predictor] = [m, p]; // both at once: a prediction in between never pairs different networks
+  hyper = h; // only now: settings that failed to build (out of memory, say) do not describe the model kept
   post({ type: 'model', backend: model.backend.name, simd: simdSupported(), layers: model.config.layers, params: model.paramCount });
   post({ type: 'state', state: 'idle' });
 }

@@ -249,6 +249,16 @@ try {
   await checkErrors();
   log(`empty seed refused; diverged network: prediction '${await page.textContent('#prediction')}'`);
 
+  // a Start whose new network cannot be built (out of memory) keeps the old one, and the download says so
+  await page.fill('input[name="hidden"]', '100000000');
+  await page.click('#start');
+  await expectError(/out of WebAssembly memory/, 'Start with a hidden layer of 10^8');
+  const [kept] = await Promise.all([page.waitForEvent('download', { timeout: 10_000 }), page.click('#download')]);
+  await kept.saveAs(file);
+  const keptMeta = readFileSync(file).toString('latin1').match(/"hidden":\[[^\]]*\]/)?.[0];
+  if (kept.suggestedFilename() !== 'mnist-784-64-10-e0.simdnet' || keptMeta !== '"hidden":[64]') throw new Error(`after a failed rebuild the download is ${kept.suggestedFilename()} with ${keptMeta}`);
+  await checkErrors();
+
   // the training report: the README's command, rendered in the same browser, no network needed
   const reportFile = join(tmpdir(), `simdnet-e2e-report-${process.pid}.html`);
   const done = JSON.parse(execFileSync(process.execPath, [join(root, 'dist', 'cli.js'), 'train', '--preset', 'article', '--validation-split', '0.1', '--report', reportFile, '--json'], { encoding: 'utf8' }).trim().split('\n').pop());
