@@ -225,7 +225,9 @@ function sendPrediction() {
 // ---- controls --------------------------------------------------------------------------------
 let modelReady = false;
 let state: 'loading' | 'idle' | 'training' | 'paused' | 'done' = 'loading';
+let refocus = false; // the focused button was disabled, and no other has the focus yet
 function setState(s: typeof state) {
+  const focused = document.activeElement;
   if (s === 'training' && state !== 'paused') $<HTMLProgressElement>('progress').value = 0; // a new epoch starts
   state = s;
   $('state').textContent = s;
@@ -235,6 +237,15 @@ function setState(s: typeof state) {
   $<HTMLButtonElement>('pause').disabled = s !== 'training';
   $<HTMLButtonElement>('reset').disabled = s === 'loading';
   $<HTMLButtonElement>('download').disabled = s === 'loading' || s === 'training';
+  // keyboard use: a disabled button loses the focus (Start once training runs, Pause once paused,
+  // Reset while the new model is built); it goes to the button that now applies, not to the page
+  if (focused instanceof HTMLButtonElement && focused.disabled) refocus = true;
+  else if (focused && focused !== document.body) refocus = false;
+  const next = ['pause', 'start', 'reset'].map((id) => $<HTMLButtonElement>(id)).find((b) => !b.disabled);
+  if (refocus && next) {
+    next.focus();
+    refocus = false;
+  }
 }
 setState('loading');
 

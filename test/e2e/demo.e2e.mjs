@@ -204,12 +204,19 @@ try {
   }
 
   // Reset while training: the new network shows no batch, progress or curve of the ended run
-  await page.click('#start'); // Resume
+  // (Resume and Reset by keyboard: the focus moves from a button that gets disabled to the one that applies)
+  const focusedId = () => page.evaluate(() => document.activeElement?.id);
+  await page.focus('#start');
+  await page.keyboard.press('Enter'); // Resume
+  await page.waitForSelector('body[data-state="training"]', { timeout: 10_000 });
+  if ((await focusedId()) !== 'pause') throw new Error(`after Resume by keyboard the focus is on '${await focusedId()}', not on Pause`);
   const statusBefore = await page.textContent('#status');
   await page.waitForFunction((s) => document.getElementById('status').textContent !== s, statusBefore, { timeout: 10_000 });
-  await page.click('#reset');
+  await page.focus('#reset');
+  await page.keyboard.press('Enter');
   await page.waitForSelector('body[data-state="idle"]', { timeout: 10_000 });
   await page.waitForTimeout(300);
+  if ((await focusedId()) !== 'start') throw new Error(`after Reset by keyboard the focus is on '${await focusedId() || 'the page'}', not on Start`);
   const afterReset = await page.evaluate(() => ({ status: document.getElementById('status').textContent, progress: document.getElementById('progress').value, curves: document.querySelectorAll('#loss-chart path').length }));
   if (afterReset.status || afterReset.progress || afterReset.curves) throw new Error(`after Reset during training the new network shows status '${afterReset.status}', progress ${afterReset.progress}, ${afterReset.curves} loss curve(s) of the old run`);
   await checkErrors();
