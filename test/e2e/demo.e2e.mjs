@@ -70,6 +70,8 @@ try {
     throw new Error(`the demo did not become ready in 60 s (data or wasm not loaded): ${e.message.split('\n')[0]}`);
   });
   await checkErrors();
+  const unnamed = await page.$$eval('input, select, progress, button', (els) => els.filter((el) => !el.labels?.length && !el.getAttribute('aria-label') && !el.textContent.trim()).map((el) => el.id || el.name || el.tagName));
+  if (unnamed.length) throw new Error(`controls without a label or accessible name: ${unnamed.join(', ')}`);
   const backend = await page.textContent('#backend');
   log(`ready: backend ${backend}; ${await page.textContent('#data')}; network ${await page.textContent('#network')}`);
   if (backend !== 'wasm-simd') throw new Error(`expected the wasm-simd backend to be picked, the page shows '${backend}'`);
