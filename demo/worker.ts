@@ -151,7 +151,9 @@ async function handle(msg: ToWorker) {
     }
     case 'download': {
       if (!model) return;
-      const meta = { trainedIn: 'simdnet browser demo', epochs: model.epochsDone, backend: model.backend.name, ...hyper };
+      // the settings first: their epochs (per run) and backend (a preference such as 'auto') must not
+      // overwrite the epochs trained and the backend used
+      const meta = { trainedIn: 'simdnet browser demo', ...hyper, epochs: model.epochsDone, backend: model.backend.name };
       const bytes = encodeModel(model.config, model.getWeights(), meta);
       post({ type: 'file', bytes, name: `mnist-${model.config.layers.join('-')}-e${model.epochsDone}.simdnet` }, [bytes.buffer]);
       break;

@@ -163,6 +163,8 @@ try {
   const magic = bytes.subarray(0, 8).toString('latin1');
   log(`downloaded ${download.suggestedFilename()} (${bytes.length.toLocaleString('en')} bytes)`);
   if (magic !== 'SIMDNET\0' || bytes.length < 784 * 64 * 4) throw new Error(`the downloaded model is not a simdnet model file (magic ${JSON.stringify(magic)}, ${bytes.length} bytes)`);
+  const meta = bytes.toString('latin1').match(/"trainedIn":[^}]*/)?.[0] ?? '';
+  if (!meta.includes('"epochs":2') || !meta.includes('"backend":"wasm-simd"')) throw new Error(`the downloaded model's metadata does not say 2 epochs on wasm-simd: {${meta}}`);
 
   mkdirSync(dirname(screenshot), { recursive: true });
   await page.screenshot({ path: screenshot, fullPage: true });
