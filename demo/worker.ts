@@ -21,6 +21,7 @@ let targetTotal = 0; // epochs the current run ends at
 let stopRequested = false;
 let training: Promise<void> | null = null;
 let generation = 0; // bumped by reset, so a stale fit() does not report into a new model
+let dataBase = ''; // the page's URL, for data/*.gz: a Reset after a failed load loads again
 
 async function fetchIdx(base: string, name: string) {
   const res = await fetch(new URL(`data/${name}.gz`, base));
@@ -37,7 +38,10 @@ async function loadData(base: string) {
   post({ type: 'status', text: 'loading MNIST (about 11 MB gzipped)...' });
   const [ti, tl, si, sl] = await Promise.all(
     ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'].map((n) => fetchIdx(base, n)),
-  );
+  ).catch((e) => {
+    post({ type: 'status', text: 'loading MNIST failed: Reset tries again' });
+    throw e;
+  });
   const ds = (images: typeof ti, labels: typeof tl, name: string): DataSet => {
     if (!(images.data instanceof Uint8Array) || !(labels.data instanceof Uint8Array) || images.dims[0] !== labels.dims[0]) {
       throw new Error(`${name}: expected u8 images and labels of the same count, got ${images.dims.join('x')} and ${labels.dims.join('x')}`);
@@ -119,6 +123,7 @@ function errorText(e: unknown): string {
 async function handle(msg: ToWorker) {
   switch (msg.type) {
     case 'init':
+      dataBase = msg.base;
       await loadData(msg.base);
       await buildModel(msg.hyper);
       break;
@@ -140,6 +145,7 @@ async function handle(msg: ToWorker) {
       stopRequested = true;
       generation++;
       if (training) await training;
+      if (!train || !test) await loadData(dataBase);
       await buildModel(msg.hyper);
       break;
     case 'predict': {

@@ -270,6 +270,21 @@ try {
   if (kept.suggestedFilename() !== 'mnist-784-64-10-e0.simdnet' || keptMeta !== '"hidden":[64]') throw new Error(`after a failed rebuild the download is ${kept.suggestedFilename()} with ${keptMeta}`);
   await checkErrors();
 
+  // a data file that fails to load once (a network glitch): the page says so, and Reset loads again
+  const retry = await browser.newPage();
+  retry.on('pageerror', (e) => pageErrors.push(`page error: ${e.message}`));
+  await retry.route('**/data/t10k-labels-idx1-ubyte.gz', (r) => r.fulfill({ status: 503, body: '' }), { times: 1 });
+  await retry.goto(url);
+  await retry.waitForFunction(() => /HTTP 503/.test(document.getElementById('error').textContent), null, { timeout: 30_000 });
+  const failedStatus = await retry.textContent('#status');
+  await retry.click('#reset');
+  await retry.waitForSelector('body[data-state="idle"]', { timeout: 30_000 }).catch(async () => {
+    throw new Error(`Reset after a failed data load did not load again: '${(await retry.textContent('#error')).split('\n').pop()}'`);
+  });
+  log(`a failed data load: status '${failedStatus}', Reset loaded the data: ${await retry.textContent('#data')}`);
+  await retry.close();
+  if (pageErrors.length) throw new Error(pageErrors[0]);
+
   // the training report: the README's command, rendered in the same browser, no network needed
   const reportFile = join(tmpdir(), `simdnet-e2e-report-${process.pid}.html`);
   const done = JSON.parse(execFileSync(process.execPath, [join(root, 'dist', 'cli.js'), 'train', '--preset', 'article', '--validation-split', '0.1', '--report', reportFile, '--json'], { encoding: 'utf8' }).trim().split('\n').pop());
