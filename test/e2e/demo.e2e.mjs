@@ -3,10 +3,12 @@
 // demo/dist on 127.0.0.1, opens it in Debian's /usr/bin/chromium through playwright-core, checks
 // that the wasm SIMD backend was picked, trains one epoch, checks the test accuracy (> 90%) and that
 // the main thread kept running its timers, draws a digit with the mouse, checks the prediction and
-// the model download, and saves docs/demo.png; then the controls' edge cases (Clear during a
-// prediction, a double-clicked Start, Reset while training, an empty field, a diverged network). Then it trains the article preset with `simdnet train
-// --report`, opens the HTML report in the same browser, checks it rendered its figures, and saves
-// docs/report.png. Any failure: one line on stderr, exit code 1.
+// the model download (and its metadata), and saves docs/demo.png; then the controls' edge cases:
+// Clear during a prediction, a double-clicked Start, Resume and Reset by keyboard while training,
+// an empty field, a diverged network, a network too big to build, a data file that fails to load
+// once. Then it trains the article preset with `simdnet train --report`, opens the HTML report in
+// the same browser, checks it rendered its figures, and saves docs/report.png. Any failure: one
+// line on stderr, exit code 1.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
