@@ -537,6 +537,8 @@ export class Model {
       const y = d.labels[i];
       if (!(Number.isInteger(y) && y >= 0)) throw new UsageError(`${name}: label ${y} at index ${i} is not a class number: labels must be integers 0..${V - 1}`);
       if (y >= V) throw new SimdnetError(`${name}: label ${d.labels[i]} at index ${i} is out of range: the model has ${V} classes (0..${V - 1})`);
+      // the resident copy of the labels is u8: 299 would be trained and scored as 43
+      if (y > 255) throw new UsageError(`${name}: label ${y} at index ${i} does not fit in a byte: labels are kept as bytes, so only classes 0..255 can be trained or evaluated`);
     }
   }
 
