@@ -214,8 +214,8 @@ export async function fit(model: Model, train: DataSet, options: FitOptions = {}
       if (res.epochsDone >= epochs) throw new SimdnetError(`the checkpoint already completed ${res.epochsDone} epochs; ask for more than that with --epochs`);
       if (options.earlyStopping) {
         best = res.best ? { ...res.best } : null;
-        if (best && res.batchInEpoch === 0 && res.epochsDone - best.epoch >= options.earlyStopping.patience) {
-          throw new SimdnetError(`the checkpoint's run already stopped early after epoch ${res.epochsDone} (no lower validation loss since epoch ${best.epoch}); nothing is left to train: start a new run`);
+        if (res.batchInEpoch === 0 && res.epochsDone - (best?.epoch ?? 0) >= options.earlyStopping.patience) {
+          throw new SimdnetError(`the checkpoint's run already stopped early after epoch ${res.epochsDone} (no lower validation loss since epoch ${best?.epoch ?? 0}); nothing is left to train: start a new run`);
         }
       }
       model.writeParams(res.params);
@@ -312,8 +312,9 @@ export async function fit(model: Model, train: DataSet, options: FitOptions = {}
       // before the checkpoint is written, so that it carries this epoch's verdict
       let stop = false;
       if (options.earlyStopping) {
-        if (best === null || logs.valLoss! < best.loss) best = { loss: logs.valLoss!, epoch, params: model.readParams() };
-        else stop = epoch - best.epoch >= options.earlyStopping.patience;
+        // a NaN or infinite validation loss is never the best (nor could a checkpoint's JSON carry it)
+        if (logs.valLoss! < (best?.loss ?? Infinity)) best = { loss: logs.valLoss!, epoch, params: model.readParams() };
+        else stop = epoch - (best?.epoch ?? 0) >= options.earlyStopping.patience;
       }
       options.checkpoint?.write(state(0, 0, 0));
       await cb.onEpochEnd?.(epoch, logs);
@@ -327,8 +328,8 @@ export async function fit(model: Model, train: DataSet, options: FitOptions = {}
     if (best) {
       model.writeParams(best.params); // restore the best validation weights
       history.bestEpoch = best.epoch;
-      history.stoppedEarly ??= false;
     }
+    if (options.earlyStopping) history.stoppedEarly ??= false;
     return history;
   } finally {
     model.training = false;

@@ -3,6 +3,7 @@
  * the limits of what the model accepts, on every backend.
  */
 import { describe, expect, it } from 'vitest';
+import { decodeCheckpoint, encodeCheckpoint, type TrainState } from '../src/checkpoint.js';
 import { Model, type DataSet } from '../src/model.js';
 import { BACKENDS } from './helpers/backends.js';
 import { synthetic } from './helpers/synthetic.js';
@@ -19,6 +20,28 @@ describe('labels beyond a byte', () => {
       expect(() => m.evaluate(data), b.name).toThrow(/^data: label 299 at index 1 does not fit in a byte/);
       // labels 0..255 of the same model are fine
       await m.fit({ ...ds, labels: labels.map((y) => y % 256) } as unknown as DataSet, { epochs: 1, batchSize: 4 });
+    }
+  });
+});
+
+describe('early stopping and a NaN validation loss', () => {
+  it('a NaN validation loss is never the best epoch: a later finite one is kept, and every checkpoint reads back', async () => {
+    // training images are zeros, validation images 255: huge first-layer weights (of both signs) make
+    // the linear hidden layer +-Inf on validation only (NaN logits) until weight decay shrinks them
+    const C = 40, N = 6;
+    const labels = Uint8Array.from({ length: N }, (_, i) => i % 2);
+    const train: DataSet = { images: new Uint8Array(N * C), labels, count: N, features: C };
+    const val: DataSet = { images: new Uint8Array(N * C).fill(255), labels, count: N, features: C };
+    for (const b of BACKENDS) {
+      const m = new Model({ layers: [C, 2, 2], activation: 'linear', seed: 1 }, await b.create());
+      m.setWeights([{ W: Float32Array.from({ length: C * 2 }, (_, i) => (i % 2 ? -3.4e38 : 3.4e38)), b: new Float32Array(2) }, { W: new Float32Array([1, 1, 1, 1]), b: new Float32Array(2) }]);
+      const states: TrainState[] = [];
+      const h = await m.fit(train, { epochs: 4, batchSize: N, learningRate: 1, weightDecay: 0.9, validationData: val, earlyStopping: { patience: 2 }, checkpoint: { write: (s) => states.push(s) } });
+      expect(Number.isNaN(h.epochs[0].valLoss), b.name).toBe(true);
+      expect(Number.isFinite(h.epochs[1].valLoss), b.name).toBe(true);
+      expect(h.bestEpoch, b.name).toBe(2); // was 1: NaN < x is false, so no later epoch could beat it
+      expect(Number.isFinite(m.evaluate(val).loss), b.name).toBe(true);
+      for (const s of states) expect(() => decodeCheckpoint(encodeCheckpoint(s), 'mem'), b.name).not.toThrow(); // best.loss NaN was written as null: 'bad early-stopping state'
     }
   });
 });
