@@ -143,6 +143,11 @@ export function resolveOptimizer(o: FitOptions): { opt: OptimizerConfig; lr: num
   if (!OPTIMIZERS.includes(type)) throw new UsageError(`unknown optimizer '${type}': use one of ${OPTIMIZERS.join(', ')}`);
   const lr = o.learningRate ?? (type.startsWith('adam') ? 0.001 : 0.1);
   if (!(lr > 0) || !Number.isFinite(lr)) throw new UsageError(`learning rate must be a positive number, got ${lr}`);
+  // Adam divides by sqrt(v) + epsilon, and v stays 0 for a weight whose gradient is always 0 (a blank
+  // image border): epsilon 0 (or below float32's smallest, as the kernels hold it) made that 0 / 0 = NaN,
+  // reported as divergence
+  const eps = inRange('epsilon', o.epsilon ?? 1e-8, 0, Infinity);
+  if (!(Math.fround(eps) > 0)) throw new UsageError(`epsilon must be a positive number of at least 1.4e-45 (the smallest float32), got ${eps}`);
   return {
     lr,
     opt: {
@@ -150,7 +155,7 @@ export function resolveOptimizer(o: FitOptions): { opt: OptimizerConfig; lr: num
       momentum: inRange('momentum', o.momentum ?? 0.9, 0, 1),
       beta1: inRange('beta1', o.beta1 ?? 0.9, 0, 1),
       beta2: inRange('beta2', o.beta2 ?? 0.999, 0, 1),
-      eps: inRange('epsilon', o.epsilon ?? 1e-8, 0, Infinity),
+      eps,
       weightDecay: inRange('weight decay', o.weightDecay ?? 0, 0, Infinity),
     },
   };

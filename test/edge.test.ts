@@ -45,3 +45,20 @@ describe('early stopping and a NaN validation loss', () => {
     }
   });
 });
+
+describe('Adam epsilon', () => {
+  it('epsilon 0 (or below the smallest float32) is a one-line UsageError, not a "diverged, lower the learning rate" on the first batch (0 / 0 for weights whose gradient is always 0)', async () => {
+    const ds = synthetic(20, 10, 3, 1);
+    const images = ds.images.slice();
+    for (let i = 0; i < ds.count; i++) images[i * 10] = 0; // input 0 is always blank: its weights' gradient is 0
+    for (const b of BACKENDS) {
+      const m = new Model({ layers: [10, 4, 3], seed: 1 }, await b.create());
+      for (const epsilon of [0, 1e-46]) {
+        await expect(m.fit({ ...ds, images }, { epochs: 1, batchSize: 4, optimizer: 'adam', epsilon }), `${b.name} ${epsilon}`).rejects.toThrow(/^epsilon must be a positive number of at least 1\.4e-45 \(the smallest float32\), got /);
+      }
+      expect(m.step, b.name).toBe(0);
+      const h = await m.fit({ ...ds, images }, { epochs: 1, batchSize: 4, optimizer: 'adam', epsilon: 1e-45 });
+      expect(Number.isFinite(h.epochs[0].loss), b.name).toBe(true);
+    }
+  });
+});
