@@ -184,7 +184,8 @@ export function resolveConfig(config: ModelConfig): ResolvedConfig {
   const init = config.init ?? 'auto';
   if (!INITS.includes(init)) throw new UsageError(`unknown init '${init}': use one of ${INITS.join(', ')}`);
   const initScale = config.initScale ?? 0.01;
-  if (!(initScale > 0 && Number.isFinite(initScale))) throw new UsageError(`initScale must be a positive number, got ${initScale}`);
+  // init 'normal' draws up to 6.67 standard deviations (Rng.normal): above this, initial weights overflow float32 to Infinity
+  if (!(initScale > 0 && initScale <= 5e37)) throw new UsageError(`initScale must be a positive number of at most 5e37 (larger initial weights overflow float32), got ${initScale}`);
   const seed = config.seed ?? 0;
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new UsageError(`seed must be an integer in [0, 2^32), got ${seed}`);
   const inputScale = config.inputScale ?? 1 / 255;

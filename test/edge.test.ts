@@ -62,3 +62,12 @@ describe('Adam epsilon', () => {
     }
   });
 });
+
+describe('initial weights', () => {
+  it("an initScale whose 'normal' weights would overflow float32 is a one-line UsageError, not a model of Infinity weights whose first batch 'diverged'", async () => {
+    const be = await BACKENDS[0].create();
+    for (const initScale of [3e38, 1e39]) expect(() => new Model({ layers: [30, 3, 2], init: 'normal', initScale, seed: 1 }, be), String(initScale)).toThrow(/^initScale must be a positive number of at most 5e37 \(larger initial weights overflow float32\), got /);
+    // the largest accepted scale gives finite weights for every seed tried
+    for (let seed = 0; seed < 20; seed++) expect(new Model({ layers: [30, 40, 2], init: 'normal', initScale: 5e37, seed }, be).readParams().every(Number.isFinite)).toBe(true);
+  });
+});
