@@ -436,6 +436,9 @@ async function train(argv: string[]): Promise<void> {
     offSignals();
     throw new SimdnetError(`could not write the report to ${v.report}: ${why}; ${where}`);
   }
+  // the final evaluation and the save run without yielding, so a signal that came during them is
+  // still waiting in the event loop: let it be handled before the handlers go
+  await new Promise((resolve) => setImmediate(resolve));
   offSignals();
   if (stopSignal) {
     // it came after the last batch (during the final evaluations or the save): the run is complete
