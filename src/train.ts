@@ -243,6 +243,8 @@ export async function fit(model: Model, train: DataSet, options: FitOptions = {}
     cb.onTrainBegin?.({ epochs: targetEpochs - model.epochsDone, batchesPerEpoch, samples: N });
     const history: History = { epochs: [] };
     let lastYield = now();
+    // the run's last trained batch (lastB 0: none yet), checked once more after the loop
+    let lastEpoch = 0, lastBatch = 0, lastStart = 0, lastB = 0, lastRate = 0;
 
     while (model.epochsDone < targetEpochs) {
       const epoch = model.epochsDone + 1;
@@ -277,6 +279,11 @@ export async function fit(model: Model, train: DataSet, options: FitOptions = {}
         }
         lossSum += loss;
         correct += ok;
+        lastEpoch = epoch;
+        lastBatch = bi + 1;
+        lastStart = start;
+        lastB = B;
+        lastRate = rate;
         cb.onBatchEnd?.(bi, { batch: bi, loss: loss / B, accuracy: ok / B, size: B });
         const next = bi + 1;
         if (every > 0 && next % every === 0 && start + B < N) options.checkpoint!.write(state(next, lossSum, correct));
@@ -333,6 +340,16 @@ export async function fit(model: Model, train: DataSet, options: FitOptions = {}
     if (best) {
       model.writeParams(best.params); // restore the best validation weights
       history.bestEpoch = best.epoch;
+    } else if (lastB > 0) {
+      // every batch's loss is checked before its update, so the last update is checked here: its own
+      // batch through the final weights (finite weights can still overflow in the forward pass)
+      model.setOrder(s, order);
+      model.loadBatch(s, r, lastStart, lastB);
+      model.forward(s, lastB);
+      const loss = model.lossForward(s, lastB);
+      if (!Number.isFinite(loss)) {
+        throw new DivergenceError(`training diverged: after the last update (epoch ${lastEpoch}, batch ${lastBatch}) the loss on that batch is ${loss}; the weights are finite but overflow in the forward pass; try a lower learning rate (now ${lastRate})`, lastEpoch, lastBatch, true);
+      }
     }
     if (options.earlyStopping) history.stoppedEarly ??= false;
     return history;

@@ -71,3 +71,21 @@ describe('initial weights', () => {
     for (let seed = 0; seed < 20; seed++) expect(new Model({ layers: [30, 40, 2], init: 'normal', initScale: 5e37, seed }, be).readParams().every(Number.isFinite)).toBe(true);
   });
 });
+
+describe('the last update of a run', () => {
+  it('whose finite weights overflow in the forward pass is a DivergenceError, not a model that predicts NaN', async () => {
+    // one batch (the whole set) in one epoch: its update is the run's last; large equal weights give a
+    // finite loss (ln 2), and lr 1e10 makes them ~1e25, whose products overflow float32 in the forward
+    const images = new Uint8Array(8 * 4).fill(255), labels = new Uint8Array(8); // one class: a gradient that does not cancel
+    const data: DataSet = { images, labels, count: 8, features: 4 };
+    for (const b of BACKENDS) {
+      const m = new Model({ layers: [4, 3, 2], activation: 'linear', seed: 1 }, await b.create());
+      m.setWeights([{ W: new Float32Array(12).fill(1e15), b: new Float32Array(3) }, { W: new Float32Array(6).fill(1e15), b: new Float32Array(2) }]);
+      expect(Number.isFinite(m.evaluate(data).loss), b.name).toBe(true);
+      const err = await m.fit(data, { epochs: 1, batchSize: 8, learningRate: 1e10 }).then(() => null, (e) => e);
+      expect(err?.message, b.name).toMatch(/^training diverged: after the last update \(epoch 1, batch 1\) the loss on that batch is (NaN|Infinity); the weights are finite but overflow in the forward pass; try a lower learning rate \(now 10000000000\)$/);
+      expect(err.partial).toBe(true);
+      expect(m.readParams().every(Number.isFinite), b.name).toBe(true);
+    }
+  });
+});
