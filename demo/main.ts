@@ -12,6 +12,11 @@ function showError(message: string) {
   el.textContent = (el.textContent ? `${el.textContent}\n` : '') + message;
   console.error(message);
 }
+function clearError() {
+  const el = $('error');
+  el.hidden = true;
+  el.textContent = '';
+}
 window.addEventListener('error', (e) => showError(`error: ${e.message}`));
 window.addEventListener('unhandledrejection', (e) => showError(`error: ${e.reason instanceof Error ? e.reason.message : String(e.reason)}`));
 
@@ -283,6 +288,7 @@ worker.onmessage = (ev: MessageEvent<FromWorker>) => {
       break;
     case 'state':
       setState(m.state);
+      if (m.state === 'training') clearError(); // a run started: earlier errors are about earlier attempts
       break;
     case 'batch': {
       const x = m.epoch - 1 + m.batch / m.batches;

@@ -229,17 +229,21 @@ try {
   log('Clear during a prediction, double-clicked Start, Reset during training: ok');
 
   // an error the page should show: the banner says so; then it is dismissed for the next checks
-  const expectError = async (re, what) => {
+  // (keep: leave it on the page; gone: an earlier error that must have been cleared by now)
+  const expectError = async (re, what, { keep = false, gone = null } = {}) => {
     await page.waitForFunction((src) => new RegExp(src).test(document.getElementById('error').textContent), re.source, { timeout: 10_000 }).catch(() => {
       throw new Error(`${what}: the page did not show an error matching ${re}`);
     });
-    await page.locator('#error').evaluate((el) => { el.hidden = true; el.textContent = ''; });
+    const text = await page.textContent('#error');
+    if (gone && gone.test(text)) throw new Error(`${what}: the banner still shows an earlier error: '${text.split('\n')[0]}'`);
     for (let i = pageErrors.length - 1; i >= 0; i--) if (re.test(pageErrors[i])) pageErrors.splice(i, 1);
+    if (keep) return;
+    await page.locator('#error').evaluate((el) => { el.hidden = true; el.textContent = ''; });
   };
   // an empty number field (what a number input holds when text is typed into it) is refused, not read as 0
   await page.fill('input[name="seed"]', '');
   await page.click('#reset');
-  await expectError(/seed must be a number/, 'Reset with an empty seed');
+  await expectError(/seed must be a number/, 'Reset with an empty seed', { keep: true });
   await page.fill('input[name="seed"]', '1');
 
   // a diverged network (learning rate 1e30): the drawn digit gets no NaN% probabilities
@@ -248,7 +252,8 @@ try {
   await page.click('#reset');
   await page.waitForSelector('body[data-state="idle"]', { timeout: 10_000 });
   await page.click('#start');
-  await expectError(/diverged/, 'training at learning rate 1e30');
+  // the next run's start clears the banner of the earlier attempt (the empty seed)
+  await expectError(/diverged/, 'training at learning rate 1e30', { gone: /seed must be a number/ });
   await page.waitForSelector('body[data-state="idle"]', { timeout: 10_000 });
   for (const s of strokes) {
     await page.mouse.move(...P(...s[0]));
