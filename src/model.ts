@@ -198,6 +198,8 @@ export function resolveConfig(config: ModelConfig): ResolvedConfig {
   const dropout = Array.isArray(dr) ? dr.slice() : new Array<number>(hidden).fill(dr);
   if (dropout.length !== hidden) throw new UsageError(`${dropout.length} dropout rates given for ${hidden} hidden layers`);
   for (const r of dropout) if (!(r >= 0 && r < 1)) throw new UsageError(`dropout rates must be in [0, 1), got ${r}`);
+  // each step's masks come from streams step * 64 + layer (dropoutStream): a 65th layer would repeat the next step's first
+  if (dropout.some((r, l) => r > 0 && l >= 64)) throw new UsageError(`dropout works on the first 64 hidden layers; this network has ${hidden}: give the deeper layers a rate of 0`);
   return {
     layers: layers.slice(),
     activations: [...acts, 'linear'],

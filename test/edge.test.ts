@@ -89,3 +89,14 @@ describe('the last update of a run', () => {
     }
   });
 });
+
+describe('dropout in a very deep network', () => {
+  it('beyond the 64th hidden layer is refused with one line (its masks would repeat the next step\'s first layer\'s); a rate of 0 there is fine', async () => {
+    const { TsBackend } = await import('../src/backends/ts/index.js');
+    const layers = [4, ...new Array<number>(65).fill(3), 2];
+    expect(() => new Model({ layers, dropout: 0.1, seed: 1 }, new TsBackend())).toThrow(/^dropout works on the first 64 hidden layers; this network has 65: give the deeper layers a rate of 0$/);
+    const rates = new Array<number>(65).fill(0.1);
+    rates[64] = 0;
+    expect(() => new Model({ layers, dropout: rates, seed: 1 }, new TsBackend())).not.toThrow();
+  });
+});
