@@ -377,7 +377,7 @@ export class Model {
     // the old session's tensors go back to the backend, whose later allocations reuse them (the
     // new session's first), so models sharing a backend re-plan in turn without the memory growing
     const be = this.backend;
-    if (s) this.freeSession(s);
+    if (s) this.freeOwned(s.owned);
     this.session = null;
     const kept = [...keep];
     this.checkFits(be.mark(), batch, kind, kept, aug);
@@ -389,9 +389,10 @@ export class Model {
     return session;
   }
 
-  private freeSession(s: Session): void {
-    for (const t of s.owned) this.backend.free(t);
-    s.owned.length = 0;
+  /** give a session's tensors (or a failed allocation's) back to the backend */
+  private freeOwned(owned: Tensor[]): void {
+    for (const t of owned) this.backend.free(t);
+    owned.length = 0;
   }
 
   /** refuse (before allocating anything) a session that would not fit the wasm memory from `start` */
@@ -408,7 +409,7 @@ export class Model {
     try {
       return this.buildSession(owned, batch, kind, keep, aug);
     } catch (e) {
-      for (const t of owned) this.backend.free(t);
+      this.freeOwned(owned);
       throw e;
     }
   }
@@ -484,7 +485,7 @@ export class Model {
     try {
       return fn(s);
     } finally {
-      this.freeSession(s);
+      this.freeOwned(s.owned);
     }
   }
 
@@ -813,7 +814,7 @@ export class Model {
   dispose(): void {
     if (this.disposed) return;
     if (this.training) throw new SimdnetError('this model is training: dispose() it after fit() returns');
-    if (this.session) this.freeSession(this.session);
+    if (this.session) this.freeOwned(this.session.owned);
     this.session = null;
     this.savedOpt = null;
     this.backend.free(this.grads);

@@ -200,7 +200,7 @@ export async function fit(model: Model, train: DataSet, options: FitOptions = {}
       layers: model.config.layers, activations: model.config.activations, loss: model.config.loss,
       optimizer: opt.type, learningRate: lr, momentum: opt.momentum, beta1: opt.beta1, beta2: opt.beta2, epsilon: opt.eps, weightDecay: opt.weightDecay,
       batchSize: batch, shuffle, seed: model.config.seed, samples: N, backend: be.name,
-      schedule: { ...checkSchedule(options.schedule) },
+      schedule: { ...sched },
       dropout: model.config.dropout,
       augment,
       earlyStopping: options.earlyStopping?.patience ?? null,
@@ -244,7 +244,7 @@ export async function fit(model: Model, train: DataSet, options: FitOptions = {}
     const history: History = { epochs: [] };
     let lastYield = now();
     // the run's last trained batch (lastB 0: none yet), checked once more after the loop
-    let lastEpoch = 0, lastBatch = 0, lastStart = 0, lastB = 0, lastRate = 0;
+    let lastStart = 0, lastB = 0;
 
     while (model.epochsDone < targetEpochs) {
       const epoch = model.epochsDone + 1;
@@ -279,11 +279,8 @@ export async function fit(model: Model, train: DataSet, options: FitOptions = {}
         }
         lossSum += loss;
         correct += ok;
-        lastEpoch = epoch;
-        lastBatch = bi + 1;
         lastStart = start;
         lastB = B;
-        lastRate = rate;
         cb.onBatchEnd?.(bi, { batch: bi, loss: loss / B, accuracy: ok / B, size: B });
         const next = bi + 1;
         if (every > 0 && next % every === 0 && start + B < N) options.checkpoint!.write(state(next, lossSum, correct));
@@ -348,7 +345,9 @@ export async function fit(model: Model, train: DataSet, options: FitOptions = {}
       model.forward(s, lastB);
       const loss = model.lossForward(s, lastB);
       if (!Number.isFinite(loss)) {
-        throw new DivergenceError(`training diverged: after the last update (epoch ${lastEpoch}, batch ${lastBatch}) the loss on that batch is ${loss}; the weights are finite but overflow in the forward pass; try a lower learning rate (now ${lastRate})`, lastEpoch, lastBatch, true);
+        // the loop ends right after an epoch's last batch, so that epoch is the last one done
+        const epoch = model.epochsDone, bi = lastStart / batch + 1, rate = learningRateAt(options.schedule, lr, epoch - 1, targetEpochs);
+        throw new DivergenceError(`training diverged: after the last update (epoch ${epoch}, batch ${bi}) the loss on that batch is ${loss}; the weights are finite but overflow in the forward pass; try a lower learning rate (now ${rate})`, epoch, bi, true);
       }
     }
     if (options.earlyStopping) history.stoppedEarly ??= false;
