@@ -228,6 +228,9 @@ function confusionTable(e: Evaluation): string {
   return ['  confusion matrix (rows: true class, columns: predicted):', head, ...rows].join('\n');
 }
 
+/** the exit code of a run stopped by a signal: 128 + its number, as shells report it */
+const signalExit = (sig: NodeJS.Signals | null): number => (sig === 'SIGTERM' ? 143 : 130);
+
 /**
  * an interrupted run's checkpoint: at `path`, or, when that cannot be written (a read-only folder,
  * a full disk), in the system's temporary folder, so the work is not lost; says where it went and why
@@ -297,7 +300,7 @@ async function train(argv: string[]): Promise<void> {
   // SIGINT/SIGTERM: finish the current batch, write a checkpoint, exit 130/143
   let stopSignal: NodeJS.Signals | null = null;
   const onSignal = (sig: NodeJS.Signals) => {
-    if (stopSignal) process.exit(sig === 'SIGINT' ? 130 : 143); // a second signal: stop now
+    if (stopSignal) process.exit(signalExit(sig)); // a second signal: stop now
     stopSignal = sig;
   };
   process.on('SIGINT', onSignal);
@@ -341,7 +344,7 @@ async function train(argv: string[]): Promise<void> {
     progress?.stop();
     if (e instanceof InterruptedError) {
       const { at, why } = saveInterrupted(ckptPath, e.state);
-      throw new SimdnetError(`${stopSignal}: ${e.message}; checkpoint written to ${at}${why}; continue with --resume ${at}`, stopSignal === 'SIGTERM' ? 143 : 130);
+      throw new SimdnetError(`${stopSignal}: ${e.message}; checkpoint written to ${at}${why}; continue with --resume ${at}`, signalExit(stopSignal));
     }
     if (e instanceof DivergenceError && v.save) {
       saveModel(model, v.save, { settings: s, epochs: model.epochsDone, diverged: { epoch: e.epoch, batch: e.batch }, backend: backend.name, data: data.dir });
@@ -442,7 +445,7 @@ async function train(argv: string[]): Promise<void> {
   offSignals();
   if (stopSignal) {
     // it came after the last batch (during the final evaluations or the save): the run is complete
-    throw new SimdnetError(`${stopSignal} after training had finished: the run is complete${v.save ? ` and the model was saved to ${v.save}` : ''}`, stopSignal === 'SIGTERM' ? 143 : 130);
+    throw new SimdnetError(`${stopSignal} after training had finished: the run is complete${v.save ? ` and the model was saved to ${v.save}` : ''}`, signalExit(stopSignal));
   }
 }
 
