@@ -7,6 +7,7 @@
 import b from 'benny';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { median } from './stats.mjs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -114,6 +115,7 @@ async function suiteFor(be) {
  * spell of this shared machine can fall on one case and flip a ratio. Here every round times each
  * case for ~20 ms back to back, and a ratio is the median over the rounds of the ratio within one.
  */
+const PAIRED_ROUNDS = quick ? 2 : 15;
 const PAIRED = ['matmul_forward reference', 'matmul_forward W1 layer 1', 'matmul_backward W1 layer 1', 'matmul_forward W2 layer 1', 'matmul_backward W2 layer 1', 'sparse_matmul_forward W1 layer 1', 'sparse_matmul_backward W1 layer 1', 'sparse_matmul_forward W2 layer 1', 'sparse_matmul_backward W2 layer 1'];
 function pairedRatios(be, cases) {
   const picked = PAIRED.map((prefix) => {
@@ -122,8 +124,8 @@ function pairedRatios(be, cases) {
     return c && r ? { prefix, c, n: Math.max(1, Math.round(r.opsPerSec * (quick ? 0.002 : 0.02))) } : null;
   });
   if (picked.some((p) => !p)) return null;
-  const rounds = quick ? 2 : 15, per = picked.map(() => []);
-  for (let k = 0; k < rounds; k++) {
+  const per = picked.map(() => []);
+  for (let k = 0; k < PAIRED_ROUNDS; k++) {
     picked.forEach((p, i) => {
       const t0 = performance.now();
       for (let j = 0; j < p.n; j++) p.c.fn();
@@ -131,9 +133,8 @@ function pairedRatios(be, cases) {
     });
   }
   const g = (prefix) => per[PAIRED.indexOf(prefix)];
-  const median = (xs) => { const a = [...xs].sort((u, v) => u - v); return a.length % 2 ? a[a.length >> 1] : (a[a.length / 2 - 1] + a[a.length / 2]) / 2; };
   const over = (a, b) => median(g(a).map((x, k) => x / g(b)[k]));
-  const out = { rounds };
+  const out = {};
   for (const w of ['W1', 'W2']) {
     out[`${w} forward / reference`] = over(`matmul_forward ${w} layer 1`, 'matmul_forward reference');
     out[`${w} dW / reference`] = over(`matmul_backward ${w} layer 1`, 'matmul_forward reference');
@@ -174,8 +175,8 @@ for (const be of ['wasm-simd', 'wasm-scalar']) {
   }
   const peak = g('f32x4 mul+add peak');
   summary[be] = { referenceGflops: ref, ...(peak ? { peakGflops: peak, 'reference / peak': ref / peak } : {}), ...rows };
-  if (paired[be]) for (const [k, v] of Object.entries(paired[be])) if (k !== 'rounds') summary[be][`${k} (paired)`] = v;
+  if (paired[be]) for (const [k, v] of Object.entries(paired[be])) summary[be][`${k} (paired)`] = v;
 }
-log(`\nsummary (ratios of GFLOP/s; sparse / dense is the speed-up of the first layer on MNIST rows; "paired": the median over ${quick ? 2 : 15} rounds of the ratio within a round):`);
+log(`\nsummary (ratios of GFLOP/s; sparse / dense is the speed-up of the first layer on MNIST rows; "paired": the median over ${PAIRED_ROUNDS} rounds of the ratio within a round):`);
 for (const [be, rows] of Object.entries(summary)) for (const [k, v] of Object.entries(rows)) log(`  ${be.padEnd(12)} ${k.padEnd(43)} ${v.toFixed(2)}`);
 if (json) console.log(JSON.stringify({ environment, results, summary }));
