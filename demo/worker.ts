@@ -79,7 +79,6 @@ function runFit() {
     optimizer: h.optimizer,
     learningRate: h.learningRate,
     momentum: h.momentum,
-    testData: test!,
     yieldMs: 30,
     shouldStop: () => stopRequested || gen !== generation,
     callbacks: {
@@ -90,9 +89,10 @@ function runFit() {
         }
       },
       onEpochEnd: (_epoch, logs) => {
-        // fit() is still running: evaluate() gets a session of its own (the test set copied in again, a few ms)
+        // the test set once per epoch, here rather than as fit()'s testData too, for its confusion matrix
+        // (fit() is still running: evaluate() gets a session of its own, the test set copied in, a few ms)
         const ev = m.evaluate(test!, { batchSize: h.batchSize });
-        post({ type: 'epoch', logs, confusion: ev.confusion });
+        post({ type: 'epoch', logs: { ...logs, testLoss: ev.loss, testAccuracy: ev.accuracy }, confusion: ev.confusion });
       },
     },
   });
