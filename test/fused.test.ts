@@ -6,6 +6,7 @@
  * list size rule, batches of one and of several list chunks; and its divergence guard.
  */
 import { describe, expect, it } from 'vitest';
+import { sameBits } from './helpers/bits.js';
 import type { Backend } from '../src/backend.js';
 import { TsBackend } from '../src/backends/ts/index.js';
 import { WasmBackend } from '../src/backends/wasm/index.js';
@@ -27,11 +28,6 @@ function sparseData(count: number, features: number, classes: number, density: n
   const labels = Uint8Array.from({ length: count }, () => rng.int(classes));
   return { images, labels, count, features };
 }
-
-const sameBits = (a: Float32Array, b: Float32Array) => {
-  const x = new Uint32Array(a.buffer, a.byteOffset, a.length), y = new Uint32Array(b.buffer, b.byteOffset, b.length);
-  return x.length === y.length && x.every((v, i) => v === y[i]);
-};
 
 const optimizer = (type: OptimizerConfig['type'], weightDecay = 0): OptimizerConfig => ({ type, momentum: 0.9, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay });
 

@@ -9,13 +9,13 @@ import { loadMnist } from '../src/mnist.js';
 import { Model, type DataSet } from '../src/model.js';
 import { BACKENDS } from './helpers/backends.js';
 import { synthetic } from './helpers/synthetic.js';
+import { sameBits } from './helpers/bits.js';
 
 const mnist = loadMnist();
 const take = (d: DataSet, n: number): DataSet => ({ images: d.images.subarray(0, n * d.features), labels: d.labels.subarray(0, n), count: n, features: d.features });
 const train = take(mnist.train, 400);
 const test = take(mnist.test, 150);
 const maxAbsDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, x, i) => Math.max(m, Math.abs(x - b[i])), 0);
-const sameBits = (a: Float32Array, b: Float32Array) => a.length === b.length && a.every((x, i) => Object.is(x, b[i]));
 
 describe('predict on u8 rows', () => {
   for (const b of BACKENDS) {

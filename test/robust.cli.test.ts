@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { decodeModel } from '../src/format.js';
 import { tempDir } from './helpers/idx-fixtures.js';
 import { writeSyntheticDir } from './helpers/synthetic.js';
+import { sameBits as sameFloats } from './helpers/bits.js';
 
 const CLI = new URL('../dist/cli.js', import.meta.url).pathname;
 const tmp = tempDir('simdnet-robust-cli-');
@@ -40,8 +41,7 @@ function interrupt(args: string[], signal: NodeJS.Signals, cwd?: string): Promis
 }
 
 const weightsOf = (path: string) => decodeModel(readFileSync(path), path).weights.flatMap((w) => [w.W, w.b]);
-const sameBits = (a: Float32Array[], b: Float32Array[]) =>
-  a.length === b.length && a.every((x, i) => Buffer.compare(Buffer.from(x.buffer, x.byteOffset, x.byteLength), Buffer.from(b[i].buffer, b[i].byteOffset, b[i].byteLength)) === 0);
+const sameBits = (a: Float32Array[], b: Float32Array[]) => a.length === b.length && a.every((x, i) => sameFloats(x, b[i]));
 
 describe('simdnet train: signals, checkpoints, resume', () => {
   it('SIGINT writes a checkpoint, says where and exits 130; --resume ends bit-identical to an uninterrupted run', async () => {

@@ -8,6 +8,7 @@ import { Model, type DataSet } from '../src/model.js';
 import { DivergenceError, InterruptedError, type FitOptions } from '../src/train.js';
 import type { Backend } from '../src/backend.js';
 import { synthetic } from './helpers/synthetic.js';
+import { sameBits } from './helpers/bits.js';
 import { sessionBytes } from '../src/limits.js';
 
 const data = synthetic(230, 20, 4, 11); // 230 / 16 -> 15 batches, the last one short
@@ -17,13 +18,6 @@ const backends: [string, () => Promise<Backend>][] = [
   ['ts', async () => new TsBackend()],
   ['wasm-simd', () => WasmBackend.create('simd')],
 ];
-
-const sameBits = (a: Float32Array, b: Float32Array) => {
-  const x = new Uint32Array(a.buffer, a.byteOffset, a.length), y = new Uint32Array(b.buffer, b.byteOffset, b.length);
-  if (x.length !== y.length) return false;
-  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
-  return true;
-};
 
 describe.each(backends)('resume on %s', (_name, make) => {
   it('interrupted after epoch k, or mid-epoch, and resumed: weights bit-identical to an uninterrupted run', async () => {
