@@ -5,8 +5,9 @@
  * Memory plan: a bump allocator from heap_base() (rounded up to 16) with a list of holes. alloc()
  * hands out 16-byte aligned, zero-filled tensors, from the smallest hole that holds it or else from
  * the top, and is the only place memory grows; free() turns an allocation into a hole (a hole that
- * reaches the top lowers it), mark()/release() move the top back. Tensors are handles (dtype, length, byteOffset), so they survive growth; typed-array
- * views are remade whenever memory.buffer changes. Ops pass byteOffsets straight to the kernels.
+ * reaches the top lowers it), mark()/release() move the top back. Tensors are handles (dtype,
+ * length, byteOffset), so they survive growth; typed-array views are remade whenever memory.buffer
+ * changes. Ops pass byteOffsets straight to the kernels.
  */
 import type { Backend, BackendName, DType, Tensor, TypedArrayOf } from '../../backend.js';
 import { BYTES, checkNzColumns, dropoutParams } from '../../backend.js';
