@@ -6,12 +6,18 @@ export { matmul_forward, matmul_backward } from './matmul';
 export { activation_forward, activation_backward } from './activations';
 export { softmax_xent_forward, softmax_xent_backward, sigmoid_mse_forward, sigmoid_mse_backward, argmax_rows } from './softmax_xent';
 export { sgd_update, momentum_update, adam_update, count_nonfinite } from './optim';
-export { nz_count, nz_fill, sparse_matmul_forward, sparse_matmul_backward, sparse_update } from './sparse';
+export { nz_count, nz_fill, sparse_matmul_forward, sparse_matmul_backward, sparse_update, sparse_update_rows } from './sparse';
 
 /** first byte the host may allocate from (above the static data and the kernels' scratch) */
 export function heap_base(): usize {
   return scratch() + SCRATCH_BYTES;
 }
 import { scratch, SCRATCH_BYTES } from './scratch';
+export { set_scratch } from './scratch';
+
+/** the bytes of kernel scratch an instance needs (set_scratch) */
+export function scratch_bytes(): usize {
+  return SCRATCH_BYTES;
+}
 export { dropout_forward, dropout_backward } from './dropout';
 export { augment_rows_u8 } from './augment';

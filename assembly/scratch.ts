@@ -14,9 +14,22 @@ export const SCRATCH_TOUCH_AT: usize = SCRATCH_PANEL_AT + (256 << 5);
 /** bytes reserved: the batch column lists of assembly/sparse.ts (16 KiB + 512 KiB), WT, the value table, the panel, the touch word */
 export const SCRATCH_BYTES: usize = SCRATCH_TOUCH_AT + 16;
 
+/** this instance's scratch when the host moved it (set_scratch), else 0: the region above the static data */
+let movedScratch: usize = 0;
+
 /** first byte of the scratch region (16-byte aligned) */
 // @ts-ignore: decorator
 @inline
 export function scratch(): usize {
-  return (__heap_base + 15) & ~15;
+  return movedScratch ? movedScratch : (__heap_base + 15) & ~15;
+}
+
+/**
+ * Moves this instance's scratch to SCRATCH_BYTES at p (16-byte aligned, allocated by the host): a
+ * second instance over the same shared memory (a worker thread, src/backends/wasm/threads.ts) needs
+ * its own, since the kernels' scratch holds per-call state (the batch column lists). Globals are
+ * per instance, so the first instance keeps the region above the static data.
+ */
+export function set_scratch(p: usize): void {
+  movedScratch = p;
 }

@@ -452,9 +452,10 @@ const CSC_MIN_WEIGHTS: i64 = 1 << 18; // 1 MiB of f32
  * Builds the column lists of batch rows [b0, B), as many rows as fit CSC_CAP entries; returns the
  * row after the last one taken. Afterwards column k's entries are [CSC_END[k-1], CSC_END[k]).
  */
-function cscBuild(nzStart: usize, nzIdx: usize, idx: usize, b0: i32, B: i32, C: i32, rowO: usize, scale: f32, maxRows: i32): i32 {
+function cscBuild(nzStart: usize, nzIdx: usize, idx: usize, b0: i32, B: i32, C: i32, rowO: usize, scale: f32, maxRows: i32, k0: i32, k1: i32): i32 {
   const CSC_END = scratch(), CSC_LIST = CSC_END + CSC_LIST_AT;
   const T = valueTable(scale);
+  const whole = k0 == 0 && k1 == C;
   memory.fill(CSC_END, 0, (<usize>C + 1) << 2);
   // counts of column k at slot k + 1
   let total = 0, b = b0;
@@ -463,8 +464,13 @@ function cscBuild(nzStart: usize, nzIdx: usize, idx: usize, b0: i32, B: i32, C: 
     const s0 = load<i32>(nzStart + (r << 2)), s1 = load<i32>(nzStart + ((r + 1) << 2));
     if (total + (s1 - s0) > CSC_CAP || b - b0 == maxRows) break;
     total += s1 - s0;
-    const p1 = nzIdx + (<usize>s1 << 2);
-    for (let p = nzIdx + (<usize>s0 << 2); p < p1; p += 4) {
+    let p = nzIdx + (<usize>s0 << 2), p1 = nzIdx + (<usize>s1 << 2);
+    if (!whole) {
+      // a row's entries are in column order: its part in [k0, k1) is one run
+      p = firstAtOrPast(p, p1, k0);
+      p1 = firstAtOrPast(p, p1, k1);
+    }
+    for (; p < p1; p += 4) {
       const c = CSC_END + ((col(load<u32>(p)) + 1) << 2);
       store<i32>(c, load<i32>(c) + 1);
     }
@@ -480,8 +486,13 @@ function cscBuild(nzStart: usize, nzIdx: usize, idx: usize, b0: i32, B: i32, C: 
   for (let bb = b0; bb < b; bb++) {
     const r = <usize>load<i32>(idx + (<usize>bb << 2));
     const off = <u32>(<usize>bb * rowO);
-    const p1 = nzIdx + (<usize>load<i32>(nzStart + ((r + 1) << 2)) << 2);
-    for (let p = nzIdx + (<usize>load<i32>(nzStart + (r << 2)) << 2); p < p1; p += 4) {
+    let p = nzIdx + (<usize>load<i32>(nzStart + (r << 2)) << 2);
+    let p1 = nzIdx + (<usize>load<i32>(nzStart + ((r + 1) << 2)) << 2);
+    if (!whole) {
+      p = firstAtOrPast(p, p1, k0);
+      p1 = firstAtOrPast(p, p1, k1);
+    }
+    for (; p < p1; p += 4) {
       const en = load<u32>(p);
       const c = CSC_END + (col(en) << 2);
       const at = load<i32>(c);
@@ -494,12 +505,26 @@ function cscBuild(nzStart: usize, nzIdx: usize, idx: usize, b0: i32, B: i32, C: 
   return b;
 }
 
+/** the first entry in [p, p1) (packed, in column order) whose column is >= k (binary search) */
+function firstAtOrPast(p: usize, p1: usize, k: i32): usize {
+  const key = <u32>k << 8;
+  let n = (p1 - p) >> 2;
+  while (n > 0) {
+    const half = n >> 1;
+    if (load<u32>(p + (half << 2)) < key) {
+      p += (half + 1) << 2;
+      n -= half + 1;
+    } else n = half;
+  }
+  return p;
+}
+
 function csc_forward(out: usize, nzStart: usize, nzIdx: usize, idx: usize, weight: usize, bias: usize, B: i32, C: i32, OC: i32, scale: f32): void {
   const CSC_END = scratch(), CSC_LIST = CSC_END + CSC_LIST_AT;
   const rowO = <usize>OC << 2;
   let b0 = 0;
   while (b0 < B) {
-    const b1 = cscBuild(nzStart, nzIdx, idx, b0, B, C, rowO, scale, CSC_ROWS_FWD);
+    const b1 = cscBuild(nzStart, nzIdx, idx, b0, B, C, rowO, scale, CSC_ROWS_FWD, 0, C);
     for (let b = b0; b < b1; b++) {
       const o = out + <usize>b * rowO;
       if (bias) memory.copy(o, bias, rowO);
@@ -566,8 +591,8 @@ function csc_backward(dweight: usize, dbias: usize, dout: usize, nzStart: usize,
   const rowO = <usize>OC << 2;
   let b0 = 0;
   while (b0 < B) {
-    const b1 = cscBuild(nzStart, nzIdx, idx, b0, B, C, rowO, scale, CSC_ROWS);
-    cscStep(0, 0, dweight, dout, C, OC, false, false, 0, 0, 0, 0);
+    const b1 = cscBuild(nzStart, nzIdx, idx, b0, B, C, rowO, scale, CSC_ROWS, 0, C);
+    cscStep(0, 0, dweight, dout, 0, C, OC, false, false, 0, 0, 0, 0);
     b0 = b1;
   }
   if (dbias) columnSums(dbias, dout, B, OC);
@@ -589,6 +614,17 @@ function csc_backward(dweight: usize, dbias: usize, dout: usize, nzStart: usize,
 // finite dout is therefore reported as kept weights, where the unfused update reports it as a bad
 // gradient: both stop training with the weights as the guard left them.)
 export function sparse_update(weight: usize, vel: usize, dweight: usize, dout: usize, nzStart: usize, nzIdx: usize, idx: usize, B: i32, C: i32, OC: i32, scale: f32, lr64: f64, mu64: f64, wd64: f64, nesterov: i32): i32 {
+  return sparse_update_rows(weight, vel, dweight, dout, nzStart, nzIdx, idx, B, C, OC, scale, lr64, mu64, wd64, nesterov, 0, C);
+}
+
+/**
+ * sparse_update of the weight rows [k0, k1) only (the inputs k0..k1-1; vel likewise): a row's sums
+ * and update do not depend on the range, so two threads that take complementary ranges
+ * (src/backends/wasm/threads.ts) leave exactly what one call would, and each builds only its own
+ * rows' column lists, in its own scratch. The returned count covers the range (the divergence check
+ * of dout covers all of it). A layer wider than CSC_MAX_C inputs takes the whole range only.
+ */
+export function sparse_update_rows(weight: usize, vel: usize, dweight: usize, dout: usize, nzStart: usize, nzIdx: usize, idx: usize, B: i32, C: i32, OC: i32, scale: f32, lr64: f64, mu64: f64, wd64: f64, nesterov: i32, k0: i32, k1: i32): i32 {
   checkSpan(weight, C * OC, 4);
   checkSpan(dweight, C * OC, 4);
   checkSpan(dout, B * OC, 4);
@@ -597,7 +633,9 @@ export function sparse_update(weight: usize, vel: usize, dweight: usize, dout: u
   const bad = count_nonfinite(dout, B * OC);
   if (bad) return bad;
   const lr = <f32>lr64, mu = <f32>mu64, wd = <f32>wd64;
+  assert(k0 >= 0 && k0 <= k1 && k1 <= C, 'input range outside the layer');
   if (C > CSC_MAX_C) {
+    assert(k0 == 0 && k1 == C, 'input ranges need the column lists');
     // no column lists: the gradient through dweight, then the update's own loop
     memory.fill(dweight, 0, (<usize>C * <usize>OC) << 2);
     sparse_matmul_backward(dweight, 0, dout, nzStart, nzIdx, idx, B, C, OC, scale);
@@ -606,8 +644,8 @@ export function sparse_update(weight: usize, vel: usize, dweight: usize, dout: u
   const rowO = <usize>OC << 2;
   let kept = 0, b0 = 0;
   do {
-    const b1 = cscBuild(nzStart, nzIdx, idx, b0, B, C, rowO, scale, CSC_ROWS);
-    kept += cscStep(weight, vel, dweight, dout, C, OC, b0 == 0, b1 == B, lr, mu, wd, nesterov);
+    const b1 = cscBuild(nzStart, nzIdx, idx, b0, B, C, rowO, scale, CSC_ROWS, k0, k1);
+    kept += cscStep(weight, vel, dweight, dout, k0, k1, OC, b0 == 0, b1 == B, lr, mu, wd, nesterov);
     b0 = b1;
   } while (b0 < B);
   return -kept;
@@ -628,7 +666,7 @@ function applyRows(weight: usize, vel: usize, grads: usize, N: i32, lr: f32, mu:
  * starting from 0 (first chunk) or the partial sums in dweight; stored to dweight unless this is
  * the last chunk, which applies the update instead. Returns the count kept.
  */
-function cscStep(weight: usize, vel: usize, dweight: usize, dout: usize, C: i32, OC: i32, first: bool, last: bool, lr: f32, mu: f32, wd: f32, nesterov: i32): i32 {
+function cscStep(weight: usize, vel: usize, dweight: usize, dout: usize, k0: i32, k1: i32, OC: i32, first: bool, last: bool, lr: f32, mu: f32, wd: f32, nesterov: i32): i32 {
   const CSC_END = scratch(), CSC_LIST = CSC_END + CSC_LIST_AT;
   const rowO = <usize>OC << 2;
   // plain SGD without decay leaves a weight with a zero gradient exactly as it is
@@ -642,7 +680,7 @@ function cscStep(weight: usize, vel: usize, dweight: usize, dout: usize, C: i32,
       const jo = <usize>j << 2;
       const db = dout + jo;
       let e = CSC_LIST;
-      for (let k = 0; k < C; k++) {
+      for (let k = k0; k < k1; k++) {
         const e1 = CSC_LIST + (<usize>load<i32>(CSC_END + (<usize>k << 2)) << 3);
         if (skipEmpty && e == e1) continue;
         const ro = <usize>k * rowO + jo;
@@ -695,7 +733,7 @@ function cscStep(weight: usize, vel: usize, dweight: usize, dout: usize, C: i32,
       const jo = <usize>j << 2;
       const db = dout + jo;
       let e = CSC_LIST;
-      for (let k = 0; k < C; k++) {
+      for (let k = k0; k < k1; k++) {
         const e1 = CSC_LIST + (<usize>load<i32>(CSC_END + (<usize>k << 2)) << 3);
         if (skipEmpty && e == e1) continue;
         const ro = <usize>k * rowO + jo;
@@ -712,7 +750,7 @@ function cscStep(weight: usize, vel: usize, dweight: usize, dout: usize, C: i32,
     const jo = <usize>j << 2;
     const db = dout + jo;
     let e = CSC_LIST;
-    for (let k = 0; k < C; k++) {
+    for (let k = k0; k < k1; k++) {
       const e1 = CSC_LIST + (<usize>load<i32>(CSC_END + (<usize>k << 2)) << 3);
       if (skipEmpty && e == e1) continue;
       const ro = <usize>k * rowO + jo;
