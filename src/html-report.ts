@@ -30,7 +30,7 @@ export interface ReportInput {
   test: Evaluation;
   misclassified: Misclassified[];
   misclassifiedTotal: number;
-  env: { simdnet: string; node: string; backend: string; cpu: string; cpus: number; platform: string; date: string };
+  env: { simdnet: string; node: string; backend: string; threads?: number; cpu: string; cpus: number; platform: string; date: string };
   timings: { totalMs: number; epochMsMedian: number; evalMs: number };
   savedTo?: string;
 }
@@ -226,7 +226,7 @@ ${digitGrid(r.misclassified, r.data.imageShape, r.misclassifiedTotal, r.test.cou
 
 <div class="cols">
 <div><h2>Settings</h2>${kv(settingsRows)}</div>
-<div><h2>Environment</h2>${kv([['simdnet', r.env.simdnet], ['node', r.env.node], ['backend', r.env.backend], ['CPU', `${r.env.cpu} (${r.env.cpus} logical CPUs; training is single-threaded)`], ['platform', r.env.platform], ['date', r.env.date]])}
+<div><h2>Environment</h2>${kv([['simdnet', r.env.simdnet], ['node', r.env.node], ['backend', r.env.backend], ['CPU', `${r.env.cpu} (${r.env.cpus} logical CPUs; ${(r.env.threads ?? 1) > 1 ? `training on ${r.env.threads} threads` : 'training is single-threaded'})`], ['platform', r.env.platform], ['date', r.env.date]])}
 <h2>Timings</h2>${kv([['training (all epochs)', fmtMs(r.timings.totalMs)], ['per epoch (median)', fmtMs(r.timings.epochMsMedian)], ['final test evaluation', fmtMs(r.timings.evalMs)], ['model saved to', r.savedTo]])}</div>
 </div>
 <script type="application/json" id="simdnet-report-data">${json}</script>

@@ -21,7 +21,9 @@ describe('bench/compare.mjs --quick', () => {
     const report = JSON.parse(r.stdout.trim().split('\n').pop()!);
     expect(report.environment.node).toBe(process.version);
     expect(report.environment.threads).toBe(1);
-    const peers = ['simdnet-wasm-simd', 'simdnet-wasm-scalar', 'simdnet-ts', 'tfjs-cpu', 'tfjs-wasm', ...(hasNumpy ? ['numpy'] : [])];
+    expect(report.environment.threadsOf['simdnet-wasm-simd-2t']).toBe(2);
+    expect(report.environment.threadsOf['simdnet-wasm-simd']).toBe(1);
+    const peers = ['simdnet-wasm-simd', 'simdnet-wasm-simd-2t', 'simdnet-wasm-scalar', 'simdnet-ts', 'tfjs-cpu', 'tfjs-wasm', ...(hasNumpy ? ['numpy'] : [])];
     if (!hasNumpy) expect(report.environment.skipped.some((s: { peer: string }) => s.peer === 'numpy')).toBe(true);
     else expect(report.environment.peers.numpy.blas).toBeTruthy();
     expect(report.environment.peers['tfjs-wasm'].backend).toBe('wasm');

@@ -9,6 +9,7 @@ const CLI = new URL('../dist/cli.js', import.meta.url).pathname;
 const tmp = tempDir('simdnet-cli-');
 const data = writeSyntheticDir(tmp, 'data', { train: 600, test: 200, shape: [6, 5], classes: 4 });
 const dataGz = writeSyntheticDir(tmp, 'gz', { train: 300, test: 100, shape: [4, 4], classes: 3, gzip: true });
+const sparse = writeSyntheticDir(tmp, 'sparse', { train: 400, test: 100, shape: [8, 8], classes: 4, sparse: true });
 afterAll(() => tmp.remove());
 
 function run(args: string[], env: Record<string, string> = {}) {
@@ -48,6 +49,29 @@ describe('simdnet CLI', () => {
     expect(done.done).toBe(true);
     expect(done.testAccuracy).toBeGreaterThan(0.9);
     expect(done.confusion.length).toBe(4);
+  });
+
+  it('train --threads 2 gives the results of one thread, says so, and refuses bad thread counts', () => {
+    // the synthetic data is dense (the sparse kernels, which threads split, need <= 40% non-zero):
+    // zero the dimmer pixels so training takes them
+    const args = ['train', '--data', sparse, '--hidden', '12', '--epochs', '2', '--batch-size', '16', '--seed', '3', '--json'];
+    const strip = (out: string) => out.trim().split('\n').map((l) => JSON.parse(l)).map(({ epochMs, samplesPerSec, totalMs, epochMsMedian, threads, ...rest }) => rest);
+    const one = run([...args, '--backend', 'wasm-simd']), two = run([...args, '--threads', '2']);
+    expect(two.err).toBe('');
+    expect(two.code).toBe(0);
+    expect(strip(two.out)).toEqual(strip(one.out));
+    expect(JSON.parse(two.out.trim().split('\n').pop()!).threads).toBe(2);
+    expect(run(['train', '--data', sparse, '--epochs', '1', '--threads', '2']).out).toMatch(/backend wasm-simd \(2 threads\)/);
+    for (const [flags, msg] of [
+      [['--threads', '0'], /--threads must be a positive integer, got '0'/],
+      [['--threads', '65'], /threads \(--threads\) must be an integer from 1 to 64, got 65/],
+      [['--threads', '2', '--backend', 'ts'], /threads: 2 needs the wasm-simd backend, not ts/],
+    ] as [string[], RegExp][]) {
+      const r = run(['train', '--data', sparse, '--epochs', '1', ...flags]);
+      expect(r.code, flags.join(' ')).toBe(2);
+      expect(r.err.trim().split('\n').length, flags.join(' ')).toBe(1);
+      expect(r.err).toMatch(msg);
+    }
   });
 
   it('train --lr-schedule step --warmup logs the per-epoch rate', () => {

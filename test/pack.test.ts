@@ -53,11 +53,11 @@ beforeAll(() => {
 
 describe('the npm package', () => {
   it('holds dist, the .wasm builds, README, LICENSE and package.json; no sources, tests, maps or .wat', () => {
-    for (const f of ['package.json', 'README.md', 'LICENSE', 'dist/index.js', 'dist/index.d.ts', 'dist/node.js', 'dist/node.d.ts', 'dist/cli.js', 'dist/interop.js', 'build/simdnet-simd.wasm', 'build/simdnet-scalar.wasm', 'build/simdnet-debug.wasm']) {
+    for (const f of ['package.json', 'README.md', 'LICENSE', 'dist/index.js', 'dist/index.d.ts', 'dist/node.js', 'dist/node.d.ts', 'dist/cli.js', 'dist/interop.js', 'build/simdnet-simd.wasm', 'build/simdnet-scalar.wasm', 'build/simdnet-debug.wasm', 'build/simdnet-simd-threads.wasm']) {
       expect(files).toContain(f);
     }
     for (const f of files) {
-      expect(f).toMatch(/^(dist\/.*\.(js|d\.ts)|build\/simdnet-(simd|scalar|debug)\.wasm|README\.md|package\.json|LICENSE)$/);
+      expect(f).toMatch(/^(dist\/.*\.(js|d\.ts)|build\/simdnet-(simd|scalar|debug|simd-threads)\.wasm|README\.md|package\.json|LICENSE)$/);
     }
     expect(tarball.size).toBeLessThan(200_000);
     // no source-map comments pointing at maps (or sources) that are not shipped
@@ -169,7 +169,7 @@ console.log(JSON.stringify({ backend: backend.name, sum: p.reduce((a, b) => a + 
     );
     expect(stats.hasErrors(), stats.toString('errors-only')).toBe(false);
     const emitted = Object.keys(stats.compilation.assets).filter((a) => a.endsWith('.wasm'));
-    expect(emitted.length).toBe(3); // simd, scalar, debug
+    expect(emitted.length).toBe(4); // simd, scalar, debug, simd-threads
     const out = run(process.execPath, [join(outDir, 'web.js')], project);
     expect(out.err).toBe('');
     expect(JSON.parse(out.out).backend).toBe('wasm-simd');
@@ -215,7 +215,7 @@ console.log(JSON.stringify({ backend: backend.name, sum: p.reduce((a, b) => a + 
     expect(seen.size).toBeGreaterThan(5);
     expect([...seen].some((f) => f.endsWith('loader.js'))).toBe(true);
     const loader = readFileSync(join(pkgDir, 'dist/backends/wasm/loader.js'), 'utf8');
-    for (const v of ['simd', 'scalar', 'debug']) {
+    for (const v of ['simd', 'scalar', 'debug', 'simd-threads']) {
       const m = loader.match(new RegExp(`new URL\\('([^']+simdnet-${v}\\.wasm)', import\\.meta\\.url\\)`));
       expect(m).not.toBeNull();
       expect(existsSync(resolve(pkgDir, 'dist/backends/wasm', m![1]))).toBe(true);

@@ -7,8 +7,8 @@ import { createBackend, fit, loadMnist, Model } from '../../dist/node.js';
 let model, backend, data, work, train, test, evalBatch;
 
 const commands = {
-  async init({ workload: w, backend: pref }) {
-    backend = await createBackend({ prefer: pref });
+  async init({ workload: w, backend: pref, threads = 1 }) {
+    backend = await createBackend({ prefer: pref, threads });
     data = loadMnist();
     work = w;
     model = new Model({ layers: [784, ...w.hidden, 10], activation: w.activation, loss: 'ce', seed: w.seed ?? 1 }, backend);

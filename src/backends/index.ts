@@ -15,8 +15,17 @@ export interface CreateBackendOptions {
   /** default: the SIMDNET_BACKEND environment variable, else 'auto' */
   prefer?: BackendPreference;
   /** where to load the wasm from (URL, path, bytes or a compiled module), for CDNs, Electron or strict CSPs */
-  wasm?: { simd?: WasmSource; scalar?: WasmSource };
+  wasm?: { simd?: WasmSource; scalar?: WasmSource; threads?: WasmSource };
+  /**
+   * threads that run the first layer's sparse kernels (default 1): more than 1 starts threads - 1
+   * worker threads over one shared memory (wasm-simd, Node only); results are bit-identical to 1.
+   * Close the backend (`close()`) to stop them; idle workers never keep the process alive.
+   */
+  threads?: number;
 }
+
+/** the most threads createBackend starts */
+export const MAX_THREADS = 64;
 
 function envPreference(): BackendPreference | undefined {
   const env = typeof process !== 'undefined' ? process.env?.SIMDNET_BACKEND : undefined;
@@ -27,9 +36,17 @@ export async function createBackend(options: CreateBackendOptions = {}): Promise
   if (typeof options !== 'object' || options === null) throw new UsageError(`createBackend takes options, such as createBackend({ prefer: 'ts' }), got ${JSON.stringify(options)}`);
   const prefer = options.prefer ?? envPreference() ?? 'auto';
   if (!BACKEND_PREFERENCES.includes(prefer)) throw new UsageError(`unknown backend '${prefer}': use one of ${BACKEND_PREFERENCES.join(', ')}`);
+  const threads = options.threads ?? 1;
+  if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS) throw new UsageError(`threads (--threads) must be an integer from 1 to ${MAX_THREADS}, got ${String(threads)}`);
+  if (threads > 1 && (prefer === 'ts' || prefer === 'wasm-scalar')) throw new UsageError(`threads: ${threads} needs the wasm-simd backend, not ${prefer}: drop threads or use the wasm-simd backend`);
   if (prefer === 'ts') return new TsBackend();
   const hasWasm = typeof WebAssembly === 'object';
   const simd = hasWasm && simdSupported();
+  if (threads > 1) {
+    if (!simd) throw new SimdnetError(`threads: ${threads} needs WebAssembly SIMD, which this engine does not support: use threads: 1`);
+    if (typeof SharedArrayBuffer === 'undefined') throw new SimdnetError(`threads: ${threads} needs SharedArrayBuffer, which this context does not have: use threads: 1`);
+    return WasmBackend.createThreaded(threads, options.wasm?.threads);
+  }
   if (prefer === 'wasm-simd' && !simd) throw new SimdnetError('this engine does not support WebAssembly SIMD: use --backend wasm-scalar or ts');
   if (!hasWasm) {
     if (prefer === 'auto') return new TsBackend();

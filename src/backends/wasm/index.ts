@@ -13,6 +13,7 @@ import type { Backend, BackendName, DType, Tensor, TypedArrayOf } from '../../ba
 import { BYTES, checkNzColumns, dropoutParams } from '../../backend.js';
 import { SimdnetError } from '../../errors.js';
 import { instantiateKernels, loadWasmModule, simdSupported, type WasmSource, type WasmVariant } from './loader.js';
+import { CONTROL_BYTES, Team } from './threads.js';
 
 export { simdSupported, loadWasmModule, type WasmSource, type WasmVariant } from './loader.js';
 
@@ -47,9 +48,22 @@ interface Kernels {
   sparse_matmul_forward(out: number, nzStart: number, nzIdx: number, idx: number, weight: number, bias: number, B: number, C: number, OC: number, scale: number): void;
   sparse_matmul_backward(dweight: number, dbias: number, dout: number, nzStart: number, nzIdx: number, idx: number, B: number, C: number, OC: number, scale: number): void;
   sparse_update(weight: number, vel: number, dweight: number, dout: number, nzStart: number, nzIdx: number, idx: number, B: number, C: number, OC: number, scale: number, lr: number, mu: number, wd: number, nesterov: number): number;
+  sparse_update_rows(weight: number, vel: number, dweight: number, dout: number, nzStart: number, nzIdx: number, idx: number, B: number, C: number, OC: number, scale: number, lr: number, mu: number, wd: number, nesterov: number, k0: number, k1: number): number;
+  scratch_bytes(): number;
 }
 
+/** the column lists' limit of the fused update (assembly/sparse.ts CSC_MAX_C): wider layers are not split */
+const CSC_MAX_C = 4096;
+
 const align16 = (n: number) => Math.ceil(n / 16) * 16;
+
+/**
+ * The split kernels' argument check: the kernels check their spans (checkSpan) only for the part
+ * each thread runs, so the whole call's tensors are checked here against their stated sizes.
+ */
+function checkSpans(op: string, ...spans: [Tensor, number][]): void {
+  for (const [t, n] of spans) if (n > t.length) throw new RangeError(`${op}: a tensor of ${t.length} elements where ${n} are needed`);
+}
 const off = (t: Tensor | null) => (t ? t.byteOffset : 0);
 
 export class WasmBackend implements Backend {
@@ -71,6 +85,9 @@ export class WasmBackend implements Backend {
   private i32!: Int32Array;
   private u8!: Uint8Array;
 
+  /** the worker threads that share the first layer's kernels with the calling thread (threads > 1) */
+  private team: Team | null = null;
+
   private constructor(variant: WasmVariant, memory: WebAssembly.Memory, instance: WebAssembly.Instance) {
     this.variant = variant;
     this.name = variant === 'scalar' ? 'wasm-scalar' : 'wasm-simd';
@@ -84,15 +101,44 @@ export class WasmBackend implements Backend {
   /** compile (cached) and instantiate the kernels over a fresh memory */
   static async create(variant: WasmVariant = 'simd', source?: WasmSource): Promise<WasmBackend> {
     const module = await loadWasmModule(variant, source);
+    const shared = variant === 'threads';
     // the module declares its minimum memory (static data); start small and retry larger if needed
     for (let pages = 1; ; pages *= 4) {
-      const memory = new WebAssembly.Memory({ initial: pages });
+      const memory = new WebAssembly.Memory(shared ? { initial: pages, maximum: MAX_PAGES, shared: true } : { initial: pages });
       try {
         return new WasmBackend(variant, memory, await instantiateKernels(module, memory));
       } catch (e) {
         if (!(e instanceof WebAssembly.LinkError) || pages >= 1024) throw e;
       }
     }
+  }
+
+  /**
+   * The SIMD kernels shared by `threads` threads (this one and threads - 1 workers, Node only) over
+   * one shared memory: the first layer's sparse forward product and fused update are split between
+   * them (see sparse_matmul_forward and sparse_update below), with results bit-identical to one thread.
+   */
+  static async createThreaded(threads: number, source?: WasmSource): Promise<WasmBackend> {
+    const module = await loadWasmModule('threads', source);
+    const be = await WasmBackend.create('threads', module);
+    const workers = threads - 1;
+    const control: number[] = [], scratch: number[] = [];
+    for (let i = 0; i < workers; i++) {
+      control.push(be.alloc('u8', CONTROL_BYTES).byteOffset);
+      scratch.push(be.alloc('u8', be.k.scratch_bytes()).byteOffset);
+    }
+    be.team = await Team.start(module, be.memory, control, scratch);
+    return be;
+  }
+
+  /** threads that run this backend's kernels: 1, or the size of its team */
+  get threads(): number {
+    return this.team ? this.team.size : 1;
+  }
+
+  /** stops the worker threads, if any (the backend then refuses the split kernels); idempotent */
+  async close(): Promise<void> {
+    await this.team?.close();
   }
 
   /** true when the SIMD binary can run here */
@@ -300,13 +346,39 @@ export class WasmBackend implements Backend {
     this.k.nz_fill(nzIdx.byteOffset, nzStart.byteOffset, src.byteOffset, rows, C);
   }
   sparse_matmul_forward(out: Tensor<'f32'>, nzStart: Tensor<'i32'>, nzIdx: Tensor<'i32'>, idx: Tensor<'i32'>, weight: Tensor<'f32'>, bias: Tensor<'f32'> | null, B: number, C: number, OC: number, scale: number): void {
-    this.k.sparse_matmul_forward(out.byteOffset, nzStart.byteOffset, nzIdx.byteOffset, idx.byteOffset, weight.byteOffset, off(bias), B, C, OC, scale);
+    const team = this.team;
+    if (!team || B < 2) {
+      this.k.sparse_matmul_forward(out.byteOffset, nzStart.byteOffset, nzIdx.byteOffset, idx.byteOffset, weight.byteOffset, off(bias), B, C, OC, scale);
+      return;
+    }
+    // rows of the batch: part t takes [B t / n, B (t + 1) / n); this thread the first
+    checkSpans('sparse_matmul_forward', [out, B * OC], [idx, B]);
+    const n = Math.min(team.size, B);
+    const at = (t: number) => Math.floor((B * t) / n);
+    for (let t = 1; t < n; t++) {
+      const b0 = at(t);
+      team.post(t - 1, 'sparse_matmul_forward', [out.byteOffset + b0 * OC * 4, nzStart.byteOffset, nzIdx.byteOffset, idx.byteOffset + b0 * 4, weight.byteOffset, off(bias), at(t + 1) - b0, C, OC, scale]);
+    }
+    team.alongside(n - 1, () => this.k.sparse_matmul_forward(out.byteOffset, nzStart.byteOffset, nzIdx.byteOffset, idx.byteOffset, weight.byteOffset, off(bias), at(1), C, OC, scale));
   }
   sparse_matmul_backward(dweight: Tensor<'f32'> | null, dbias: Tensor<'f32'> | null, dout: Tensor<'f32'>, nzStart: Tensor<'i32'>, nzIdx: Tensor<'i32'>, idx: Tensor<'i32'>, B: number, C: number, OC: number, scale: number): void {
     this.k.sparse_matmul_backward(off(dweight), off(dbias), dout.byteOffset, nzStart.byteOffset, nzIdx.byteOffset, idx.byteOffset, B, C, OC, scale);
   }
   sparse_update(weight: Tensor<'f32'>, vel: Tensor<'f32'> | null, dweight: Tensor<'f32'>, dout: Tensor<'f32'>, nzStart: Tensor<'i32'>, nzIdx: Tensor<'i32'>, idx: Tensor<'i32'>, B: number, C: number, OC: number, scale: number, lr: number, mu: number, weightDecay: number, nesterov: number): number {
-    return this.k.sparse_update(weight.byteOffset, off(vel), dweight.byteOffset, dout.byteOffset, nzStart.byteOffset, nzIdx.byteOffset, idx.byteOffset, B, C, OC, scale, lr, mu, weightDecay, nesterov);
+    const team = this.team;
+    if (!team || C < 2 || C > CSC_MAX_C) {
+      return this.k.sparse_update(weight.byteOffset, off(vel), dweight.byteOffset, dout.byteOffset, nzStart.byteOffset, nzIdx.byteOffset, idx.byteOffset, B, C, OC, scale, lr, mu, weightDecay, nesterov);
+    }
+    // input rows of W (and vel): part t takes [C t / n, C (t + 1) / n); each part checks all of dout
+    // and returns its own count, so a bad gradient (positive, the same in every part) is returned once
+    checkSpans('sparse_update', [weight, C * OC], [dout, B * OC], [idx, B], [dweight, C * OC], ...(vel ? [[vel, C * OC] as [Tensor, number]] : []));
+    const n = Math.min(team.size, C);
+    const at = (t: number) => Math.floor((C * t) / n);
+    const common = [weight.byteOffset, off(vel), dweight.byteOffset, dout.byteOffset, nzStart.byteOffset, nzIdx.byteOffset, idx.byteOffset, B, C, OC, scale, lr, mu, weightDecay, nesterov];
+    for (let t = 1; t < n; t++) team.post(t - 1, 'sparse_update_rows', [...common, at(t), at(t + 1)]);
+    const [r, ...rest] = team.alongside(n - 1, () => this.k.sparse_update_rows(weight.byteOffset, off(vel), dweight.byteOffset, dout.byteOffset, nzStart.byteOffset, nzIdx.byteOffset, idx.byteOffset, B, C, OC, scale, lr, mu, weightDecay, nesterov, 0, at(1)));
+    // a bad gradient: every part returns the same count; kept weights: negated counts that add up
+    return r > 0 ? r : rest.reduce((a, x) => a + x, r);
   }
   dropout_forward(out: Tensor<'f32'>, inp: Tensor<'f32'>, N: number, p: number, seed: number, stream: number): void {
     const { threshold, scale } = dropoutParams(p);

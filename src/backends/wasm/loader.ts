@@ -10,7 +10,8 @@
  */
 import { SimdnetError } from '../../errors.js';
 
-export type WasmVariant = 'simd' | 'scalar' | 'debug';
+/** 'threads': the SIMD kernels over a shared memory, for a team of worker threads (src/backends/wasm/threads.ts) */
+export type WasmVariant = 'simd' | 'scalar' | 'debug' | 'threads';
 /** where the .wasm comes from: a URL, a path or URL string, the bytes, or a compiled module */
 export type WasmSource = URL | string | ArrayBuffer | ArrayBufferView | WebAssembly.Module;
 
@@ -42,6 +43,7 @@ const FILE_NAMES: Record<WasmVariant, string> = {
   simd: 'simdnet-simd.wasm',
   scalar: 'simdnet-scalar.wasm',
   debug: 'simdnet-debug.wasm',
+  threads: 'simdnet-simd-threads.wasm',
 };
 
 /**
@@ -58,8 +60,10 @@ export function defaultWasmUrl(variant: WasmVariant): URL {
       return new URL('../../../build/simdnet-scalar.wasm', import.meta.url);
     case 'debug':
       return new URL('../../../build/simdnet-debug.wasm', import.meta.url);
+    case 'threads':
+      return new URL('../../../build/simdnet-simd-threads.wasm', import.meta.url);
   }
-  throw new SimdnetError(`unknown wasm variant '${String(variant)}' (expected simd, scalar or debug)`);
+  throw new SimdnetError(`unknown wasm variant '${String(variant)}' (expected simd, scalar, debug or threads)`);
 }
 
 const isNode = typeof process !== 'undefined' && typeof process.versions === 'object' && !!process.versions?.node;
@@ -68,7 +72,7 @@ const moduleCache = new Map<string, Promise<WebAssembly.Module>>();
 
 /** compile the kernels for `variant`, from `source` when given (cached per variant / per URL) */
 export function loadWasmModule(variant: WasmVariant, source?: WasmSource): Promise<WebAssembly.Module> {
-  if (!(variant in FILE_NAMES)) throw new SimdnetError(`unknown wasm variant '${String(variant)}' (expected simd, scalar or debug)`);
+  if (!(variant in FILE_NAMES)) throw new SimdnetError(`unknown wasm variant '${String(variant)}' (expected simd, scalar, debug or threads)`);
   if (source instanceof WebAssembly.Module) return Promise.resolve(source);
   if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) return compile(toBytes(source), 'the given bytes', variant);
   const location = source === undefined ? defaultWasmUrl(variant) : source;

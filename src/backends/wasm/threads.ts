@@ -1,0 +1,205 @@
+/**
+ * A team of worker threads for the wasm backend (Node's worker_threads; `createBackend({ threads })`).
+ *
+ * Every worker instantiates the same kernels ('threads' binary: SIMD over a shared memory) over the
+ * backend's own WebAssembly.Memory, with its own kernel scratch (set_scratch), and waits on a control
+ * block in that memory. The calling thread splits a kernel call into parts whose results do not depend
+ * on the split: rows of a batch for the first layer's forward product, input rows of W for its fused
+ * weight update (src/backends/wasm/index.ts). It posts one part to each worker (the arguments as f64s
+ * in the control block, then a sequence number stored with Atomics), runs the first part itself, and
+ * waits for the workers' sequence numbers. No message passing and no copies: a round trip costs about
+ * half a microsecond, so it pays from batches of a few dozen rows.
+ *
+ * A worker spins on its control word for a moment after each part (the next one usually comes within
+ * the same batch), then sleeps in Atomics.wait until the next post's notify. A kernel that throws in a
+ * worker reports its message through the control block, and the calling thread throws it.
+ */
+import { SimdnetError } from '../../errors.js';
+
+/** bytes of one worker's control block: 8 i32 words, 24 f64 arguments, 256 bytes of error text */
+export const CONTROL_BYTES = 32 + 24 * 8 + 256;
+
+// control words (i32 index)
+const POSTED = 0; // sequence number of the last part posted (-1: exit)
+const DONE = 1; // sequence number of the last part finished
+const OP = 2; // which kernel (OPS)
+const STATUS = 3; // 0 ok, 1 the kernel threw (message in the text area)
+const RESULT = 4; // the kernel's i32 result
+const READY = 5; // 1 once the worker waits for parts
+const TEXT_LEN = 6; // UTF-16 code units of the error text
+
+/** the kernels a worker runs, by OP */
+export const OPS = ['sparse_matmul_forward', 'sparse_update_rows'] as const;
+export type TeamOp = (typeof OPS)[number];
+
+/**
+ * The worker's program (CommonJS, run with `eval: true` so it needs no file of its own next to the
+ * package, under vitest or in a bundle). workerData: { module, memory, control, scratch }.
+ */
+const WORKER_SOURCE = `
+const { workerData } = require('node:worker_threads');
+const { module, memory, control, scratch } = workerData;
+const instance = new WebAssembly.Instance(module, { env: { memory, abort() { throw new Error('a kernel assertion failed'); } } });
+const k = instance.exports;
+k.set_scratch(scratch);
+const ctl = new Int32Array(memory.buffer, control, 8);
+const args = new Float64Array(memory.buffer, control + 32, 24);
+const text = new Uint16Array(memory.buffer, control + 32 + 24 * 8, 128);
+const ops = [
+  (a) => k.sparse_matmul_forward(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]),
+  (a) => k.sparse_update_rows(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16]),
+];
+Atomics.store(ctl, ${READY}, 1);
+Atomics.notify(ctl, ${READY});
+let seen = 0;
+for (;;) {
+  let s, spins = 0;
+  while ((s = Atomics.load(ctl, ${POSTED})) === seen) {
+    if (++spins > ${1 << 16}) { Atomics.wait(ctl, ${POSTED}, seen); spins = 0; }
+  }
+  if (s < 0) break;
+  seen = s;
+  try {
+    ctl[${RESULT}] = ops[ctl[${OP}]](args) | 0;
+    ctl[${STATUS}] = 0;
+  } catch (e) {
+    const m = String(e && e.message || e).slice(0, 128);
+    for (let i = 0; i < m.length; i++) text[i] = m.charCodeAt(i);
+    ctl[${TEXT_LEN}] = m.length;
+    ctl[${STATUS}] = 1;
+  }
+  Atomics.store(ctl, ${DONE}, s);
+  Atomics.notify(ctl, ${DONE});
+}
+`;
+
+interface NodeWorker {
+  unref(): void;
+  terminate(): Promise<number>;
+  once(event: 'error', f: (e: Error) => void): unknown;
+}
+
+interface Member {
+  worker: NodeWorker;
+  ctl: Int32Array;
+  args: Float64Array;
+  text: Uint16Array;
+  seq: number;
+  failure: Error | null;
+}
+
+export class Team {
+  private readonly members: Member[];
+  private closed = false;
+
+  private constructor(members: Member[]) {
+    this.members = members;
+  }
+
+  /** threads in all: the caller and its workers */
+  get size(): number {
+    return this.members.length + 1;
+  }
+
+  /**
+   * Starts `workers` workers over `memory`; control[i] and scratch[i] are byte offsets the host
+   * allocated in it (CONTROL_BYTES, and the kernels' scratch_bytes(), 16-byte aligned).
+   */
+  static async start(module: WebAssembly.Module, memory: WebAssembly.Memory, control: number[], scratch: number[]): Promise<Team> {
+    let Worker: new (src: string, opts: object) => NodeWorker;
+    try {
+      ({ Worker } = (await import(/* webpackIgnore: true */ /* @vite-ignore */ 'node:worker_threads')) as unknown as { Worker: typeof Worker });
+    } catch {
+      throw new SimdnetError('threads need Node.js worker_threads, which this engine does not have: use threads: 1');
+    }
+    const members: Member[] = control.map((c, i) => {
+      const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { module, memory, control: c, scratch: scratch[i] } });
+      worker.unref(); // an idle team never keeps the process alive
+      const m: Member = {
+        worker,
+        ctl: new Int32Array(memory.buffer, c, 8),
+        args: new Float64Array(memory.buffer, c + 32, 24),
+        text: new Uint16Array(memory.buffer, c + 32 + 24 * 8, 128),
+        seq: 0,
+        failure: null,
+      };
+      worker.once('error', (e) => (m.failure = e));
+      return m;
+    });
+    const team = new Team(members);
+    // wait (asynchronously: the workers need this thread's event loop to start) until each one listens
+    const t0 = Date.now();
+    while (members.some((m) => Atomics.load(m.ctl, READY) !== 1)) {
+      const failed = members.find((m) => m.failure);
+      if (failed || Date.now() - t0 > 30_000) {
+        await team.close();
+        throw new SimdnetError(`a worker thread did not start: ${failed ? failed.failure!.message : 'no answer in 30 s'}`);
+      }
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    return team;
+  }
+
+  /** posts part `i` (0-based over the workers) of a call: the kernel and its arguments */
+  post(i: number, op: TeamOp, args: number[]): void {
+    if (this.closed) throw new SimdnetError('this backend was closed: create a new one');
+    const m = this.members[i];
+    m.args.set(args);
+    m.ctl[OP] = OPS.indexOf(op);
+    m.seq = (m.seq % 0x7fffffff) + 1;
+    Atomics.store(m.ctl, POSTED, m.seq);
+    Atomics.notify(m.ctl, POSTED);
+  }
+
+  /**
+   * Runs `own` (this thread's part) while workers 0..parts-1 run the parts just posted, then waits
+   * for all of them, even when `own` throws (no worker may still write memory after this returns).
+   * Returns [own's result, each worker's]; throws own's error first, else the first worker's.
+   */
+  alongside(parts: number, own: () => number | void): number[] {
+    let first: unknown = null;
+    const results: number[] = [0];
+    try {
+      results[0] = own() ?? 0;
+    } catch (e) {
+      first = e;
+    }
+    for (let i = 0; i < parts; i++) {
+      try {
+        results.push(this.join(i));
+      } catch (e) {
+        first ??= e;
+      }
+    }
+    if (first !== null) throw first;
+    return results;
+  }
+
+  /** waits for worker i's part; returns its kernel's result, or throws the kernel's error */
+  private join(i: number): number {
+    const m = this.members[i];
+    let spins = 0;
+    for (let d = Atomics.load(m.ctl, DONE); d !== m.seq; d = Atomics.load(m.ctl, DONE)) {
+      if (++spins > 1 << 16) {
+        Atomics.wait(m.ctl, DONE, d, 100); // returns at once if DONE is no longer d
+        spins = 0;
+      }
+    }
+    if (m.ctl[STATUS] !== 0) {
+      const msg = String.fromCharCode(...m.text.subarray(0, m.ctl[TEXT_LEN]));
+      throw new SimdnetError(`a kernel failed in a worker thread: ${msg}`);
+    }
+    return m.ctl[RESULT];
+  }
+
+  /** stops the workers (idempotent) */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const m of this.members) {
+      Atomics.store(m.ctl, POSTED, -1);
+      Atomics.notify(m.ctl, POSTED);
+    }
+    await Promise.all(this.members.map((m) => m.worker.terminate()));
+  }
+}

@@ -1,0 +1,158 @@
+/**
+ * Threads (createBackend({ threads })): the first layer's sparse kernels split between worker
+ * threads over one shared memory give exactly what one thread gives: the kernels on awkward shapes
+ * and densities, and whole training runs; plus the option's errors and close().
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Backend } from '../src/backend.js';
+import { createBackend } from '../src/backends/index.js';
+import { WasmBackend } from '../src/backends/wasm/index.js';
+import { Model } from '../src/model.js';
+import { fit } from '../src/train.js';
+import { Rng } from '../src/rng.js';
+import { sameBits } from './helpers/bits.js';
+import { synthetic } from './helpers/synthetic.js';
+
+const teams: WasmBackend[] = [];
+async function threaded(n: number): Promise<WasmBackend> {
+  const be = (await createBackend({ prefer: 'wasm-simd', threads: n })) as WasmBackend;
+  teams.push(be);
+  return be;
+}
+afterAll(async () => {
+  for (const be of teams) await be.close();
+});
+
+interface Case { src: Uint8Array; idx: Int32Array; W: Float32Array; b: Float32Array; dout: Float32Array; vel: Float32Array; rows: number; B: number; C: number; OC: number }
+
+function makeCase(rows: number, B: number, C: number, OC: number, density: number, seed: number): Case {
+  const rng = new Rng(seed);
+  const src = new Uint8Array(rows * C);
+  for (let i = 0; i < src.length; i++) if (rng.float() < density) src[i] = 1 + rng.int(255);
+  const idx = Int32Array.from({ length: B }, () => rng.int(rows));
+  const r = (n: number) => Float32Array.from({ length: n }, () => rng.float() * 2 - 1);
+  return { src, idx, W: r(C * OC), b: r(OC), dout: r(B * OC), vel: r(C * OC), rows, B, C, OC };
+}
+
+/** the forward product and the fused update (SGD with decay; Nesterov with decay) of one backend */
+function run(be: Backend, k: Case) {
+  const m = be.mark();
+  const src = be.alloc('u8', k.src.length); be.write(src, k.src);
+  const idx = be.alloc('i32', k.B); be.write(idx, k.idx);
+  const start = be.alloc('i32', k.rows + 1);
+  const total = be.nz_count(start, src, k.rows, k.C);
+  const nz = be.alloc('i32', Math.max(1, total));
+  be.nz_fill(nz, start, src, k.rows, k.C);
+  const W = be.alloc('f32', k.W.length); be.write(W, k.W);
+  const b = be.alloc('f32', k.OC); be.write(b, k.b);
+  const out = be.alloc('f32', k.B * k.OC);
+  be.fill(out, k.B * k.OC, NaN); // every element must be written
+  be.sparse_matmul_forward(out, start, nz, idx, W, b, k.B, k.C, k.OC, 1 / 255);
+  const dout = be.alloc('f32', k.dout.length); be.write(dout, k.dout);
+  const scratch = be.alloc('f32', k.W.length);
+  const gSgd = be.sparse_update(W, null, scratch, dout, start, nz, idx, k.B, k.C, k.OC, 1 / 255, 0.05, 0, 1e-3, 0);
+  const vel = be.alloc('f32', k.vel.length); be.write(vel, k.vel);
+  const gMom = be.sparse_update(W, vel, scratch, dout, start, nz, idx, k.B, k.C, k.OC, 1 / 255, 0.05, 0.9, 1e-3, 1);
+  // a bad gradient changes nothing and is counted once, not once per thread
+  const bad = be.alloc('f32', k.dout.length); be.write(bad, k.dout); be.write(bad, [NaN], 0);
+  const gBad = be.sparse_update(W, vel, scratch, bad, start, nz, idx, k.B, k.C, k.OC, 1 / 255, 0.05, 0.9, 0, 0);
+  const res = { out: be.read(out), W: be.read(W), vel: be.read(vel), guards: [gSgd, gMom, gBad] };
+  be.release(m);
+  return res;
+}
+
+describe('threads', () => {
+  // (rows in the dataset, batch, C, OC): batches of 1-3 rows (fewer rows than threads), C of 1-5
+  // (fewer inputs than threads), OC around the 48/32/16/4-column blocks, W of 1 MiB or more (the
+  // column lists), batches over one list chunk (256 rows), and more inputs than the lists take
+  const SHAPES: [number, number, number, number][] = [
+    [1, 1, 1, 1], [4, 3, 1, 5], [5, 2, 3, 10], [20, 17, 17, 3], [30, 64, 784, 64], [9, 5, 784, 49],
+    [40, 33, 100, 17], [50, 128, 784, 800], [300, 290, 97, 2705], [6, 4, 4100, 10],
+  ];
+  for (const n of [2, 3]) {
+    it(`${n} threads: the sparse forward product and fused update are bit-identical to one thread`, async () => {
+      const one = await WasmBackend.create('simd'), many = await threaded(n);
+      expect(many.threads).toBe(n);
+      let seed = 1;
+      for (const [rows, B, C, OC] of SHAPES) {
+        for (const density of [0, 0.19, 1]) {
+          const k = makeCase(rows, B, C, OC, density, seed++);
+          const a = run(one, k), b = run(many, k);
+          const label = `${n} threads rows=${rows} B=${B} C=${C} OC=${OC} density=${density}`;
+          expect(sameBits(b.out, a.out), `${label} forward`).toBe(true);
+          expect(sameBits(b.W, a.W), `${label} weights`).toBe(true);
+          expect(sameBits(b.vel, a.vel), `${label} velocity`).toBe(true);
+          expect(b.guards, label).toEqual(a.guards);
+          expect(a.guards[2], label).toBeGreaterThan(0);
+        }
+      }
+    });
+  }
+
+  it('training with 2 threads is bit-identical to 1 thread (SGD and Nesterov, evaluation between epochs)', async () => {
+    // MNIST-like density: about a fifth of the inputs non-zero, so the sparse kernels run
+    const d = synthetic(600, 196, 10, 3, 40);
+    for (let i = 0; i < d.images.length; i++) if (d.images[i] < 60) d.images[i] = 0;
+    const test = synthetic(200, 196, 10, 4, 40);
+    const cfg = { layers: [196, 40, 10], activation: 'sigmoid' as const, seed: 5 };
+    for (const opts of [
+      { epochs: 2, batchSize: 32, learningRate: 0.1, optimizer: 'sgd' as const },
+      { epochs: 2, batchSize: 7, learningRate: 0.02, optimizer: 'nesterov' as const, momentum: 0.9, weightDecay: 1e-4 },
+    ]) {
+      const m1 = new Model(cfg, await WasmBackend.create('simd'));
+      const be2 = await threaded(2);
+      const m2 = new Model(cfg, be2);
+      // the split kernels must be the ones training takes (batches at most 40% non-zero)
+      const calls = { fwd: 0, upd: 0 };
+      const fwd = be2.sparse_matmul_forward.bind(be2), upd = be2.sparse_update.bind(be2);
+      be2.sparse_matmul_forward = (...a) => (calls.fwd++, fwd(...a));
+      be2.sparse_update = (...a) => (calls.upd++, upd(...a));
+      const h1 = await fit(m1, d, { ...opts, testData: test });
+      const h2 = await fit(m2, d, { ...opts, testData: test });
+      const w1 = m1.getWeights(), w2 = m2.getWeights();
+      for (let l = 0; l < w1.length; l++) {
+        expect(sameBits(w2[l].W, w1[l].W), `${opts.optimizer} layer ${l} W`).toBe(true);
+        expect(sameBits(w2[l].b, w1[l].b), `${opts.optimizer} layer ${l} b`).toBe(true);
+      }
+      expect(h2.epochs.map((e) => [e.loss, e.testAccuracy])).toEqual(h1.epochs.map((e) => [e.loss, e.testAccuracy]));
+      expect(calls.upd, opts.optimizer).toBe(2 * Math.ceil(600 / opts.batchSize));
+      expect(calls.fwd, opts.optimizer).toBeGreaterThan(calls.upd);
+    }
+  });
+
+  it('threads: bad values and backends are one-line usage errors', async () => {
+    for (const t of [0, 1.5, -2, 65, NaN]) await expect(createBackend({ threads: t })).rejects.toThrow(/threads \(--threads\) must be an integer from 1 to 64/);
+    await expect(createBackend({ prefer: 'ts', threads: 2 })).rejects.toThrow(/needs the wasm-simd backend, not ts/);
+    await expect(createBackend({ prefer: 'wasm-scalar', threads: 2 })).rejects.toThrow(/needs the wasm-simd backend, not wasm-scalar/);
+    const be = await createBackend({ threads: 1 });
+    expect(be).toBeInstanceOf(WasmBackend);
+    expect((be as WasmBackend).threads).toBe(1);
+  });
+
+  it('close() stops the workers; the split kernels then refuse to run', async () => {
+    const be = await threaded(2);
+    const k = makeCase(10, 8, 30, 12, 0.3, 9);
+    run(be, k);
+    await be.close();
+    await be.close(); // idempotent
+    expect(() => run(be, k)).toThrow(/this backend was closed: create a new one/);
+  });
+});
+
+describe('threads: errors', () => {
+  it("a kernel that fails in a worker throws in the caller, after every part has stopped", async () => {
+    const be = await threaded(2);
+    const k = makeCase(4, 2, 30, 12, 0.3, 11);
+    const src = be.alloc('u8', k.src.length); be.write(src, k.src);
+    const start = be.alloc('i32', k.rows + 1);
+    const nz = be.alloc('i32', Math.max(1, be.nz_count(start, src, k.rows, k.C)));
+    be.nz_fill(nz, start, src, k.rows, k.C);
+    const W = be.alloc('f32', k.W.length), out = be.alloc('f32', k.B * k.OC);
+    // row 0 (this thread's part) is a real row; row 1 (the worker's) points far outside memory
+    const idx = be.alloc('i32', 2); be.write(idx, [0, 0x1fffffff]);
+    expect(() => be.sparse_matmul_forward(out, start, nz, idx, W, null, 2, k.C, k.OC, 1 / 255)).toThrow(/a kernel failed in a worker thread: .*out of bounds/);
+    // the team still works afterwards
+    be.write(idx, [0, 1]);
+    expect(() => be.sparse_matmul_forward(out, start, nz, idx, W, null, 2, k.C, k.OC, 1 / 255)).not.toThrow();
+  });
+});
