@@ -275,9 +275,10 @@ export class Model {
   }
 
   /** create a model on a backend (an instance, or a preference: 'auto' picks wasm SIMD, else wasm scalar, else TS; default $SIMDNET_BACKEND, else 'auto', as createBackend) */
-  static async create(config: ModelConfig, options: { backend?: Backend | BackendPreference } = {}): Promise<Model> {
+  static async create(config: ModelConfig, options: { backend?: Backend | BackendPreference; threads?: number } = {}): Promise<Model> {
     const b = options.backend;
-    const backend = b && typeof b === 'object' ? b : await createBackend({ prefer: b }); // none given: $SIMDNET_BACKEND, else auto
+    if (b && typeof b === 'object' && options.threads !== undefined) throw new UsageError('Model.create: threads goes to createBackend when you pass a backend instance, not here');
+    const backend = b && typeof b === 'object' ? b : await createBackend({ prefer: b, threads: options.threads }); // none given: $SIMDNET_BACKEND, else auto
     return new Model(config, backend);
   }
 

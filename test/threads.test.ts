@@ -129,6 +129,13 @@ describe('threads', () => {
     expect((be as WasmBackend).threads).toBe(1);
   });
 
+  it('Model.create passes threads to createBackend, and refuses it beside a backend instance', async () => {
+    const m = await Model.create({ layers: [20, 5, 3], seed: 1 }, { backend: 'wasm-simd', threads: 2 });
+    expect((m.backend as WasmBackend).threads).toBe(2);
+    teams.push(m.backend as WasmBackend);
+    await expect(Model.create({ layers: [20, 5, 3] }, { backend: m.backend, threads: 2 })).rejects.toThrow(/threads goes to createBackend when you pass a backend instance/);
+  });
+
   it('close() stops the workers; the split kernels then refuse to run', async () => {
     const be = await threaded(2);
     const k = makeCase(10, 8, 30, 12, 0.3, 9);

@@ -57,6 +57,9 @@ const CSC_MAX_C = 4096;
 
 const align16 = (n: number) => Math.ceil(n / 16) * 16;
 
+/** the teams of threaded backends, stopped when their backend is garbage collected */
+const teamsToStop = new FinalizationRegistry<Team>((team) => void team.close());
+
 /**
  * The split kernels' argument check: the kernels check their spans (checkSpan) only for the part
  * each thread runs, so the whole call's tensors are checked here against their stated sizes.
@@ -128,6 +131,8 @@ export class WasmBackend implements Backend {
       scratch.push(be.alloc('u8', be.k.scratch_bytes()).byteOffset);
     }
     be.team = await Team.start(module, be.memory, control, scratch);
+    // a backend dropped without close() (a Model.create model's, say) stops its workers when collected
+    teamsToStop.register(be, be.team, be);
     return be;
   }
 
@@ -138,7 +143,9 @@ export class WasmBackend implements Backend {
 
   /** stops the worker threads, if any (the backend then refuses the split kernels); idempotent */
   async close(): Promise<void> {
-    await this.team?.close();
+    if (!this.team) return;
+    teamsToStop.unregister(this);
+    await this.team.close();
   }
 
   /** true when the SIMD binary can run here */
