@@ -233,6 +233,9 @@ let state: 'loading' | 'idle' | 'training' | 'paused' | 'done' = 'loading';
 let refocus = false; // the focused button was disabled, and no other has the focus yet
 function setState(s: typeof state) {
   const focused = document.activeElement;
+  // a button disabled while it had the focus can still hold it here: the browser moves the focus away
+  // at its next rendering update, and the worker's answer may come first (Reset, then 'idle' at once)
+  const stale = focused instanceof HTMLButtonElement && focused.disabled;
   if (s === 'training' && state !== 'paused') $<HTMLProgressElement>('progress').value = 0; // a new epoch starts
   state = s;
   $('state').textContent = s;
@@ -244,7 +247,7 @@ function setState(s: typeof state) {
   $<HTMLButtonElement>('download').disabled = s === 'loading' || s === 'training';
   // keyboard use: a disabled button loses the focus (Start once training runs, Pause once paused,
   // Reset while the new model is built); it goes to the button that now applies, not to the page
-  if (focused instanceof HTMLButtonElement && focused.disabled) refocus = true;
+  if (stale || (focused instanceof HTMLButtonElement && focused.disabled)) refocus = true;
   else if (focused && focused !== document.body) refocus = false;
   const next = ['pause', 'start', 'reset'].map((id) => $<HTMLButtonElement>(id)).find((b) => !b.disabled);
   if (refocus && next) {
