@@ -27,7 +27,7 @@ const HELP = `simdnet: train neural networks on WebAssembly SIMD
 
 Usage:
   simdnet train [options]            train an MLP on MNIST (or any IDX data) and report test accuracy
-  simdnet eval --model FILE [--data DIR] [--backend B] [--json]
+  simdnet eval --model FILE [--data DIR] [--backend B] [--threads N] [--json]
   simdnet export --format tfjs|onnx --model FILE --out PATH
                                      convert a model file for TensorFlow.js (PATH: a folder, given
                                      model.json + weights.bin) or ONNX (PATH: a .onnx file, or a folder
@@ -484,12 +484,13 @@ async function evalCommand(argv: string[]): Promise<void> {
     args: glueNegatives(argv),
     strict: true,
     allowPositionals: false,
-    options: { model: { type: 'string' }, data: { type: 'string' }, backend: { type: 'string' }, json: { type: 'boolean' }, 'batch-size': { type: 'string' } },
+    options: { model: { type: 'string' }, data: { type: 'string' }, backend: { type: 'string' }, threads: { type: 'string' }, json: { type: 'boolean' }, 'batch-size': { type: 'string' } },
   });
   if (!v.model) throw new UsageError('eval needs --model FILE (a file written by simdnet train --save)');
   const prefer = oneOf<BackendPreference>('backend', v.backend, BACKEND_PREFERENCES);
   const batchSize = posInt('batch-size', v['batch-size']) ?? 256;
-  const { model } = await loadModel(v.model, { backend: prefer ?? undefined });
+  const threads = posInt('threads', v.threads);
+  const { model } = await loadModel(v.model, { backend: prefer ?? undefined, threads });
   const data = loadMnist(v.data);
   if (data.features !== model.inputs) throw new SimdnetError(`${v.model} takes ${model.inputs} inputs but the data in ${data.dir} has ${data.features} per image`);
   if (data.classes > model.classes) throw new SimdnetError(`${v.model} has ${model.classes} classes but the data in ${data.dir} has ${data.classes}`);

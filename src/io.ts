@@ -103,7 +103,7 @@ export function readModelFile(path: string): SavedModel {
   return decodeModel(readFileChecked(path, 'model file'), path);
 }
 
-export async function loadModel(path: string, options: { backend?: Backend | BackendPreference } = {}): Promise<{ model: Model; meta: Record<string, unknown> }> {
+export async function loadModel(path: string, options: { backend?: Backend | BackendPreference; threads?: number } = {}): Promise<{ model: Model; meta: Record<string, unknown> }> {
   const saved = readModelFile(path);
   const model = await Model.create(saved.config, options);
   model.setWeights(saved.weights);

@@ -61,7 +61,11 @@ describe('simdnet CLI', () => {
     expect(two.code).toBe(0);
     expect(strip(two.out)).toEqual(strip(one.out));
     expect(JSON.parse(two.out.trim().split('\n').pop()!).threads).toBe(2);
-    expect(run(['train', '--data', sparse, '--epochs', '1', '--threads', '2']).out).toMatch(/backend wasm-simd \(2 threads\)/);
+    const saved = join(tmp.dir, 'threads.simdnet');
+    expect(run(['train', '--data', sparse, '--epochs', '1', '--threads', '2', '--save', saved]).out).toMatch(/backend wasm-simd \(2 threads\)/);
+    const e1 = run(['eval', '--model', saved, '--data', sparse, '--backend', 'wasm-simd', '--json']), e2 = run(['eval', '--model', saved, '--data', sparse, '--threads', '2', '--json']);
+    expect(e2.err).toBe('');
+    expect(JSON.parse(e2.out)).toEqual(JSON.parse(e1.out));
     for (const [flags, msg] of [
       [['--threads', '0'], /--threads must be a positive integer, got '0'/],
       [['--threads', '65'], /threads \(--threads\) must be an integer from 1 to 64, got 65/],
