@@ -1,5 +1,6 @@
 // Scratch profiler (not part of the library or tests): time spent per backend method during real
-// training epochs. Usage: npm run build && node dev/profile-step.mjs [hidden] [batch] [act] [opt] [epochs]
+// training epochs. Usage: npm run build && [NOTEST=1] node dev/profile-step.mjs [hidden] [batch] [act] [opt] [epochs]
+// (NOTEST=1: no test-set evaluation between epochs, so the figures are the training step's alone)
 import { createBackend, Model, fit, loadMnist } from '../dist/node.js';
 const [hidden = '64', batch = '64', act = 'sigmoid', opt = 'sgd', epochs = '3'] = process.argv.slice(2);
 const data = loadMnist();

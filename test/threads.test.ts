@@ -124,6 +124,14 @@ describe('threads', () => {
     for (const t of [0, 1.5, -2, 65, NaN]) await expect(createBackend({ threads: t })).rejects.toThrow(/threads \(--threads\) must be an integer from 1 to 64/);
     await expect(createBackend({ prefer: 'ts', threads: 2 })).rejects.toThrow(/needs the wasm-simd backend, not ts/);
     await expect(createBackend({ prefer: 'wasm-scalar', threads: 2 })).rejects.toThrow(/needs the wasm-simd backend, not wasm-scalar/);
+    // as in a page that is not cross-origin isolated
+    const sab = globalThis.SharedArrayBuffer;
+    try {
+      delete (globalThis as { SharedArrayBuffer?: unknown }).SharedArrayBuffer;
+      await expect(createBackend({ threads: 2 })).rejects.toThrow(/threads: 2 needs SharedArrayBuffer, which this context does not have: use threads: 1/);
+    } finally {
+      globalThis.SharedArrayBuffer = sab;
+    }
     const be = await createBackend({ threads: 1 });
     expect(be).toBeInstanceOf(WasmBackend);
     expect((be as WasmBackend).threads).toBe(1);
