@@ -6,7 +6,7 @@ export { matmul_forward, matmul_backward } from './matmul';
 export { activation_forward, activation_backward } from './activations';
 export { softmax_xent_forward, softmax_xent_backward, sigmoid_mse_forward, sigmoid_mse_backward, argmax_rows } from './softmax_xent';
 export { sgd_update, momentum_update, adam_update, count_nonfinite } from './optim';
-export { nz_count, nz_fill, sparse_matmul_forward, sparse_matmul_backward, sparse_update, sparse_update_rows } from './sparse';
+export { nz_count, nz_fill, sparse_matmul_forward, sparse_matmul_backward, sparse_matmul_backward_rows, sparse_update, sparse_update_rows } from './sparse';
 
 /** first byte the host may allocate from (above the static data and the kernels' scratch) */
 export function heap_base(): usize {

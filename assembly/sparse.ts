@@ -305,6 +305,17 @@ function csrRow(o: usize, p0: usize, p1: usize, T: usize, weight: usize, bias: u
 // in sparse_matmul_forward; dout is (B, OC). Only the rows of dweight at non-zero inputs change.
 // (dweight 0: only dbias, for the fused first-layer step of sparse_update)
 export function sparse_matmul_backward(dweight: usize, dbias: usize, dout: usize, nzStart: usize, nzIdx: usize, idx: usize, B: i32, C: i32, OC: i32, scale: f32): void {
+  sparse_matmul_backward_rows(dweight, dbias, dout, nzStart, nzIdx, idx, B, C, OC, scale, 0, C);
+}
+
+/**
+ * sparse_matmul_backward into the rows of dweight for inputs [k0, k1) only (dbias as usual, when
+ * given): a row's sums do not depend on the range, so threads that take complementary ranges
+ * (src/backends/wasm/threads.ts) leave exactly what one call would.
+ */
+export function sparse_matmul_backward_rows(dweight: usize, dbias: usize, dout: usize, nzStart: usize, nzIdx: usize, idx: usize, B: i32, C: i32, OC: i32, scale: f32, k0: i32, k1: i32): void {
+  assert(k0 >= 0 && k0 <= k1 && k1 <= C, 'input range outside the layer');
+  const whole = k0 == 0 && k1 == C;
   if (!dweight) {
     checkSpan(dout, B * OC, 4);
     if (dbias) columnSums(dbias, dout, B, OC);
@@ -314,7 +325,7 @@ export function sparse_matmul_backward(dweight: usize, dbias: usize, dout: usize
   checkSpan(dout, B * OC, 4);
   checkSpan(idx, B, 4);
   if (ASC_FEATURE_SIMD && useColumnLists(C, OC)) {
-    csc_backward(dweight, dbias, dout, nzStart, nzIdx, idx, B, C, OC, scale);
+    csc_backward(dweight, dbias, dout, nzStart, nzIdx, idx, B, C, OC, scale, k0, k1);
     return;
   }
   const rowO = <usize>OC << 2;
@@ -322,8 +333,12 @@ export function sparse_matmul_backward(dweight: usize, dbias: usize, dout: usize
   const T = valueTable(scale);
   for (let b = 0; b < B; b++) {
     const r = load<i32>(idx + (<usize>b << 2));
-    const p0 = nzIdx + (<usize>load<i32>(nzStart + (<usize>r << 2)) << 2);
-    const p1 = nzIdx + (<usize>load<i32>(nzStart + ((<usize>r + 1) << 2)) << 2);
+    let p0 = nzIdx + (<usize>load<i32>(nzStart + (<usize>r << 2)) << 2);
+    let p1 = nzIdx + (<usize>load<i32>(nzStart + ((<usize>r + 1) << 2)) << 2);
+    if (!whole) {
+      p0 = firstAtOrPast(p0, p1, k0);
+      p1 = firstAtOrPast(p0, p1, k1);
+    }
     const d = dout + <usize>b * rowO;
     let j = 0;
     if (ASC_FEATURE_SIMD && OC >= LIST_MIN_OC && <i32>((p1 - p0) >> 2) <= LIST_CAP) {
@@ -586,13 +601,13 @@ function csc_forward(out: usize, nzStart: usize, nzIdx: usize, idx: usize, weigh
   }
 }
 
-function csc_backward(dweight: usize, dbias: usize, dout: usize, nzStart: usize, nzIdx: usize, idx: usize, B: i32, C: i32, OC: i32, scale: f32): void {
+function csc_backward(dweight: usize, dbias: usize, dout: usize, nzStart: usize, nzIdx: usize, idx: usize, B: i32, C: i32, OC: i32, scale: f32, k0: i32, k1: i32): void {
   // the fused step's loop with neither its first nor its last chunk: dweight += each chunk's sums
   const rowO = <usize>OC << 2;
   let b0 = 0;
   while (b0 < B) {
-    const b1 = cscBuild(nzStart, nzIdx, idx, b0, B, C, rowO, scale, CSC_ROWS, 0, C);
-    cscStep(0, 0, dweight, dout, 0, C, OC, false, false, 0, 0, 0, 0);
+    const b1 = cscBuild(nzStart, nzIdx, idx, b0, B, C, rowO, scale, CSC_ROWS, k0, k1);
+    cscStep(0, 0, dweight, dout, k0, k1, OC, false, false, 0, 0, 0, 0);
     b0 = b1;
   }
   if (dbias) columnSums(dbias, dout, B, OC);

@@ -4,7 +4,7 @@
  * and densities, and whole training runs; plus the option's errors and close().
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Backend } from '../src/backend.js';
+import type { Backend, Tensor } from '../src/backend.js';
 import { createBackend } from '../src/backends/index.js';
 import { WasmBackend } from '../src/backends/wasm/index.js';
 import { Model } from '../src/model.js';
@@ -53,10 +53,15 @@ function run(be: Backend, k: Case) {
   const gSgd = be.sparse_update(W, null, scratch, dout, start, nz, idx, k.B, k.C, k.OC, 1 / 255, 0.05, 0, 1e-3, 0);
   const vel = be.alloc('f32', k.vel.length); be.write(vel, k.vel);
   const gMom = be.sparse_update(W, vel, scratch, dout, start, nz, idx, k.B, k.C, k.OC, 1 / 255, 0.05, 0.9, 1e-3, 1);
+  // the unfused weight gradient (Adam's path): into a non-zero dW, with and without dbias
+  const dW = be.alloc('f32', k.W.length); be.write(dW, k.vel);
+  const db = be.alloc('f32', k.OC); be.write(db, k.b);
+  be.sparse_matmul_backward(dW, db, dout, start, nz, idx, k.B, k.C, k.OC, 1 / 255);
+  be.sparse_matmul_backward(dW, null, dout, start, nz, idx, k.B, k.C, k.OC, 0.5);
   // a bad gradient changes nothing and is counted once, not once per thread
   const bad = be.alloc('f32', k.dout.length); be.write(bad, k.dout); be.write(bad, [NaN], 0);
   const gBad = be.sparse_update(W, vel, scratch, bad, start, nz, idx, k.B, k.C, k.OC, 1 / 255, 0.05, 0.9, 0, 0);
-  const res = { out: be.read(out), W: be.read(W), vel: be.read(vel), guards: [gSgd, gMom, gBad] };
+  const res = { out: be.read(out), W: be.read(W), vel: be.read(vel), dW: be.read(dW), db: be.read(db), guards: [gSgd, gMom, gBad] };
   be.release(m);
   return res;
 }
@@ -82,6 +87,8 @@ describe('threads', () => {
           expect(sameBits(b.out, a.out), `${label} forward`).toBe(true);
           expect(sameBits(b.W, a.W), `${label} weights`).toBe(true);
           expect(sameBits(b.vel, a.vel), `${label} velocity`).toBe(true);
+          expect(sameBits(b.dW, a.dW), `${label} dweight`).toBe(true);
+          expect(sameBits(b.db, a.db), `${label} dbias`).toBe(true);
           expect(b.guards, label).toEqual(a.guards);
           expect(a.guards[2], label).toBeGreaterThan(0);
         }
@@ -89,7 +96,50 @@ describe('threads', () => {
     });
   }
 
-  it('training with 2 threads is bit-identical to 1 thread (SGD and Nesterov, evaluation between epochs)', async () => {
+  it('2 threads: the elementwise updates, fill and the non-finite count are bit-identical to one thread', async () => {
+    const one = await WasmBackend.create('simd'), many = await threaded(2);
+    for (const N of [16383, 16384, 16387, 100003]) {
+      const rng = new Rng(N);
+      const r = (scale: number) => Float32Array.from({ length: N }, () => (rng.float() * 2 - 1) * scale);
+      const p0 = r(1), g0 = r(0.1), m0 = r(0.01), v0 = r(0.01).map(Math.abs);
+      p0[N - 1] = 3.3e38; g0[N - 1] = -3e38; // an update that overflows: kept and counted, in the last part
+      type T = Tensor<'f32'>;
+      const both = (f: (be: Backend, P: T, G: T, M: T, V: T) => number) => {
+        const out: (number | Float32Array)[][] = [];
+        for (const be of [one, many]) {
+          const m = be.mark();
+          const P = be.alloc('f32', N), G = be.alloc('f32', N), M = be.alloc('f32', N), V = be.alloc('f32', N);
+          be.write(P, p0); be.write(G, g0); be.write(M, m0); be.write(V, v0);
+          out.push([f(be, P, G, M, V), be.read(P), be.read(M), be.read(V)]);
+          be.release(m);
+        }
+        return out;
+      };
+      const cases: [string, (be: Backend, P: T, G: T, M: T, V: T) => number][] = [
+        ['sgd', (be, P, G) => be.sgd_update(P, G, N, 0.1, 1e-4)],
+        ['momentum', (be, P, G, M) => be.momentum_update(P, G, M, N, 0.1, 0.9, 1e-4, 0)],
+        ['nesterov', (be, P, G, M) => be.momentum_update(P, G, M, N, 0.1, 0.9, 0, 1)],
+        ['adamw', (be, P, G, M, V) => be.adam_update(P, G, M, V, N, 1e-3, 0.9, 0.999, 1e-8, 1e-2, 1, 0.1, 0.001)],
+        ['fill and count', (be, P, G, M) => (be.fill(M, N - 5, NaN), be.count_nonfinite(M, N))],
+      ];
+      for (const [name, f] of cases) {
+        const [a, b] = both(f);
+        const label = `${name} N=${N}`;
+        expect(b.slice(0, -3), label).toEqual(a.slice(0, -3));
+        for (let i = a.length - 3; i < a.length; i++) expect(sameBits(b[i] as Float32Array, a[i] as Float32Array), `${label} output ${i}`).toBe(true);
+      }
+      expect(both(cases[0][1])[0][0], `sgd N=${N} kept`).toBe(-1);
+      // a non-finite gradient anywhere: nothing changes, and the count comes back once
+      g0[7] = NaN;
+      const [a, b] = both(cases[3][1]);
+      expect(b[0]).toBe(1);
+      expect(a[0]).toBe(1);
+      expect(sameBits(b[1] as Float32Array, p0), `adam N=${N}: parameters unchanged`).toBe(true);
+      g0[7] = 0;
+    }
+  });
+
+  it('training with 2 threads is bit-identical to 1 thread (SGD, Nesterov and Adam, evaluation between epochs)', async () => {
     // MNIST-like density: about a fifth of the inputs non-zero, so the sparse kernels run
     const d = synthetic(600, 196, 10, 3, 40);
     for (let i = 0; i < d.images.length; i++) if (d.images[i] < 60) d.images[i] = 0;
@@ -98,24 +148,33 @@ describe('threads', () => {
     for (const opts of [
       { epochs: 2, batchSize: 32, learningRate: 0.1, optimizer: 'sgd' as const },
       { epochs: 2, batchSize: 7, learningRate: 0.02, optimizer: 'nesterov' as const, momentum: 0.9, weightDecay: 1e-4 },
+      // Adam: the unfused gradient (sparse_matmul_backward) and, with 100 hidden units (20,710
+      // parameters), the elementwise update split too
+      { epochs: 2, batchSize: 32, learningRate: 0.002, optimizer: 'adam' as const, hidden: 100 },
     ]) {
-      const m1 = new Model(cfg, await WasmBackend.create('simd'));
+      const layers = [196, (opts as { hidden?: number }).hidden ?? 40, 10];
+      const m1 = new Model({ ...cfg, layers }, await WasmBackend.create('simd'));
       const be2 = await threaded(2);
-      const m2 = new Model(cfg, be2);
+      const m2 = new Model({ ...cfg, layers }, be2);
       // the split kernels must be the ones training takes (batches at most 40% non-zero)
-      const calls = { fwd: 0, upd: 0 };
+      const calls = { fwd: 0, upd: 0, bwd: 0, adam: 0 };
       const fwd = be2.sparse_matmul_forward.bind(be2), upd = be2.sparse_update.bind(be2);
+      const bwd = be2.sparse_matmul_backward.bind(be2), adam = be2.adam_update.bind(be2);
       be2.sparse_matmul_forward = (...a) => (calls.fwd++, fwd(...a));
       be2.sparse_update = (...a) => (calls.upd++, upd(...a));
-      const h1 = await fit(m1, d, { ...opts, testData: test });
-      const h2 = await fit(m2, d, { ...opts, testData: test });
+      be2.sparse_matmul_backward = (...a) => (a[0] && calls.bwd++, bwd(...a));
+      be2.adam_update = (...a) => (a[4] >= 1 << 14 && calls.adam++, adam(...a));
+      const { hidden: _, ...fitOpts } = opts as typeof opts & { hidden?: number };
+      const h1 = await fit(m1, d, { ...fitOpts, testData: test });
+      const h2 = await fit(m2, d, { ...fitOpts, testData: test });
       const w1 = m1.getWeights(), w2 = m2.getWeights();
       for (let l = 0; l < w1.length; l++) {
         expect(sameBits(w2[l].W, w1[l].W), `${opts.optimizer} layer ${l} W`).toBe(true);
         expect(sameBits(w2[l].b, w1[l].b), `${opts.optimizer} layer ${l} b`).toBe(true);
       }
       expect(h2.epochs.map((e) => [e.loss, e.testAccuracy])).toEqual(h1.epochs.map((e) => [e.loss, e.testAccuracy]));
-      expect(calls.upd, opts.optimizer).toBe(2 * Math.ceil(600 / opts.batchSize));
+      const steps = 2 * Math.ceil(600 / opts.batchSize);
+      expect([calls.upd, calls.bwd, calls.adam], opts.optimizer).toEqual(opts.optimizer === 'adam' ? [0, steps, steps] : [steps, 0, 0]);
       expect(calls.fwd, opts.optimizer).toBeGreaterThan(calls.upd);
     }
   });

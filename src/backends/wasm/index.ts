@@ -13,7 +13,7 @@ import type { Backend, BackendName, DType, Tensor, TypedArrayOf } from '../../ba
 import { BYTES, checkNzColumns, dropoutParams } from '../../backend.js';
 import { SimdnetError } from '../../errors.js';
 import { instantiateKernels, loadWasmModule, simdSupported, type WasmSource, type WasmVariant } from './loader.js';
-import { CONTROL_BYTES, Team } from './threads.js';
+import { CONTROL_BYTES, Team, type TeamOp } from './threads.js';
 
 export { simdSupported, loadWasmModule, type WasmSource, type WasmVariant } from './loader.js';
 
@@ -49,11 +49,14 @@ interface Kernels {
   sparse_matmul_backward(dweight: number, dbias: number, dout: number, nzStart: number, nzIdx: number, idx: number, B: number, C: number, OC: number, scale: number): void;
   sparse_update(weight: number, vel: number, dweight: number, dout: number, nzStart: number, nzIdx: number, idx: number, B: number, C: number, OC: number, scale: number, lr: number, mu: number, wd: number, nesterov: number): number;
   sparse_update_rows(weight: number, vel: number, dweight: number, dout: number, nzStart: number, nzIdx: number, idx: number, B: number, C: number, OC: number, scale: number, lr: number, mu: number, wd: number, nesterov: number, k0: number, k1: number): number;
+  sparse_matmul_backward_rows(dweight: number, dbias: number, dout: number, nzStart: number, nzIdx: number, idx: number, B: number, C: number, OC: number, scale: number, k0: number, k1: number): void;
   scratch_bytes(): number;
 }
 
 /** the column lists' limit of the fused update (assembly/sparse.ts CSC_MAX_C): wider layers are not split */
 const CSC_MAX_C = 4096;
+/** elementwise ops (updates, fill, the non-finite count) are split between threads from this many elements */
+const SPLIT_MIN_ELEMENTS = 1 << 14;
 
 const align16 = (n: number) => Math.ceil(n / 16) * 16;
 
@@ -298,7 +301,10 @@ export class WasmBackend implements Backend {
 
   // ---- ops ------------------------------------------------------------------------------------
   fill(out: Tensor<'f32'>, N: number, value: number): void {
-    this.k.fill(out.byteOffset, N, value);
+    const at = this.elementParts(N);
+    if (!at) return this.k.fill(out.byteOffset, N, value);
+    checkSpans('fill', [out, N]);
+    this.splitElements(at, 'fill', (o, n) => [out.byteOffset + o * 4, n, value], (o, n) => this.k.fill(out.byteOffset + o * 4, n, value));
   }
   gather_rows_u8(out: Tensor<'f32'>, src: Tensor<'u8'>, idx: Tensor<'i32'>, B: number, C: number, scale: number): void {
     this.k.gather_rows_u8(out.byteOffset, src.byteOffset, idx.byteOffset, B, C, scale);
@@ -334,16 +340,60 @@ export class WasmBackend implements Backend {
     return this.k.argmax_rows(out.byteOffset, scores.byteOffset, off(labels), B, V);
   }
   sgd_update(params: Tensor<'f32'>, grads: Tensor<'f32'>, N: number, lr: number, weightDecay: number): number {
-    return this.k.sgd_update(params.byteOffset, grads.byteOffset, N, lr, weightDecay);
+    const at = this.elementParts(N);
+    if (!at) return this.k.sgd_update(params.byteOffset, grads.byteOffset, N, lr, weightDecay);
+    checkSpans('sgd_update', [params, N], [grads, N]);
+    const bad = this.count_nonfinite(grads, N); // nothing changes unless every gradient is finite, as in one call
+    if (bad) return bad;
+    const k = this.k, P = params.byteOffset, G = grads.byteOffset;
+    return this.splitElements(at, 'sgd_update', (o, n) => [P + o * 4, G + o * 4, n, lr, weightDecay], (o, n) => k.sgd_update(P + o * 4, G + o * 4, n, lr, weightDecay));
   }
   momentum_update(params: Tensor<'f32'>, grads: Tensor<'f32'>, vel: Tensor<'f32'>, N: number, lr: number, mu: number, weightDecay: number, nesterov: number): number {
-    return this.k.momentum_update(params.byteOffset, grads.byteOffset, vel.byteOffset, N, lr, mu, weightDecay, nesterov ? 1 : 0);
+    const nes = nesterov ? 1 : 0;
+    const at = this.elementParts(N);
+    if (!at) return this.k.momentum_update(params.byteOffset, grads.byteOffset, vel.byteOffset, N, lr, mu, weightDecay, nes);
+    checkSpans('momentum_update', [params, N], [grads, N], [vel, N]);
+    const bad = this.count_nonfinite(grads, N);
+    if (bad) return bad;
+    const k = this.k, P = params.byteOffset, G = grads.byteOffset, V = vel.byteOffset;
+    return this.splitElements(at, 'momentum_update', (o, n) => [P + o * 4, G + o * 4, V + o * 4, n, lr, mu, weightDecay, nes], (o, n) => k.momentum_update(P + o * 4, G + o * 4, V + o * 4, n, lr, mu, weightDecay, nes));
   }
   adam_update(params: Tensor<'f32'>, grads: Tensor<'f32'>, m: Tensor<'f32'>, v: Tensor<'f32'>, N: number, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, decoupled: number, bc1: number, bc2: number): number {
-    return this.k.adam_update(params.byteOffset, grads.byteOffset, m.byteOffset, v.byteOffset, N, lr, beta1, beta2, eps, weightDecay, decoupled ? 1 : 0, bc1, bc2);
+    const dec = decoupled ? 1 : 0;
+    const at = this.elementParts(N);
+    if (!at) return this.k.adam_update(params.byteOffset, grads.byteOffset, m.byteOffset, v.byteOffset, N, lr, beta1, beta2, eps, weightDecay, dec, bc1, bc2);
+    checkSpans('adam_update', [params, N], [grads, N], [m, N], [v, N]);
+    const bad = this.count_nonfinite(grads, N);
+    if (bad) return bad;
+    const k = this.k, P = params.byteOffset, G = grads.byteOffset, M = m.byteOffset, V = v.byteOffset;
+    const args = (o: number, n: number): number[] => [P + o * 4, G + o * 4, M + o * 4, V + o * 4, n, lr, beta1, beta2, eps, weightDecay, dec, bc1, bc2];
+    return this.splitElements(at, 'adam_update', args, (o, n) => k.adam_update(...(args(o, n) as Parameters<Kernels['adam_update']>)));
   }
   count_nonfinite(x: Tensor<'f32'>, N: number): number {
-    return this.k.count_nonfinite(x.byteOffset, N);
+    const at = this.elementParts(N);
+    if (!at) return this.k.count_nonfinite(x.byteOffset, N);
+    checkSpans('count_nonfinite', [x, N]);
+    const X = x.byteOffset;
+    return this.splitElements(at, 'count_nonfinite', (o, n) => [X + o * 4, n], (o, n) => this.k.count_nonfinite(X + o * 4, n));
+  }
+
+  /**
+   * The part boundaries of an elementwise op over N elements, one part per thread, at multiples of
+   * 4 elements (so every part's pointers keep the 16-byte alignment); null: one call does it all
+   * (one thread, or too few elements for a round trip to pay).
+   */
+  private elementParts(N: number): number[] | null {
+    const team = this.team;
+    if (!team || N < SPLIT_MIN_ELEMENTS) return null;
+    const n = team.size;
+    return Array.from({ length: n + 1 }, (_, t) => (t === n ? N : Math.floor((N * t) / n / 4) * 4));
+  }
+
+  /** runs an elementwise op in parts (elementParts): the workers' parts posted, this thread's the first; returns the sum of the parts' results */
+  private splitElements(at: number[], op: TeamOp, args: (o: number, n: number) => number[], own: (o: number, n: number) => number | void): number {
+    const team = this.team!, parts = at.length - 1;
+    for (let t = 1; t < parts; t++) team.post(t - 1, op, args(at[t], at[t + 1] - at[t]));
+    return team.alongside(parts - 1, () => own(0, at[1])).reduce((a, x) => a + x, 0);
   }
   nz_count(nzStart: Tensor<'i32'>, src: Tensor<'u8'>, rows: number, C: number): number {
     return this.k.nz_count(nzStart.byteOffset, src.byteOffset, rows, C);
@@ -369,7 +419,17 @@ export class WasmBackend implements Backend {
     team.alongside(n - 1, () => this.k.sparse_matmul_forward(out.byteOffset, nzStart.byteOffset, nzIdx.byteOffset, idx.byteOffset, weight.byteOffset, off(bias), at(1), C, OC, scale));
   }
   sparse_matmul_backward(dweight: Tensor<'f32'> | null, dbias: Tensor<'f32'> | null, dout: Tensor<'f32'>, nzStart: Tensor<'i32'>, nzIdx: Tensor<'i32'>, idx: Tensor<'i32'>, B: number, C: number, OC: number, scale: number): void {
-    this.k.sparse_matmul_backward(off(dweight), off(dbias), dout.byteOffset, nzStart.byteOffset, nzIdx.byteOffset, idx.byteOffset, B, C, OC, scale);
+    const team = this.team;
+    if (!team || !dweight || C < 2) {
+      this.k.sparse_matmul_backward(off(dweight), off(dbias), dout.byteOffset, nzStart.byteOffset, nzIdx.byteOffset, idx.byteOffset, B, C, OC, scale);
+      return;
+    }
+    // input rows of dweight, as in sparse_update; this thread also sums dbias
+    checkSpans('sparse_matmul_backward', [dweight, C * OC], [dout, B * OC], [idx, B], ...(dbias ? [[dbias, OC] as [Tensor, number]] : []));
+    const n = Math.min(team.size, C);
+    const at = (t: number) => Math.floor((C * t) / n);
+    for (let t = 1; t < n; t++) team.post(t - 1, 'sparse_matmul_backward_rows', [dweight.byteOffset, 0, dout.byteOffset, nzStart.byteOffset, nzIdx.byteOffset, idx.byteOffset, B, C, OC, scale, at(t), at(t + 1)]);
+    team.alongside(n - 1, () => this.k.sparse_matmul_backward_rows(dweight.byteOffset, off(dbias), dout.byteOffset, nzStart.byteOffset, nzIdx.byteOffset, idx.byteOffset, B, C, OC, scale, 0, at(1)));
   }
   sparse_update(weight: Tensor<'f32'>, vel: Tensor<'f32'> | null, dweight: Tensor<'f32'>, dout: Tensor<'f32'>, nzStart: Tensor<'i32'>, nzIdx: Tensor<'i32'>, idx: Tensor<'i32'>, B: number, C: number, OC: number, scale: number, lr: number, mu: number, weightDecay: number, nesterov: number): number {
     const team = this.team;

@@ -28,9 +28,19 @@ const RESULT = 4; // the kernel's i32 result
 const READY = 5; // 1 once the worker waits for parts
 const TEXT_LEN = 6; // UTF-16 code units of the error text
 
-/** the kernels a worker runs, by OP */
-export const OPS = ['sparse_matmul_forward', 'sparse_update_rows'] as const;
-export type TeamOp = (typeof OPS)[number];
+/** the kernels a worker runs (by OP: index here) and their argument counts */
+const ARITY = {
+  sparse_matmul_forward: 10,
+  sparse_update_rows: 17,
+  sparse_matmul_backward_rows: 12,
+  sgd_update: 5,
+  momentum_update: 8,
+  adam_update: 13,
+  count_nonfinite: 2,
+  fill: 3,
+} as const;
+export type TeamOp = keyof typeof ARITY;
+const OPS = Object.keys(ARITY) as TeamOp[];
 
 /**
  * The worker's program (CommonJS, run with `eval: true` so it needs no file of its own next to the
@@ -45,10 +55,7 @@ k.set_scratch(scratch);
 const ctl = new Int32Array(memory.buffer, control, 8);
 const args = new Float64Array(memory.buffer, control + 32, 24);
 const text = new Uint16Array(memory.buffer, control + 32 + 24 * 8, 128);
-const ops = [
-  (a) => k.sparse_matmul_forward(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]),
-  (a) => k.sparse_update_rows(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16]),
-];
+const ops = ${JSON.stringify(OPS.map((op) => [op, ARITY[op]]))}.map(([name, n]) => (a) => k[name](...a.subarray(0, n)));
 Atomics.store(ctl, ${READY}, 1);
 Atomics.notify(ctl, ${READY});
 let seen = 0;
@@ -143,6 +150,7 @@ export class Team {
   /** posts part `i` (0-based over the workers) of a call: the kernel and its arguments */
   post(i: number, op: TeamOp, args: number[]): void {
     if (this.closed) throw new SimdnetError('this backend was closed: create a new one');
+    if (args.length !== ARITY[op]) throw new Error(`${op} takes ${ARITY[op]} arguments, got ${args.length}`);
     const m = this.members[i];
     m.args.set(args);
     m.ctl[OP] = OPS.indexOf(op);
