@@ -3,6 +3,7 @@
  * threads over one shared memory give exactly what one thread gives: the kernels on awkward shapes
  * and densities, and whole training runs; plus the option's errors and close().
  */
+import { spawnSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Backend, Tensor } from '../src/backend.js';
 import { createBackend } from '../src/backends/index.js';
@@ -228,5 +229,27 @@ describe('threads: errors', () => {
     // the team still works afterwards
     be.write(idx, [0, 1]);
     expect(() => be.sparse_matmul_forward(out, start, nz, idx, W, null, 2, k.C, k.OC, 1 / 255)).not.toThrow();
+  });
+});
+
+describe('threads: start-up', () => {
+  it('the workers start when the process runs its code as ES modules (node --input-type=module)', () => {
+    // workers inherit the parent's flags: their program must not depend on being CommonJS
+    const dist = new URL('../dist/node.js', import.meta.url).href;
+    const code = `const { createBackend } = await import(${JSON.stringify(dist)}); const be = await createBackend({ threads: 2 }); console.log(be.threads); await be.close();`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trim()).toBe('2');
+  });
+
+  it('a worker that cannot start is a one-line error from createBackend, not a hang', async () => {
+    const { Team } = await import('../src/backends/wasm/threads.js');
+    const { loadWasmModule } = await import('../src/backends/wasm/loader.js');
+    // the plain SIMD build imports an unshared memory: a worker cannot instantiate it over a shared one
+    const module = await loadWasmModule('simd');
+    const memory = new WebAssembly.Memory({ initial: 16, maximum: 65536, shared: true });
+    const t0 = Date.now();
+    await expect(Team.start(module, memory, [1024], [4096])).rejects.toThrow(/^a worker thread did not start: .*shared/);
+    expect(Date.now() - t0).toBeLessThan(20_000);
   });
 });

@@ -43,11 +43,14 @@ export type TeamOp = keyof typeof ARITY;
 const OPS = Object.keys(ARITY) as TeamOp[];
 
 /**
- * The worker's program (CommonJS, run with `eval: true` so it needs no file of its own next to the
- * package, under vitest or in a bundle). workerData: { module, memory, control, scratch }.
+ * The worker's program (run with `eval: true` so it needs no file of its own next to the package,
+ * under vitest or in a bundle; valid as CommonJS and as an ES module). workerData: { module, memory,
+ * control, scratch }.
  */
-const WORKER_SOURCE = `
-const { workerData } = require('node:worker_threads');
+const WORKER_SOURCE = `(async () => {
+// a dynamic import, not require: the worker inherits the parent's flags, and under --input-type=module
+// or --experimental-default-type=module this source runs as an ES module
+const { workerData } = await import('node:worker_threads');
 const { module, memory, control, scratch } = workerData;
 const instance = new WebAssembly.Instance(module, { env: { memory, abort() { throw new Error('a kernel assertion failed'); } } });
 const k = instance.exports;
@@ -78,6 +81,7 @@ for (;;) {
   Atomics.store(ctl, ${DONE}, s);
   Atomics.notify(ctl, ${DONE});
 }
+})().catch((e) => { throw e; });
 `;
 
 interface NodeWorker {
