@@ -121,8 +121,9 @@ export class WasmBackend implements Backend {
 
   /**
    * The SIMD kernels shared by `threads` threads (this one and threads - 1 workers, Node only) over
-   * one shared memory: the first layer's sparse forward product and fused update are split between
-   * them (see sparse_matmul_forward and sparse_update below), with results bit-identical to one thread.
+   * one shared memory: the first layer's sparse kernels (sparse_matmul_forward, sparse_update,
+   * sparse_matmul_backward) and the elementwise ops of the updates (elementParts) are split between
+   * them, with results bit-identical to one thread.
    */
   static async createThreaded(threads: number, source?: WasmSource): Promise<WasmBackend> {
     const module = await loadWasmModule('threads', source);
