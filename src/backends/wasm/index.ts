@@ -59,6 +59,7 @@ const CSC_MAX_C = 4096;
 const SPLIT_MIN_ELEMENTS = 1 << 14;
 
 const align16 = (n: number) => Math.ceil(n / 16) * 16;
+const sum = (xs: number[]) => xs.reduce((a, x) => a + x, 0);
 
 /** the teams of threaded backends, stopped when their backend is garbage collected */
 const teamsToStop = new FinalizationRegistry<Team>((team) => void team.close());
@@ -305,7 +306,7 @@ export class WasmBackend implements Backend {
     const at = this.elementParts(N);
     if (!at) return this.k.fill(out.byteOffset, N, value);
     checkSpans('fill', [out, N]);
-    this.splitElements(at, 'fill', (o, n) => [out.byteOffset + o * 4, n, value], (o, n) => this.k.fill(out.byteOffset + o * 4, n, value));
+    this.inParts('fill', at, (lo, hi) => [out.byteOffset + lo * 4, hi - lo, value]);
   }
   gather_rows_u8(out: Tensor<'f32'>, src: Tensor<'u8'>, idx: Tensor<'i32'>, B: number, C: number, scale: number): void {
     this.k.gather_rows_u8(out.byteOffset, src.byteOffset, idx.byteOffset, B, C, scale);
@@ -346,8 +347,8 @@ export class WasmBackend implements Backend {
     checkSpans('sgd_update', [params, N], [grads, N]);
     const bad = this.count_nonfinite(grads, N); // nothing changes unless every gradient is finite, as in one call
     if (bad) return bad;
-    const k = this.k, P = params.byteOffset, G = grads.byteOffset;
-    return this.splitElements(at, 'sgd_update', (o, n) => [P + o * 4, G + o * 4, n, lr, weightDecay], (o, n) => k.sgd_update(P + o * 4, G + o * 4, n, lr, weightDecay));
+    const P = params.byteOffset, G = grads.byteOffset;
+    return sum(this.inParts('sgd_update', at, (lo, hi) => [P + lo * 4, G + lo * 4, hi - lo, lr, weightDecay]));
   }
   momentum_update(params: Tensor<'f32'>, grads: Tensor<'f32'>, vel: Tensor<'f32'>, N: number, lr: number, mu: number, weightDecay: number, nesterov: number): number {
     const nes = nesterov ? 1 : 0;
@@ -356,8 +357,8 @@ export class WasmBackend implements Backend {
     checkSpans('momentum_update', [params, N], [grads, N], [vel, N]);
     const bad = this.count_nonfinite(grads, N);
     if (bad) return bad;
-    const k = this.k, P = params.byteOffset, G = grads.byteOffset, V = vel.byteOffset;
-    return this.splitElements(at, 'momentum_update', (o, n) => [P + o * 4, G + o * 4, V + o * 4, n, lr, mu, weightDecay, nes], (o, n) => k.momentum_update(P + o * 4, G + o * 4, V + o * 4, n, lr, mu, weightDecay, nes));
+    const P = params.byteOffset, G = grads.byteOffset, V = vel.byteOffset;
+    return sum(this.inParts('momentum_update', at, (lo, hi) => [P + lo * 4, G + lo * 4, V + lo * 4, hi - lo, lr, mu, weightDecay, nes]));
   }
   adam_update(params: Tensor<'f32'>, grads: Tensor<'f32'>, m: Tensor<'f32'>, v: Tensor<'f32'>, N: number, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, decoupled: number, bc1: number, bc2: number): number {
     const dec = decoupled ? 1 : 0;
@@ -366,35 +367,43 @@ export class WasmBackend implements Backend {
     checkSpans('adam_update', [params, N], [grads, N], [m, N], [v, N]);
     const bad = this.count_nonfinite(grads, N);
     if (bad) return bad;
-    const k = this.k, P = params.byteOffset, G = grads.byteOffset, M = m.byteOffset, V = v.byteOffset;
-    const args = (o: number, n: number): number[] => [P + o * 4, G + o * 4, M + o * 4, V + o * 4, n, lr, beta1, beta2, eps, weightDecay, dec, bc1, bc2];
-    return this.splitElements(at, 'adam_update', args, (o, n) => k.adam_update(...(args(o, n) as Parameters<Kernels['adam_update']>)));
+    const P = params.byteOffset, G = grads.byteOffset, M = m.byteOffset, V = v.byteOffset;
+    return sum(this.inParts('adam_update', at, (lo, hi) => [P + lo * 4, G + lo * 4, M + lo * 4, V + lo * 4, hi - lo, lr, beta1, beta2, eps, weightDecay, dec, bc1, bc2]));
   }
   count_nonfinite(x: Tensor<'f32'>, N: number): number {
     const at = this.elementParts(N);
     if (!at) return this.k.count_nonfinite(x.byteOffset, N);
     checkSpans('count_nonfinite', [x, N]);
-    const X = x.byteOffset;
-    return this.splitElements(at, 'count_nonfinite', (o, n) => [X + o * 4, n], (o, n) => this.k.count_nonfinite(X + o * 4, n));
+    return sum(this.inParts('count_nonfinite', at, (lo, hi) => [x.byteOffset + lo * 4, hi - lo]));
   }
 
   /**
-   * The part boundaries of an elementwise op over N elements, one part per thread, at multiples of
-   * 4 elements (so every part's pointers keep the 16-byte alignment); null: one call does it all
-   * (one thread, or too few elements for a round trip to pay).
+   * The part boundaries [at[t], at[t + 1]) that split X items (rows, inputs or elements) between
+   * the threads, one part each (fewer when X is smaller), at multiples of `align`.
    */
-  private elementParts(N: number): number[] | null {
-    const team = this.team;
-    if (!team || N < SPLIT_MIN_ELEMENTS) return null;
-    const n = team.size;
-    return Array.from({ length: n + 1 }, (_, t) => (t === n ? N : Math.floor((N * t) / n / 4) * 4));
+  private parts(X: number, align = 1): number[] {
+    const n = Math.min(this.team!.size, X);
+    return Array.from({ length: n + 1 }, (_, t) => (t === n ? X : Math.floor((X * t) / n / align) * align));
   }
 
-  /** runs an elementwise op in parts (elementParts): the workers' parts posted, this thread's the first; returns the sum of the parts' results */
-  private splitElements(at: number[], op: TeamOp, args: (o: number, n: number) => number[], own: (o: number, n: number) => number | void): number {
+  /**
+   * The parts of an elementwise op over N elements, at multiples of 4 elements (so every part's
+   * pointers keep the 16-byte alignment); null: one call does it all (one thread, or too few
+   * elements for a round trip to pay).
+   */
+  private elementParts(N: number): number[] | null {
+    return this.team && N >= SPLIT_MIN_ELEMENTS ? this.parts(N, 4) : null;
+  }
+
+  /**
+   * Runs kernel `op` once per part of `at` (parts): part 0 on this thread, the others on the
+   * workers, each with the arguments args(lo, hi, t) gives it; returns the parts' results in order.
+   */
+  private inParts(op: TeamOp, at: number[], args: (lo: number, hi: number, t: number) => number[]): number[] {
     const team = this.team!, parts = at.length - 1;
-    for (let t = 1; t < parts; t++) team.post(t - 1, op, args(at[t], at[t + 1] - at[t]));
-    return team.alongside(parts - 1, () => own(0, at[1])).reduce((a, x) => a + x, 0);
+    for (let t = 1; t < parts; t++) team.post(t - 1, op, args(at[t], at[t + 1], t));
+    const kernel = this.k[op] as (...a: number[]) => number | void;
+    return team.alongside(parts - 1, () => kernel(...args(at[0], at[1], 0)));
   }
   nz_count(nzStart: Tensor<'i32'>, src: Tensor<'u8'>, rows: number, C: number): number {
     return this.k.nz_count(nzStart.byteOffset, src.byteOffset, rows, C);
@@ -404,49 +413,33 @@ export class WasmBackend implements Backend {
     this.k.nz_fill(nzIdx.byteOffset, nzStart.byteOffset, src.byteOffset, rows, C);
   }
   sparse_matmul_forward(out: Tensor<'f32'>, nzStart: Tensor<'i32'>, nzIdx: Tensor<'i32'>, idx: Tensor<'i32'>, weight: Tensor<'f32'>, bias: Tensor<'f32'> | null, B: number, C: number, OC: number, scale: number): void {
-    const team = this.team;
-    if (!team || B < 2) {
+    if (!this.team || B < 2) {
       this.k.sparse_matmul_forward(out.byteOffset, nzStart.byteOffset, nzIdx.byteOffset, idx.byteOffset, weight.byteOffset, off(bias), B, C, OC, scale);
       return;
     }
-    // rows of the batch: part t takes [B t / n, B (t + 1) / n); this thread the first
+    // the rows of the batch
     checkSpans('sparse_matmul_forward', [out, B * OC], [idx, B]);
-    const n = Math.min(team.size, B);
-    const at = (t: number) => Math.floor((B * t) / n);
-    for (let t = 1; t < n; t++) {
-      const b0 = at(t);
-      team.post(t - 1, 'sparse_matmul_forward', [out.byteOffset + b0 * OC * 4, nzStart.byteOffset, nzIdx.byteOffset, idx.byteOffset + b0 * 4, weight.byteOffset, off(bias), at(t + 1) - b0, C, OC, scale]);
-    }
-    team.alongside(n - 1, () => this.k.sparse_matmul_forward(out.byteOffset, nzStart.byteOffset, nzIdx.byteOffset, idx.byteOffset, weight.byteOffset, off(bias), at(1), C, OC, scale));
+    this.inParts('sparse_matmul_forward', this.parts(B), (lo, hi) => [out.byteOffset + lo * OC * 4, nzStart.byteOffset, nzIdx.byteOffset, idx.byteOffset + lo * 4, weight.byteOffset, off(bias), hi - lo, C, OC, scale]);
   }
   sparse_matmul_backward(dweight: Tensor<'f32'> | null, dbias: Tensor<'f32'> | null, dout: Tensor<'f32'>, nzStart: Tensor<'i32'>, nzIdx: Tensor<'i32'>, idx: Tensor<'i32'>, B: number, C: number, OC: number, scale: number): void {
-    const team = this.team;
-    if (!team || !dweight || C < 2) {
+    if (!this.team || !dweight || C < 2) {
       this.k.sparse_matmul_backward(off(dweight), off(dbias), dout.byteOffset, nzStart.byteOffset, nzIdx.byteOffset, idx.byteOffset, B, C, OC, scale);
       return;
     }
     // input rows of dweight, as in sparse_update; this thread also sums dbias
     checkSpans('sparse_matmul_backward', [dweight, C * OC], [dout, B * OC], [idx, B], ...(dbias ? [[dbias, OC] as [Tensor, number]] : []));
-    const n = Math.min(team.size, C);
-    const at = (t: number) => Math.floor((C * t) / n);
-    for (let t = 1; t < n; t++) team.post(t - 1, 'sparse_matmul_backward_rows', [dweight.byteOffset, 0, dout.byteOffset, nzStart.byteOffset, nzIdx.byteOffset, idx.byteOffset, B, C, OC, scale, at(t), at(t + 1)]);
-    team.alongside(n - 1, () => this.k.sparse_matmul_backward_rows(dweight.byteOffset, off(dbias), dout.byteOffset, nzStart.byteOffset, nzIdx.byteOffset, idx.byteOffset, B, C, OC, scale, 0, at(1)));
+    this.inParts('sparse_matmul_backward_rows', this.parts(C), (lo, hi, t) => [dweight.byteOffset, t ? 0 : off(dbias), dout.byteOffset, nzStart.byteOffset, nzIdx.byteOffset, idx.byteOffset, B, C, OC, scale, lo, hi]);
   }
   sparse_update(weight: Tensor<'f32'>, vel: Tensor<'f32'> | null, dweight: Tensor<'f32'>, dout: Tensor<'f32'>, nzStart: Tensor<'i32'>, nzIdx: Tensor<'i32'>, idx: Tensor<'i32'>, B: number, C: number, OC: number, scale: number, lr: number, mu: number, weightDecay: number, nesterov: number): number {
-    const team = this.team;
-    if (!team || C < 2 || C > CSC_MAX_C) {
+    if (!this.team || C < 2 || C > CSC_MAX_C) {
       return this.k.sparse_update(weight.byteOffset, off(vel), dweight.byteOffset, dout.byteOffset, nzStart.byteOffset, nzIdx.byteOffset, idx.byteOffset, B, C, OC, scale, lr, mu, weightDecay, nesterov);
     }
-    // input rows of W (and vel): part t takes [C t / n, C (t + 1) / n); each part checks all of dout
-    // and returns its own count, so a bad gradient (positive, the same in every part) is returned once
+    // input rows of W (and vel); each part checks all of dout and returns its own count, so a bad
+    // gradient (positive, the same in every part) is returned once
     checkSpans('sparse_update', [weight, C * OC], [dout, B * OC], [idx, B], [dweight, C * OC], ...(vel ? [[vel, C * OC] as [Tensor, number]] : []));
-    const n = Math.min(team.size, C);
-    const at = (t: number) => Math.floor((C * t) / n);
-    const common = [weight.byteOffset, off(vel), dweight.byteOffset, dout.byteOffset, nzStart.byteOffset, nzIdx.byteOffset, idx.byteOffset, B, C, OC, scale, lr, mu, weightDecay, nesterov];
-    for (let t = 1; t < n; t++) team.post(t - 1, 'sparse_update_rows', [...common, at(t), at(t + 1)]);
-    const [r, ...rest] = team.alongside(n - 1, () => this.k.sparse_update_rows(weight.byteOffset, off(vel), dweight.byteOffset, dout.byteOffset, nzStart.byteOffset, nzIdx.byteOffset, idx.byteOffset, B, C, OC, scale, lr, mu, weightDecay, nesterov, 0, at(1)));
+    const r = this.inParts('sparse_update_rows', this.parts(C), (lo, hi) => [weight.byteOffset, off(vel), dweight.byteOffset, dout.byteOffset, nzStart.byteOffset, nzIdx.byteOffset, idx.byteOffset, B, C, OC, scale, lr, mu, weightDecay, nesterov, lo, hi]);
     // a bad gradient: every part returns the same count; kept weights: negated counts that add up
-    return r > 0 ? r : rest.reduce((a, x) => a + x, r);
+    return r[0] > 0 ? r[0] : sum(r);
   }
   dropout_forward(out: Tensor<'f32'>, inp: Tensor<'f32'>, N: number, p: number, seed: number, stream: number): void {
     const { threshold, scale } = dropoutParams(p);
