@@ -10,9 +10,9 @@ export { nz_count, nz_fill, sparse_matmul_forward, sparse_matmul_backward, spars
 
 /** first byte the host may allocate from (above the static data and the kernels' scratch) */
 export function heap_base(): usize {
-  return scratch() + SCRATCH_BYTES;
+  return STATIC_SCRATCH + SCRATCH_BYTES;
 }
-import { scratch, SCRATCH_BYTES } from './scratch';
+import { STATIC_SCRATCH, SCRATCH_BYTES } from './scratch';
 export { set_scratch } from './scratch';
 
 /** the bytes of kernel scratch an instance needs (set_scratch) */

@@ -14,14 +14,17 @@ export const SCRATCH_TOUCH_AT: usize = SCRATCH_PANEL_AT + (256 << 5);
 /** bytes reserved: the batch column lists of assembly/sparse.ts (16 KiB + 512 KiB), WT, the value table, the panel, the touch word */
 export const SCRATCH_BYTES: usize = SCRATCH_TOUCH_AT + 16;
 
-/** this instance's scratch when the host moved it (set_scratch), else 0: the region above the static data */
-let movedScratch: usize = 0;
+/** the region above the static data (16-byte aligned): the first instance's scratch, below heap_base() */
+export const STATIC_SCRATCH: usize = (__heap_base + 15) & ~15;
+
+/** this instance's scratch: STATIC_SCRATCH unless the host moved it (set_scratch) */
+let scratchAt: usize = STATIC_SCRATCH;
 
 /** first byte of the scratch region (16-byte aligned) */
 // @ts-ignore: decorator
 @inline
 export function scratch(): usize {
-  return movedScratch ? movedScratch : (__heap_base + 15) & ~15;
+  return scratchAt;
 }
 
 /**
@@ -31,5 +34,5 @@ export function scratch(): usize {
  * per instance, so the first instance keeps the region above the static data.
  */
 export function set_scratch(p: usize): void {
-  movedScratch = p;
+  scratchAt = p;
 }

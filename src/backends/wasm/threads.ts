@@ -82,7 +82,7 @@ for (;;) {
   Atomics.store(ctl, ${DONE}, s);
   Atomics.notify(ctl, ${DONE});
 }
-})().catch((e) => { throw e; });
+})(); // a failure here rejects unhandled: the worker's 'error' event, which start() reports
 `;
 
 interface NodeWorker {
