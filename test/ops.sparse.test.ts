@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import type { Backend } from '../src/backend.js';
 import { TsBackend } from '../src/backends/ts/index.js';
 import { WasmBackend } from '../src/backends/wasm/index.js';
-import { Rng } from '../src/rng.js';
+import { makeSparseCase, type SparseCase } from './helpers/sparse-case.js';
 
 const DENSITIES = [0, 0.05, 0.19, 0.4, 0.7, 1];
 const SHAPES: ([number, number, number] | [number, number, number, number[]])[] = [
@@ -35,17 +35,10 @@ function close(label: string, got: ArrayLike<number>, want: ArrayLike<number>, r
   expect(got.length).toBe(want.length);
 }
 
-interface Case { src: Uint8Array; idx: Int32Array; W: Float32Array; b: Float32Array; dout: Float32Array; dW0: Float32Array; db0: Float32Array; rows: number; B: number; C: number; OC: number }
+type Case = SparseCase;
 
-function makeCase(rows: number, C: number, OC: number, density: number, seed: number): Case {
-  const rng = new Rng(seed);
-  const src = new Uint8Array(rows * C);
-  for (let i = 0; i < src.length; i++) if (rng.float() < density) src[i] = 1 + rng.int(255);
-  const B = Math.max(1, rows - 1);
-  const idx = Int32Array.from({ length: B }, () => rng.int(rows));
-  const r = (n: number) => Float32Array.from({ length: n }, () => rng.float() * 2 - 1);
-  return { src, idx, W: r(C * OC), b: r(OC), dout: r(B * OC), dW0: r(C * OC), db0: r(OC), rows, B, C, OC };
-}
+/** a batch of all rows but one (at least 1) */
+const makeCase = (rows: number, C: number, OC: number, density: number, seed: number): Case => makeSparseCase(rows, Math.max(1, rows - 1), C, OC, density, seed);
 
 /** run the sparse ops of one backend; returns every output */
 function runSparse(be: Backend, k: Case, scale: number) {

@@ -12,6 +12,7 @@ import { Model } from '../src/model.js';
 import { fit } from '../src/train.js';
 import { Rng } from '../src/rng.js';
 import { sameBits } from './helpers/bits.js';
+import { makeSparseCase, type SparseCase } from './helpers/sparse-case.js';
 import { synthetic } from './helpers/synthetic.js';
 
 const teams: WasmBackend[] = [];
@@ -24,16 +25,8 @@ afterAll(async () => {
   for (const be of teams) await be.close();
 });
 
-interface Case { src: Uint8Array; idx: Int32Array; W: Float32Array; b: Float32Array; dout: Float32Array; vel: Float32Array; rows: number; B: number; C: number; OC: number }
-
-function makeCase(rows: number, B: number, C: number, OC: number, density: number, seed: number): Case {
-  const rng = new Rng(seed);
-  const src = new Uint8Array(rows * C);
-  for (let i = 0; i < src.length; i++) if (rng.float() < density) src[i] = 1 + rng.int(255);
-  const idx = Int32Array.from({ length: B }, () => rng.int(rows));
-  const r = (n: number) => Float32Array.from({ length: n }, () => rng.float() * 2 - 1);
-  return { src, idx, W: r(C * OC), b: r(OC), dout: r(B * OC), vel: r(C * OC), rows, B, C, OC };
-}
+type Case = SparseCase;
+const makeCase = makeSparseCase;
 
 /** the forward product and the fused update (SGD with decay; Nesterov with decay) of one backend */
 function run(be: Backend, k: Case) {
@@ -52,11 +45,11 @@ function run(be: Backend, k: Case) {
   const dout = be.alloc('f32', k.dout.length); be.write(dout, k.dout);
   const scratch = be.alloc('f32', k.W.length);
   const gSgd = be.sparse_update(W, null, scratch, dout, start, nz, idx, k.B, k.C, k.OC, 1 / 255, 0.05, 0, 1e-3, 0);
-  const vel = be.alloc('f32', k.vel.length); be.write(vel, k.vel);
+  const vel = be.alloc('f32', k.dW0.length); be.write(vel, k.dW0);
   const gMom = be.sparse_update(W, vel, scratch, dout, start, nz, idx, k.B, k.C, k.OC, 1 / 255, 0.05, 0.9, 1e-3, 1);
   // the unfused weight gradient (Adam's path): into a non-zero dW, with and without dbias
-  const dW = be.alloc('f32', k.W.length); be.write(dW, k.vel);
-  const db = be.alloc('f32', k.OC); be.write(db, k.b);
+  const dW = be.alloc('f32', k.W.length); be.write(dW, k.dW0);
+  const db = be.alloc('f32', k.OC); be.write(db, k.db0);
   be.sparse_matmul_backward(dW, db, dout, start, nz, idx, k.B, k.C, k.OC, 1 / 255);
   be.sparse_matmul_backward(dW, null, dout, start, nz, idx, k.B, k.C, k.OC, 0.5);
   // a bad gradient changes nothing and is counted once, not once per thread
