@@ -2,7 +2,7 @@
 // same names and argument order; tensors are byte offsets into the host-owned memory (env.memory),
 // 0 = null for nullable arguments; sizes are i32; losses come back as f64, counts as i32.
 export { fill, gather_rows_u8, gather_u8 } from './data';
-export { matmul_forward, matmul_backward } from './matmul';
+export { matmul_forward, matmul_backward, matmul_backward_part } from './matmul';
 export { activation_forward, activation_backward } from './activations';
 export { softmax_xent_forward, softmax_xent_backward, sigmoid_mse_forward, sigmoid_mse_backward, argmax_rows } from './softmax_xent';
 export { sgd_update, momentum_update, adam_update, count_nonfinite } from './optim';

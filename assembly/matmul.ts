@@ -399,7 +399,28 @@ export function matmul_backward(dinp: usize, dweight: usize, dbias: usize, dout:
   if (dinp) checkSpan(dinp, B * C, 4);
   if (dbias) checkSpan(dbias, OC, 4);
   if (dinp) backward_dinp(dinp, dout, weight, B, C, OC);
-  backward_dweight(dweight, dout, inp, B, C, OC);
+  backward_dweight(dweight, dout, inp, B, C, OC, <usize>C << 2);
+  if (dbias) backward_dbias(dbias, dout, B, OC);
+}
+
+/**
+ * A part of matmul_backward, for threads (src/backends/wasm/threads.ts): the rows [b0, b1) of dinp
+ * (if dinp), the rows [c0, c1) of dweight and, if dbias, all of dbias. Every element is the same sum
+ * in the same order as in one matmul_backward call (a dinp element is a dot product along OC, a
+ * dweight element a sum over the batch), so parts that cover the ranges leave exactly what one call
+ * leaves.
+ */
+export function matmul_backward_part(dinp: usize, dweight: usize, dbias: usize, dout: usize, inp: usize, weight: usize, B: i32, C: i32, OC: i32, b0: i32, b1: i32, c0: i32, c1: i32): void {
+  checkSpan(dout, B * OC, 4);
+  checkSpan(inp, B * C, 4);
+  checkSpan(weight, C * OC, 4);
+  checkSpan(dweight, C * OC, 4);
+  if (dinp) checkSpan(dinp, B * C, 4);
+  if (dbias) checkSpan(dbias, OC, 4);
+  assert(b0 >= 0 && b0 <= b1 && b1 <= B && c0 >= 0 && c0 <= c1 && c1 <= C, 'part outside the product');
+  const rowI = <usize>C << 2, rowO = <usize>OC << 2;
+  if (dinp && b1 > b0) backward_dinp(dinp + <usize>b0 * rowI, dout + <usize>b0 * rowO, weight, b1 - b0, C, OC);
+  if (c1 > c0) backward_dweight(dweight + <usize>c0 * rowO, dout, inp + (<usize>c0 << 2), B, c1 - c0, OC, rowI);
   if (dbias) backward_dbias(dbias, dout, B, OC);
 }
 
@@ -504,8 +525,8 @@ function dinp_4x2(o: usize, d: usize, w0: usize, OC: i32, rowI: usize, rowO: usi
 }
 
 // dweight[c][j] += sum_b inp[b][c] * dout[b][j]: tiles of 4 c x 8 j, reducing over the batch
-function backward_dweight(dweight: usize, dout: usize, inp: usize, B: i32, C: i32, OC: i32): void {
-  const rowI = <usize>C << 2;
+// (inp's rows are rowI bytes apart: C columns of a wider input when a thread takes rows of dweight)
+function backward_dweight(dweight: usize, dout: usize, inp: usize, B: i32, C: i32, OC: i32, rowI: usize): void {
   const rowO = <usize>OC << 2;
   let j = 0;
   if (ASC_FEATURE_SIMD) {

@@ -133,7 +133,73 @@ describe('threads', () => {
     }
   });
 
-  it('training with 2 threads is bit-identical to 1 thread (SGD, Nesterov and Adam, evaluation between epochs)', async () => {
+  it('2 and 3 threads: the dense products and the activations are bit-identical to one thread, split from their thresholds', async () => {
+    const one = await WasmBackend.create('simd');
+    for (const n of [2, 3]) {
+      const many = await threaded(n);
+      // which ops went through the workers
+      const split: string[] = [];
+      const inParts = (many as unknown as { inParts: (op: string, ...r: unknown[]) => number[] }).inParts.bind(many);
+      (many as unknown as { inParts: unknown }).inParts = (op: string, ...r: unknown[]) => (split.push(op), inParts(op, ...r));
+      const rng = new Rng(n);
+      const r = (len: number, scale: number) => Float32Array.from({ length: len }, () => (rng.float() * 2 - 1) * scale);
+      // (B, C, OC): batches of 2, 3, 5 and 17 rows (parts of 1 row, of uneven rows, 4-row tiles
+      // cut), C (inputs, split in fours for dweight) and OC around the 4x8 tiles, the 2-column
+      // tail of 10 classes and the narrow-layer dinp path; the first three stay under the split
+      // threshold (65,536 multiply-adds), as W1's 64x64x10 output layer does
+      for (const [B, C, OC, splits] of [
+        [2, 3, 10, false], [64, 64, 10, false], [3, 800, 27, false], [2, 784, 64, true], [3, 800, 30, true],
+        [5, 17, 784, true], [17, 97, 41, true], [129, 800, 17, true], [33, 2, 1000, true], [64, 800, 10, true], [40, 5, 333, true],
+      ] as [number, number, number, boolean][]) {
+        const X = r(B * C, 2), W = r(C * OC, 0.5), b = r(OC, 0.1), D = r(B * OC, 1), dW0 = r(C * OC, 0.01), db0 = r(OC, 0.01);
+        const outs = [one, many].map((be) => {
+          const m = be.mark();
+          const x = be.alloc('f32', B * C), w = be.alloc('f32', C * OC), bias = be.alloc('f32', OC), out = be.alloc('f32', B * OC), out0 = be.alloc('f32', B * OC);
+          const d = be.alloc('f32', B * OC), dx = be.alloc('f32', B * C), dw = be.alloc('f32', C * OC), db = be.alloc('f32', OC);
+          be.write(x, X); be.write(w, W); be.write(bias, b); be.write(d, D); be.write(dw, dW0); be.write(db, db0);
+          be.fill(out, B * OC, NaN); be.fill(out0, B * OC, NaN); be.fill(dx, B * C, NaN); // every element must be written
+          be.matmul_forward(out, x, w, bias, B, C, OC);
+          be.matmul_forward(out0, x, w, null, B, C, OC);
+          be.matmul_backward(dx, dw, db, d, x, w, B, C, OC); // dweight and dbias accumulate
+          be.matmul_backward(null, dw, null, d, x, w, B, C, OC); // without dinp and dbias
+          const res = [be.read(out), be.read(out0), be.read(dx), be.read(dw), be.read(db)];
+          be.release(m);
+          return res;
+        });
+        const label = `${n} threads B=${B} C=${C} OC=${OC}`;
+        ['forward with bias', 'forward', 'dinp', 'dweight', 'dbias'].forEach((what, i) => expect(sameBits(outs[1][i], outs[0][i]), `${label} ${what}`).toBe(true));
+        const ops = split.splice(0);
+        expect(ops.filter((op) => op === 'matmul_forward').length, label).toBe(splits ? 2 : 0);
+        expect(ops.filter((op) => op === 'matmul_backward_part').length, label).toBe(splits ? 2 : 0);
+      }
+      // sigmoid and tanh split from 4,096 values, linear and relu from 65,536, every backward from 32,768
+      for (const N of [4095, 4096, 4099, 32767, 32768, 32771, 65535, 65536, 100003]) {
+        const x = r(N, 20), dy = r(N, 1);
+        for (const at of [0, 1, 4095, 4096, N - 1]) if (at < N) x[at] = [NaN, Infinity, -Infinity, -0, 88.5][at % 5];
+        for (const act of [0, 1, 2, 3]) {
+          const outs = [one, many].map((be) => {
+            const m = be.mark();
+            const X = be.alloc('f32', N), Y = be.alloc('f32', N), D = be.alloc('f32', N), G = be.alloc('f32', N);
+            be.write(X, x); be.write(D, dy); be.fill(Y, N, NaN); be.fill(G, N, NaN);
+            be.activation_forward(Y, X, N, act);
+            be.activation_backward(G, D, Y, N, act);
+            be.activation_forward(X, X, N, act); // in place
+            const res = [be.read(Y), be.read(G), be.read(X)];
+            be.release(m);
+            return res;
+          });
+          const label = `${n} threads N=${N} activation ${act}`;
+          for (let i = 0; i < 3; i++) expect(sameBits(outs[1][i], outs[0][i]), `${label} output ${i}`).toBe(true);
+          const ops = split.splice(0);
+          const fwd = N >= (act === 1 || act === 3 ? 4096 : 65536);
+          expect(ops.filter((op) => op === 'activation_forward').length, label).toBe(fwd ? 2 : 0);
+          expect(ops.filter((op) => op === 'activation_backward').length, label).toBe(N >= 32768 ? 1 : 0);
+        }
+      }
+    }
+  });
+
+  it('training with 2 threads is bit-identical to 1 thread (SGD, Nesterov, Adam and momentum on two hidden layers, evaluation between epochs)', async () => {
     // MNIST-like density: about a fifth of the inputs non-zero, so the sparse kernels run
     const d = synthetic(600, 196, 10, 3, 40);
     for (let i = 0; i < d.images.length; i++) if (d.images[i] < 60) d.images[i] = 0;
@@ -144,9 +210,11 @@ describe('threads', () => {
       { epochs: 2, batchSize: 7, learningRate: 0.02, optimizer: 'nesterov' as const, momentum: 0.9, weightDecay: 1e-4 },
       // Adam: the unfused gradient (sparse_matmul_backward) and, with 100 hidden units (20,710
       // parameters), the elementwise update split too
-      { epochs: 2, batchSize: 32, learningRate: 0.002, optimizer: 'adam' as const, hidden: 100 },
+      { epochs: 2, batchSize: 32, learningRate: 0.002, optimizer: 'adam' as const, hidden: [100] },
+      // two hidden layers: the dense 150x80 layer's products and the sigmoids split too
+      { epochs: 2, batchSize: 64, learningRate: 0.05, optimizer: 'momentum' as const, momentum: 0.9, hidden: [150, 80] },
     ]) {
-      const layers = [196, (opts as { hidden?: number }).hidden ?? 40, 10];
+      const layers = [196, ...((opts as { hidden?: number[] }).hidden ?? [40]), 10];
       const m1 = new Model({ ...cfg, layers }, await WasmBackend.create('simd'));
       const be2 = await threaded(2);
       const m2 = new Model({ ...cfg, layers }, be2);
@@ -158,7 +226,10 @@ describe('threads', () => {
       be2.sparse_update = (...a) => (calls.upd++, upd(...a));
       be2.sparse_matmul_backward = (...a) => (a[0] && calls.bwd++, bwd(...a));
       be2.adam_update = (...a) => (a[4] >= 1 << 14 && calls.adam++, adam(...a));
-      const { hidden: _, ...fitOpts } = opts as typeof opts & { hidden?: number };
+      const split = new Set<string>();
+      const inParts = (be2 as unknown as { inParts: (op: string, ...r: unknown[]) => number[] }).inParts.bind(be2);
+      (be2 as unknown as { inParts: unknown }).inParts = (op: string, ...r: unknown[]) => (split.add(op), inParts(op, ...r));
+      const { hidden: _, ...fitOpts } = opts as typeof opts & { hidden?: number[] };
       const h1 = await fit(m1, d, { ...fitOpts, testData: test });
       const h2 = await fit(m2, d, { ...fitOpts, testData: test });
       const w1 = m1.getWeights(), w2 = m2.getWeights();
@@ -170,6 +241,8 @@ describe('threads', () => {
       const steps = 2 * Math.ceil(600 / opts.batchSize);
       expect([calls.upd, calls.bwd, calls.adam], opts.optimizer).toEqual(opts.optimizer === 'adam' ? [0, steps, steps] : [steps, 0, 0]);
       expect(calls.fwd, opts.optimizer).toBeGreaterThan(calls.upd);
+      // (the evaluation's larger batches may split the others' output layers too)
+      if (layers.length > 3) expect(['matmul_forward', 'matmul_backward_part', 'activation_forward'].every((op) => split.has(op)), opts.optimizer).toBe(true);
     }
   });
 

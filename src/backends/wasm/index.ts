@@ -10,7 +10,7 @@
  * changes. Ops pass byteOffsets straight to the kernels.
  */
 import type { Backend, BackendName, DType, Tensor, TypedArrayOf } from '../../backend.js';
-import { BYTES, checkNzColumns, dropoutParams } from '../../backend.js';
+import { Activation, BYTES, checkNzColumns, dropoutParams } from '../../backend.js';
 import { SimdnetError } from '../../errors.js';
 import { instantiateKernels, loadWasmModule, simdSupported, type WasmSource, type WasmVariant } from './loader.js';
 import { CONTROL_BYTES, Team, type TeamOp } from './threads.js';
@@ -29,6 +29,7 @@ interface Kernels {
   gather_u8(out: number, src: number, idx: number, B: number): void;
   matmul_forward(out: number, inp: number, weight: number, bias: number, B: number, C: number, OC: number): void;
   matmul_backward(dinp: number, dweight: number, dbias: number, dout: number, inp: number, weight: number, B: number, C: number, OC: number): void;
+  matmul_backward_part(dinp: number, dweight: number, dbias: number, dout: number, inp: number, weight: number, B: number, C: number, OC: number, b0: number, b1: number, c0: number, c1: number): void;
   activation_forward(out: number, inp: number, N: number, act: number): void;
   activation_backward(dinp: number, dout: number, out: number, N: number, act: number): void;
   softmax_xent_forward(probs: number, logits: number, labels: number, B: number, V: number): number;
@@ -57,6 +58,19 @@ interface Kernels {
 const CSC_MAX_C = 4096;
 /** elementwise ops (updates, fill, the non-finite count) are split between threads from this many elements */
 const SPLIT_MIN_ELEMENTS = 1 << 14;
+/**
+ * activations are split between threads from this many values: sigmoid and tanh (an exp per value)
+ * from 4,096 (2 threads: 0.84x the time there), ReLU and linear from 65,536 (at 40,960 still 1.14x:
+ * the worker's half of the values comes from the other core's cache) and the backward from 32,768
+ * (0.90x) (dev/split-micro.mjs)
+ */
+const SPLIT_MIN_EXPS = 1 << 12, SPLIT_MIN_CHEAP = 1 << 16, SPLIT_MIN_ACT_BACKWARD = 1 << 15;
+/**
+ * dense products are split between threads from this many multiply-adds (B x C x OC): with 2
+ * threads 64x64x10 took 1.17x (forward) and 1.20x (backward) the time of one, 128x64x10 0.76x
+ * and 0.85x, 64x800x800 0.57x and 0.54x (dev/split-micro.mjs)
+ */
+const SPLIT_MIN_PRODUCTS = 1 << 16;
 
 const align16 = (n: number) => Math.ceil(n / 16) * 16;
 const sum = (xs: number[]) => xs.reduce((a, x) => a + x, 0);
@@ -315,16 +329,45 @@ export class WasmBackend implements Backend {
     this.k.gather_u8(out.byteOffset, src.byteOffset, idx.byteOffset, B);
   }
   matmul_forward(out: Tensor<'f32'>, inp: Tensor<'f32'>, weight: Tensor<'f32'>, bias: Tensor<'f32'> | null, B: number, C: number, OC: number): void {
-    this.k.matmul_forward(out.byteOffset, inp.byteOffset, weight.byteOffset, off(bias), B, C, OC);
+    if (!this.team || B < 2 || B * C * OC < SPLIT_MIN_PRODUCTS) {
+      this.k.matmul_forward(out.byteOffset, inp.byteOffset, weight.byteOffset, off(bias), B, C, OC);
+      return;
+    }
+    // the rows of the batch: each output row is its own sums, whichever thread makes it
+    checkSpans('matmul_forward', [out, B * OC], [inp, B * C], [weight, C * OC], ...(bias ? [[bias, OC] as [Tensor, number]] : []));
+    this.inParts('matmul_forward', this.parts(B), (lo, hi) => [out.byteOffset + lo * OC * 4, inp.byteOffset + lo * C * 4, weight.byteOffset, off(bias), hi - lo, C, OC]);
   }
   matmul_backward(dinp: Tensor<'f32'> | null, dweight: Tensor<'f32'>, dbias: Tensor<'f32'> | null, dout: Tensor<'f32'>, inp: Tensor<'f32'>, weight: Tensor<'f32'>, B: number, C: number, OC: number): void {
-    this.k.matmul_backward(off(dinp), dweight.byteOffset, off(dbias), dout.byteOffset, inp.byteOffset, weight.byteOffset, B, C, OC);
+    const n = this.team ? Math.min(this.team.size, B, C) : 1;
+    if (n < 2 || B * C * OC < SPLIT_MIN_PRODUCTS) {
+      this.k.matmul_backward(off(dinp), dweight.byteOffset, off(dbias), dout.byteOffset, inp.byteOffset, weight.byteOffset, B, C, OC);
+      return;
+    }
+    // each thread takes rows of the batch for dinp and rows of dweight (inputs), both in fours: the
+    // dinp kernel makes 4 rows at a time with other roundings than a lone row (bit-identical only if
+    // every part starts where one call's group of 4 does); this one also sums dbias
+    checkSpans('matmul_backward', [dout, B * OC], [inp, B * C], [weight, C * OC], [dweight, C * OC], ...(dinp ? [[dinp, B * C] as [Tensor, number]] : []), ...(dbias ? [[dbias, OC] as [Tensor, number]] : []));
+    const rows = this.parts(B, 4).slice(0, n + 1), inputs = this.parts(C, 4).slice(0, n + 1);
+    rows[n] = B; inputs[n] = C;
+    this.inParts('matmul_backward_part', inputs, (lo, hi, t) => [off(dinp), dweight.byteOffset, t ? 0 : off(dbias), dout.byteOffset, inp.byteOffset, weight.byteOffset, B, C, OC, rows[t], rows[t + 1], lo, hi]);
   }
   activation_forward(out: Tensor<'f32'>, inp: Tensor<'f32'>, N: number, act: number): void {
-    this.k.activation_forward(out.byteOffset, inp.byteOffset, N, act);
+    const at = this.team && N >= (act === Activation.sigmoid || act === Activation.tanh ? SPLIT_MIN_EXPS : SPLIT_MIN_CHEAP) ? this.parts(N, 4) : null;
+    if (!at) {
+      this.k.activation_forward(out.byteOffset, inp.byteOffset, N, act);
+      return;
+    }
+    checkSpans('activation_forward', [out, N], [inp, N]);
+    this.inParts('activation_forward', at, (lo, hi) => [out.byteOffset + lo * 4, inp.byteOffset + lo * 4, hi - lo, act]);
   }
   activation_backward(dinp: Tensor<'f32'>, dout: Tensor<'f32'>, out: Tensor<'f32'>, N: number, act: number): void {
-    this.k.activation_backward(dinp.byteOffset, dout.byteOffset, out.byteOffset, N, act);
+    const at = this.team && N >= SPLIT_MIN_ACT_BACKWARD ? this.parts(N, 4) : null;
+    if (!at) {
+      this.k.activation_backward(dinp.byteOffset, dout.byteOffset, out.byteOffset, N, act);
+      return;
+    }
+    checkSpans('activation_backward', [dinp, N], [dout, N], [out, N]);
+    this.inParts('activation_backward', at, (lo, hi) => [dinp.byteOffset + lo * 4, dout.byteOffset + lo * 4, out.byteOffset + lo * 4, hi - lo, act]);
   }
   softmax_xent_forward(probs: Tensor<'f32'>, logits: Tensor<'f32'>, labels: Tensor<'i32'>, B: number, V: number): number {
     return this.k.softmax_xent_forward(probs.byteOffset, logits.byteOffset, labels.byteOffset, B, V);

@@ -39,6 +39,10 @@ const ARITY = {
   adam_update: 13,
   count_nonfinite: 2,
   fill: 3,
+  matmul_forward: 7,
+  matmul_backward_part: 13,
+  activation_forward: 4,
+  activation_backward: 5,
 } as const;
 export type TeamOp = keyof typeof ARITY;
 const OPS = Object.keys(ARITY) as TeamOp[];
