@@ -11,7 +11,7 @@ const make = async (wasm) => {
   const be = await createBackend({ prefer: 'wasm-simd', wasm: wasm ? { simd: wasm } : undefined });
   return new Model({ layers: [784, ...hidden.split(',').map(Number), 10], activation: act, seed: 1 }, be);
 };
-const models = { new: await make(null), old: await make(oldPath) };
+const models = { new: await make(process.env.NEW || null), old: await make(oldPath) };
 const times = { new: [], old: [] };
 const evict = process.env.EVICT ? new Uint8Array(512 << 20) : null;
 for (let r = 0; r < +reps; r++) {
