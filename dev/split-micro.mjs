@@ -31,4 +31,11 @@ for (const [name, act, back] of [['sigmoid', 1, false], ['relu', 2, false], ['re
     return back ? () => be.activation_backward(g, x, y, N, act) : () => be.activation_forward(y, x, N, act);
   }, N * 10);
 }
+for (const N of sizes) {
+  compare(`dropout ${N}`, (be) => {
+    const x = be.alloc('f32', N), y = be.alloc('f32', N);
+    be.write(x, Float32Array.from({ length: N }, () => Math.random() * 8 - 4));
+    return () => be.dropout_forward(y, x, N, 0.3, 1, 2);
+  }, N * 10);
+}
 await two.close();

@@ -41,8 +41,10 @@ describe('dropout', () => {
     it(`wasm ${variant} drops exactly the units TS drops`, async () => {
       const w = await WasmBackend.create(variant);
       const rng = new Rng(5);
-      for (const N of [1, 3, 5, 17, 1000]) {
+      // lengths around the SIMD build's 4 lanes, and values whose dropped and kept forms differ in sign and NaN
+      for (const N of [1, 3, 4, 5, 17, 1000, 1027, 4099]) {
         const x = Float32Array.from({ length: N }, () => rng.float() * 2 - 1), d = Float32Array.from({ length: N }, () => rng.float() * 2 - 1);
+        for (let i = 0; i < N; i += 7) x[i] = [NaN, -0, -Infinity, Infinity, -3e38][(i / 7) % 5];
         for (const [p, seed, stream] of [[0.3, 1, 0], [0.5, 4294967295, 123456], [0.1, 99, 2 ** 31 + 5]]) {
           const got = run(w, x, d, p, seed, stream), want = run(new TsBackend(), x, d, p, seed, stream);
           expect(Array.from(got.out), `${variant} N=${N} p=${p}`).toEqual(Array.from(want.out));

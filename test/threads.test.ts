@@ -133,7 +133,7 @@ describe('threads', () => {
     }
   });
 
-  it('2 and 3 threads: the dense products and the activations are bit-identical to one thread, split from their thresholds', async () => {
+  it('2 and 3 threads: the dense products, the activations and dropout are bit-identical to one thread, split from their thresholds', async () => {
     const one = await WasmBackend.create('simd');
     for (const n of [2, 3]) {
       const many = await threaded(n);
@@ -195,6 +195,20 @@ describe('threads', () => {
           expect(ops.filter((op) => op === 'activation_forward').length, label).toBe(fwd ? 2 : 0);
           expect(ops.filter((op) => op === 'activation_backward').length, label).toBe(N >= 32768 ? 1 : 0);
         }
+        // dropout splits from 65,536 units: each part's mask starts at its first unit's index
+        const outs = [one, many].map((be) => {
+          const m = be.mark();
+          const X = be.alloc('f32', N), Y = be.alloc('f32', N), D = be.alloc('f32', N), G = be.alloc('f32', N);
+          be.write(X, x); be.write(D, dy); be.fill(Y, N, NaN); be.fill(G, N, NaN);
+          be.dropout_forward(Y, X, N, 0.3, 4294967295, 77);
+          be.dropout_backward(G, D, N, 0.3, 4294967295, 77);
+          const res = [be.read(Y), be.read(G)];
+          be.release(m);
+          return res;
+        });
+        expect(sameBits(outs[1][0], outs[0][0]), `${n} threads N=${N} dropout forward`).toBe(true);
+        expect(sameBits(outs[1][1], outs[0][1]), `${n} threads N=${N} dropout backward`).toBe(true);
+        expect(split.splice(0).filter((op) => op.startsWith('dropout')).length, `${n} threads N=${N} dropout`).toBe(N >= 65536 ? 2 : 0);
       }
     }
   });

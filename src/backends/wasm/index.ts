@@ -42,8 +42,8 @@ interface Kernels {
   adam_update(params: number, grads: number, m: number, v: number, N: number, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, decoupled: number, bc1: number, bc2: number): number;
   count_nonfinite(x: number, N: number): number;
   nz_count(nzStart: number, src: number, rows: number, C: number): number;
-  dropout_forward(out: number, inp: number, N: number, threshold: number, scale: number, seed: number, stream: number): void;
-  dropout_backward(dinp: number, dout: number, N: number, threshold: number, scale: number, seed: number, stream: number): void;
+  dropout_forward(out: number, inp: number, N: number, threshold: number, scale: number, seed: number, stream: number, i0: number): void;
+  dropout_backward(dinp: number, dout: number, N: number, threshold: number, scale: number, seed: number, stream: number, i0: number): void;
   augment_rows_u8(out: number, src: number, idx: number, params: number, field: number, B: number, W: number, H: number, seed: number, stream: number, shift: number, rotate: number, scale: number, alpha: number, R: number, random: number): void;
   nz_fill(nzIdx: number, nzStart: number, src: number, rows: number, C: number): void;
   sparse_matmul_forward(out: number, nzStart: number, nzIdx: number, idx: number, weight: number, bias: number, B: number, C: number, OC: number, scale: number): void;
@@ -65,6 +65,8 @@ const SPLIT_MIN_ELEMENTS = 1 << 14;
  * (0.90x) (dev/split-micro.mjs)
  */
 const SPLIT_MIN_EXPS = 1 << 12, SPLIT_MIN_CHEAP = 1 << 16, SPLIT_MIN_ACT_BACKWARD = 1 << 15;
+/** dropout (a hash per unit, SIMD) is split between threads from this many units (2 threads: 51,200 1.12x the time of one, 65,536 0.78-0.97x, 102,400 0.77x) */
+const SPLIT_MIN_DROPOUT = 1 << 16;
 /**
  * dense products are split between threads from this many multiply-adds (B x C x OC): with 2
  * threads 64x64x10 took 1.17x (forward) and 1.20x (backward) the time of one, 128x64x10 0.76x
@@ -485,14 +487,23 @@ export class WasmBackend implements Backend {
     return r[0] > 0 ? r[0] : sum(r);
   }
   dropout_forward(out: Tensor<'f32'>, inp: Tensor<'f32'>, N: number, p: number, seed: number, stream: number): void {
-    const { threshold, scale } = dropoutParams(p);
-    this.k.dropout_forward(out.byteOffset, inp.byteOffset, N, threshold | 0, scale, seed | 0, stream | 0);
+    this.dropout('dropout_forward', out, inp, N, p, seed, stream);
   }
   augment_rows_u8(out: Tensor<'u8'>, src: Tensor<'u8'>, idx: Tensor<'i32'>, params: Tensor<'f32'>, field: Tensor<'f32'>, B: number, W: number, H: number, seed: number, stream: number, shift: number, rotate: number, scale: number, alpha: number, R: number, random: boolean): void {
     this.k.augment_rows_u8(out.byteOffset, src.byteOffset, idx.byteOffset, params.byteOffset, field.byteOffset, B, W, H, seed | 0, stream | 0, shift, rotate, scale, alpha, R, random ? 1 : 0);
   }
   dropout_backward(dinp: Tensor<'f32'>, dout: Tensor<'f32'>, N: number, p: number, seed: number, stream: number): void {
+    this.dropout('dropout_backward', dinp, dout, N, p, seed, stream);
+  }
+  /** either dropout kernel; threads split ranges of units, each passing its first unit's index (i0) to the mask */
+  private dropout(op: 'dropout_forward' | 'dropout_backward', out: Tensor<'f32'>, inp: Tensor<'f32'>, N: number, p: number, seed: number, stream: number): void {
     const { threshold, scale } = dropoutParams(p);
-    this.k.dropout_backward(dinp.byteOffset, dout.byteOffset, N, threshold | 0, scale, seed | 0, stream | 0);
+    const at = this.team && N >= SPLIT_MIN_DROPOUT ? this.parts(N, 4) : null;
+    if (!at) {
+      this.k[op](out.byteOffset, inp.byteOffset, N, threshold | 0, scale, seed | 0, stream | 0, 0);
+      return;
+    }
+    checkSpans(op, [out, N], [inp, N]);
+    this.inParts(op, at, (lo, hi) => [out.byteOffset + lo * 4, inp.byteOffset + lo * 4, hi - lo, threshold | 0, scale, seed | 0, stream | 0, lo]);
   }
 }

@@ -43,6 +43,8 @@ const ARITY = {
   matmul_backward_part: 13,
   activation_forward: 4,
   activation_backward: 5,
+  dropout_forward: 8,
+  dropout_backward: 8,
 } as const;
 export type TeamOp = keyof typeof ARITY;
 const OPS = Object.keys(ARITY) as TeamOp[];
