@@ -38,6 +38,17 @@ worker.addEventListener('error', (e) => showError(`worker error: ${e.message || 
 worker.addEventListener('messageerror', () => showError('worker error: a message could not be decoded'));
 
 const form = $<HTMLFormElement>('hyper');
+// threads share one SharedArrayBuffer, which only a cross-origin-isolated page has (npm run demo
+// serves it with COOP and COEP headers; a static host without them keeps 1 thread)
+{
+  const sel = form.elements.namedItem('threads') as HTMLSelectElement;
+  const max = globalThis.crossOriginIsolated ? Math.min(8, Math.max(2, navigator.hardwareConcurrency || 2)) : 1;
+  for (let n = 2; n <= max; n++) sel.add(new Option(String(n)));
+  if (max === 1) {
+    sel.disabled = true;
+    sel.title = 'more threads need a cross-origin-isolated page (served with COOP: same-origin and COEP: require-corp, as npm run demo does)';
+  }
+}
 function readHyper(): Hyper {
   const f = new FormData(form);
   const num = (name: string) => {
@@ -50,6 +61,7 @@ function readHyper(): Hyper {
   if (!hidden.length || hidden.some((n) => !Number.isInteger(n) || n < 1)) throw new Error('hidden layers: give comma-separated positive widths, e.g. 64 or 256,128');
   return {
     backend: f.get('backend') as Hyper['backend'],
+    threads: num('threads'),
     hidden,
     activation: f.get('activation') as Hyper['activation'],
     optimizer: f.get('optimizer') as Hyper['optimizer'],

@@ -3,6 +3,8 @@ import type { ActivationName, BackendPreference, EpochLogs, OptimizerName } from
 
 export interface Hyper {
   backend: BackendPreference;
+  /** threads of the training backend (wasm SIMD; more than 1 needs a cross-origin-isolated page) */
+  threads: number;
   hidden: number[];
   activation: ActivationName;
   optimizer: OptimizerName;

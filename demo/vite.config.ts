@@ -7,6 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
 
 const port = Number(process.env.PORT) || 5173;
+// cross-origin isolation, so the page has SharedArrayBuffer and the demo can train with threads
+const headers = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
 
 export default defineConfig({
   root: fileURLToPath(new URL('.', import.meta.url)),
@@ -19,6 +21,6 @@ export default defineConfig({
     assetsInlineLimit: 0, // keep the .wasm as files, fetched and compiled by the loader
   },
   worker: { format: 'es' },
-  server: { host: '127.0.0.1', port, strictPort: true, fs: { allow: ['..'] } },
-  preview: { host: '127.0.0.1', port, strictPort: true },
+  server: { host: '127.0.0.1', port, strictPort: true, fs: { allow: ['..'] }, headers },
+  preview: { host: '127.0.0.1', port, strictPort: true, headers },
 });

@@ -57,11 +57,16 @@ async function buildModel(h: Hyper) {
   generation++;
   resume = undefined;
   const config = { layers: [train!.features, ...h.hidden, 10], activation: h.activation, loss: 'ce' as const, seed: h.seed, imageShape: [28, 28] };
-  const m = await Model.create(config, { backend: h.backend });
+  const m = await Model.create(config, { backend: h.backend, threads: h.threads });
+  // the predictor classifies one drawing at a time: one thread
   const p = await Model.create(config, { backend: h.backend === 'auto' ? m.backend.name : h.backend });
+  const old = model;
   [model, predictor] = [m, p]; // both at once: a prediction in between never pairs different networks
   hyper = h; // only now: settings that failed to build (out of memory, say) do not describe the model kept
-  post({ type: 'model', backend: model.backend.name, simd: simdSupported(), layers: model.config.layers, params: model.paramCount });
+  // (not training: Reset waited for the run to stop, Start rebuilds only a model that never trained)
+  if (old && old.backend !== m.backend) await (old.backend as { close?: () => Promise<void> }).close?.();
+  const threads = (m.backend as { threads?: number }).threads ?? 1;
+  post({ type: 'model', backend: model.backend.name + (threads > 1 ? ` (${threads} threads)` : ''), simd: simdSupported(), layers: model.config.layers, params: model.paramCount });
   post({ type: 'state', state: 'idle' });
 }
 
@@ -131,10 +136,10 @@ async function handle(msg: ToWorker) {
       if (training || !model) return;
       if (!resume) {
         // a fresh run (or more epochs after one finished) takes the current optimizer settings
-        if (hyper && (msg.hyper.backend !== hyper.backend || msg.hyper.seed !== hyper.seed || msg.hyper.hidden.join() !== hyper.hidden.join() || msg.hyper.activation !== hyper.activation)) {
+        if (hyper && (msg.hyper.backend !== hyper.backend || msg.hyper.threads !== hyper.threads || msg.hyper.seed !== hyper.seed || msg.hyper.hidden.join() !== hyper.hidden.join() || msg.hyper.activation !== hyper.activation)) {
           if (model.epochsDone === 0) await buildModel(msg.hyper);
         }
-        hyper = { ...msg.hyper, backend: hyper!.backend, hidden: hyper!.hidden, activation: hyper!.activation, seed: hyper!.seed };
+        hyper = { ...msg.hyper, backend: hyper!.backend, threads: hyper!.threads, hidden: hyper!.hidden, activation: hyper!.activation, seed: hyper!.seed };
       }
       runFit();
       break;

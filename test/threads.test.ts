@@ -268,7 +268,7 @@ describe('threads', () => {
     const sab = globalThis.SharedArrayBuffer;
     try {
       delete (globalThis as { SharedArrayBuffer?: unknown }).SharedArrayBuffer;
-      await expect(createBackend({ threads: 2 })).rejects.toThrow(/threads: 2 needs SharedArrayBuffer, which this context does not have: use threads: 1/);
+      await expect(createBackend({ threads: 2 })).rejects.toThrow(/threads: 2 needs SharedArrayBuffer, which this context does not have \(in a browser, serve the page cross-origin isolated: Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp\): use threads: 1$/);
     } finally {
       globalThis.SharedArrayBuffer = sab;
     }

@@ -17,8 +17,9 @@ export interface CreateBackendOptions {
   /** where to load the wasm from (URL, path, bytes or a compiled module), for CDNs, Electron or strict CSPs */
   wasm?: { simd?: WasmSource; scalar?: WasmSource; threads?: WasmSource };
   /**
-   * threads that run the first layer's sparse kernels (default 1): more than 1 starts threads - 1
-   * worker threads over one shared memory (wasm-simd, Node only); results are bit-identical to 1.
+   * threads that share the kernels (default 1): more than 1 starts threads - 1 worker threads over
+   * one shared memory (wasm-simd; Node's worker_threads, or Web Workers in a cross-origin-isolated
+   * page); results are bit-identical to 1.
    * Close the backend (`close()`) to stop them; idle workers never keep the process alive.
    */
   threads?: number;
@@ -44,7 +45,7 @@ export async function createBackend(options: CreateBackendOptions = {}): Promise
   const simd = hasWasm && simdSupported();
   if (threads > 1) {
     if (!simd) throw new SimdnetError(`threads: ${threads} needs WebAssembly SIMD, which this engine does not support: use threads: 1`);
-    if (typeof SharedArrayBuffer === 'undefined') throw new SimdnetError(`threads: ${threads} needs SharedArrayBuffer, which this context does not have: use threads: 1`);
+    if (typeof SharedArrayBuffer === 'undefined') throw new SimdnetError(`threads: ${threads} needs SharedArrayBuffer, which this context does not have (in a browser, serve the page cross-origin isolated: Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp): use threads: 1`);
     return WasmBackend.createThreaded(threads, options.wasm?.threads);
   }
   if (prefer === 'wasm-simd' && !simd) throw new SimdnetError('this engine does not support WebAssembly SIMD: use --backend wasm-scalar or ts');

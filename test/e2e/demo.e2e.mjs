@@ -6,8 +6,9 @@
 // the model download (and its metadata), and saves docs/demo.png; then the controls' edge cases:
 // Clear during a prediction, a double-clicked Start, Resume and Reset by keyboard while training,
 // an empty field, a diverged network, a network too big to build, a data file that fails to load
-// once. Then it trains the article preset with `simdnet train --report`, opens the HTML report in
-// the same browser, checks it rendered its figures, and saves docs/report.png. Any failure: one
+// once; then, on a fresh page, one epoch with 2 threads (Web Workers over a shared memory: the page
+// is cross-origin isolated) that must reach the first run's test accuracy exactly. Then it trains
+// the article preset with `simdnet train --report`, opens the HTML report in the same browser, checks it rendered its figures, and saves docs/report.png. Any failure: one
 // line on stderr, exit code 1.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
@@ -291,6 +292,30 @@ try {
   log(`a failed data load: status '${failedStatus}', Reset loaded the data: ${await retry.textContent('#data')}`);
   await retry.close();
   if (pageErrors.length) throw new Error(pageErrors[0]);
+
+  // threads: demo/vite.config.ts serves the page cross-origin isolated, so the demo offers more
+  // threads (Web Workers over one shared memory); a fresh page with the first run's settings and
+  // 2 threads must train the same network: the same test accuracy, to the image
+  await page.goto(url);
+  await page.waitForSelector('body[data-state="idle"]', { timeout: 60_000 });
+  if (!(await page.evaluate(() => globalThis.crossOriginIsolated))) throw new Error('the demo page is not cross-origin isolated (COOP/COEP headers missing), so it cannot offer threads');
+  await page.selectOption('select[name="threads"]', '2');
+  await page.click('#reset');
+  await page.waitForFunction(() => document.getElementById('backend').textContent === 'wasm-simd (2 threads)', null, { timeout: 30_000 }).catch(async () => {
+    await checkErrors();
+    throw new Error(`after choosing 2 threads and Reset the page shows backend '${await page.textContent('#backend')}', expected 'wasm-simd (2 threads)'`);
+  });
+  const tThreads = Date.now();
+  await page.click('#start');
+  await page.waitForSelector('body[data-state="done"]', { timeout: 90_000 }).catch(async () => {
+    await checkErrors();
+    throw new Error('one epoch with 2 threads did not finish in 90 s');
+  });
+  await checkErrors();
+  const accThreads = Number(await page.getAttribute('#test-accuracy', 'data-value'));
+  const epochMsThreads = Number(await page.getAttribute('#epoch-time', 'data-ms'));
+  log(`2 threads: test accuracy ${(accThreads * 100).toFixed(2)}% (1 thread: ${(acc * 100).toFixed(2)}%), epoch time ${(epochMsThreads / 1000).toFixed(2)} s (1 thread: ${(epochMs / 1000).toFixed(2)} s; ${((Date.now() - tThreads) / 1000).toFixed(1)} s from Start to done)`);
+  if (accThreads !== acc) throw new Error(`2 threads trained a different network: test accuracy ${accThreads} where 1 thread gave ${acc}`);
 
   // the training report: the README's command, rendered in the same browser, no network needed
   const reportFile = join(tmpdir(), `simdnet-e2e-report-${process.pid}.html`);

@@ -1,5 +1,6 @@
 /**
- * A team of worker threads for the wasm backend (Node's worker_threads; `createBackend({ threads })`).
+ * A team of worker threads for the wasm backend (`createBackend({ threads })`): Node's worker_threads,
+ * or in browsers Web Workers (the shared memory needs a cross-origin-isolated page).
  *
  * Every worker instantiates the same kernels ('threads' binary: SIMD over a shared memory) over the
  * backend's own WebAssembly.Memory, with its own kernel scratch (set_scratch), and waits on a control
@@ -12,7 +13,8 @@
  * (dev/threads-roundtrip.mjs), so it pays from batches of a few dozen rows.
  *
  * A worker spins on its control word for a moment after each part (the next one usually comes within
- * the same batch), then sleeps in Atomics.wait until the next post's notify. A kernel that throws in a
+ * the same batch), then sleeps in Atomics.wait until the next post's notify. The calling thread waits
+ * for parts the same way, except on a browser's main thread, which may not block and only spins. A kernel that throws in a
  * worker reports its message through the control block, and the calling thread throws it.
  */
 import { SimdnetError } from '../../errors.js';
@@ -28,6 +30,9 @@ const STATUS = 3; // 0 ok, 1 the kernel threw (message in the text area)
 const RESULT = 4; // the kernel's i32 result
 const READY = 5; // 1 once the worker waits for parts
 const TEXT_LEN = 6; // UTF-16 code units of the error text
+
+/** how many times a worker polls for its next part before it sleeps in Atomics.wait */
+const WORKER_SPINS = 1 << 16;
 
 /** the kernels a worker runs (by OP: index here) and their argument counts */
 const ARITY = {
@@ -54,10 +59,8 @@ const OPS = Object.keys(ARITY) as TeamOp[];
  * under vitest or in a bundle; valid as CommonJS and as an ES module). workerData: { module, memory,
  * control, scratch }.
  */
-const WORKER_SOURCE = `(async () => {
-// a dynamic import, not require: the worker inherits the parent's flags, and under --input-type=module
-// or --experimental-default-type=module this source runs as an ES module
-const { workerData } = await import('node:worker_threads');
+const workerSource = (prologue: string) => `(async () => {
+${prologue}
 const { module, memory, control, scratch } = workerData;
 const instance = new WebAssembly.Instance(module, { env: { memory, abort() { throw new Error('a kernel assertion failed'); } } });
 const k = instance.exports;
@@ -72,7 +75,7 @@ let seen = 0;
 for (;;) {
   let s, spins = 0;
   while ((s = Atomics.load(ctl, ${POSTED})) === seen) {
-    if (++spins > ${1 << 16}) { Atomics.wait(ctl, ${POSTED}, seen); spins = 0; }
+    if (++spins > ${WORKER_SPINS}) { Atomics.wait(ctl, ${POSTED}, seen); spins = 0; }
   }
   if (s < 0) break;
   seen = s;
@@ -90,15 +93,25 @@ for (;;) {
 }
 })(); // a failure here rejects unhandled: the worker's 'error' event, which start() reports
 `;
+/** Node: workerData from worker_threads (a dynamic import, not require: the worker inherits the
+ * parent's flags, and under --input-type=module or --experimental-default-type=module this source
+ * runs as an ES module) */
+const NODE_SOURCE = workerSource("const { workerData } = await import('node:worker_threads');");
+/** browsers (a Web Worker from a Blob URL): workerData is the first message */
+const WEB_SOURCE = workerSource('const workerData = await new Promise((r) => { self.onmessage = (e) => r(e.data); });');
 
-interface NodeWorker {
+/** a Node worker_threads Worker or a Web Worker, as the team uses it */
+interface AnyWorker {
+  terminate(): unknown;
+}
+
+interface NodeWorker extends AnyWorker {
   unref(): void;
-  terminate(): Promise<number>;
   once(event: 'error', f: (e: Error) => void): unknown;
 }
 
 interface Member {
-  worker: NodeWorker;
+  worker: AnyWorker;
   ctl: Int32Array;
   args: Float64Array;
   text: Uint16Array;
@@ -109,9 +122,21 @@ interface Member {
 export class Team {
   private readonly members: Member[];
   private closed = false;
+  /**
+   * whether this thread may block in Atomics.wait while a part runs: not a browser's main thread,
+   * which spins instead (the parts are short)
+   */
+  private readonly canWait: boolean;
 
   private constructor(members: Member[]) {
     this.members = members;
+    let canWait = true;
+    try {
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 1, 0); // 'not-equal' at once where allowed
+    } catch {
+      canWait = false;
+    }
+    this.canWait = canWait;
   }
 
   /** threads in all: the caller and its workers */
@@ -124,24 +149,17 @@ export class Team {
    * allocated in it (CONTROL_BYTES, and the kernels' scratch_bytes(), 16-byte aligned).
    */
   static async start(module: WebAssembly.Module, memory: WebAssembly.Memory, control: number[], scratch: number[]): Promise<Team> {
-    let Worker: new (src: string, opts: object) => NodeWorker;
-    try {
-      ({ Worker } = (await import(/* webpackIgnore: true */ /* @vite-ignore */ 'node:worker_threads')) as unknown as { Worker: typeof Worker });
-    } catch {
-      throw new SimdnetError('threads need Node.js worker_threads, which this engine does not have: use threads: 1');
-    }
+    const { spawn, started } = await workerFactory();
     const members: Member[] = control.map((c, i) => {
-      const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { module, memory, control: c, scratch: scratch[i] } });
-      worker.unref(); // an idle team never keeps the process alive
       const m: Member = {
-        worker,
+        worker: { terminate: () => undefined },
         ctl: new Int32Array(memory.buffer, c, 8),
         args: new Float64Array(memory.buffer, c + 32, 24),
         text: new Uint16Array(memory.buffer, c + 32 + 24 * 8, 128),
         seq: 0,
         failure: null,
       };
-      worker.once('error', (e) => (m.failure = e));
+      m.worker = spawn({ module, memory, control: c, scratch: scratch[i] }, (e) => (m.failure = e));
       return m;
     });
     const team = new Team(members);
@@ -150,11 +168,13 @@ export class Team {
     while (members.some((m) => Atomics.load(m.ctl, READY) !== 1)) {
       const failed = members.find((m) => m.failure);
       if (failed || Date.now() - t0 > 30_000) {
+        started();
         await team.close();
         throw new SimdnetError(`a worker thread did not start: ${failed ? failed.failure!.message : 'no answer in 30 s'}`);
       }
       await new Promise((r) => setTimeout(r, 1));
     }
+    started();
     return team;
   }
 
@@ -199,7 +219,7 @@ export class Team {
     const m = this.members[i];
     let spins = 0;
     for (let d = Atomics.load(m.ctl, DONE); d !== m.seq; d = Atomics.load(m.ctl, DONE)) {
-      if (++spins > 1 << 16) {
+      if (++spins > 1 << 16 && this.canWait) {
         Atomics.wait(m.ctl, DONE, d, 100); // returns at once if DONE is no longer d
         spins = 0;
       }
@@ -221,4 +241,45 @@ export class Team {
     }
     await Promise.all(this.members.map((m) => m.worker.terminate()));
   }
+}
+
+type WorkerData = { module: WebAssembly.Module; memory: WebAssembly.Memory; control: number; scratch: number };
+/** spawn starts one worker; started() says every worker has started (or failed to) */
+type Factory = { spawn: (data: WorkerData, onError: (e: Error) => void) => AnyWorker; started: () => void };
+
+/**
+ * How this engine starts a worker: Node's worker_threads (an eval'd source), else a Web Worker from
+ * a Blob URL (browsers; the shared memory needs a cross-origin-isolated page, which createBackend
+ * checks through SharedArrayBuffer), else a one-line error.
+ */
+async function workerFactory(): Promise<Factory> {
+  try {
+    const { Worker } = (await import(/* webpackIgnore: true */ /* @vite-ignore */ 'node:worker_threads')) as unknown as { Worker: new (src: string, opts: object) => NodeWorker };
+    const spawn = (workerData: WorkerData, onError: (e: Error) => void) => {
+      const worker = new Worker(NODE_SOURCE, { eval: true, workerData });
+      worker.unref(); // an idle team never keeps the process alive
+      worker.once('error', onError);
+      return worker;
+    };
+    return { spawn, started: () => undefined };
+  } catch {
+    // not Node: a Web Worker, where there are any
+  }
+  const Web = (globalThis as { Worker?: new (url: string) => WebWorker }).Worker;
+  if (typeof Web !== 'function' || typeof Blob !== 'function' || typeof URL?.createObjectURL !== 'function') {
+    throw new SimdnetError('threads need Node.js worker_threads or Web Workers, which this engine does not have: use threads: 1');
+  }
+  const url = URL.createObjectURL(new Blob([WEB_SOURCE], { type: 'text/javascript' }));
+  const spawn = (workerData: WorkerData, onError: (e: Error) => void) => {
+    const worker = new Web(url);
+    worker.addEventListener('error', (e) => onError(new Error((e as { message?: string }).message || 'the worker script failed')));
+    worker.postMessage(workerData);
+    return worker;
+  };
+  return { spawn, started: () => URL.revokeObjectURL(url) };
+}
+
+interface WebWorker extends AnyWorker {
+  postMessage(data: unknown): void;
+  addEventListener(type: 'error', f: (e: unknown) => void): void;
 }
