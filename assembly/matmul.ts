@@ -392,15 +392,7 @@ function fwd_scalar_1x4(o: usize, x: usize, w: usize, bias: usize, C: i32, rowO:
 //   dbias (OC)      += sum_b dout[b]      (accumulated; skipped when dbias == 0)
 
 export function matmul_backward(dinp: usize, dweight: usize, dbias: usize, dout: usize, inp: usize, weight: usize, B: i32, C: i32, OC: i32): void {
-  checkSpan(dout, B * OC, 4);
-  checkSpan(inp, B * C, 4);
-  checkSpan(weight, C * OC, 4);
-  checkSpan(dweight, C * OC, 4);
-  if (dinp) checkSpan(dinp, B * C, 4);
-  if (dbias) checkSpan(dbias, OC, 4);
-  if (dinp) backward_dinp(dinp, dout, weight, B, C, OC);
-  backward_dweight(dweight, dout, inp, B, C, OC, <usize>C << 2);
-  if (dbias) backward_dbias(dbias, dout, B, OC);
+  matmul_backward_part(dinp, dweight, dbias, dout, inp, weight, B, C, OC, 0, B, 0, C);
 }
 
 /**
