@@ -284,6 +284,30 @@ describe('threads', () => {
     await expect(Model.create({ layers: [20, 5, 3] }, { backend: m.backend, threads: 2 })).rejects.toThrow(/threads goes to createBackend when you pass a backend instance/);
   });
 
+  it("a calling thread that may not block (a browser page's main thread) spins instead of Atomics.wait", async () => {
+    const wait = Atomics.wait;
+    let calls = 0;
+    // as on a browser's main thread: Atomics.wait throws (the workers, in their own isolates, keep theirs)
+    Atomics.wait = (() => {
+      calls++;
+      throw new TypeError('Atomics.wait cannot be called in this context');
+    }) as typeof Atomics.wait;
+    try {
+      const one = await WasmBackend.create('simd');
+      const many = await threaded(2);
+      const probes = calls; // the team's probe at start-up
+      expect(probes).toBeGreaterThan(0);
+      // parts long enough that the caller polls far past its spin budget before the worker is done
+      const k = makeCase(300, 256, 784, 800, 0.19, 42);
+      const a = run(one, k), b = run(many, k);
+      expect(sameBits(b.out, a.out)).toBe(true);
+      expect(sameBits(b.W, a.W)).toBe(true);
+      expect(calls, 'the caller waited in Atomics.wait').toBe(probes);
+    } finally {
+      Atomics.wait = wait;
+    }
+  });
+
   it('close() stops the workers; the split kernels then refuse to run', async () => {
     const be = await threaded(2);
     const k = makeCase(10, 8, 30, 12, 0.3, 9);
