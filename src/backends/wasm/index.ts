@@ -69,8 +69,8 @@ const SPLIT_MIN_EXPS = 1 << 12, SPLIT_MIN_CHEAP = 1 << 16, SPLIT_MIN_ACT_BACKWAR
 const SPLIT_MIN_DROPOUT = 1 << 16;
 /**
  * dense products are split between threads from this many multiply-adds (B x C x OC): with 2
- * threads 64x64x10 took 1.17x (forward) and 1.20x (backward) the time of one, 128x64x10 0.76x
- * and 0.85x, 64x800x800 0.57x and 0.54x (dev/split-micro.mjs)
+ * threads 64x64x10 took 1.17x (forward) and 1.20x (backward) the time of one (0.99x and 1.01x in a
+ * second run), 128x64x10 0.76x and 0.85x, 64x800x800 0.57x and 0.54x (dev/split-micro.mjs)
  */
 const SPLIT_MIN_PRODUCTS = 1 << 16;
 
