@@ -108,7 +108,7 @@ export class WasmBackend implements Backend {
   private i32!: Int32Array;
   private u8!: Uint8Array;
 
-  /** the worker threads that share the first layer's kernels with the calling thread (threads > 1) */
+  /** the worker threads that share the kernels with the calling thread (threads > 1) */
   private team: Team | null = null;
 
   private constructor(variant: WasmVariant, memory: WebAssembly.Memory, instance: WebAssembly.Instance) {
@@ -137,10 +137,10 @@ export class WasmBackend implements Backend {
   }
 
   /**
-   * The SIMD kernels shared by `threads` threads (this one and threads - 1 workers, Node only) over
-   * one shared memory: the first layer's sparse kernels (sparse_matmul_forward, sparse_update,
-   * sparse_matmul_backward) and the elementwise ops of the updates (elementParts) are split between
-   * them, with results bit-identical to one thread.
+   * The SIMD kernels shared by `threads` threads (this one and threads - 1 workers: Node's
+   * worker_threads or Web Workers) over one shared memory: the sparse and dense products, the
+   * activations, dropout and the elementwise ops of the updates are split between them (each op
+   * below says how, and from what size), with results bit-identical to one thread.
    */
   static async createThreaded(threads: number, source?: WasmSource): Promise<WasmBackend> {
     const module = await loadWasmModule('threads', source);
@@ -349,12 +349,11 @@ export class WasmBackend implements Backend {
     // dinp kernel makes 4 rows at a time with other roundings than a lone row (bit-identical only if
     // every part starts where one call's group of 4 does); this one also sums dbias
     checkSpans('matmul_backward', [dout, B * OC], [inp, B * C], [weight, C * OC], [dweight, C * OC], ...(dinp ? [[dinp, B * C] as [Tensor, number]] : []), ...(dbias ? [[dbias, OC] as [Tensor, number]] : []));
-    const rows = this.parts(B, 4).slice(0, n + 1), inputs = this.parts(C, 4).slice(0, n + 1);
-    rows[n] = B; inputs[n] = C;
+    const rows = this.parts(B, 4, n), inputs = this.parts(C, 4, n);
     this.inParts('matmul_backward_part', inputs, (lo, hi, t) => [off(dinp), dweight.byteOffset, t ? 0 : off(dbias), dout.byteOffset, inp.byteOffset, weight.byteOffset, B, C, OC, rows[t], rows[t + 1], lo, hi]);
   }
   activation_forward(out: Tensor<'f32'>, inp: Tensor<'f32'>, N: number, act: number): void {
-    const at = this.team && N >= (act === Activation.sigmoid || act === Activation.tanh ? SPLIT_MIN_EXPS : SPLIT_MIN_CHEAP) ? this.parts(N, 4) : null;
+    const at = this.elementParts(N, act === Activation.sigmoid || act === Activation.tanh ? SPLIT_MIN_EXPS : SPLIT_MIN_CHEAP);
     if (!at) {
       this.k.activation_forward(out.byteOffset, inp.byteOffset, N, act);
       return;
@@ -363,7 +362,7 @@ export class WasmBackend implements Backend {
     this.inParts('activation_forward', at, (lo, hi) => [out.byteOffset + lo * 4, inp.byteOffset + lo * 4, hi - lo, act]);
   }
   activation_backward(dinp: Tensor<'f32'>, dout: Tensor<'f32'>, out: Tensor<'f32'>, N: number, act: number): void {
-    const at = this.team && N >= SPLIT_MIN_ACT_BACKWARD ? this.parts(N, 4) : null;
+    const at = this.elementParts(N, SPLIT_MIN_ACT_BACKWARD);
     if (!at) {
       this.k.activation_backward(dinp.byteOffset, dout.byteOffset, out.byteOffset, N, act);
       return;
@@ -423,21 +422,20 @@ export class WasmBackend implements Backend {
   }
 
   /**
-   * The part boundaries [at[t], at[t + 1]) that split X items (rows, inputs or elements) between
-   * the threads, one part each (fewer when X is smaller), at multiples of `align`.
+   * The part boundaries [at[t], at[t + 1]) that split X items (rows, inputs or elements) into n
+   * parts (default one per thread, fewer when X is smaller), at multiples of `align`.
    */
-  private parts(X: number, align = 1): number[] {
-    const n = Math.min(this.team!.size, X);
+  private parts(X: number, align = 1, n = Math.min(this.team!.size, X)): number[] {
     return Array.from({ length: n + 1 }, (_, t) => (t === n ? X : Math.floor((X * t) / n / align) * align));
   }
 
   /**
    * The parts of an elementwise op over N elements, at multiples of 4 elements (so every part's
-   * pointers keep the 16-byte alignment); null: one call does it all (one thread, or too few
-   * elements for a round trip to pay).
+   * pointers keep the 16-byte alignment); null: one call does it all (one thread, or fewer than
+   * `min` elements, too few for a round trip to pay).
    */
-  private elementParts(N: number): number[] | null {
-    return this.team && N >= SPLIT_MIN_ELEMENTS ? this.parts(N, 4) : null;
+  private elementParts(N: number, min = SPLIT_MIN_ELEMENTS): number[] | null {
+    return this.team && N >= min ? this.parts(N, 4) : null;
   }
 
   /**
@@ -498,7 +496,7 @@ export class WasmBackend implements Backend {
   /** either dropout kernel; threads split ranges of units, each passing its first unit's index (i0) to the mask */
   private dropout(op: 'dropout_forward' | 'dropout_backward', out: Tensor<'f32'>, inp: Tensor<'f32'>, N: number, p: number, seed: number, stream: number): void {
     const { threshold, scale } = dropoutParams(p);
-    const at = this.team && N >= SPLIT_MIN_DROPOUT ? this.parts(N, 4) : null;
+    const at = this.elementParts(N, SPLIT_MIN_DROPOUT);
     if (!at) {
       this.k[op](out.byteOffset, inp.byteOffset, N, threshold | 0, scale, seed | 0, stream | 0, 0);
       return;

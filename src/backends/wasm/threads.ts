@@ -5,17 +5,18 @@
  * Every worker instantiates the same kernels ('threads' binary: SIMD over a shared memory) over the
  * backend's own WebAssembly.Memory, with its own kernel scratch (set_scratch), and waits on a control
  * block in that memory. The calling thread splits a kernel call into parts whose results do not depend
- * on the split (src/backends/wasm/index.ts): rows of a batch for the first layer's forward product,
- * input rows of W for its fused update and its weight gradient, element ranges for the elementwise
- * updates. It posts one part to each worker (the arguments as f64s in the control block, then a
+ * on the split (src/backends/wasm/index.ts): rows of a batch for the forward products and dX,
+ * input rows of W for the weight gradients and the first layer's fused update, element ranges for
+ * the activations, dropout and the elementwise updates. It posts one part to each worker (the arguments as f64s in the control block, then a
  * sequence number stored with Atomics), runs the first part itself, and waits for the workers'
  * sequence numbers. No message passing and no copies: a round trip costs 0.3-0.4 microseconds here
  * (dev/threads-roundtrip.mjs), so it pays from batches of a few dozen rows.
  *
  * A worker spins on its control word for a moment after each part (the next one usually comes within
  * the same batch), then sleeps in Atomics.wait until the next post's notify. The calling thread waits
- * for parts the same way, except on a browser's main thread, which may not block and only spins. A kernel that throws in a
- * worker reports its message through the control block, and the calling thread throws it.
+ * for parts the same way, except on a browser's main thread, which may not block and only spins. A
+ * kernel that throws in a worker reports its message through the control block, and the calling
+ * thread throws it.
  */
 import { SimdnetError } from '../../errors.js';
 
