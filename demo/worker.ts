@@ -6,7 +6,7 @@
  * never touches the training session.
  */
 /// <reference lib="webworker" />
-import { InterruptedError, Model, encodeModel, isGzip, parseIdx, simdSupported, type DataSet, type TrainState } from '../src/index.js';
+import { InterruptedError, Model, backendLabel, encodeModel, isGzip, parseIdx, simdSupported, type DataSet, type TrainState } from '../src/index.js';
 import type { FromWorker, Hyper, ToWorker } from './protocol.js';
 
 const post = (m: FromWorker, transfer: Transferable[] = []) => (self as unknown as DedicatedWorkerGlobalScope).postMessage(m, transfer);
@@ -65,8 +65,7 @@ async function buildModel(h: Hyper) {
   hyper = h; // only now: settings that failed to build (out of memory, say) do not describe the model kept
   // (not training: Reset waited for the run to stop, Start rebuilds only a model that never trained)
   if (old && old.backend !== m.backend) await (old.backend as { close?: () => Promise<void> }).close?.();
-  const threads = (m.backend as { threads?: number }).threads ?? 1;
-  post({ type: 'model', backend: model.backend.name + (threads > 1 ? ` (${threads} threads)` : ''), simd: simdSupported(), layers: model.config.layers, params: model.paramCount });
+  post({ type: 'model', backend: backendLabel(model.backend), simd: simdSupported(), layers: model.config.layers, params: model.paramCount });
   post({ type: 'state', state: 'idle' });
 }
 

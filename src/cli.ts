@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { cpus, platform, arch, release, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { ActivationName, BackendPreference } from './backend.js';
-import { BACKEND_PREFERENCES, createBackend } from './backends/index.js';
+import { BACKEND_PREFERENCES, backendLabel, createBackend } from './backends/index.js';
 import { SimdnetError, UsageError } from './errors.js';
 import { splitValidation } from './split.js';
 import { SCHEDULES, checkSchedule, type ScheduleName } from './schedule.js';
@@ -288,7 +288,7 @@ async function train(argv: string[]): Promise<void> {
   if (v.checkpoint !== undefined) checkDistinct(v.checkpoint, '--checkpoint', dataFiles);
   const split = vs !== undefined ? splitValidation(data.train, vs, s.seed) : undefined;
   const backend = await createBackend({ prefer, threads });
-  const backendName = threads > 1 ? `${backend.name} (${threads} threads)` : backend.name;
+  const backendName = backendLabel(backend);
   const model = new Model(
     { layers: [data.features, ...s.hidden, data.classes], activation: s.activation, loss: s.loss, init: s.init, seed: s.seed, imageShape: data.imageShape, dropout },
     backend,

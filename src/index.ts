@@ -1,7 +1,7 @@
 /** simdnet's public API. */
 export type { Backend, BackendName, BackendPreference, Tensor, DType, ActivationName } from './backend.js';
 export { Activation } from './backend.js';
-export { createBackend, BACKEND_PREFERENCES, type CreateBackendOptions } from './backends/index.js';
+export { createBackend, backendLabel, BACKEND_PREFERENCES, type CreateBackendOptions } from './backends/index.js';
 export { TsBackend } from './backends/ts/index.js';
 export { WasmBackend } from './backends/wasm/index.js';
 export { simdSupported } from './backends/wasm/loader.js';

@@ -25,6 +25,12 @@ export interface CreateBackendOptions {
   threads?: number;
 }
 
+/** a backend's name, with its thread count when it has more than one: 'wasm-simd (2 threads)' */
+export function backendLabel(backend: Backend): string {
+  const threads = (backend as { threads?: number }).threads ?? 1;
+  return threads > 1 ? `${backend.name} (${threads} threads)` : backend.name;
+}
+
 /** the most threads createBackend starts */
 export const MAX_THREADS = 64;
 
