@@ -46,6 +46,20 @@ export function sgdVec(pAt: usize, g0: v128, vlr: v128, vwd: v128): v128 {
   v128.store(pAt, v128.bitselect(np, p, ok));
   return v128.not(ok);
 }
+/**
+ * sgdVec without weight decay (vwd = 0): p -= lr * g0, bit-identical to it (g0 + 0 * p differs
+ * from g0 only in the sign of a zero, which p - lr * g leaves as it is: for p = -0, 0 * p is -0
+ * and the sum is g0 itself)
+ */
+// @ts-ignore: decorator
+@inline
+export function sgdPlainVec(pAt: usize, g: v128, vlr: v128): v128 {
+  const p = v128.load(pAt);
+  const np = f32x4.sub(p, f32x4.mul(vlr, g));
+  const ok = finiteMask(np);
+  v128.store(pAt, v128.bitselect(np, p, ok));
+  return v128.not(ok);
+}
 /** sgd on the weight at pAt; returns 1 if it was kept */
 // @ts-ignore: decorator
 @inline
@@ -69,6 +83,25 @@ export function momentumVec(pAt: usize, vAt: usize, g0: v128, vlr: v128, vmu: v1
   let v = f32x4.add(f32x4.mul(vmu, v0), g);
   v = v128.and(v, f32x4.ge(f32x4.abs(v), vtiny));
   const np = f32x4.sub(p, f32x4.mul(vlr, f32x4.add(f32x4.mul(vcg, g), f32x4.mul(vcv, v))));
+  const ok = finiteMask(np);
+  v128.store(vAt, v128.bitselect(v, v0, ok));
+  v128.store(pAt, v128.bitselect(np, p, ok));
+  return v128.not(ok);
+}
+/**
+ * momentumVec for plain momentum without weight decay (vcg, vcv, vwd = 0, 1, 0), the usual case,
+ * in 5 fewer operations and 3 fewer registers. Bit-identical to momentumVec there: g0 + 0 * p,
+ * 0 * g + 1 * v and v differ at most in the sign of a zero (or give NaN where v is infinite, when
+ * both keep the weight), and the velocity's flush turns either zero into +0.
+ */
+// @ts-ignore: decorator
+@inline
+export function momentumPlainVec(pAt: usize, vAt: usize, g: v128, vlr: v128, vmu: v128, vtiny: v128): v128 {
+  const p = v128.load(pAt);
+  const v0 = v128.load(vAt);
+  let v = f32x4.add(f32x4.mul(vmu, v0), g);
+  v = v128.and(v, f32x4.ge(f32x4.abs(v), vtiny));
+  const np = f32x4.sub(p, f32x4.mul(vlr, v));
   const ok = finiteMask(np);
   v128.store(vAt, v128.bitselect(v, v0, ok));
   v128.store(pAt, v128.bitselect(np, p, ok));
@@ -110,6 +143,12 @@ export function sgd_update(params: usize, grads: usize, N: i32, lr64: f64, wd64:
   if (ASC_FEATURE_SIMD) {
     const vlr = f32x4.splat(lr), vwd = f32x4.splat(weightDecay);
     let acc = i32x4.splat(0);
+    if (weightDecay == 0) {
+      for (; i + 4 <= N; i += 4) {
+        const o = <usize>i << 2;
+        acc = i32x4.add(acc, sgdPlainVec(params + o, v128.load(grads + o), vlr));
+      }
+    }
     for (; i + 4 <= N; i += 4) {
       const o = <usize>i << 2;
       acc = i32x4.add(acc, sgdVec(params + o, v128.load(grads + o), vlr, vwd));
@@ -138,6 +177,12 @@ export function momentum_update(params: usize, grads: usize, vel: usize, N: i32,
     const vlr = f32x4.splat(lr), vmu = f32x4.splat(mu), vwd = f32x4.splat(weightDecay);
     // step = cg * g + cv * vel: (0, 1) for plain momentum, (1, mu) for Nesterov; exact in both
     const vcg = f32x4.splat(nesterov ? 1 : 0), vcv = nesterov ? vmu : f32x4.splat(1), vtiny = v128.load(TINY4);
+    if (!nesterov && weightDecay == 0) {
+      for (; i + 4 <= N; i += 4) {
+        const o = <usize>i << 2;
+        acc = i32x4.add(acc, momentumPlainVec(params + o, vel + o, v128.load(grads + o), vlr, vmu, vtiny));
+      }
+    }
     for (; i + 4 <= N; i += 4) {
       const o = <usize>i << 2;
       acc = i32x4.add(acc, momentumVec(params + o, vel + o, v128.load(grads + o), vlr, vmu, vwd, vcg, vcv, vtiny));

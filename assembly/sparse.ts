@@ -8,7 +8,7 @@
 // 1.37x the time of the packed entry and the table.) Columns must be below 2^23 (nz_fill checks).
 import { checkSpan } from './data';
 import { scratch, SCRATCH_VALS_AT, SCRATCH_TOUCH_AT } from './scratch';
-import { count_nonfinite, sgdVec, sgdOne, momentumVec, momentumOne, maskedCount, TINY4 } from './optim';
+import { count_nonfinite, sgdVec, sgdPlainVec, sgdOne, momentumVec, momentumPlainVec, momentumOne, maskedCount, TINY4 } from './optim';
 
 /** the largest column count the packed entries hold */
 const NZ_MAX_C = 1 << 23;
@@ -686,6 +686,8 @@ function cscStep(weight: usize, vel: usize, dweight: usize, dout: usize, k0: i32
   const rowO = <usize>OC << 2;
   // plain SGD without decay leaves a weight with a zero gradient exactly as it is
   const skipEmpty = first && last && !vel && wd == 0;
+  // plain momentum and SGD without weight decay take the shorter updates (momentumPlainVec, sgdPlainVec)
+  const plain = vel && !nesterov && wd == 0;
   let kept = 0, j = 0;
   if (ASC_FEATURE_SIMD) {
     const vlr = f32x4.splat(lr), vmu = f32x4.splat(mu), vwd = f32x4.splat(wd);
@@ -721,6 +723,16 @@ function cscStep(weight: usize, vel: usize, dweight: usize, dout: usize, k0: i32
           const w = dweight + ro;
           v128.store(w, a0); v128.store(w, a1, 16); v128.store(w, a2, 32); v128.store(w, a3, 48);
           v128.store(w, a4, 64); v128.store(w, a5, 80); v128.store(w, a6, 96); v128.store(w, a7, 112);
+        } else if (plain) {
+          const p = weight + ro, q = vel + ro;
+          bad = i32x4.add(bad, momentumPlainVec(p, q, a0, vlr, vmu, vtiny));
+          bad = i32x4.add(bad, momentumPlainVec(p + 16, q + 16, a1, vlr, vmu, vtiny));
+          bad = i32x4.add(bad, momentumPlainVec(p + 32, q + 32, a2, vlr, vmu, vtiny));
+          bad = i32x4.add(bad, momentumPlainVec(p + 48, q + 48, a3, vlr, vmu, vtiny));
+          bad = i32x4.add(bad, momentumPlainVec(p + 64, q + 64, a4, vlr, vmu, vtiny));
+          bad = i32x4.add(bad, momentumPlainVec(p + 80, q + 80, a5, vlr, vmu, vtiny));
+          bad = i32x4.add(bad, momentumPlainVec(p + 96, q + 96, a6, vlr, vmu, vtiny));
+          bad = i32x4.add(bad, momentumPlainVec(p + 112, q + 112, a7, vlr, vmu, vtiny));
         } else if (vel) {
           const p = weight + ro, q = vel + ro;
           bad = i32x4.add(bad, momentumVec(p, q, a0, vlr, vmu, vwd, vcg, vcv, vtiny));
@@ -731,6 +743,16 @@ function cscStep(weight: usize, vel: usize, dweight: usize, dout: usize, k0: i32
           bad = i32x4.add(bad, momentumVec(p + 80, q + 80, a5, vlr, vmu, vwd, vcg, vcv, vtiny));
           bad = i32x4.add(bad, momentumVec(p + 96, q + 96, a6, vlr, vmu, vwd, vcg, vcv, vtiny));
           bad = i32x4.add(bad, momentumVec(p + 112, q + 112, a7, vlr, vmu, vwd, vcg, vcv, vtiny));
+        } else if (wd == 0) {
+          const p = weight + ro;
+          bad = i32x4.add(bad, sgdPlainVec(p, a0, vlr));
+          bad = i32x4.add(bad, sgdPlainVec(p + 16, a1, vlr));
+          bad = i32x4.add(bad, sgdPlainVec(p + 32, a2, vlr));
+          bad = i32x4.add(bad, sgdPlainVec(p + 48, a3, vlr));
+          bad = i32x4.add(bad, sgdPlainVec(p + 64, a4, vlr));
+          bad = i32x4.add(bad, sgdPlainVec(p + 80, a5, vlr));
+          bad = i32x4.add(bad, sgdPlainVec(p + 96, a6, vlr));
+          bad = i32x4.add(bad, sgdPlainVec(p + 112, a7, vlr));
         } else {
           const p = weight + ro;
           bad = i32x4.add(bad, sgdVec(p, a0, vlr, vwd));
@@ -755,7 +777,9 @@ function cscStep(weight: usize, vel: usize, dweight: usize, dout: usize, k0: i32
         let a = first ? f32x4.splat(0) : v128.load(dweight + ro);
         for (; e < e1; e += 8) a = f32x4.add(a, f32x4.mul(v128.load32_splat(e, 4), v128.load(db + <usize>load<u32>(e))));
         if (!last) v128.store(dweight + ro, a);
+        else if (plain) bad = i32x4.add(bad, momentumPlainVec(weight + ro, vel + ro, a, vlr, vmu, vtiny));
         else if (vel) bad = i32x4.add(bad, momentumVec(weight + ro, vel + ro, a, vlr, vmu, vwd, vcg, vcv, vtiny));
+        else if (wd == 0) bad = i32x4.add(bad, sgdPlainVec(weight + ro, a, vlr));
         else bad = i32x4.add(bad, sgdVec(weight + ro, a, vlr, vwd));
       }
     }
