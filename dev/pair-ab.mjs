@@ -1,7 +1,7 @@
 // Scratch A/B (not part of the library or tests) for a noisy machine: one sparse kernel of two wasm
 // builds on real MNIST batches, in many short alternating bursts; reports the median of the
 // per-pair time ratios (robust to the machine's slow swings) and the min of each.
-// Usage: node dev/pair-ab.mjs OLD.wasm [B] [OC] [fwd|bwd|upd|sgd] [pairs]
+// Usage: node dev/pair-ab.mjs OLD.wasm [B] [OC] [fwd|bwd|upd|sgd|step] [pairs]
 // Both builds must have the same kernel signatures: the sparse kernels lost their unused `src`
 // argument after commit 6b469b1, so compare builds from either side of it only with each other.
 import { createBackend, loadMnist } from '../dist/node.js';
@@ -28,9 +28,11 @@ async function setup(wasm) {
     bwd: (b) => k.sparse_matmul_backward(dW.byteOffset, bias.byteOffset, dout.byteOffset, start.byteOffset, idx.byteOffset, ord.byteOffset + b * 4, B, C, OC, 1 / 255),
     upd: (b) => k.sparse_update(W.byteOffset, vel.byteOffset, dW.byteOffset, dout.byteOffset, start.byteOffset, idx.byteOffset, ord.byteOffset + b * 4, B, C, OC, 1 / 255, 1e-9, 0.9, 0, 0),
     sgd: (b) => k.sparse_update(W.byteOffset, 0, dW.byteOffset, dout.byteOffset, start.byteOffset, idx.byteOffset, ord.byteOffset + b * 4, B, C, OC, 1 / 255, 1e-9, 0, 0, 0),
-  }[which];
-  if (!f) throw new Error(`unknown kernel ${which}: fwd, bwd, upd (momentum) or sgd`);
-  return (s0) => { const t0 = performance.now(); for (let b = s0; b < s0 + burst; b += B) f(b); return performance.now() - t0; };
+    step: (b) => { f.fwd(b); f.upd(b); }, // a training step's first layer: forward, then the fused momentum update
+  };
+  const fn = f[which];
+  if (!fn) throw new Error(`unknown kernel ${which}: fwd, bwd, upd (momentum), sgd or step (fwd + upd)`);
+  return (s0) => { const t0 = performance.now(); for (let b = s0; b < s0 + burst; b += B) fn(b); return performance.now() - t0; };
 }
 const A = await setup(process.env.NEW || null), O = await setup(oldPath);
 A(0); O(0);
