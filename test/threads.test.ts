@@ -4,6 +4,7 @@
  * and densities, and whole training runs; plus the option's errors and close().
  */
 import { spawnSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Backend, Tensor } from '../src/backend.js';
 import { createBackend } from '../src/backends/index.js';
@@ -305,6 +306,29 @@ describe('threads', () => {
       expect(calls, 'the caller waited in Atomics.wait').toBe(probes);
     } finally {
       Atomics.wait = wait;
+    }
+  });
+
+  it('a team polls only when it has no more threads than the machine has CPUs, with the same results either way', async () => {
+    // oversubscribed, a polling thread held the CPU its partner needed: 3 threads on 2 vCPUs took 5x one thread's time
+    const cpus = availableParallelism();
+    expect((await threaded(2)).spinning).toBe(cpus >= 2);
+    expect((await threaded(3)).spinning).toBe(cpus >= 3);
+    const one = await WasmBackend.create('simd');
+    for (const spin of [true, false]) {
+      const be = await WasmBackend.createThreaded(3, undefined, spin);
+      teams.push(be);
+      expect(be.spinning).toBe(spin);
+      for (const [rows, B, C, OC] of [[30, 64, 784, 64], [50, 128, 784, 800], [5, 2, 3, 10]]) {
+        const k = makeCase(rows, B, C, OC, 0.19, rows + OC);
+        const a = run(one, k), b = run(be, k);
+        const label = `spin=${spin} B=${B} C=${C} OC=${OC}`;
+        expect(sameBits(b.out, a.out), `${label} forward`).toBe(true);
+        expect(sameBits(b.W, a.W), `${label} weights`).toBe(true);
+        expect(sameBits(b.vel, a.vel), `${label} velocity`).toBe(true);
+        expect(sameBits(b.dW, a.dW), `${label} dweight`).toBe(true);
+        expect(b.guards, label).toEqual(a.guards);
+      }
     }
   });
 

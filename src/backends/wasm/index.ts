@@ -142,7 +142,7 @@ export class WasmBackend implements Backend {
    * activations, dropout and the elementwise ops of the updates are split between them (each op
    * below says how, and from what size), with results bit-identical to one thread.
    */
-  static async createThreaded(threads: number, source?: WasmSource): Promise<WasmBackend> {
+  static async createThreaded(threads: number, source?: WasmSource, spin?: boolean): Promise<WasmBackend> {
     const module = await loadWasmModule('threads', source);
     const be = await WasmBackend.create('threads', module);
     const workers = threads - 1;
@@ -151,10 +151,15 @@ export class WasmBackend implements Backend {
       control.push(be.alloc('u8', CONTROL_BYTES).byteOffset);
       scratch.push(be.alloc('u8', be.k.scratch_bytes()).byteOffset);
     }
-    be.team = await Team.start(module, be.memory, control, scratch);
+    be.team = await Team.start(module, be.memory, control, scratch, spin);
     // a backend dropped without close() (a Model.create model's, say) stops its workers when collected
     teamsToStop.register(be, be.team, be);
     return be;
+  }
+
+  /** whether the team's threads poll before they sleep (no more threads than CPUs; Team.spinning) */
+  get spinning(): boolean {
+    return this.team?.spinning ?? false;
   }
 
   /** threads that run this backend's kernels: 1, or the size of its team */

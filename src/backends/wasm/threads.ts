@@ -13,7 +13,8 @@
  * (dev/threads-roundtrip.mjs), so it pays from batches of a few dozen rows.
  *
  * A worker spins on its control word for a moment after each part (the next one usually comes within
- * the same batch), then sleeps in Atomics.wait until the next post's notify. The calling thread waits
+ * the same batch), then sleeps in Atomics.wait until the next post's notify; a team of more threads
+ * than the machine has CPUs sleeps at once instead (Team.spinning). The calling thread waits
  * for parts the same way, except on a browser's main thread, which may not block and only spins. A
  * kernel that throws in a worker reports its message through the control block, and the calling
  * thread throws it.
@@ -32,8 +33,11 @@ const RESULT = 4; // the kernel's i32 result
 const READY = 5; // 1 once the worker waits for parts
 const TEXT_LEN = 6; // UTF-16 code units of the error text
 
-/** how many times a worker polls for its next part before it sleeps in Atomics.wait */
-const WORKER_SPINS = 1 << 16;
+/**
+ * how many times a worker polls for its next part before it sleeps in Atomics.wait, and the
+ * calling thread for a worker's part, when the team spins (see Team.spinning)
+ */
+const SPINS = 1 << 16;
 
 /** the kernels a worker runs (by OP: index here) and their argument counts */
 const ARITY = {
@@ -62,7 +66,7 @@ const OPS = Object.keys(ARITY) as TeamOp[];
  */
 const workerSource = (prologue: string) => `(async () => {
 ${prologue}
-const { module, memory, control, scratch } = workerData;
+const { module, memory, control, scratch, spins: SPINS } = workerData;
 const instance = new WebAssembly.Instance(module, { env: { memory, abort() { throw new Error('a kernel assertion failed'); } } });
 const k = instance.exports;
 k.set_scratch(scratch);
@@ -76,7 +80,7 @@ let seen = 0;
 for (;;) {
   let s, spins = 0;
   while ((s = Atomics.load(ctl, ${POSTED})) === seen) {
-    if (++spins > ${WORKER_SPINS}) { Atomics.wait(ctl, ${POSTED}, seen); spins = 0; }
+    if (++spins > SPINS) { Atomics.wait(ctl, ${POSTED}, seen); spins = 0; }
   }
   if (s < 0) break;
   seen = s;
@@ -128,9 +132,17 @@ export class Team {
    * which spins instead (the parts are short)
    */
   private readonly canWait: boolean;
+  /**
+   * whether the threads poll for a while before they sleep in Atomics.wait: only when the team has
+   * no more threads than the machine has CPUs. Oversubscribed, a polling thread holds the CPU that
+   * the thread it waits for needs (measured on 2 vCPUs: one epoch of the article's network took
+   * 1.4 s with 2 threads, 7.0 s with 3 and 12.7 s with 4), so such a team sleeps at once.
+   */
+  readonly spinning: boolean;
 
-  private constructor(members: Member[]) {
+  private constructor(members: Member[], spinning: boolean) {
     this.members = members;
+    this.spinning = spinning;
     let canWait = true;
     try {
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 1, 0); // 'not-equal' at once where allowed
@@ -149,7 +161,8 @@ export class Team {
    * Starts `workers` workers over `memory`; control[i] and scratch[i] are byte offsets the host
    * allocated in it (CONTROL_BYTES, and the kernels' scratch_bytes(), 16-byte aligned).
    */
-  static async start(module: WebAssembly.Module, memory: WebAssembly.Memory, control: number[], scratch: number[]): Promise<Team> {
+  static async start(module: WebAssembly.Module, memory: WebAssembly.Memory, control: number[], scratch: number[], spin?: boolean): Promise<Team> {
+    const spinning = spin ?? control.length + 1 <= (await cpuCount());
     const { spawn, started } = await workerFactory();
     const members: Member[] = control.map((c, i) => {
       const m: Member = {
@@ -160,10 +173,10 @@ export class Team {
         seq: 0,
         failure: null,
       };
-      m.worker = spawn({ module, memory, control: c, scratch: scratch[i] }, (e) => (m.failure = e));
+      m.worker = spawn({ module, memory, control: c, scratch: scratch[i], spins: spinning ? SPINS : 0 }, (e) => (m.failure = e));
       return m;
     });
-    const team = new Team(members);
+    const team = new Team(members, spinning);
     // wait (asynchronously: the workers need this thread's event loop to start) until each one listens
     const t0 = Date.now();
     while (members.some((m) => Atomics.load(m.ctl, READY) !== 1)) {
@@ -220,7 +233,7 @@ export class Team {
     const m = this.members[i];
     let spins = 0;
     for (let d = Atomics.load(m.ctl, DONE); d !== m.seq; d = Atomics.load(m.ctl, DONE)) {
-      if (++spins > 1 << 16 && this.canWait) {
+      if (++spins > (this.spinning ? SPINS : 0) && this.canWait) {
         Atomics.wait(m.ctl, DONE, d, 100); // returns at once if DONE is no longer d
         spins = 0;
       }
@@ -244,7 +257,18 @@ export class Team {
   }
 }
 
-type WorkerData = { module: WebAssembly.Module; memory: WebAssembly.Memory; control: number; scratch: number };
+type WorkerData = { module: WebAssembly.Module; memory: WebAssembly.Memory; control: number; scratch: number; spins: number };
+
+/** the CPUs this process may run on (Node's os.availableParallelism, a browser's navigator.hardwareConcurrency); Infinity when unknown */
+async function cpuCount(): Promise<number> {
+  try {
+    const os = (await import(/* webpackIgnore: true */ /* @vite-ignore */ 'node:os')) as unknown as { availableParallelism?: () => number; cpus: () => unknown[] };
+    return os.availableParallelism?.() ?? os.cpus().length;
+  } catch {
+    const n = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency;
+    return typeof n === 'number' && n > 0 ? n : Infinity;
+  }
+}
 /** spawn starts one worker; started() says every worker has started (or failed to) */
 type Factory = { spawn: (data: WorkerData, onError: (e: Error) => void) => AnyWorker; started: () => void };
 
