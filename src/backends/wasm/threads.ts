@@ -16,13 +16,13 @@
  * the same batch), then sleeps in Atomics.wait until the next post's notify; how long it polls adapts
  * (twice as long after a part that came while it polled, half as long after one that found it
  * asleep), so a worker whose caller is kept off the CPUs by other work soon stops holding one. The
- * calling thread polls for a part only while the worker runs it: a part the worker has not begun
- * means the worker waits for a CPU, and the caller sleeps instead. A team of more threads than the
- * machine has CPUs sleeps at once (Team.spinning). (Two processes training with 2 threads each at
- * once on 2 vCPUs took 9.6-12.9 s with fixed polling, 2.2 s with this, 1.5-1.9 s with 1 thread each.) The calling thread waits
- * for parts the same way, except on a browser's main thread, which may not block and only spins. A
- * kernel that throws in a worker reports its message through the control block, and the calling
- * thread throws it.
+ * calling thread polls for a part only while the worker runs it, and otherwise sleeps in
+ * Atomics.wait until the worker's notify: a part the worker has not begun means the worker waits for
+ * a CPU. On a browser's main thread, which may not block, the caller only polls. A team of more
+ * threads than the machine has CPUs sleeps at once (Team.spinning). (Two processes training with 2
+ * threads each at once on 2 vCPUs took 9.6-13.0 s with fixed polling, 2.2-2.8 s with this, 1.5-1.9 s
+ * with 1 thread each.) A kernel that throws in a worker reports its message through the control
+ * block, and the calling thread throws it.
  */
 import { SimdnetError } from '../../errors.js';
 
@@ -76,7 +76,7 @@ const OPS = Object.keys(ARITY) as TeamOp[];
 /**
  * The worker's program (run with `eval: true` so it needs no file of its own next to the package,
  * under vitest or in a bundle; valid as CommonJS and as an ES module). workerData: { module, memory,
- * control, scratch }.
+ * control, scratch, spins } (spins: SPINS, or 0 for a team that does not poll).
  */
 const workerSource = (prologue: string) => `(async () => {
 ${prologue}
