@@ -205,10 +205,11 @@ describe.each(VARIANTS)('wasm %s build', (variant) => {
     }
   });
 
-  it('softmax_xent forward (probs, loss) and backward over B x V', () => {
+  // exp and log are fdlibm's in both (V8's Math.exp / Math.log; assembly/fdlibm.ts): bit for bit
+  it('softmax_xent forward (probs, loss) and backward over B x V: equal to the reference bit for bit', () => {
     for (const B of Bs) {
       for (const V of Vs) {
-        for (const range of [10, 200]) {
+        for (const range of [0.3, 10, 200, 1000]) {
           withPair(w, B * 100 + V + range, (p) => {
             const logits = p.input('f32', p.rand(B * V, -range, range));
             const labels = p.input('i32', p.ints(B, V));
@@ -216,13 +217,13 @@ describe.each(VARIANTS)('wasm %s build', (variant) => {
             const lt = p.ts.softmax_xent_forward(probs.ts, logits.ts, labels.ts, B, V);
             const lw = p.w.softmax_xent_forward(probs.w, logits.w, labels.w, B, V);
             const label = `softmax_xent B=${B} V=${V} range=${range}`;
-            assertClose(`${label} probs`, ...p.readBoth(probs), ELEM_TOL);
+            assertEqualArrays(`${label} probs`, ...p.readBoth(probs));
             probs.check(`${label} probs`);
-            assertClose(`${label} loss`, [lw], [lt], { rtol: 1e-9, atol: 1e-12 });
+            expect(lw, `${label} loss`).toBe(lt);
             const dlogits = p.output('f32', B * V);
             p.ts.softmax_xent_backward(dlogits.ts, probs.ts, labels.ts, B, V, 1 / B);
             p.w.softmax_xent_backward(dlogits.w, probs.w, labels.w, B, V, 1 / B);
-            assertClose(`${label} dlogits`, ...p.readBoth(dlogits), ELEM_TOL);
+            assertEqualArrays(`${label} dlogits`, ...p.readBoth(dlogits));
             dlogits.check(`${label} dlogits`);
           });
         }
@@ -230,7 +231,42 @@ describe.each(VARIANTS)('wasm %s build', (variant) => {
     }
   });
 
-  it('sigmoid_mse forward (probs, loss) and backward over B x V', () => {
+  it('softmax_xent forward at the edges of exp: every branch of fdlibm, subnormal and zero terms, infinities and NaN', () => {
+    // differences from the row's max that land in each of fdlibm's cases: |d| < 2^-28, <= ln2 / 2,
+    // < 1.5 ln2, general, subnormal results (-745 < d < -708), zero (d < -745), plus non-finite rows
+    const rows: number[][] = [
+      [0, -(2 ** -30), -(2 ** -28), -0.3465, -0.3466, -0.34657359, -1.0397, -1.0398, -2.5, -20],
+      [5, 5 - 3e-9, 4.6534, 4.65342641, 3.9603, 2.5, -3, -700, -703.5, -710],
+      [100, -609, -610, -620, -640, -644, -645, -646, -700, 33],
+      [-1e30, 1e30, 0, -0, 1, -1, 3.4e38, -3.4e38, 7, 8],
+      [0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+      [-Infinity, 0, 1, 2, 3, 4, 5, 6, 7, 8],
+      [Infinity, 0, 1, 2, 3, 4, 5, 6, 7, 8],
+      [NaN, 0, 1, 2, 3, 4, 5, 6, 7, 8],
+      [-Infinity, -Infinity, -Infinity, -Infinity, -Infinity, -Infinity, -Infinity, -Infinity, -Infinity, -Infinity],
+    ];
+    for (const V of [10, 9, 1]) {
+      withPair(w, 7 + V, (p) => {
+        const B = rows.length;
+        const logits = p.input('f32', rows.flatMap((r) => r.slice(0, V)));
+        const labels = p.input('i32', rows.map((_, i) => (i * 3) % V));
+        const probs = p.output('f32', B * V);
+        const lt = p.ts.softmax_xent_forward(probs.ts, logits.ts, labels.ts, B, V);
+        const lw = p.w.softmax_xent_forward(probs.w, logits.w, labels.w, B, V);
+        assertEqualArrays(`V=${V} probs`, ...p.readBoth(probs));
+        probs.check(`V=${V} probs`);
+        expect(Object.is(lw, lt) || (Number.isNaN(lw) && Number.isNaN(lt)), `V=${V} loss ${lw} vs ${lt}`).toBe(true);
+        // and each finite row alone: its loss exactly, where the sum of all rows could hide one
+        for (let b = 0; b < 5; b++) {
+          const one = p.input('f32', rows[b].slice(0, V)), y = p.input('i32', [b % V]);
+          const po = p.output('f32', V);
+          expect(p.w.softmax_xent_forward(po.w, one.w, y.w, 1, V), `row ${b} V=${V} loss`).toBe(p.ts.softmax_xent_forward(po.ts, one.ts, y.ts, 1, V));
+        }
+      });
+    }
+  });
+
+  it('sigmoid_mse forward (probs, loss) and backward over B x V: equal to the reference bit for bit', () => {
     for (const B of Bs) {
       for (const V of Vs) {
         withPair(w, 5 + B * 100 + V, (p) => {
@@ -240,13 +276,13 @@ describe.each(VARIANTS)('wasm %s build', (variant) => {
           const lt = p.ts.sigmoid_mse_forward(probs.ts, logits.ts, labels.ts, B, V);
           const lw = p.w.sigmoid_mse_forward(probs.w, logits.w, labels.w, B, V);
           const label = `sigmoid_mse B=${B} V=${V}`;
-          assertClose(`${label} probs`, ...p.readBoth(probs), ELEM_TOL);
+          assertEqualArrays(`${label} probs`, ...p.readBoth(probs));
           probs.check(`${label} probs`);
-          assertClose(`${label} loss`, [lw], [lt], { rtol: 1e-9, atol: 1e-12 });
+          expect(lw, `${label} loss`).toBe(lt);
           const dlogits = p.output('f32', B * V);
           p.ts.sigmoid_mse_backward(dlogits.ts, probs.ts, labels.ts, B, V, 0.5);
           p.w.sigmoid_mse_backward(dlogits.w, probs.w, labels.w, B, V, 0.5);
-          assertClose(`${label} dlogits`, ...p.readBoth(dlogits), ELEM_TOL);
+          assertEqualArrays(`${label} dlogits`, ...p.readBoth(dlogits));
           dlogits.check(`${label} dlogits`);
         });
       }
