@@ -163,7 +163,12 @@ export function resolveOptimizer(o: FitOptions): { opt: OptimizerConfig; lr: num
 
 
 const now = () => (typeof performance !== 'undefined' ? performance.now() : Date.now());
-const pause = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+/**
+ * A turn of the event loop for other work (callbacks, timers, a UI): setImmediate where there is
+ * one (Node: ~0.01 ms; setTimeout(0) waits at least 1 ms, paid after every epoch and every yieldMs)
+ */
+const immediate = (globalThis as { setImmediate?: (f: () => void) => unknown }).setImmediate;
+const pause = () => new Promise<void>((resolve) => (immediate ? immediate(resolve) : setTimeout(resolve, 0)));
 
 export async function fit(model: Model, train: DataSet, options: FitOptions = {}): Promise<History> {
   if (model.training) throw new SimdnetError('this model is already training: wait for fit() to finish before calling it again');
