@@ -442,7 +442,7 @@ export function sparse_matmul_backward_rows(dweight: usize, dbias: usize, dout: 
 const CSC_MAX_C = 4096;
 const CSC_CAP = 65536;
 // rows per chunk of the gradient kernels: one chunk for the usual batches (a second chunk costs a
-// round trip of the partial sums through dweight); a 32-column block of dout (256 x 128 bytes) is 32 KiB
+// round trip of the partial sums through dweight); a 16-column block of dout (256 x 64 bytes) is 16 KiB
 const CSC_ROWS = 256;
 // rows per chunk of the forward product, whose 32-column output block is read and written per entry:
 // 64 rows keep it at 8 KiB of L1 (measured at B = 1000, 784 -> 800: 64 rows 0.96x of 128, 0.87x of 256)
@@ -616,7 +616,7 @@ function csc_backward(dweight: usize, dbias: usize, dout: usize, nzStart: usize,
 // ---- the first layer's optimizer step, fused with its weight gradient ----
 // weight (C, OC) takes one step of SGD (vel = 0) or momentum / Nesterov (vel (C, OC)) with the
 // gradient dW = X^T . dout that sparse_matmul_backward would accumulate into zeros, X given as in
-// sparse_matmul_forward. dW is never stored: each 32-column block of a row of dW is summed in
+// sparse_matmul_forward. dW is never stored: each 16-column block of a row of dW is summed in
 // registers over the batch column lists, then the update of sgd_update / momentum_update (same
 // arithmetic, assembly/optim.ts) is applied to that block of weight and vel. The weight gradient,
 // its zero fill and the update's reads of it leave the memory traffic of every step (W2: 2.5 MB
@@ -690,10 +690,16 @@ function cscStep(weight: usize, vel: usize, dweight: usize, dout: usize, k0: i32
   const plain = vel && !nesterov && wd == 0;
   let kept = 0, j = 0;
   if (ASC_FEATURE_SIMD) {
+    // 16-column blocks: TurboFan issues a block's dout loads ahead of its multiply-adds, so a block
+    // of 8 vectors held 8 loads + 8 accumulators + the value, more than the 15 xmm registers V8
+    // allocates, and spilled an accumulator and a load to the stack in every iteration (node
+    // --print-wasm-code); 4 + 4 + 1 fit. W1's update took 0.80-0.86x the time in the quiet epochs
+    // (the minimum of 16; medians equal within noise), W2's about the same (KERNELS=sparse_update
+    // node dev/epoch-ab.mjs OLD.wasm ..., both orders)
     const vlr = f32x4.splat(lr), vmu = f32x4.splat(mu), vwd = f32x4.splat(wd);
     const vcg = f32x4.splat(nesterov ? 1 : 0), vcv = nesterov ? vmu : f32x4.splat(1), vtiny = v128.load(TINY4);
     let bad = i32x4.splat(0);
-    for (; j + 32 <= OC; j += 32) {
+    for (; j + 16 <= OC; j += 16) {
       const jo = <usize>j << 2;
       const db = dout + jo;
       let e = CSC_LIST;
@@ -701,11 +707,10 @@ function cscStep(weight: usize, vel: usize, dweight: usize, dout: usize, k0: i32
         const e1 = CSC_LIST + (<usize>load<i32>(CSC_END + (<usize>k << 2)) << 3);
         if (skipEmpty && e == e1) continue;
         const ro = <usize>k * rowO + jo;
-        let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+        let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
         if (!first) {
           const w = dweight + ro;
           a0 = v128.load(w); a1 = v128.load(w, 16); a2 = v128.load(w, 32); a3 = v128.load(w, 48);
-          a4 = v128.load(w, 64); a5 = v128.load(w, 80); a6 = v128.load(w, 96); a7 = v128.load(w, 112);
         }
         for (; e < e1; e += 8) {
           const g = db + <usize>load<u32>(e);
@@ -714,55 +719,34 @@ function cscStep(weight: usize, vel: usize, dweight: usize, dout: usize, k0: i32
           a1 = f32x4.add(a1, f32x4.mul(v, v128.load(g, 16)));
           a2 = f32x4.add(a2, f32x4.mul(v, v128.load(g, 32)));
           a3 = f32x4.add(a3, f32x4.mul(v, v128.load(g, 48)));
-          a4 = f32x4.add(a4, f32x4.mul(v, v128.load(g, 64)));
-          a5 = f32x4.add(a5, f32x4.mul(v, v128.load(g, 80)));
-          a6 = f32x4.add(a6, f32x4.mul(v, v128.load(g, 96)));
-          a7 = f32x4.add(a7, f32x4.mul(v, v128.load(g, 112)));
         }
         if (!last) {
           const w = dweight + ro;
           v128.store(w, a0); v128.store(w, a1, 16); v128.store(w, a2, 32); v128.store(w, a3, 48);
-          v128.store(w, a4, 64); v128.store(w, a5, 80); v128.store(w, a6, 96); v128.store(w, a7, 112);
         } else if (plain) {
           const p = weight + ro, q = vel + ro;
           bad = i32x4.add(bad, momentumPlainVec(p, q, a0, vlr, vmu, vtiny));
           bad = i32x4.add(bad, momentumPlainVec(p + 16, q + 16, a1, vlr, vmu, vtiny));
           bad = i32x4.add(bad, momentumPlainVec(p + 32, q + 32, a2, vlr, vmu, vtiny));
           bad = i32x4.add(bad, momentumPlainVec(p + 48, q + 48, a3, vlr, vmu, vtiny));
-          bad = i32x4.add(bad, momentumPlainVec(p + 64, q + 64, a4, vlr, vmu, vtiny));
-          bad = i32x4.add(bad, momentumPlainVec(p + 80, q + 80, a5, vlr, vmu, vtiny));
-          bad = i32x4.add(bad, momentumPlainVec(p + 96, q + 96, a6, vlr, vmu, vtiny));
-          bad = i32x4.add(bad, momentumPlainVec(p + 112, q + 112, a7, vlr, vmu, vtiny));
         } else if (vel) {
           const p = weight + ro, q = vel + ro;
           bad = i32x4.add(bad, momentumVec(p, q, a0, vlr, vmu, vwd, vcg, vcv, vtiny));
           bad = i32x4.add(bad, momentumVec(p + 16, q + 16, a1, vlr, vmu, vwd, vcg, vcv, vtiny));
           bad = i32x4.add(bad, momentumVec(p + 32, q + 32, a2, vlr, vmu, vwd, vcg, vcv, vtiny));
           bad = i32x4.add(bad, momentumVec(p + 48, q + 48, a3, vlr, vmu, vwd, vcg, vcv, vtiny));
-          bad = i32x4.add(bad, momentumVec(p + 64, q + 64, a4, vlr, vmu, vwd, vcg, vcv, vtiny));
-          bad = i32x4.add(bad, momentumVec(p + 80, q + 80, a5, vlr, vmu, vwd, vcg, vcv, vtiny));
-          bad = i32x4.add(bad, momentumVec(p + 96, q + 96, a6, vlr, vmu, vwd, vcg, vcv, vtiny));
-          bad = i32x4.add(bad, momentumVec(p + 112, q + 112, a7, vlr, vmu, vwd, vcg, vcv, vtiny));
         } else if (wd == 0) {
           const p = weight + ro;
           bad = i32x4.add(bad, sgdPlainVec(p, a0, vlr));
           bad = i32x4.add(bad, sgdPlainVec(p + 16, a1, vlr));
           bad = i32x4.add(bad, sgdPlainVec(p + 32, a2, vlr));
           bad = i32x4.add(bad, sgdPlainVec(p + 48, a3, vlr));
-          bad = i32x4.add(bad, sgdPlainVec(p + 64, a4, vlr));
-          bad = i32x4.add(bad, sgdPlainVec(p + 80, a5, vlr));
-          bad = i32x4.add(bad, sgdPlainVec(p + 96, a6, vlr));
-          bad = i32x4.add(bad, sgdPlainVec(p + 112, a7, vlr));
         } else {
           const p = weight + ro;
           bad = i32x4.add(bad, sgdVec(p, a0, vlr, vwd));
           bad = i32x4.add(bad, sgdVec(p + 16, a1, vlr, vwd));
           bad = i32x4.add(bad, sgdVec(p + 32, a2, vlr, vwd));
           bad = i32x4.add(bad, sgdVec(p + 48, a3, vlr, vwd));
-          bad = i32x4.add(bad, sgdVec(p + 64, a4, vlr, vwd));
-          bad = i32x4.add(bad, sgdVec(p + 80, a5, vlr, vwd));
-          bad = i32x4.add(bad, sgdVec(p + 96, a6, vlr, vwd));
-          bad = i32x4.add(bad, sgdVec(p + 112, a7, vlr, vwd));
         }
       }
     }
