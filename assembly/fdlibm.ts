@@ -1,8 +1,8 @@
 // exp and log in f64 as fdlibm computes them (e_exp.c, e_log.c, Sun Microsystems 1993), which is
 // what V8's Math.exp and Math.log run (src/base/ieee754.cc): so the softmax here gives the TS
 // reference's probabilities and losses bit for bit (AssemblyScript's own Math.exp / Math.log are
-// musl's, within an ulp of these but not equal). expNonPositive2 is the same computation in two
-// f64 lanes, for the softmax's arguments (x <= 0, -Infinity or NaN), without branches.
+// musl's, within an ulp of these but not equal). expLanes is the same exp in two f64 lanes, without
+// branches.
 
 const LN2_HI = 6.93147180369123816490e-01; // 0x3fe62e42 fee00000
 const LN2_LO = 1.90821492927058770002e-10; // 0x3dea39ef 35793c76
@@ -119,8 +119,8 @@ export function fdlibmLog(x: f64): f64 {
 }
 
 /**
- * The constants of expNonPositive2, each twice (one f64x2): V8 rebuilds a v128.const inside a loop
- * with three instructions at each use, a load from this table is one (as in assembly/activations.ts).
+ * The constants of expLanes, each twice (one f64x2): V8 rebuilds a v128.const inside a loop with three
+ * instructions at each use, a load from this table is one (as in assembly/activations.ts).
  * Measured: 8-9 ns a lane, against 9-10 with v128.const, 8-10 for musl's scalar exp and 17 for
  * fdlibmExp above (its division is in every call's critical path).
  */
@@ -140,9 +140,14 @@ const EXP2 = memory.data<f64>([
   TWO_M1000, TWO_M1000, // 192
   reinterpret<f64>(0x3e30000000000000), reinterpret<f64>(0x3e30000000000000), // 208: 2^-28
   U_THRESHOLD, U_THRESHOLD, // 224
-  reinterpret<f64>(-1021), reinterpret<f64>(-1021), // 240: i64 lanes
-  reinterpret<f64>(1000), reinterpret<f64>(1000), // 256: i64 lanes
-  reinterpret<f64>(1023), reinterpret<f64>(1023), // 272: i64 lanes
+  reinterpret<f64>(<i64>-1021), reinterpret<f64>(<i64>-1021), // 240: i64 lanes
+  reinterpret<f64>(<i64>1000), reinterpret<f64>(<i64>1000), // 256: i64 lanes
+  reinterpret<f64>(<i64>1023), reinterpret<f64>(<i64>1023), // 272: i64 lanes
+  -0.0, -0.0, // 288: the sign bit
+  O_THRESHOLD, O_THRESHOLD, // 304
+  Infinity, Infinity, // 320
+  reinterpret<f64>(<i64>1024), reinterpret<f64>(<i64>1024), // 336: i64 lanes
+  reinterpret<f64>(<i64>1), reinterpret<f64>(<i64>1), // 352: i64 lanes
 ]);
 
 // @ts-ignore: decorator
@@ -152,18 +157,24 @@ function c2(offset: usize): v128 {
 }
 
 /**
- * fdlibmExp of two lanes holding x <= 0 (or -0, -Infinity, NaN), the branches as lane selects:
- * |x| <= 0.5 ln2 takes k = 0 (the general formula then equals fdlibm's k = 0 one bit for bit:
- * c - 2 = -(2 - c) and 0 - q = -q exactly), 0.5 ln2 < |x| < 1.5 ln2 gives k = -1 as fdlibm's
- * middle case does (same hi and lo), |x| < 2^-28 gives 1 + x, x < -745.13 gives 0, NaN stays NaN.
+ * fdlibmExp of two lanes, every branch a lane select: |x| <= 0.5 ln2 takes k = 0 (the general
+ * formula then equals fdlibm's k = 0 one bit for bit: c - 2 = -(2 - c) and 0 - q = -q exactly),
+ * 0.5 ln2 < |x| < 1.5 ln2 gives k = +-1 as fdlibm's middle case does (same hi and lo), |x| < 2^-28
+ * gives 1 + x, x < -745.13 gives 0, x > 709.78 Infinity, k = 1024 scales by 2 and 2^1023, NaN
+ * stays NaN. anySign false (a constant at each call site): the lanes hold x <= 0, -Infinity or
+ * NaN, as the softmax's x - max, and the steps for positive x are left out (they cost the softmax
+ * 1.1-1.25x its time).
  */
 // @ts-ignore: decorator
 @inline
-export function expNonPositive2(x: v128): v128 {
+export function expLanes(x: v128, anySign: bool): v128 {
   const ax = f64x2.abs(x);
   // hx > 0x3fd62e42, as doubles: |x| >= 0x3fd62e43 00000000
   const reduce = f64x2.ge(ax, c2(0));
-  const kf = v128.and(f64x2.trunc(f64x2.sub(f64x2.mul(x, c2(16)), c2(32))), reduce);
+  // k = (int)(x / ln2 + copysign(0.5, x)), truncated toward zero as C's cast
+  const xl = f64x2.mul(x, c2(16));
+  const kr = anySign ? f64x2.add(xl, v128.or(c2(32), v128.and(x, c2(288)))) : f64x2.sub(xl, c2(32));
+  const kf = v128.and(f64x2.trunc(kr), reduce);
   const hi = f64x2.sub(x, f64x2.mul(kf, c2(48)));
   const lo = f64x2.mul(kf, c2(64));
   const r = f64x2.sub(hi, lo);
@@ -175,13 +186,18 @@ export function expNonPositive2(x: v128): v128 {
   const c = f64x2.sub(r, f64x2.mul(t, p));
   const q = f64x2.div(f64x2.mul(r, c), f64x2.sub(c2(160), c));
   const y = f64x2.sub(c2(176), f64x2.sub(f64x2.sub(lo, q), hi));
-  // 2^k (k >= -1021), or 2^(k + 1000) then 2^-1000 (k in [-1075, -1022]: subnormal results)
+  // 2^k (k in [-1021, 1023]); 2^1023 then 2 (k = 1024); 2^(k + 1000) then 2^-1000 (k in
+  // [-1075, -1022]: subnormal results)
   const k = i64x2.extend_low_i32x4_s(i32x4.trunc_sat_f64x2_s_zero(kf));
   const deep = i64x2.lt_s(k, c2(240));
-  const kk = i64x2.add(k, v128.and(deep, c2(256)));
-  const scaled = f64x2.mul(y, i64x2.shl(i64x2.add(kk, c2(272)), 52));
-  let e = v128.bitselect(f64x2.mul(scaled, c2(192)), scaled, deep);
+  let kk = i64x2.add(k, v128.and(deep, c2(256)));
+  const top = anySign ? i64x2.eq(k, c2(336)) : i64x2.splat(0);
+  if (anySign) kk = i64x2.sub(kk, v128.and(top, c2(352)));
+  let e = f64x2.mul(y, i64x2.shl(i64x2.add(kk, c2(272)), 52));
+  if (anySign) e = v128.bitselect(f64x2.add(e, e), e, top);
+  e = v128.bitselect(f64x2.mul(e, c2(192)), e, deep);
   e = v128.bitselect(f64x2.add(c2(176), x), e, f64x2.lt(ax, c2(208)));
   e = v128.andnot(e, f64x2.lt(x, c2(224)));
+  if (anySign) e = v128.bitselect(c2(320), e, f64x2.gt(x, c2(304)));
   return v128.bitselect(f64x2.add(x, x), e, f64x2.ne(x, x));
 }

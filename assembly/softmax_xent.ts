@@ -2,10 +2,10 @@
 //   logits, probs, dlogits, scores are (B, V) f32; labels is (B) i32; out is (B) i32.
 // They run in f64 per row like the TS reference, with fdlibm's exp and log (assembly/fdlibm.ts,
 // what V8's Math.exp and Math.log compute), so the probabilities and losses equal the reference's
-// bit for bit. The softmax takes its exps two lanes at a time (SIMD builds), as fast as musl's
-// scalar exp was (8-9 ns a value; fdlibm's scalar exp, with its division, took 17).
+// bit for bit. Both heads take their exps two lanes at a time (SIMD builds), as fast as musl's
+// scalar exp was (8-9 ns a value; fdlibm's scalar exp, with its division, takes 17).
 import { checkSpan } from './data';
-import { expNonPositive2, fdlibmExp, fdlibmLog } from './fdlibm';
+import { expLanes, fdlibmExp, fdlibmLog } from './fdlibm';
 
 // probs = softmax(logits) per row; returns sum over rows of -log probs[label]
 export function softmax_xent_forward(probs: usize, logits: usize, labels: usize, B: i32, V: i32): f64 {
@@ -33,7 +33,7 @@ export function softmax_xent_forward(probs: usize, logits: usize, labels: usize,
       const m = f64x2.splat(max);
       for (; v + 2 <= V; v += 2) {
         const o = <usize>v << 2;
-        const e = expNonPositive2(f64x2.sub(f64x2.promote_low_f32x4(v128.load64_zero(z + o)), m));
+        const e = expLanes(f64x2.sub(f64x2.promote_low_f32x4(v128.load64_zero(z + o)), m), false);
         v128.store64_lane(p + o, f32x4.demote_f64x2_zero(e), 0);
         sum += f64x2.extract_lane(e, 0);
         sum += f64x2.extract_lane(e, 1);
@@ -88,7 +88,22 @@ export function sigmoid_mse_forward(probs: usize, logits: usize, labels: usize, 
     const row = (<usize>b * <usize>V) << 2;
     const y = load<i32>(labels + (<usize>b << 2));
     assert(y >= 0 && y < V, 'label out of range');
-    for (let v = 0; v < V; v++) {
+    let v = 0;
+    if (ASC_FEATURE_SIMD) {
+      // two values at a time: s = fround(1 / (1 + exp(-x))) in f64 as below, the loss in order
+      for (; v + 2 <= V; v += 2) {
+        const o = row + (<usize>v << 2);
+        const e = expLanes(f64x2.neg(f64x2.promote_low_f32x4(v128.load64_zero(logits + o))), true);
+        const sf = f32x4.demote_f64x2_zero(f64x2.div(f64x2.splat(1.0), f64x2.add(f64x2.splat(1.0), e)));
+        v128.store64_lane(probs + o, sf, 0);
+        const s2 = f64x2.promote_low_f32x4(sf);
+        const e0 = f64x2.extract_lane(s2, 0) - (v == y ? 1.0 : 0.0);
+        loss += 0.5 * e0 * e0;
+        const e1 = f64x2.extract_lane(s2, 1) - (v + 1 == y ? 1.0 : 0.0);
+        loss += 0.5 * e1 * e1;
+      }
+    }
+    for (; v < V; v++) {
       const o = row + (<usize>v << 2);
       const s = <f32>(1.0 / (1.0 + fdlibmExp(-<f64>load<f32>(logits + o))));
       store<f32>(probs + o, s);

@@ -266,6 +266,24 @@ describe.each(VARIANTS)('wasm %s build', (variant) => {
     }
   });
 
+  it('sigmoid_mse forward at the edges of exp: both signs of every fdlibm branch, overflow, subnormal, infinities and NaN', () => {
+    const xs = [0, -0, 2 ** -30, -(2 ** -30), 0.3465, -0.3466, 0.34657359, 1.0397, -1.0398, 2.5, -20, 80, -80, 700, -700,
+      709.089, -709.09, 709.7, -709.79, 710, -710, 740, -745, 746, -746, 3.4e38, -3.4e38, Infinity, -Infinity, NaN, 1e-40, -1e-40];
+    for (const V of [2, 3, 10]) {
+      withPair(w, 11 + V, (p) => {
+        const B = Math.ceil(xs.length / V);
+        const logits = p.input('f32', Array.from({ length: B * V }, (_, i) => xs[i % xs.length]));
+        const labels = p.input('i32', Array.from({ length: B }, (_, i) => i % V));
+        const probs = p.output('f32', B * V);
+        const lt = p.ts.sigmoid_mse_forward(probs.ts, logits.ts, labels.ts, B, V);
+        const lw = p.w.sigmoid_mse_forward(probs.w, logits.w, labels.w, B, V);
+        assertEqualArrays(`V=${V} probs`, ...p.readBoth(probs));
+        probs.check(`V=${V} probs`);
+        expect(Object.is(lw, lt) || (Number.isNaN(lw) && Number.isNaN(lt)), `V=${V} loss ${lw} vs ${lt}`).toBe(true);
+      });
+    }
+  });
+
   it('sigmoid_mse forward (probs, loss) and backward over B x V: equal to the reference bit for bit', () => {
     for (const B of Bs) {
       for (const V of Vs) {
