@@ -113,6 +113,19 @@ function withPair(w: WasmBackend, seed: number, body: (p: Pair) => void): void {
 const MATMUL_TOL: Tol = { rtol: 1e-5, scale: 'max', atol: 1e-6 };
 const ELEM_TOL: Tol = { rtol: 1e-6, atol: 1e-37 };
 
+/** a loss head's forward on both backends: probabilities and loss equal bit for bit (NaN equal to NaN) */
+function expectHeadExact(p: Pair, head: 'softmax_xent_forward' | 'sigmoid_mse_forward', logitValues: number[], labelValues: number[], V: number, label: string): void {
+  const B = labelValues.length;
+  const logits = p.input('f32', logitValues);
+  const labels = p.input('i32', labelValues);
+  const probs = p.output('f32', B * V);
+  const lt = p.ts[head](probs.ts, logits.ts, labels.ts, B, V);
+  const lw = p.w[head](probs.w, logits.w, labels.w, B, V);
+  assertEqualArrays(`${label} probs`, ...p.readBoth(probs));
+  probs.check(`${label} probs`);
+  expect(Object.is(lw, lt) || (Number.isNaN(lw) && Number.isNaN(lt)), `${label} loss ${lw} vs ${lt}`).toBe(true);
+}
+
 describe.each(VARIANTS)('wasm %s build', (variant) => {
   let w: WasmBackend;
   beforeAll(async () => {
@@ -247,21 +260,9 @@ describe.each(VARIANTS)('wasm %s build', (variant) => {
     ];
     for (const V of [10, 9, 1]) {
       withPair(w, 7 + V, (p) => {
-        const B = rows.length;
-        const logits = p.input('f32', rows.flatMap((r) => r.slice(0, V)));
-        const labels = p.input('i32', rows.map((_, i) => (i * 3) % V));
-        const probs = p.output('f32', B * V);
-        const lt = p.ts.softmax_xent_forward(probs.ts, logits.ts, labels.ts, B, V);
-        const lw = p.w.softmax_xent_forward(probs.w, logits.w, labels.w, B, V);
-        assertEqualArrays(`V=${V} probs`, ...p.readBoth(probs));
-        probs.check(`V=${V} probs`);
-        expect(Object.is(lw, lt) || (Number.isNaN(lw) && Number.isNaN(lt)), `V=${V} loss ${lw} vs ${lt}`).toBe(true);
+        expectHeadExact(p, 'softmax_xent_forward', rows.flatMap((r) => r.slice(0, V)), rows.map((_, i) => (i * 3) % V), V, `V=${V}`);
         // and each finite row alone: its loss exactly, where the sum of all rows could hide one
-        for (let b = 0; b < 5; b++) {
-          const one = p.input('f32', rows[b].slice(0, V)), y = p.input('i32', [b % V]);
-          const po = p.output('f32', V);
-          expect(p.w.softmax_xent_forward(po.w, one.w, y.w, 1, V), `row ${b} V=${V} loss`).toBe(p.ts.softmax_xent_forward(po.ts, one.ts, y.ts, 1, V));
-        }
+        for (let b = 0; b < 5; b++) expectHeadExact(p, 'softmax_xent_forward', rows[b].slice(0, V), [b % V], V, `row ${b} V=${V}`);
       });
     }
   });
@@ -272,14 +273,7 @@ describe.each(VARIANTS)('wasm %s build', (variant) => {
     for (const V of [2, 3, 10]) {
       withPair(w, 11 + V, (p) => {
         const B = Math.ceil(xs.length / V);
-        const logits = p.input('f32', Array.from({ length: B * V }, (_, i) => xs[i % xs.length]));
-        const labels = p.input('i32', Array.from({ length: B }, (_, i) => i % V));
-        const probs = p.output('f32', B * V);
-        const lt = p.ts.sigmoid_mse_forward(probs.ts, logits.ts, labels.ts, B, V);
-        const lw = p.w.sigmoid_mse_forward(probs.w, logits.w, labels.w, B, V);
-        assertEqualArrays(`V=${V} probs`, ...p.readBoth(probs));
-        probs.check(`V=${V} probs`);
-        expect(Object.is(lw, lt) || (Number.isNaN(lw) && Number.isNaN(lt)), `V=${V} loss ${lw} vs ${lt}`).toBe(true);
+        expectHeadExact(p, 'sigmoid_mse_forward', Array.from({ length: B * V }, (_, i) => xs[i % xs.length]), Array.from({ length: B }, (_, i) => i % V), V, `V=${V}`);
       });
     }
   });
