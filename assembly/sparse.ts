@@ -433,9 +433,10 @@ export function sparse_matmul_backward_rows(dweight: usize, dbias: usize, dout: 
 // ---- column lists of one batch (CSC) ----
 // Per batch, the rows' non-zeros are regrouped by input column: for each pixel k, the list of
 // (output-row byte offset, scaled value) of the batch rows where it is non-zero, in row order.
-// The forward product then loads a 32-column block of W row k into registers once per batch and
-// adds it into each listed output row (an L1-resident block of out), and the weight gradient
-// accumulates a block of dW row k in registers over the listed dout rows and stores it once:
+// The forward product then loads a block of W row k into registers once per batch and adds it
+// into each listed output row (an L1-resident block of out), and the weight gradient accumulates a
+// block of dW row k in registers over the listed dout rows and stores it once (both take the
+// lists in pairs of columns where they pay, below):
 // W and dW are streamed in order once per column block instead of gathered row by row per image.
 // The additions happen in the same order as the row-by-row loops (k ascending into each output;
 // rows ascending into each dW element), so the results are bit-identical to them.
@@ -444,11 +445,36 @@ const CSC_CAP = 65536;
 // rows per chunk of the gradient kernels: one chunk for the usual batches (a second chunk costs a
 // round trip of the partial sums through dweight); a 16-column block of dout (256 x 64 bytes) is 16 KiB
 const CSC_ROWS = 256;
-// rows per chunk of the forward product, whose 32-column output block is read and written per entry:
-// 64 rows keep it at 8 KiB of L1 (measured at B = 1000, 784 -> 800: 64 rows 0.96x of 128, 0.87x of 256)
+// rows per chunk of the forward product, whose output block is read and written per entry: 64 rows
+// keep it in L1 (measured at B = 1000, 784 -> 800, 32-column blocks: 64 rows 0.96x of 128, 0.87x of
+// 256; with the pair lists' 16-column blocks at B = 128: 64 rows 0.97x of 32, 0.84x of 128)
 const CSC_ROWS_FWD = 64;
 // both live in the scratch region above the static data (assembly/scratch.ts), not in the binary
 const CSC_LIST_AT: usize = 16400;
+
+// ---- column lists in pairs of columns ----
+// Wide layers take the lists in pairs of columns (cscBuildPairs): one entry (output-row offset,
+// the value of column 2q, the value of column 2q + 1) for every batch row where either is non-zero,
+// the other value 0. MNIST's strokes are wider than a pixel: 83% of its non-zeros have a non-zero
+// neighbour in their pair, so the pair entries are 0.585x as many as the non-zeros
+// (8,994,156 -> 5,257,518 over the training set), and each entry adds two products to an output
+// block that is loaded and stored once (forward product) or one dout block loaded once into two
+// rows of sums (weight gradient). The sums keep their order (each output adds its columns in
+// ascending order, each dW row its batch rows in ascending order), and an added product 0 * w is
+// +-0, which leaves any sum that is not a zero as it is; a sum that is zero is +0 (it starts at +0
+// or at the bias, and round-to-nearest gives -0 only for -0 + -0), so the results are bit-identical
+// to the single lists' except where a bias is -0 and every product of its output is zero (the sign
+// of that zero), as they are to the dense product, which adds all of its zero products.
+// Measured against the single lists (`node dev/pair-ab.mjs OLD.wasm B OC fwd|upd|sgd`, interleaved, medians of
+// 24-40 pairs): forward product 784 -> 800 at B = 128 0.90-0.95x, at B = 1000 0.87x shuffled and
+// 0.96x in order; fused momentum update 784 -> 800 at B = 128 0.88x; SGD at B = 64: 784 -> 300
+// 0.96x, 784 -> 128 1.00x, 784 -> 96 1.02x, 784 -> 64 1.04x. The narrow layers lose because the
+// pair lists cost 1.35x the single lists to build (the pairing is a data-dependent branch; two
+// branch-free forms measured 1.1-1.5x slower still), which the wide layers' 50 column blocks repay.
+/** the narrowest layer whose fused update and weight gradient take the pair lists */
+const PAIR_MIN_OC = 256;
+/** non-zeros a chunk of pair lists may hold: 12-byte entries in the lists' 512 KiB */
+const CSC_PAIR_CAP = (CSC_CAP * 8) / 12;
 
 /**
  * Whether a layer takes the column lists: when its weights outgrow L2 (here 2 MiB; 784 x 800 f32
@@ -534,39 +560,114 @@ function firstAtOrPast(p: usize, p1: usize, k: i32): usize {
   return p;
 }
 
+/**
+ * The column lists of batch rows [b0, B) in pairs of columns (2q, 2q + 1): an entry (output-row byte
+ * offset, value of column 2q, value of column 2q + 1; 12 bytes) for every row where either is
+ * non-zero, the other's value 0 when it is zero. Returns the row after the last one taken.
+ * Afterwards pair q's entries are [CSC_END[q-1], CSC_END[q]).
+ */
+function cscBuildPairs(nzStart: usize, nzIdx: usize, idx: usize, b0: i32, B: i32, C: i32, rowO: usize, scale: f32, maxRows: i32, k0: i32, k1: i32): i32 {
+  const CSC_END = scratch(), CSC_LIST = CSC_END + CSC_LIST_AT;
+  const T = valueTable(scale);
+  const P = (k1 - k0 + 1) >> 1;
+  const whole = k0 == 0 && k1 == C;
+  const key0 = <u32>k0 << 8;
+  memory.fill(CSC_END, 0, (<usize>P + 1) << 2);
+  let total = 0, b = b0;
+  for (; b < B; b++) {
+    const r = <usize>load<i32>(idx + (<usize>b << 2));
+    const s0 = load<i32>(nzStart + (r << 2)), s1 = load<i32>(nzStart + ((r + 1) << 2));
+    if (total + (s1 - s0) > CSC_PAIR_CAP || b - b0 == maxRows) break;
+    total += s1 - s0;
+    let prev: u32 = -1;
+    let p = nzIdx + (<usize>s0 << 2), p1 = nzIdx + (<usize>s1 << 2);
+    if (!whole) {
+      p = firstAtOrPast(p, p1, k0);
+      p1 = firstAtOrPast(p, p1, k1);
+    }
+    // entries of pair q at slot q + 1 (pairs relative to k0: a range may start at an odd column)
+    for (; p < p1; p += 4) {
+      const q = (load<u32>(p) - key0) >> 9;
+      const c = CSC_END + ((<usize>q + 1) << 2);
+      store<i32>(c, load<i32>(c) + <i32>(q != prev));
+      prev = q;
+    }
+  }
+  let run = 0;
+  for (let k = 1; k <= P; k++) {
+    const c = CSC_END + (<usize>k << 2);
+    run += load<i32>(c);
+    store<i32>(c, run);
+  }
+  for (let bb = b0; bb < b; bb++) {
+    const r = <usize>load<i32>(idx + (<usize>bb << 2));
+    const off = <u32>(<usize>bb * rowO);
+    let prev: u32 = -1;
+    let e: usize = 0;
+    let p = nzIdx + (<usize>load<i32>(nzStart + (r << 2)) << 2), p1 = nzIdx + (<usize>load<i32>(nzStart + ((r + 1) << 2)) << 2);
+    if (!whole) {
+      p = firstAtOrPast(p, p1, k0);
+      p1 = firstAtOrPast(p, p1, k1);
+    }
+    // a row's entries are in column order, so a pair's second column is the entry after its first
+    for (; p < p1; p += 4) {
+      const en = load<u32>(p);
+      const q = (en - key0) >> 9;
+      if (q != prev) {
+        const c = CSC_END + (<usize>q << 2);
+        const at = load<i32>(c);
+        store<i32>(c, at + 1);
+        e = CSC_LIST + <usize>at * 12;
+        store<u32>(e, off);
+        store<u64>(e, 0, 4);
+        prev = q;
+      }
+      store<u32>(e + 4 + ((<usize>((en - key0) >> 8) & 1) << 2), load<u32>(val(T, en)));
+    }
+  }
+  return b;
+}
+
+/**
+ * The forward product of wide layers over the pair lists: per 16-column block, the block of W rows
+ * 2q and 2q + 1 in 8 registers, added into each listed output row as (out + u * w) + v * x, the
+ * order of the row loops. (24-column blocks, 12 registers of W, took 1.075x the time: V8 then
+ * spills; 32 would need 16.)
+ */
 function csc_forward(out: usize, nzStart: usize, nzIdx: usize, idx: usize, weight: usize, bias: usize, B: i32, C: i32, OC: i32, scale: f32): void {
   const CSC_END = scratch(), CSC_LIST = CSC_END + CSC_LIST_AT;
   const rowO = <usize>OC << 2;
+  const P = (C + 1) >> 1;
   let b0 = 0;
   while (b0 < B) {
-    const b1 = cscBuild(nzStart, nzIdx, idx, b0, B, C, rowO, scale, CSC_ROWS_FWD, 0, C);
+    const b1 = cscBuildPairs(nzStart, nzIdx, idx, b0, B, C, rowO, scale, CSC_ROWS_FWD, 0, C);
     for (let b = b0; b < b1; b++) {
       const o = out + <usize>b * rowO;
       if (bias) memory.copy(o, bias, rowO);
       else memory.fill(o, 0, rowO);
     }
     let j = 0;
-    for (; j + 32 <= OC; j += 32) {
+    for (; j + 16 <= OC; j += 16) {
       const jo = <usize>j << 2;
       const ob = out + jo;
       let e = CSC_LIST;
-      for (let k = 0; k < C; k++) {
-        const e1 = CSC_LIST + (<usize>load<i32>(CSC_END + (<usize>k << 2)) << 3);
+      for (let q = 0; q < P; q++) {
+        const e1 = CSC_LIST + <usize>load<i32>(CSC_END + (<usize>q << 2)) * 12;
         if (e == e1) continue;
-        const w = weight + <usize>k * rowO + jo;
+        const w = weight + (<usize>q << 1) * rowO + jo;
         const w0 = v128.load(w), w1 = v128.load(w, 16), w2 = v128.load(w, 32), w3 = v128.load(w, 48);
-        const w4 = v128.load(w, 64), w5 = v128.load(w, 80), w6 = v128.load(w, 96), w7 = v128.load(w, 112);
-        for (; e < e1; e += 8) {
+        let x0 = f32x4.splat(0), x1 = x0, x2 = x0, x3 = x0;
+        if ((q << 1) + 1 < C) {
+          const x = w + rowO;
+          x0 = v128.load(x); x1 = v128.load(x, 16); x2 = v128.load(x, 32); x3 = v128.load(x, 48);
+        }
+        for (; e < e1; e += 12) {
           const o = ob + <usize>load<u32>(e);
-          const v = v128.load32_splat(e, 4);
-          v128.store(o, f32x4.add(v128.load(o), f32x4.mul(v, w0)));
-          v128.store(o, f32x4.add(v128.load(o, 16), f32x4.mul(v, w1)), 16);
-          v128.store(o, f32x4.add(v128.load(o, 32), f32x4.mul(v, w2)), 32);
-          v128.store(o, f32x4.add(v128.load(o, 48), f32x4.mul(v, w3)), 48);
-          v128.store(o, f32x4.add(v128.load(o, 64), f32x4.mul(v, w4)), 64);
-          v128.store(o, f32x4.add(v128.load(o, 80), f32x4.mul(v, w5)), 80);
-          v128.store(o, f32x4.add(v128.load(o, 96), f32x4.mul(v, w6)), 96);
-          v128.store(o, f32x4.add(v128.load(o, 112), f32x4.mul(v, w7)), 112);
+          const u = v128.load32_splat(e, 4), v = v128.load32_splat(e, 8);
+          v128.store(o, f32x4.add(f32x4.add(v128.load(o), f32x4.mul(u, w0)), f32x4.mul(v, x0)));
+          v128.store(o, f32x4.add(f32x4.add(v128.load(o, 16), f32x4.mul(u, w1)), f32x4.mul(v, x1)), 16);
+          v128.store(o, f32x4.add(f32x4.add(v128.load(o, 32), f32x4.mul(u, w2)), f32x4.mul(v, x2)), 32);
+          v128.store(o, f32x4.add(f32x4.add(v128.load(o, 48), f32x4.mul(u, w3)), f32x4.mul(v, x3)), 48);
         }
       }
     }
@@ -574,13 +675,15 @@ function csc_forward(out: usize, nzStart: usize, nzIdx: usize, idx: usize, weigh
       const jo = <usize>j << 2;
       const ob = out + jo;
       let e = CSC_LIST;
-      for (let k = 0; k < C; k++) {
-        const e1 = CSC_LIST + (<usize>load<i32>(CSC_END + (<usize>k << 2)) << 3);
+      for (let q = 0; q < P; q++) {
+        const e1 = CSC_LIST + <usize>load<i32>(CSC_END + (<usize>q << 2)) * 12;
         if (e == e1) continue;
-        const w0 = v128.load(weight + <usize>k * rowO + jo);
-        for (; e < e1; e += 8) {
+        const w = weight + (<usize>q << 1) * rowO + jo;
+        const w0 = v128.load(w);
+        const x0 = (q << 1) + 1 < C ? v128.load(w + rowO) : f32x4.splat(0);
+        for (; e < e1; e += 12) {
           const o = ob + <usize>load<u32>(e);
-          v128.store(o, f32x4.add(v128.load(o), f32x4.mul(v128.load32_splat(e, 4), w0)));
+          v128.store(o, f32x4.add(f32x4.add(v128.load(o), f32x4.mul(v128.load32_splat(e, 4), w0)), f32x4.mul(v128.load32_splat(e, 8), x0)));
         }
       }
     }
@@ -588,12 +691,14 @@ function csc_forward(out: usize, nzStart: usize, nzIdx: usize, idx: usize, weigh
       const jo = <usize>j << 2;
       const ob = out + jo;
       let e = CSC_LIST;
-      for (let k = 0; k < C; k++) {
-        const e1 = CSC_LIST + (<usize>load<i32>(CSC_END + (<usize>k << 2)) << 3);
-        const w0 = load<f32>(weight + <usize>k * rowO + jo);
-        for (; e < e1; e += 8) {
+      for (let q = 0; q < P; q++) {
+        const e1 = CSC_LIST + <usize>load<i32>(CSC_END + (<usize>q << 2)) * 12;
+        const w = weight + (<usize>q << 1) * rowO + jo;
+        const w0 = load<f32>(w);
+        const x0: f32 = (q << 1) + 1 < C ? load<f32>(w + rowO) : 0;
+        for (; e < e1; e += 12) {
           const o = ob + <usize>load<u32>(e);
-          store<f32>(o, load<f32>(o) + load<f32>(e, 4) * w0);
+          store<f32>(o, load<f32>(o) + load<f32>(e, 4) * w0 + load<f32>(e, 8) * x0);
         }
       }
     }
@@ -604,10 +709,12 @@ function csc_forward(out: usize, nzStart: usize, nzIdx: usize, idx: usize, weigh
 function csc_backward(dweight: usize, dbias: usize, dout: usize, nzStart: usize, nzIdx: usize, idx: usize, B: i32, C: i32, OC: i32, scale: f32, k0: i32, k1: i32): void {
   // the fused step's loop with neither its first nor its last chunk: dweight += each chunk's sums
   const rowO = <usize>OC << 2;
+  const pairs = OC >= PAIR_MIN_OC;
   let b0 = 0;
   while (b0 < B) {
-    const b1 = cscBuild(nzStart, nzIdx, idx, b0, B, C, rowO, scale, CSC_ROWS, k0, k1);
-    cscStep(0, 0, dweight, dout, k0, k1, OC, false, false, 0, 0, 0, 0);
+    const b1 = pairs ? cscBuildPairs(nzStart, nzIdx, idx, b0, B, C, rowO, scale, CSC_ROWS, k0, k1) : cscBuild(nzStart, nzIdx, idx, b0, B, C, rowO, scale, CSC_ROWS, k0, k1);
+    if (pairs) cscStepPairs(0, 0, dweight, dout, k0, k1, OC, false, false, 0, 0, 0, 0);
+    else cscStep(0, 0, dweight, dout, k0, k1, OC, false, false, 0, 0, 0, 0);
     b0 = b1;
   }
   if (dbias) columnSums(dbias, dout, B, OC);
@@ -658,9 +765,12 @@ export function sparse_update_rows(weight: usize, vel: usize, dweight: usize, do
   }
   const rowO = <usize>OC << 2;
   let kept = 0, b0 = 0;
+  const pairs = OC >= PAIR_MIN_OC;
   do {
-    const b1 = cscBuild(nzStart, nzIdx, idx, b0, B, C, rowO, scale, CSC_ROWS, k0, k1);
-    kept += cscStep(weight, vel, dweight, dout, k0, k1, OC, b0 == 0, b1 == B, lr, mu, wd, nesterov);
+    const b1 = pairs ? cscBuildPairs(nzStart, nzIdx, idx, b0, B, C, rowO, scale, CSC_ROWS, k0, k1) : cscBuild(nzStart, nzIdx, idx, b0, B, C, rowO, scale, CSC_ROWS, k0, k1);
+    kept += pairs
+      ? cscStepPairs(weight, vel, dweight, dout, k0, k1, OC, b0 == 0, b1 == B, lr, mu, wd, nesterov)
+      : cscStep(weight, vel, dweight, dout, k0, k1, OC, b0 == 0, b1 == B, lr, mu, wd, nesterov);
     b0 = b1;
   } while (b0 < B);
   return -kept;
@@ -688,6 +798,8 @@ function cscStep(weight: usize, vel: usize, dweight: usize, dout: usize, k0: i32
   const skipEmpty = first && last && !vel && wd == 0;
   // plain momentum and SGD without weight decay take the shorter updates (momentumPlainVec, sgdPlainVec)
   const plain = vel && !nesterov && wd == 0;
+  // what finish16 / finish4 do with a block of sums
+  const mode = !last ? KEEP_SUMS : plain ? PLAIN_MOMENTUM : vel ? MOMENTUM : wd == 0 ? PLAIN_SGD : SGD;
   let kept = 0, j = 0;
   if (ASC_FEATURE_SIMD) {
     // 16-column blocks: TurboFan issues a block's dout loads ahead of its multiply-adds, so a block
@@ -720,34 +832,7 @@ function cscStep(weight: usize, vel: usize, dweight: usize, dout: usize, k0: i32
           a2 = f32x4.add(a2, f32x4.mul(v, v128.load(g, 32)));
           a3 = f32x4.add(a3, f32x4.mul(v, v128.load(g, 48)));
         }
-        if (!last) {
-          const w = dweight + ro;
-          v128.store(w, a0); v128.store(w, a1, 16); v128.store(w, a2, 32); v128.store(w, a3, 48);
-        } else if (plain) {
-          const p = weight + ro, q = vel + ro;
-          bad = i32x4.add(bad, momentumPlainVec(p, q, a0, vlr, vmu, vtiny));
-          bad = i32x4.add(bad, momentumPlainVec(p + 16, q + 16, a1, vlr, vmu, vtiny));
-          bad = i32x4.add(bad, momentumPlainVec(p + 32, q + 32, a2, vlr, vmu, vtiny));
-          bad = i32x4.add(bad, momentumPlainVec(p + 48, q + 48, a3, vlr, vmu, vtiny));
-        } else if (vel) {
-          const p = weight + ro, q = vel + ro;
-          bad = i32x4.add(bad, momentumVec(p, q, a0, vlr, vmu, vwd, vcg, vcv, vtiny));
-          bad = i32x4.add(bad, momentumVec(p + 16, q + 16, a1, vlr, vmu, vwd, vcg, vcv, vtiny));
-          bad = i32x4.add(bad, momentumVec(p + 32, q + 32, a2, vlr, vmu, vwd, vcg, vcv, vtiny));
-          bad = i32x4.add(bad, momentumVec(p + 48, q + 48, a3, vlr, vmu, vwd, vcg, vcv, vtiny));
-        } else if (wd == 0) {
-          const p = weight + ro;
-          bad = i32x4.add(bad, sgdPlainVec(p, a0, vlr));
-          bad = i32x4.add(bad, sgdPlainVec(p + 16, a1, vlr));
-          bad = i32x4.add(bad, sgdPlainVec(p + 32, a2, vlr));
-          bad = i32x4.add(bad, sgdPlainVec(p + 48, a3, vlr));
-        } else {
-          const p = weight + ro;
-          bad = i32x4.add(bad, sgdVec(p, a0, vlr, vwd));
-          bad = i32x4.add(bad, sgdVec(p + 16, a1, vlr, vwd));
-          bad = i32x4.add(bad, sgdVec(p + 32, a2, vlr, vwd));
-          bad = i32x4.add(bad, sgdVec(p + 48, a3, vlr, vwd));
-        }
+        bad = i32x4.add(bad, finish16(weight, vel, dweight, ro, a0, a1, a2, a3, mode, vlr, vmu, vwd, vcg, vcv, vtiny));
       }
     }
     for (; j + 4 <= OC; j += 4) {
@@ -760,11 +845,7 @@ function cscStep(weight: usize, vel: usize, dweight: usize, dout: usize, k0: i32
         const ro = <usize>k * rowO + jo;
         let a = first ? f32x4.splat(0) : v128.load(dweight + ro);
         for (; e < e1; e += 8) a = f32x4.add(a, f32x4.mul(v128.load32_splat(e, 4), v128.load(db + <usize>load<u32>(e))));
-        if (!last) v128.store(dweight + ro, a);
-        else if (plain) bad = i32x4.add(bad, momentumPlainVec(weight + ro, vel + ro, a, vlr, vmu, vtiny));
-        else if (vel) bad = i32x4.add(bad, momentumVec(weight + ro, vel + ro, a, vlr, vmu, vwd, vcg, vcv, vtiny));
-        else if (wd == 0) bad = i32x4.add(bad, sgdPlainVec(weight + ro, a, vlr));
-        else bad = i32x4.add(bad, sgdVec(weight + ro, a, vlr, vwd));
+        bad = i32x4.add(bad, finish4(weight, vel, dweight, ro, a, mode, vlr, vmu, vwd, vcg, vcv, vtiny));
       }
     }
     kept = maskedCount(bad);
@@ -784,6 +865,160 @@ function cscStep(weight: usize, vel: usize, dweight: usize, dout: usize, k0: i32
     }
   }
   return kept;
+}
+
+function cscStepPairs(weight: usize, vel: usize, dweight: usize, dout: usize, k0: i32, k1: i32, OC: i32, first: bool, last: bool, lr: f32, mu: f32, wd: f32, nesterov: i32): i32 {
+  const CSC_END = scratch(), CSC_LIST = CSC_END + CSC_LIST_AT;
+  const rowO = <usize>OC << 2;
+  const P = (k1 - k0 + 1) >> 1;
+  // plain SGD without decay leaves a weight with a zero gradient exactly as it is
+  const skipEmpty = first && last && !vel && wd == 0;
+  // plain momentum and SGD without weight decay take the shorter updates (momentumPlainVec, sgdPlainVec)
+  const plain = vel && !nesterov && wd == 0;
+  // what finish16 / finish4 do with a block of sums
+  const mode = !last ? KEEP_SUMS : plain ? PLAIN_MOMENTUM : vel ? MOMENTUM : wd == 0 ? PLAIN_SGD : SGD;
+  let kept = 0, j = 0;
+  if (ASC_FEATURE_SIMD) {
+    const vlr = f32x4.splat(lr), vmu = f32x4.splat(mu), vwd = f32x4.splat(wd);
+    const vcg = f32x4.splat(nesterov ? 1 : 0), vcv = nesterov ? vmu : f32x4.splat(1), vtiny = v128.load(TINY4);
+    let bad = i32x4.splat(0);
+    for (; j + 16 <= OC; j += 16) {
+      const jo = <usize>j << 2;
+      const db = dout + jo;
+      let e = CSC_LIST;
+      for (let q = 0; q < P; q++) {
+        const e1 = CSC_LIST + <usize>load<i32>(CSC_END + (<usize>q << 2)) * 12;
+        if (skipEmpty && e == e1) continue;
+        const k = k0 + (q << 1);
+        const two = k + 1 < k1;
+        const ro = <usize>k * rowO + jo, rx = ro + rowO;
+        let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
+        let b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+        if (!first) {
+          const w = dweight + ro;
+          a0 = v128.load(w); a1 = v128.load(w, 16); a2 = v128.load(w, 32); a3 = v128.load(w, 48);
+          if (two) { b0 = v128.load(w + rowO); b1 = v128.load(w + rowO, 16); b2 = v128.load(w + rowO, 32); b3 = v128.load(w + rowO, 48); }
+        }
+        for (; e < e1; e += 12) {
+          const g = db + <usize>load<u32>(e);
+          const u = v128.load32_splat(e, 4), v = v128.load32_splat(e, 8);
+          const d0 = v128.load(g), d1 = v128.load(g, 16);
+          a0 = f32x4.add(a0, f32x4.mul(u, d0));
+          b0 = f32x4.add(b0, f32x4.mul(v, d0));
+          a1 = f32x4.add(a1, f32x4.mul(u, d1));
+          b1 = f32x4.add(b1, f32x4.mul(v, d1));
+          const d2 = v128.load(g, 32), d3 = v128.load(g, 48);
+          a2 = f32x4.add(a2, f32x4.mul(u, d2));
+          b2 = f32x4.add(b2, f32x4.mul(v, d2));
+          a3 = f32x4.add(a3, f32x4.mul(u, d3));
+          b3 = f32x4.add(b3, f32x4.mul(v, d3));
+        }
+        bad = i32x4.add(bad, finish16(weight, vel, dweight, ro, a0, a1, a2, a3, mode, vlr, vmu, vwd, vcg, vcv, vtiny));
+        if (two) bad = i32x4.add(bad, finish16(weight, vel, dweight, rx, b0, b1, b2, b3, mode, vlr, vmu, vwd, vcg, vcv, vtiny));
+      }
+    }
+    for (; j + 4 <= OC; j += 4) {
+      const jo = <usize>j << 2;
+      const db = dout + jo;
+      let e = CSC_LIST;
+      for (let q = 0; q < P; q++) {
+        const e1 = CSC_LIST + <usize>load<i32>(CSC_END + (<usize>q << 2)) * 12;
+        if (skipEmpty && e == e1) continue;
+        const k = k0 + (q << 1);
+        const two = k + 1 < k1;
+        const ro = <usize>k * rowO + jo, rx = ro + rowO;
+        let a = first ? f32x4.splat(0) : v128.load(dweight + ro);
+        let b = first || !two ? f32x4.splat(0) : v128.load(dweight + rx);
+        for (; e < e1; e += 12) {
+          const d = v128.load(db + <usize>load<u32>(e));
+          a = f32x4.add(a, f32x4.mul(v128.load32_splat(e, 4), d));
+          b = f32x4.add(b, f32x4.mul(v128.load32_splat(e, 8), d));
+        }
+        bad = i32x4.add(bad, finish4(weight, vel, dweight, ro, a, mode, vlr, vmu, vwd, vcg, vcv, vtiny));
+        if (two) bad = i32x4.add(bad, finish4(weight, vel, dweight, rx, b, mode, vlr, vmu, vwd, vcg, vcv, vtiny));
+      }
+    }
+    kept = maskedCount(bad);
+  }
+  for (; j < OC; j++) {
+    const jo = <usize>j << 2;
+    const db = dout + jo;
+    let e = CSC_LIST;
+    for (let q = 0; q < P; q++) {
+      const e1 = CSC_LIST + <usize>load<i32>(CSC_END + (<usize>q << 2)) * 12;
+      if (skipEmpty && e == e1) continue;
+      const k = k0 + (q << 1);
+      const two = k + 1 < k1;
+      const ro = <usize>k * rowO + jo, rx = ro + rowO;
+      let a: f32 = first ? 0 : load<f32>(dweight + ro);
+      let b: f32 = first || !two ? 0 : load<f32>(dweight + rx);
+      for (; e < e1; e += 12) {
+        const d = load<f32>(db + <usize>load<u32>(e));
+        a += load<f32>(e, 4) * d;
+        b += load<f32>(e, 8) * d;
+      }
+      if (!last) {
+        store<f32>(dweight + ro, a);
+        if (two) store<f32>(dweight + rx, b);
+      } else {
+        kept += vel ? momentumOne(weight + ro, vel + ro, a, lr, mu, wd, nesterov) : sgdOne(weight + ro, a, lr, wd);
+        if (two) kept += vel ? momentumOne(weight + rx, vel + rx, b, lr, mu, wd, nesterov) : sgdOne(weight + rx, b, lr, wd);
+      }
+    }
+  }
+  return kept;
+}
+
+const KEEP_SUMS = 0, PLAIN_MOMENTUM = 1, MOMENTUM = 2, PLAIN_SGD = 3, SGD = 4;
+
+/** a 16-column block of one dW row (a0..a3, at byte offset ro): stored (not the last chunk) or applied */
+// @ts-ignore: decorator
+@inline
+function finish16(weight: usize, vel: usize, dweight: usize, ro: usize, a0: v128, a1: v128, a2: v128, a3: v128, mode: i32, vlr: v128, vmu: v128, vwd: v128, vcg: v128, vcv: v128, vtiny: v128): v128 {
+  let bad = i32x4.splat(0);
+  if (mode == KEEP_SUMS) {
+    const w = dweight + ro;
+    v128.store(w, a0); v128.store(w, a1, 16); v128.store(w, a2, 32); v128.store(w, a3, 48);
+  } else if (mode == PLAIN_MOMENTUM) {
+    const p = weight + ro, q = vel + ro;
+    bad = i32x4.add(bad, momentumPlainVec(p, q, a0, vlr, vmu, vtiny));
+    bad = i32x4.add(bad, momentumPlainVec(p + 16, q + 16, a1, vlr, vmu, vtiny));
+    bad = i32x4.add(bad, momentumPlainVec(p + 32, q + 32, a2, vlr, vmu, vtiny));
+    bad = i32x4.add(bad, momentumPlainVec(p + 48, q + 48, a3, vlr, vmu, vtiny));
+  } else if (mode == MOMENTUM) {
+    const p = weight + ro, q = vel + ro;
+    bad = i32x4.add(bad, momentumVec(p, q, a0, vlr, vmu, vwd, vcg, vcv, vtiny));
+    bad = i32x4.add(bad, momentumVec(p + 16, q + 16, a1, vlr, vmu, vwd, vcg, vcv, vtiny));
+    bad = i32x4.add(bad, momentumVec(p + 32, q + 32, a2, vlr, vmu, vwd, vcg, vcv, vtiny));
+    bad = i32x4.add(bad, momentumVec(p + 48, q + 48, a3, vlr, vmu, vwd, vcg, vcv, vtiny));
+  } else if (mode == PLAIN_SGD) {
+    const p = weight + ro;
+    bad = i32x4.add(bad, sgdPlainVec(p, a0, vlr));
+    bad = i32x4.add(bad, sgdPlainVec(p + 16, a1, vlr));
+    bad = i32x4.add(bad, sgdPlainVec(p + 32, a2, vlr));
+    bad = i32x4.add(bad, sgdPlainVec(p + 48, a3, vlr));
+  } else {
+    const p = weight + ro;
+    bad = i32x4.add(bad, sgdVec(p, a0, vlr, vwd));
+    bad = i32x4.add(bad, sgdVec(p + 16, a1, vlr, vwd));
+    bad = i32x4.add(bad, sgdVec(p + 32, a2, vlr, vwd));
+    bad = i32x4.add(bad, sgdVec(p + 48, a3, vlr, vwd));
+  }
+  return bad;
+}
+
+/** finish16 for a 4-column block */
+// @ts-ignore: decorator
+@inline
+function finish4(weight: usize, vel: usize, dweight: usize, ro: usize, a: v128, mode: i32, vlr: v128, vmu: v128, vwd: v128, vcg: v128, vcv: v128, vtiny: v128): v128 {
+  if (mode == KEEP_SUMS) {
+    v128.store(dweight + ro, a);
+    return i32x4.splat(0);
+  }
+  if (mode == PLAIN_MOMENTUM) return momentumPlainVec(weight + ro, vel + ro, a, vlr, vmu, vtiny);
+  if (mode == MOMENTUM) return momentumVec(weight + ro, vel + ro, a, vlr, vmu, vwd, vcg, vcv, vtiny);
+  if (mode == PLAIN_SGD) return sgdPlainVec(weight + ro, a, vlr);
+  return sgdVec(weight + ro, a, vlr, vwd);
 }
 
 /** dbias (OC) += column sums of dout (B, OC), row after row (the order of the backward kernels) */

@@ -56,6 +56,9 @@ describe.each(backends)('fused first-layer step on %s', (_name, make) => {
     ['sgd + weight decay', 100, [100, 5, 3], 17, optimizer('sgd', 1e-3)],
     ['momentum, 1 MiB layer (column lists)', 784, [784, 337, 10], 24, optimizer('momentum')],
     ['nesterov + decay, batch of several list chunks', 300, [300, 40, 10], 300, optimizer('nesterov', 5e-4)],
+    // 300 outputs: the fused step takes the lists in pairs of columns (odd C: a pair without its
+    // second), the unfused gradient of this 114 KB layer the row loops
+    ['nesterov + decay, wide layer (pair lists), several chunks', 97, [97, 300, 10], 300, optimizer('nesterov', 5e-4)],
   ];
   for (const [label, features, layers, batch, opt] of cases) {
     it(`${label}: weights and velocity bit-identical to the unfused step`, async () => {

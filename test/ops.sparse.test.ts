@@ -10,6 +10,7 @@ import type { Backend } from '../src/backend.js';
 import { TsBackend } from '../src/backends/ts/index.js';
 import { WasmBackend } from '../src/backends/wasm/index.js';
 import { makeSparseCase, type SparseCase } from './helpers/sparse-case.js';
+import { sameBits } from './helpers/bits.js';
 
 const DENSITIES = [0, 0.05, 0.19, 0.4, 0.7, 1];
 const SHAPES: ([number, number, number] | [number, number, number, number[]])[] = [
@@ -146,4 +147,35 @@ describe('sparse first layer', () => {
       }
     });
   }
+
+  it('the batch column lists, single and in pairs, give the row loops\' sums bit for bit (simd build against the scalar build)', async () => {
+    // For weights of 1 MiB or more the simd build takes the column lists where the scalar build
+    // takes the row loops: the forward product always in pairs of columns, the weight gradient in
+    // pairs from 256 outputs (assembly/sparse.ts, PAIR_MIN_OC). (The fused update takes the lists in
+    // both builds, so here its simd and scalar loops meet; test/fused.test.ts holds it to the row
+    // loops through the unfused step.) Odd C (a pair without its second column),
+    // batches of several list chunks (64 rows in the forward product, 256 in the gradient), every
+    // density; dweight starts from non-zero values, so the chunks' partial sums are checked too.
+    const simd = await WasmBackend.create('simd'), scalar = await WasmBackend.create('scalar');
+    const cases: [number, number, number, number][] = [
+      // rows, B, C, OC
+      [140, 130, 784, 337], [80, 70, 97, 2705], [310, 300, 1100, 255], [310, 300, 1025, 256], [40, 33, 1025, 300],
+    ];
+    let seed = 7;
+    for (const [rows, B, C, OC] of cases) {
+      for (const density of [0.05, 0.19, 0.7, 1]) {
+        const k = makeSparseCase(rows, B, C, OC, density, seed++);
+        const m1 = simd.mark(), m2 = scalar.mark();
+        const a = runSparse(simd, k, 1 / 255), b = runSparse(scalar, k, 1 / 255);
+        simd.release(m1); scalar.release(m2);
+        const label = `rows=${rows} B=${B} C=${C} OC=${OC} density=${density}`;
+        expect(sameBits(a.out, b.out), `${label} forward`).toBe(true);
+        expect(sameBits(a.outNoBias, b.outNoBias), `${label} forward without bias`).toBe(true);
+        expect(sameBits(a.dW, b.dW), `${label} dweight`).toBe(true);
+        expect(sameBits(a.Wsgd, b.Wsgd), `${label} sparse_update sgd`).toBe(true);
+        expect(sameBits(a.Wmom, b.Wmom), `${label} sparse_update nesterov`).toBe(true);
+        expect(sameBits(a.vel, b.vel), `${label} sparse_update velocity`).toBe(true);
+      }
+    }
+  });
 });
