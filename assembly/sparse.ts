@@ -489,21 +489,39 @@ function useColumnLists(C: i32, OC: i32): bool {
 }
 const CSC_MIN_WEIGHTS: i64 = 1 << 18; // 1 MiB of f32
 
-/**
- * Builds the column lists of batch rows [b0, B), as many rows as fit CSC_CAP entries; returns the
- * row after the last one taken. Afterwards column k's entries are [CSC_END[k-1], CSC_END[k]).
- */
+/** cscBuildAny with single lists: an 8-byte entry (output-row byte offset, scaled value) per non-zero */
 function cscBuild(nzStart: usize, nzIdx: usize, idx: usize, b0: i32, B: i32, C: i32, rowO: usize, scale: f32, maxRows: i32, k0: i32, k1: i32): i32 {
+  return cscBuildAny(false, nzStart, nzIdx, idx, b0, B, C, rowO, scale, maxRows, k0, k1);
+}
+
+/** cscBuildAny with pair lists (see "column lists in pairs of columns" above) */
+function cscBuildPairs(nzStart: usize, nzIdx: usize, idx: usize, b0: i32, B: i32, C: i32, rowO: usize, scale: f32, maxRows: i32, k0: i32, k1: i32): i32 {
+  return cscBuildAny(true, nzStart, nzIdx, idx, b0, B, C, rowO, scale, maxRows, k0, k1);
+}
+
+/**
+ * Builds the column lists of batch rows [b0, B) for the inputs [k0, k1), as many rows as fit the
+ * lists' memory; returns the row after the last one taken. Slot s is input column s (single lists)
+ * or the pair (k0 + 2s, k0 + 2s + 1) (pair lists: relative to k0, as a range may start at an odd
+ * column); afterwards slot s's entries are [CSC_END[s-1], CSC_END[s]). Inlined into cscBuild and
+ * cscBuildPairs, each compiled for its constant `pairs`.
+ */
+// @ts-ignore: decorator
+@inline
+function cscBuildAny(pairs: bool, nzStart: usize, nzIdx: usize, idx: usize, b0: i32, B: i32, C: i32, rowO: usize, scale: f32, maxRows: i32, k0: i32, k1: i32): i32 {
   const CSC_END = scratch(), CSC_LIST = CSC_END + CSC_LIST_AT;
   const T = valueTable(scale);
+  // an entry's slot is (entry - key0) >> shift: its column (single lists), or its pair relative to k0
+  const slots = pairs ? (k1 - k0 + 1) >> 1 : C;
+  const key0: u32 = pairs ? <u32>k0 << 8 : 0, shift: u32 = pairs ? 9 : 8;
   const whole = k0 == 0 && k1 == C;
-  memory.fill(CSC_END, 0, (<usize>C + 1) << 2);
-  // counts of column k at slot k + 1
+  memory.fill(CSC_END, 0, (<usize>slots + 1) << 2);
+  // counts of slot s at CSC_END[s + 1]
   let total = 0, b = b0;
   for (; b < B; b++) {
     const r = <usize>load<i32>(idx + (<usize>b << 2));
     const s0 = load<i32>(nzStart + (r << 2)), s1 = load<i32>(nzStart + ((r + 1) << 2));
-    if (total + (s1 - s0) > CSC_CAP || b - b0 == maxRows) break;
+    if (total + (s1 - s0) > (pairs ? CSC_PAIR_CAP : CSC_CAP) || b - b0 == maxRows) break;
     total += s1 - s0;
     let p = nzIdx + (<usize>s0 << 2), p1 = nzIdx + (<usize>s1 << 2);
     if (!whole) {
@@ -511,19 +529,23 @@ function cscBuild(nzStart: usize, nzIdx: usize, idx: usize, b0: i32, B: i32, C: 
       p = firstAtOrPast(p, p1, k0);
       p1 = firstAtOrPast(p, p1, k1);
     }
+    let prev: u32 = -1;
     for (; p < p1; p += 4) {
-      const c = CSC_END + ((col(load<u32>(p)) + 1) << 2);
-      store<i32>(c, load<i32>(c) + 1);
+      const q = (load<u32>(p) - key0) >> shift;
+      const c = CSC_END + ((<usize>q + 1) << 2);
+      // (a pair's second column is the entry after its first, and counts no new entry)
+      store<i32>(c, load<i32>(c) + (pairs ? <i32>(q != prev) : 1));
+      prev = q;
     }
   }
-  // slot k = start of column k
+  // slot s = start of its entries
   let run = 0;
-  for (let k = 1; k <= C; k++) {
-    const c = CSC_END + (<usize>k << 2);
+  for (let q = 1; q <= slots; q++) {
+    const c = CSC_END + (<usize>q << 2);
     run += load<i32>(c);
     store<i32>(c, run);
   }
-  // scatter; slot k advances from the start to the end of column k
+  // scatter; slot s advances from the start to the end of its entries
   for (let bb = b0; bb < b; bb++) {
     const r = <usize>load<i32>(idx + (<usize>bb << 2));
     const off = <u32>(<usize>bb * rowO);
@@ -533,14 +555,22 @@ function cscBuild(nzStart: usize, nzIdx: usize, idx: usize, b0: i32, B: i32, C: 
       p = firstAtOrPast(p, p1, k0);
       p1 = firstAtOrPast(p, p1, k1);
     }
+    let prev: u32 = -1;
+    let e: usize = 0;
     for (; p < p1; p += 4) {
       const en = load<u32>(p);
-      const c = CSC_END + (col(en) << 2);
-      const at = load<i32>(c);
-      store<i32>(c, at + 1);
-      const e = CSC_LIST + (<usize>at << 3);
-      store<u32>(e, off);
-      store<u32>(e, load<u32>(val(T, en)), 4);
+      const q = (en - key0) >> shift;
+      if (!pairs || q != prev) {
+        const c = CSC_END + (<usize>q << 2);
+        const at = load<i32>(c);
+        store<i32>(c, at + 1);
+        e = CSC_LIST + <usize>at * (pairs ? 12 : 8);
+        store<u32>(e, off);
+        if (pairs) store<u64>(e, 0, 4);
+        prev = q;
+      }
+      // the value, in the pair entry's slot of its column (a single entry's only one)
+      store<u32>(e + 4 + (pairs ? (<usize>((en - key0) >> 8) & 1) << 2 : 0), load<u32>(val(T, en)));
     }
   }
   return b;
@@ -558,74 +588,6 @@ function firstAtOrPast(p: usize, p1: usize, k: i32): usize {
     } else n = half;
   }
   return p;
-}
-
-/**
- * The column lists of batch rows [b0, B) in pairs of columns (2q, 2q + 1): an entry (output-row byte
- * offset, value of column 2q, value of column 2q + 1; 12 bytes) for every row where either is
- * non-zero, the other's value 0 when it is zero. Returns the row after the last one taken.
- * Afterwards pair q's entries are [CSC_END[q-1], CSC_END[q]).
- */
-function cscBuildPairs(nzStart: usize, nzIdx: usize, idx: usize, b0: i32, B: i32, C: i32, rowO: usize, scale: f32, maxRows: i32, k0: i32, k1: i32): i32 {
-  const CSC_END = scratch(), CSC_LIST = CSC_END + CSC_LIST_AT;
-  const T = valueTable(scale);
-  const P = (k1 - k0 + 1) >> 1;
-  const whole = k0 == 0 && k1 == C;
-  const key0 = <u32>k0 << 8;
-  memory.fill(CSC_END, 0, (<usize>P + 1) << 2);
-  let total = 0, b = b0;
-  for (; b < B; b++) {
-    const r = <usize>load<i32>(idx + (<usize>b << 2));
-    const s0 = load<i32>(nzStart + (r << 2)), s1 = load<i32>(nzStart + ((r + 1) << 2));
-    if (total + (s1 - s0) > CSC_PAIR_CAP || b - b0 == maxRows) break;
-    total += s1 - s0;
-    let prev: u32 = -1;
-    let p = nzIdx + (<usize>s0 << 2), p1 = nzIdx + (<usize>s1 << 2);
-    if (!whole) {
-      p = firstAtOrPast(p, p1, k0);
-      p1 = firstAtOrPast(p, p1, k1);
-    }
-    // entries of pair q at slot q + 1 (pairs relative to k0: a range may start at an odd column)
-    for (; p < p1; p += 4) {
-      const q = (load<u32>(p) - key0) >> 9;
-      const c = CSC_END + ((<usize>q + 1) << 2);
-      store<i32>(c, load<i32>(c) + <i32>(q != prev));
-      prev = q;
-    }
-  }
-  let run = 0;
-  for (let k = 1; k <= P; k++) {
-    const c = CSC_END + (<usize>k << 2);
-    run += load<i32>(c);
-    store<i32>(c, run);
-  }
-  for (let bb = b0; bb < b; bb++) {
-    const r = <usize>load<i32>(idx + (<usize>bb << 2));
-    const off = <u32>(<usize>bb * rowO);
-    let prev: u32 = -1;
-    let e: usize = 0;
-    let p = nzIdx + (<usize>load<i32>(nzStart + (r << 2)) << 2), p1 = nzIdx + (<usize>load<i32>(nzStart + ((r + 1) << 2)) << 2);
-    if (!whole) {
-      p = firstAtOrPast(p, p1, k0);
-      p1 = firstAtOrPast(p, p1, k1);
-    }
-    // a row's entries are in column order, so a pair's second column is the entry after its first
-    for (; p < p1; p += 4) {
-      const en = load<u32>(p);
-      const q = (en - key0) >> 9;
-      if (q != prev) {
-        const c = CSC_END + (<usize>q << 2);
-        const at = load<i32>(c);
-        store<i32>(c, at + 1);
-        e = CSC_LIST + <usize>at * 12;
-        store<u32>(e, off);
-        store<u64>(e, 0, 4);
-        prev = q;
-      }
-      store<u32>(e + 4 + ((<usize>((en - key0) >> 8) & 1) << 2), load<u32>(val(T, en)));
-    }
-  }
-  return b;
 }
 
 /**
@@ -786,14 +748,30 @@ function applyRows(weight: usize, vel: usize, grads: usize, N: i32, lr: f32, mu:
   return kept;
 }
 
-/**
- * One chunk of column lists (built by cscBuild): each row of dW summed over the chunk's entries,
- * starting from 0 (first chunk) or the partial sums in dweight; stored to dweight unless this is
- * the last chunk, which applies the update instead. Returns the count kept.
- */
+/** cscStepAny over single lists */
 function cscStep(weight: usize, vel: usize, dweight: usize, dout: usize, k0: i32, k1: i32, OC: i32, first: bool, last: bool, lr: f32, mu: f32, wd: f32, nesterov: i32): i32 {
+  return cscStepAny(false, weight, vel, dweight, dout, k0, k1, OC, first, last, lr, mu, wd, nesterov);
+}
+
+/** cscStepAny over pair lists */
+function cscStepPairs(weight: usize, vel: usize, dweight: usize, dout: usize, k0: i32, k1: i32, OC: i32, first: bool, last: bool, lr: f32, mu: f32, wd: f32, nesterov: i32): i32 {
+  return cscStepAny(true, weight, vel, dweight, dout, k0, k1, OC, first, last, lr, mu, wd, nesterov);
+}
+
+/**
+ * One chunk of column lists (cscBuildAny, the same `pairs`): each row of dW summed over the chunk's
+ * entries, starting from 0 (first chunk) or the partial sums in dweight; stored to dweight unless
+ * this is the last chunk, which applies the update instead (finish16, finish4). A pair entry adds
+ * to two rows of sums from one load of dout. Returns the count kept.
+ */
+// @ts-ignore: decorator
+@inline
+function cscStepAny(pairs: bool, weight: usize, vel: usize, dweight: usize, dout: usize, k0: i32, k1: i32, OC: i32, first: bool, last: bool, lr: f32, mu: f32, wd: f32, nesterov: i32): i32 {
   const CSC_END = scratch(), CSC_LIST = CSC_END + CSC_LIST_AT;
   const rowO = <usize>OC << 2;
+  // the slots of [k0, k1): its pairs, or its columns
+  const q0 = pairs ? 0 : k0, q1 = pairs ? (k1 - k0 + 1) >> 1 : k1;
+  const size: usize = pairs ? 12 : 8;
   // plain SGD without decay leaves a weight with a zero gradient exactly as it is
   const skipEmpty = first && last && !vel && wd == 0;
   // plain momentum and SGD without weight decay take the shorter updates (momentumPlainVec, sgdPlainVec)
@@ -807,7 +785,7 @@ function cscStep(weight: usize, vel: usize, dweight: usize, dout: usize, k0: i32
     // allocates, and spilled an accumulator and a load to the stack in every iteration (node
     // --print-wasm-code); 4 + 4 + 1 fit. W1's update took 0.80-0.86x the time in the quiet epochs
     // (the minimum of 16; medians equal within noise), W2's about the same (KERNELS=sparse_update
-    // node dev/epoch-ab.mjs OLD.wasm ..., both orders)
+    // node dev/epoch-ab.mjs OLD.wasm ..., both orders). (Pairs: 8 sums, 2 values, 4 loads, no spill.)
     const vlr = f32x4.splat(lr), vmu = f32x4.splat(mu), vwd = f32x4.splat(wd);
     const vcg = f32x4.splat(nesterov ? 1 : 0), vcv = nesterov ? vmu : f32x4.splat(1), vtiny = v128.load(TINY4);
     let bad = i32x4.splat(0);
@@ -815,82 +793,11 @@ function cscStep(weight: usize, vel: usize, dweight: usize, dout: usize, k0: i32
       const jo = <usize>j << 2;
       const db = dout + jo;
       let e = CSC_LIST;
-      for (let k = k0; k < k1; k++) {
-        const e1 = CSC_LIST + (<usize>load<i32>(CSC_END + (<usize>k << 2)) << 3);
+      for (let q = q0; q < q1; q++) {
+        const e1 = CSC_LIST + <usize>load<i32>(CSC_END + (<usize>q << 2)) * size;
         if (skipEmpty && e == e1) continue;
-        const ro = <usize>k * rowO + jo;
-        let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
-        if (!first) {
-          const w = dweight + ro;
-          a0 = v128.load(w); a1 = v128.load(w, 16); a2 = v128.load(w, 32); a3 = v128.load(w, 48);
-        }
-        for (; e < e1; e += 8) {
-          const g = db + <usize>load<u32>(e);
-          const v = v128.load32_splat(e, 4);
-          a0 = f32x4.add(a0, f32x4.mul(v, v128.load(g)));
-          a1 = f32x4.add(a1, f32x4.mul(v, v128.load(g, 16)));
-          a2 = f32x4.add(a2, f32x4.mul(v, v128.load(g, 32)));
-          a3 = f32x4.add(a3, f32x4.mul(v, v128.load(g, 48)));
-        }
-        bad = i32x4.add(bad, finish16(weight, vel, dweight, ro, a0, a1, a2, a3, mode, vlr, vmu, vwd, vcg, vcv, vtiny));
-      }
-    }
-    for (; j + 4 <= OC; j += 4) {
-      const jo = <usize>j << 2;
-      const db = dout + jo;
-      let e = CSC_LIST;
-      for (let k = k0; k < k1; k++) {
-        const e1 = CSC_LIST + (<usize>load<i32>(CSC_END + (<usize>k << 2)) << 3);
-        if (skipEmpty && e == e1) continue;
-        const ro = <usize>k * rowO + jo;
-        let a = first ? f32x4.splat(0) : v128.load(dweight + ro);
-        for (; e < e1; e += 8) a = f32x4.add(a, f32x4.mul(v128.load32_splat(e, 4), v128.load(db + <usize>load<u32>(e))));
-        bad = i32x4.add(bad, finish4(weight, vel, dweight, ro, a, mode, vlr, vmu, vwd, vcg, vcv, vtiny));
-      }
-    }
-    kept = maskedCount(bad);
-  }
-  for (; j < OC; j++) {
-    const jo = <usize>j << 2;
-    const db = dout + jo;
-    let e = CSC_LIST;
-    for (let k = k0; k < k1; k++) {
-      const e1 = CSC_LIST + (<usize>load<i32>(CSC_END + (<usize>k << 2)) << 3);
-      if (skipEmpty && e == e1) continue;
-      const ro = <usize>k * rowO + jo;
-      let a: f32 = first ? 0 : load<f32>(dweight + ro);
-      for (; e < e1; e += 8) a += load<f32>(e, 4) * load<f32>(db + <usize>load<u32>(e));
-      if (!last) store<f32>(dweight + ro, a);
-      else kept += vel ? momentumOne(weight + ro, vel + ro, a, lr, mu, wd, nesterov) : sgdOne(weight + ro, a, lr, wd);
-    }
-  }
-  return kept;
-}
-
-function cscStepPairs(weight: usize, vel: usize, dweight: usize, dout: usize, k0: i32, k1: i32, OC: i32, first: bool, last: bool, lr: f32, mu: f32, wd: f32, nesterov: i32): i32 {
-  const CSC_END = scratch(), CSC_LIST = CSC_END + CSC_LIST_AT;
-  const rowO = <usize>OC << 2;
-  const P = (k1 - k0 + 1) >> 1;
-  // plain SGD without decay leaves a weight with a zero gradient exactly as it is
-  const skipEmpty = first && last && !vel && wd == 0;
-  // plain momentum and SGD without weight decay take the shorter updates (momentumPlainVec, sgdPlainVec)
-  const plain = vel && !nesterov && wd == 0;
-  // what finish16 / finish4 do with a block of sums
-  const mode = !last ? KEEP_SUMS : plain ? PLAIN_MOMENTUM : vel ? MOMENTUM : wd == 0 ? PLAIN_SGD : SGD;
-  let kept = 0, j = 0;
-  if (ASC_FEATURE_SIMD) {
-    const vlr = f32x4.splat(lr), vmu = f32x4.splat(mu), vwd = f32x4.splat(wd);
-    const vcg = f32x4.splat(nesterov ? 1 : 0), vcv = nesterov ? vmu : f32x4.splat(1), vtiny = v128.load(TINY4);
-    let bad = i32x4.splat(0);
-    for (; j + 16 <= OC; j += 16) {
-      const jo = <usize>j << 2;
-      const db = dout + jo;
-      let e = CSC_LIST;
-      for (let q = 0; q < P; q++) {
-        const e1 = CSC_LIST + <usize>load<i32>(CSC_END + (<usize>q << 2)) * 12;
-        if (skipEmpty && e == e1) continue;
-        const k = k0 + (q << 1);
-        const two = k + 1 < k1;
+        const k = pairs ? k0 + (q << 1) : q;
+        const two = pairs && k + 1 < k1;
         const ro = <usize>k * rowO + jo, rx = ro + rowO;
         let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
         let b0 = a0, b1 = a0, b2 = a0, b3 = a0;
@@ -899,19 +806,30 @@ function cscStepPairs(weight: usize, vel: usize, dweight: usize, dout: usize, k0
           a0 = v128.load(w); a1 = v128.load(w, 16); a2 = v128.load(w, 32); a3 = v128.load(w, 48);
           if (two) { b0 = v128.load(w + rowO); b1 = v128.load(w + rowO, 16); b2 = v128.load(w + rowO, 32); b3 = v128.load(w + rowO, 48); }
         }
-        for (; e < e1; e += 12) {
-          const g = db + <usize>load<u32>(e);
-          const u = v128.load32_splat(e, 4), v = v128.load32_splat(e, 8);
-          const d0 = v128.load(g), d1 = v128.load(g, 16);
-          a0 = f32x4.add(a0, f32x4.mul(u, d0));
-          b0 = f32x4.add(b0, f32x4.mul(v, d0));
-          a1 = f32x4.add(a1, f32x4.mul(u, d1));
-          b1 = f32x4.add(b1, f32x4.mul(v, d1));
-          const d2 = v128.load(g, 32), d3 = v128.load(g, 48);
-          a2 = f32x4.add(a2, f32x4.mul(u, d2));
-          b2 = f32x4.add(b2, f32x4.mul(v, d2));
-          a3 = f32x4.add(a3, f32x4.mul(u, d3));
-          b3 = f32x4.add(b3, f32x4.mul(v, d3));
+        if (pairs) {
+          for (; e < e1; e += 12) {
+            const g = db + <usize>load<u32>(e);
+            const u = v128.load32_splat(e, 4), v = v128.load32_splat(e, 8);
+            const d0 = v128.load(g), d1 = v128.load(g, 16);
+            a0 = f32x4.add(a0, f32x4.mul(u, d0));
+            b0 = f32x4.add(b0, f32x4.mul(v, d0));
+            a1 = f32x4.add(a1, f32x4.mul(u, d1));
+            b1 = f32x4.add(b1, f32x4.mul(v, d1));
+            const d2 = v128.load(g, 32), d3 = v128.load(g, 48);
+            a2 = f32x4.add(a2, f32x4.mul(u, d2));
+            b2 = f32x4.add(b2, f32x4.mul(v, d2));
+            a3 = f32x4.add(a3, f32x4.mul(u, d3));
+            b3 = f32x4.add(b3, f32x4.mul(v, d3));
+          }
+        } else {
+          for (; e < e1; e += 8) {
+            const g = db + <usize>load<u32>(e);
+            const v = v128.load32_splat(e, 4);
+            a0 = f32x4.add(a0, f32x4.mul(v, v128.load(g)));
+            a1 = f32x4.add(a1, f32x4.mul(v, v128.load(g, 16)));
+            a2 = f32x4.add(a2, f32x4.mul(v, v128.load(g, 32)));
+            a3 = f32x4.add(a3, f32x4.mul(v, v128.load(g, 48)));
+          }
         }
         bad = i32x4.add(bad, finish16(weight, vel, dweight, ro, a0, a1, a2, a3, mode, vlr, vmu, vwd, vcg, vcv, vtiny));
         if (two) bad = i32x4.add(bad, finish16(weight, vel, dweight, rx, b0, b1, b2, b3, mode, vlr, vmu, vwd, vcg, vcv, vtiny));
@@ -921,18 +839,18 @@ function cscStepPairs(weight: usize, vel: usize, dweight: usize, dout: usize, k0
       const jo = <usize>j << 2;
       const db = dout + jo;
       let e = CSC_LIST;
-      for (let q = 0; q < P; q++) {
-        const e1 = CSC_LIST + <usize>load<i32>(CSC_END + (<usize>q << 2)) * 12;
+      for (let q = q0; q < q1; q++) {
+        const e1 = CSC_LIST + <usize>load<i32>(CSC_END + (<usize>q << 2)) * size;
         if (skipEmpty && e == e1) continue;
-        const k = k0 + (q << 1);
-        const two = k + 1 < k1;
+        const k = pairs ? k0 + (q << 1) : q;
+        const two = pairs && k + 1 < k1;
         const ro = <usize>k * rowO + jo, rx = ro + rowO;
         let a = first ? f32x4.splat(0) : v128.load(dweight + ro);
         let b = first || !two ? f32x4.splat(0) : v128.load(dweight + rx);
-        for (; e < e1; e += 12) {
+        for (; e < e1; e += size) {
           const d = v128.load(db + <usize>load<u32>(e));
           a = f32x4.add(a, f32x4.mul(v128.load32_splat(e, 4), d));
-          b = f32x4.add(b, f32x4.mul(v128.load32_splat(e, 8), d));
+          if (pairs) b = f32x4.add(b, f32x4.mul(v128.load32_splat(e, 8), d));
         }
         bad = i32x4.add(bad, finish4(weight, vel, dweight, ro, a, mode, vlr, vmu, vwd, vcg, vcv, vtiny));
         if (two) bad = i32x4.add(bad, finish4(weight, vel, dweight, rx, b, mode, vlr, vmu, vwd, vcg, vcv, vtiny));
@@ -944,18 +862,18 @@ function cscStepPairs(weight: usize, vel: usize, dweight: usize, dout: usize, k0
     const jo = <usize>j << 2;
     const db = dout + jo;
     let e = CSC_LIST;
-    for (let q = 0; q < P; q++) {
-      const e1 = CSC_LIST + <usize>load<i32>(CSC_END + (<usize>q << 2)) * 12;
+    for (let q = q0; q < q1; q++) {
+      const e1 = CSC_LIST + <usize>load<i32>(CSC_END + (<usize>q << 2)) * size;
       if (skipEmpty && e == e1) continue;
-      const k = k0 + (q << 1);
-      const two = k + 1 < k1;
+      const k = pairs ? k0 + (q << 1) : q;
+      const two = pairs && k + 1 < k1;
       const ro = <usize>k * rowO + jo, rx = ro + rowO;
       let a: f32 = first ? 0 : load<f32>(dweight + ro);
       let b: f32 = first || !two ? 0 : load<f32>(dweight + rx);
-      for (; e < e1; e += 12) {
+      for (; e < e1; e += size) {
         const d = load<f32>(db + <usize>load<u32>(e));
         a += load<f32>(e, 4) * d;
-        b += load<f32>(e, 8) * d;
+        if (pairs) b += load<f32>(e, 8) * d;
       }
       if (!last) {
         store<f32>(dweight + ro, a);
