@@ -461,10 +461,10 @@ const CSC_LIST_AT: usize = 16400;
 // block that is loaded and stored once (forward product) or one dout block loaded once into two
 // rows of sums (weight gradient). The sums keep their order (each output adds its columns in
 // ascending order, each dW row its batch rows in ascending order), and an added product 0 * w is
-// +-0, which leaves any sum that is not a zero as it is; a sum that is zero is +0 (it starts at +0
-// or at the bias, and round-to-nearest gives -0 only for -0 + -0), so the results are bit-identical
-// to the single lists' except where a bias is -0 and every product of its output is zero (the sign
-// of that zero), as they are to the dense product, which adds all of its zero products.
+// +-0, which leaves a sum as it is unless the sum is -0: round-to-nearest gives -0 only for
+// -0 + -0, so a sum is -0 only while it started at -0 (a bias or dweight element) and had zero
+// products alone. The results are bit-identical to the single lists' but for the sign of such a
+// zero (test/ops.sparse.test.ts compares the simd build's lists with the scalar build's row loops).
 // Measured against the single lists (`node dev/pair-ab.mjs OLD.wasm B OC fwd|upd|sgd`, interleaved, medians of
 // 24-40 pairs): forward product 784 -> 800 at B = 128 0.90-0.95x, at B = 1000 0.87x shuffled and
 // 0.96x in order; fused momentum update 784 -> 800 at B = 128 0.88x; SGD at B = 64: 784 -> 300
