@@ -14,10 +14,12 @@
 // so every peer's timed runs are interleaved with the others' (round robin, rotating the order)
 // and machine noise falls on all of them alike. A peer times only its own compute. Slow peers run
 // a fraction of the epoch (as much as fits the time budget per run), scaled up to a full epoch;
-// the table says so. Writes bench/results/compare.{json,csv,svg}; --json prints the JSON object on
-// stdout (the table then goes to stderr). --quick is the smoke mode `npm test` runs.
+// the table says so. Writes bench/results/compare.{json,csv,svg,md} (the latest run) and appends
+// the run as one JSON line to bench/results/history.jsonl (every run; --out DIR writes both into
+// DIR instead); --json prints the JSON object on stdout (the table then goes to stderr). --quick is
+// the smoke mode `npm test` runs: its files are compare-quick.*, its history line says "quick": true.
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync, renameSync } from 'node:fs';
+import { appendFileSync, mkdirSync, writeFileSync, renameSync } from 'node:fs';
 import { cpus, loadavg, totalmem, platform, arch } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -406,5 +408,9 @@ atomic(stem + '.json', JSON.stringify(report, null, 2) + '\n');
 atomic(stem + '.csv', t.map((r) => r.map(csvCell).join(',')).join('\n') + '\n');
 atomic(stem + '.svg', svgChart());
 atomic(stem + '.md', markdown(t) + '\n');
-say(`wrote ${stem}.{json,csv,svg,md}`);
+// one line per run, appended, never rewritten: { schema, environment (date, commit, machine, ...),
+// results (every row), targets (every ratio) }; docs/performance.md says how to read it
+const history = join(opts.out, 'history.jsonl');
+appendFileSync(history, JSON.stringify({ schema: 1, ...report }) + '\n');
+say(`wrote ${stem}.{json,csv,svg,md} and appended the run to ${history}`);
 if (opts.json) process.stdout.write(JSON.stringify(report) + '\n');

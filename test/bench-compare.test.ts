@@ -1,21 +1,29 @@
 /**
  * bench/compare.mjs in its smoke mode (--quick), so the peer comparison never rots: every peer
- * trains W1 and W2 and runs W3, and the JSON, CSV and SVG come out well-formed. No timing
- * thresholds: the figures only have to be finite and consistent.
+ * trains W1 and W2 and runs W3, the JSON, CSV and SVG come out well-formed, and the run is appended
+ * as one line to the history file (here a copy of bench/results/history.jsonl in a temporary
+ * folder: the run never touches the repo's files). No timing thresholds: the figures only have to
+ * be finite and consistent.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const script = new URL('../bench/compare.mjs', import.meta.url).pathname;
+const results = new URL('../bench/results/', import.meta.url).pathname;
 const out = mkdtempSync(join(tmpdir(), 'simdnet-compare-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 const hasNumpy = spawnSync('python3', ['-c', 'import numpy'], { encoding: 'utf8' }).status === 0;
 
 describe('bench/compare.mjs --quick', () => {
-  it('runs every peer on W1, W2 and W3 and reports consistent figures as JSON, CSV and SVG', () => {
+  it('runs every peer on W1, W2 and W3, reports consistent figures as JSON, CSV and SVG, and appends the run to the history', () => {
+    // the repo's results, to check the run leaves them alone
+    const snapshot = () => Object.fromEntries(readdirSync(results).map((f) => [f, readFileSync(join(results, f), 'utf8')]));
+    const before = snapshot();
+    copyFileSync(join(results, 'history.jsonl'), join(out, 'history.jsonl'));
+    const history0 = readFileSync(join(out, 'history.jsonl'), 'utf8');
     const r = spawnSync(process.execPath, [script, '--quick', '--json', '--out', out], { encoding: 'utf8', timeout: 240_000 });
     expect(r.status, r.stderr).toBe(0);
     const report = JSON.parse(r.stdout.trim().split('\n').pop()!);
@@ -53,6 +61,24 @@ describe('bench/compare.mjs --quick', () => {
     expect(svg).toMatch(/^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
     expect((svg.match(/<rect /g) ?? []).length).toBe(1 + report.results.length);
     expect(existsSync(join(out, 'compare-quick.json'))).toBe(true);
+
+    // history.jsonl: the earlier lines as they were, then this run as one more line
+    const history = readFileSync(join(out, 'history.jsonl'), 'utf8');
+    expect(history.startsWith(history0)).toBe(true);
+    const added = history.slice(history0.length).split('\n');
+    expect(added.length).toBe(2); // one line and its newline
+    expect(added[1]).toBe('');
+    const line = JSON.parse(added[0]);
+    expect(line.schema).toBe(1);
+    expect(line.environment).toEqual(report.environment);
+    expect(line.environment.quick).toBe(true);
+    expect(line.environment.date).toMatch(/^\d{4}-\d\d-\d\dT/);
+    expect('commit' in line.environment).toBe(true);
+    expect(line.results).toEqual(report.results);
+    expect(line.targets).toEqual(report.targets);
+    // every earlier line is a run too
+    for (const l of history0.trim().split('\n')) expect(Object.keys(JSON.parse(l))).toEqual(['schema', 'environment', 'results', 'targets']);
+    expect(snapshot()).toEqual(before);
   }, 240_000);
 
   it('rejects bad options with one line and exit code 2', () => {
