@@ -57,14 +57,16 @@ describe('model files', () => {
     });
   }
 
-  it('is readable with the few lines of Python the README gives (when numpy is installed)', async () => {
+  it('is readable with the two Python blocks docs/file-format.md gives (when numpy is installed)', async () => {
     const { m } = await trained();
     const file = join(tmp.dir, 'py.simdnet');
     saveModel(m, file);
     const hasNumpy = spawnSync('python3', ['-c', 'import numpy'], { stdio: 'ignore' }).status === 0;
     if (!hasNumpy) return void console.log('numpy not importable: Python check skipped');
-    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
-    const snippet = readme.match(/```python\n([\s\S]*?)```/)![1];
+    const doc = readFileSync(new URL('../docs/file-format.md', import.meta.url), 'utf8');
+    // the container block, then the model's layers
+    const blocks = [...doc.matchAll(/```python\n([\s\S]*?)```/g)].map((m) => m[1]);
+    const snippet = blocks[0] + blocks[1];
     const script = `${snippet}\nimport sys\nout = np.concatenate([np.asarray(w, dtype='<f4').ravel() for l in layers for w in (l['W'], l['b'])])\nsys.stdout.buffer.write(json.dumps([h['layers'], h['activations']]).encode() + b'\\n' + out.tobytes())`;
     const raw = execFileSync('python3', ['-c', script, file]);
     const nl = raw.indexOf(10);
