@@ -10,7 +10,7 @@
  *   node scripts/check-presets.mjs --list          # the checks and their targets
  *   node scripts/check-presets.mjs best-mlp -- --backend wasm-scalar   # extra flags for every run
  *
- * The targets are the test accuracies the README promises. The presets were chosen on validation
+ * The targets are the test accuracies the README promises (its presets table). The presets were chosen on validation
  * figures, never on the test set; this script only verifies the promise afterwards.
  */
 import { spawn } from 'node:child_process';

@@ -1,5 +1,5 @@
 /**
- * The simdnet model file, version 1 (documented in the README). Pure: no Node imports, so the
+ * The simdnet model file, version 1 (documented in docs/file-format.md). Pure: no Node imports, so the
  * browser can save and load models too.
  *
  *   0       8 bytes  magic "SIMDNET\0"

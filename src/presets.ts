@@ -1,6 +1,7 @@
 /**
  * Named training recipes. Explicit CLI flags override a preset's values. The accuracy each one
- * reaches is measured by `simdnet train --preset NAME` and recorded in the README.
+ * reaches is measured by `simdnet train --preset NAME` and recorded in the README's presets table;
+ * docs/cli.md says how each was chosen.
  */
 import type { ActivationName } from './backend.js';
 import type { InitName, LossName } from './model.js';

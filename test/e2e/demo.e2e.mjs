@@ -317,7 +317,7 @@ try {
   log(`2 threads: test accuracy ${(accThreads * 100).toFixed(2)}% (1 thread: ${(acc * 100).toFixed(2)}%), epoch time ${(epochMsThreads / 1000).toFixed(2)} s (1 thread: ${(epochMs / 1000).toFixed(2)} s; ${((Date.now() - tThreads) / 1000).toFixed(1)} s from Start to done)`);
   if (accThreads !== acc) throw new Error(`2 threads trained a different network: test accuracy ${accThreads} where 1 thread gave ${acc}`);
 
-  // the training report: the README's command, rendered in the same browser, no network needed
+  // the training report: docs/cli.md's command, rendered in the same browser, no network needed
   const reportFile = join(tmpdir(), `simdnet-e2e-report-${process.pid}.html`);
   const done = JSON.parse(execFileSync(process.execPath, [join(root, 'dist', 'cli.js'), 'train', '--preset', 'article', '--validation-split', '0.1', '--report', reportFile, '--json'], { encoding: 'utf8' }).trim().split('\n').pop());
   const rp = await browser.newPage({ viewport: { width: 1150, height: 1700 } });
