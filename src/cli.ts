@@ -37,8 +37,8 @@ Usage:
                                      model.json) into a simdnet model file
   simdnet --help | --version
 
-Train options (explicit flags override the preset's values):
-  --preset NAME        ${Object.keys(PRESETS).join(', ')}; with --augment also ${Object.keys(AUGMENTED_PRESETS).join(', ')}
+Train options (explicit flags override the preset's values; the defaults are the article preset's):
+  --preset NAME        ${Object.keys(PRESETS).join(', ')}; with --augment also ${Object.keys(AUGMENTED_PRESETS).join(', ')} (default none)
   --hidden LIST        hidden layer sizes, comma-separated (default ${DEFAULTS.hidden.join(',')}); input and
                        output sizes come from the data
   --activation A       ${ACTIVATIONS.filter((a) => a !== 'linear').join(' | ')} (default ${DEFAULTS.activation})
@@ -51,18 +51,19 @@ Train options (explicit flags override the preset's values):
   --step-gamma X       step schedule: multiplier at each decay, in (0, 1] (default 0.5)
   --warmup N           linear warm-up epochs before the schedule (default 0)
   --validation-split F hold out fraction F of the training set (seeded, same every run) as validation;
-                       0 turns a preset's hold-out off
+                       0 turns a preset's hold-out off (default 0)
   --dropout P          inverted dropout after each hidden layer while training, P in [0, 1) (default 0)
-  --augment            augment the training batches on the fly: random shift, rotation, scale and
-                       elastic distortion per image (seeded; never the validation or test data)
+  --augment            augment the training batches on the fly (default off): random shift, rotation,
+                       scale and elastic distortion per image (seeded; never the validation or test data)
   --augment-shift PX   maximum shift in pixels (default ${AUGMENT_DEFAULTS.shift})
   --augment-rotate DEG maximum rotation in degrees, at most 45 (default ${AUGMENT_DEFAULTS.rotate})
   --augment-scale F    maximum scale change, scale in [1-F, 1+F] (default ${AUGMENT_DEFAULTS.scale})
   --augment-elastic A  elastic distortion strength alpha in pixels, 0 = off (default ${AUGMENT_DEFAULTS.elastic})
   --augment-sigma S    elastic smoothing sigma in pixels, in [1, 16] (default ${AUGMENT_DEFAULTS.sigma})
-  --early-stopping N   stop when the validation loss has not improved for N epochs; keep the best epoch's weights
+  --early-stopping N   stop when the validation loss has not improved for N epochs; keep the best
+                       epoch's weights (default off)
   --momentum X         momentum for momentum/nesterov (default ${DEFAULTS.momentum})
-  --weight-decay X     L2 weight decay (default 0)
+  --weight-decay X     L2 weight decay (default ${DEFAULTS.weightDecay})
   --batch-size N       samples per step (default ${DEFAULTS.batchSize})
   --epochs N           passes over the training set (default ${DEFAULTS.epochs})
   --seed N             seed for initialisation and shuffling (default ${DEFAULTS.seed})

@@ -54,3 +54,34 @@ describe('preset best-mlp', () => {
     expect(r2.out).toMatch(/valAccuracy/);
   });
 });
+
+describe('the defaults of simdnet train', () => {
+  it('are the article preset: a bare run trains exactly what --preset article (npm start) trains', () => {
+    const bare = run(['train', '--data', data, '--epochs', '2', '--json']);
+    const article = run(['train', '--preset', 'article', '--data', data, '--epochs', '2', '--json']);
+    expect(bare.err).toBe('');
+    expect(bare.code).toBe(0);
+    const result = (out: string) => out.trim().split('\n').map((l) => JSON.parse(l)).map((l) => [l.epoch, l.loss, l.trainAccuracy, l.testAccuracy, l.learningRate]);
+    expect(result(bare.out)).toEqual(result(article.out));
+    const header = run(['train', '--data', data, '--epochs', '1']).out.split('\n')[0];
+    expect(header).toMatch(/^simdnet: 30-64-4 sigmoid, softmax \+ cross-entropy, momentum lr 0\.1 momentum 0\.9, batch 32, 1 epochs, seed 1,/);
+  });
+
+  it('--help shows the default of every training setting, and they are the article preset', () => {
+    const help = run(['--help']).out;
+    const section = help.slice(help.indexOf('Train options'), help.indexOf('--save FILE'));
+    // one entry per flag: its line and the indented lines that continue it
+    const entries = section.split(/\n(?=  --)/).filter((e) => e.startsWith('  --'));
+    expect(entries.length).toBeGreaterThan(20);
+    for (const e of entries) expect(e, e).toMatch(/\(default/);
+    const a = PRESETS.article.settings;
+    const shown = (flag: string) => new RegExp(`\\n  --${flag} [^\\n]*(\\n {10,}[^\\n]*)*\\(default ([^)]*)\\)`).exec(help)?.[2];
+    expect(shown('hidden')).toBe(a.hidden!.join(',') + '');
+    expect(shown('activation')).toBe(a.activation);
+    expect(shown('optimizer')).toBe(a.optimizer);
+    expect(shown('lr')).toBe(String(a.lr));
+    expect(shown('momentum')).toBe(String(a.momentum));
+    expect(shown('batch-size')).toBe(String(a.batchSize));
+    expect(shown('epochs')).toBe(String(a.epochs));
+  });
+});
