@@ -4,7 +4,7 @@
  */
 import { UsageError, SimdnetError } from './errors.js';
 import type { DataSet, Evaluation, Model } from './model.js';
-import { checkResumable, type CheckpointSettings, type TrainState } from './checkpoint.js';
+import { checkResumable, dataFingerprint, type CheckpointSettings, type TrainState } from './checkpoint.js';
 import { imageSize, resolveAugment, type AugmentOptions } from './augment.js';
 
 /** training stopped because the loss or the weights became NaN/Inf (exit 3); the model holds the last good weights */
@@ -112,7 +112,12 @@ export interface FitOptions {
   callbacks?: Callbacks;
   /** yield to the event loop at least this often, in ms, so timers and progress bars run (default 50) */
   yieldMs?: number;
-  /** continue from a checkpoint; `epochs` then counts the run's total epochs, not additional ones */
+  /**
+   * continue from a checkpoint; `epochs` then counts the run's total epochs, not additional ones. Every
+   * training option not given is taken from the checkpoint (epochs, batch size, optimizer and its
+   * settings, schedule, augmentation, early stopping, shuffle); one given that contradicts it is
+   * refused, as are a model or training data other than the checkpoint's
+   */
   resume?: TrainState;
   /** called with the full training state after every epoch, and every `everyBatches` batches when set */
   checkpoint?: { everyBatches?: number; write(state: TrainState): void };
@@ -170,7 +175,20 @@ const now = () => (typeof performance !== 'undefined' ? performance.now() : Date
 const immediate = (globalThis as { setImmediate?: (f: () => void) => unknown }).setImmediate;
 const pause = () => new Promise<void>((resolve) => (immediate ? immediate(resolve) : setTimeout(resolve, 0)));
 
+/** a resume's options: those not given come from the checkpoint's settings */
+function withCheckpointOptions(o: FitOptions, st: CheckpointSettings): FitOptions {
+  const saved: FitOptions = {
+    epochs: st.epochs, batchSize: st.batchSize, learningRate: st.learningRate, optimizer: st.optimizer as OptimizerName,
+    momentum: st.momentum, beta1: st.beta1, beta2: st.beta2, epsilon: st.epsilon, weightDecay: st.weightDecay, shuffle: st.shuffle,
+    schedule: st.schedule as ScheduleConfig, augment: st.augment ?? false, earlyStopping: st.earlyStopping === null ? undefined : { patience: st.earlyStopping },
+  };
+  const out: Record<string, unknown> = { ...o };
+  for (const [k, v] of Object.entries(saved)) if (out[k] === undefined) out[k] = v;
+  return out as FitOptions;
+}
+
 export async function fit(model: Model, train: DataSet, options: FitOptions = {}): Promise<History> {
+  if (options.resume) options = withCheckpointOptions(options, options.resume.settings);
   if (model.training) throw new SimdnetError('this model is already training: wait for fit() to finish before calling it again');
   const epochs = positiveInt('epochs', options.epochs ?? 1);
   const batch = positiveInt('batch size', options.batchSize ?? 32);
@@ -217,6 +235,7 @@ export async function fit(model: Model, train: DataSet, options: FitOptions = {}
     // early stopping: the best epoch so far (its validation loss and weights), carried by checkpoints
     let best: { loss: number; epoch: number; params: Float32Array } | null = null;
     if (res) {
+      settings.data = dataFingerprint(train);
       checkResumable(res.settings, settings, 'the checkpoint');
       if (res.params.length !== model.paramCount || res.opt.length !== s.opt.length || res.opt.some((o) => o.length !== model.paramCount)) {
         throw new SimdnetError(`checkpoint holds ${res.params.length} parameters and ${res.opt.length} optimizer tensors; this model needs ${model.paramCount} and ${s.opt.length}`);
@@ -240,10 +259,14 @@ export async function fit(model: Model, train: DataSet, options: FitOptions = {}
         resumeSums = [res.lossSum, res.correct];
       }
     }
-    const state = (batchInEpoch: number, lossSum: number, correct: number): TrainState => ({
-      settings, epochsDone: model.epochsDone, batchInEpoch, step: model.step, rng: model.rng.getState(), lossSum, correct,
-      params: model.readParams(), opt: s.opt.map((t) => be.read(t)), order: order.slice(), best,
-    });
+    settings.epochs = targetEpochs;
+    const state = (batchInEpoch: number, lossSum: number, correct: number): TrainState => {
+      settings.data ??= dataFingerprint(train); // once, at the first checkpoint
+      return {
+        settings, epochsDone: model.epochsDone, batchInEpoch, step: model.step, rng: model.rng.getState(), lossSum, correct,
+        params: model.readParams(), opt: s.opt.map((t) => be.read(t)), order: order.slice(), best,
+      };
+    };
     const every = options.checkpoint?.everyBatches ?? 0;
     cb.onTrainBegin?.({ epochs: targetEpochs - model.epochsDone, batchesPerEpoch, samples: N });
     const history: History = { epochs: [] };

@@ -104,6 +104,42 @@ describe('checkpoint settings', () => {
     await expect(b.fit(data, { ...opts, batchSize: 8, epochs: 3, resume: states[0] })).rejects.toThrow(/batchSize 16 but this run has batchSize 8/);
     await expect(b.fit(data, { ...opts, epochs: 1, resume: states[0] })).rejects.toThrow(/already completed 1 epochs/);
   });
+
+  it('fit({ resume }) alone continues the run: every option not given comes from the checkpoint, bit-identical; one given that contradicts it is one line', async () => {
+    const o: FitOptions = { batchSize: 16, optimizer: 'nesterov', learningRate: 0.05, momentum: 0.8, weightDecay: 1e-4, schedule: { type: 'step', stepSize: 1, gamma: 0.7 }, augment: false, epochs: 3, yieldMs: 1e9 };
+    const ref = new Model(cfg, new TsBackend());
+    await ref.fit(data, o);
+    let n = 0;
+    const err = await new Model(cfg, new TsBackend()).fit(data, { ...o, shouldStop: () => ++n === 20 }).catch((e) => e);
+    expect(err).toBeInstanceOf(InterruptedError);
+    const st = decodeCheckpoint(encodeCheckpoint(err.state), 'mem');
+    expect(st.settings.epochs).toBe(3);
+    const b = new Model(cfg, new TsBackend());
+    await b.fit(data, { resume: st, yieldMs: 1e9 });
+    expect(b.epochsDone).toBe(3);
+    expect(sameBits(b.readParams(), ref.readParams())).toBe(true);
+    // more epochs than the run's may be asked for; a contradicting option is refused with both values
+    await new Model(cfg, new TsBackend()).fit(data, { resume: st, epochs: 4, yieldMs: 1e9 });
+    const e = await new Model(cfg, new TsBackend()).fit(data, { resume: st, momentum: 0.9 }).catch((x) => x);
+    expect(e).toBeInstanceOf(SimdnetError);
+    expect(e.message).toMatch(/^the checkpoint was made with momentum 0\.8 but this run has momentum 0\.9/);
+    expect(e.message.split('\n').length).toBe(1);
+  });
+
+  it('a checkpoint made on other training data (same counts and classes) is refused: the data fingerprint differs', async () => {
+    const states: TrainState[] = [];
+    await new Model(cfg, new TsBackend()).fit(data, { ...opts, epochs: 1, checkpoint: { write: (s) => states.push(decodeCheckpoint(encodeCheckpoint(s), 'mem')) } });
+    expect(states[0].settings.data).toMatch(/^crc32:[0-9a-f]{8}:230$/);
+    const other = { ...data, images: data.images.slice() };
+    other.images[1000] ^= 1; // one pixel
+    const e = await new Model(cfg, new TsBackend()).fit(other, { ...opts, epochs: 2, resume: states[0] }).catch((x) => x);
+    expect(e).toBeInstanceOf(SimdnetError);
+    expect(e.message).toMatch(/^the checkpoint was made on other training data \(fingerprint crc32:\w+:230, this data's crc32:\w+:230\); resume on the data it was made on/);
+    const relabelled = { ...data, labels: data.labels.slice() };
+    relabelled.labels[0] = (relabelled.labels[0] + 1) % 4;
+    await expect(new Model(cfg, new TsBackend()).fit(relabelled, { ...opts, epochs: 2, resume: states[0] })).rejects.toThrow(/other training data/);
+    await new Model(cfg, new TsBackend()).fit({ ...data }, { ...opts, epochs: 2, resume: states[0] }); // the same data in another object resumes
+  });
 });
 
 describe('divergence', () => {
