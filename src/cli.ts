@@ -20,6 +20,7 @@ import { AUGMENTED_PRESETS, DEFAULTS, PRESETS, type TrainSettings } from './pres
 import { AUGMENT_DEFAULTS, resolveAugment } from './augment.js';
 import { DivergenceError, InterruptedError, OPTIMIZERS, type EpochLogs, type OptimizerName } from './train.js';
 import { progressReporter, sparkline } from './report.js';
+import { checkCheckpointTarget, checkSameData, interruptedPath, resumeRun, runRecord } from './resume-settings.js';
 import { findMisclassified, renderReport } from './html-report.js';
 import { EXPORT_FORMATS, exportModelFile, importTfjsModel, type ExportFormat } from './interop-io.js';
 
@@ -77,9 +78,13 @@ Train options (explicit flags override the preset's values; the defaults are the
   --report FILE        write a self-contained HTML report (curves, confusion matrix, misclassified
                        digits, settings, environment, timings) to FILE
   --checkpoint FILE    write a checkpoint (weights, optimizer and rng state, position) to FILE
-                       atomically after every epoch; also on SIGINT/SIGTERM
+                       atomically after every epoch; also on SIGINT/SIGTERM; a FILE that holds
+                       another run's checkpoint is refused (without --checkpoint a signal writes
+                       simdnet-interrupted.ckpt, or simdnet-interrupted-2.ckpt, ... if that is another run's)
   --checkpoint-every N also write it every N batches
-  --resume FILE        continue the run saved in checkpoint FILE (same settings; --epochs is the total)
+  --resume FILE        continue the run saved in checkpoint FILE with its settings (data folder, network,
+                       training, threads, backend); a flag that contradicts them is refused; --epochs N
+                       (the run's total) may extend it; --threads and output flags are free
 
 Exit codes: 0 ok, 2 bad input, 3 training diverged, 130/143 interrupted by SIGINT/SIGTERM
 (a checkpoint is written first), 1 internal error.
@@ -108,9 +113,9 @@ function oneOf<T extends string>(flag: string, v: string | undefined, allowed: r
   return v as T;
 }
 
-/** turn parsed flags into settings: preset values, then explicit flags */
-export function resolveTrainSettings(v: Record<string, string | boolean | undefined>): TrainSettings {
-  const s: TrainSettings = { ...DEFAULTS };
+/** turn parsed flags into settings: the defaults (or a resumed run's settings), preset values, then explicit flags */
+export function resolveTrainSettings(v: Record<string, string | boolean | undefined>, base: TrainSettings = DEFAULTS): TrainSettings {
+  const s: TrainSettings = { ...base };
   if (v.preset !== undefined) {
     const name = v.preset as string;
     // own keys only: '__proto__' or 'constructor' are no presets
@@ -126,15 +131,15 @@ export function resolveTrainSettings(v: Record<string, string | boolean | undefi
   const str = (k: string) => v[k] as string | undefined;
   const knobs = { shift: 'augment-shift', rotate: 'augment-rotate', scale: 'augment-scale', elastic: 'augment-elastic', sigma: 'augment-sigma' } as const;
   const given = Object.values(knobs).filter((k) => str(k) !== undefined);
-  if (given.length && !v.augment) throw new UsageError(`--${given[0]} needs --augment`);
-  if (v.augment) {
+  if (given.length && !v.augment && !s.augment) throw new UsageError(`--${given[0]} needs --augment`);
+  if (v.augment || s.augment) {
     const a = { ...(s.augment ?? {}) };
     for (const [k, flag] of Object.entries(knobs) as [keyof typeof knobs, string][]) {
       const x = num(flag, str(flag));
       if (x !== undefined) a[k] = x;
     }
     s.augment = resolveAugment(a)!;
-  } else s.augment = undefined;
+  }
   const dr = num('dropout', str('dropout'));
   if (dr !== undefined && !(dr >= 0 && dr < 1)) throw new UsageError(`--dropout must be in [0, 1), got '${str('dropout')}'`);
   s.dropout = dr ?? s.dropout ?? 0;
@@ -277,18 +282,23 @@ async function train(argv: string[]): Promise<void> {
   const ckptEvery = posInt('checkpoint-every', v['checkpoint-every']);
   if (ckptEvery !== undefined && !v.checkpoint) throw new UsageError('--checkpoint-every needs --checkpoint FILE');
   const resumed = v.resume ? readCheckpoint(v.resume) : undefined;
-  const s = resolveTrainSettings(v);
-  const prefer = oneOf<BackendPreference>('backend', v.backend, BACKEND_PREFERENCES);
-  const threads = posInt('threads', v.threads) ?? 1;
+  // a resume takes the run's settings from the checkpoint; a flag that contradicts them is refused
+  const prior = resumed ? resumeRun(v, resumed, v.resume!, resolveTrainSettings) : undefined;
+  const s = prior?.settings ?? resolveTrainSettings(v);
+  const prefer = oneOf<BackendPreference>('backend', v.backend, BACKEND_PREFERENCES) ?? prior?.backend;
+  const threads = posInt('threads', v.threads) ?? prior?.threads ?? 1;
   const vs = s.validationSplit, patience = s.earlyStopping, dropout = s.dropout ?? 0;
-  const data = loadMnist(v.data);
+  const data = loadMnist(v.data ?? prior?.data);
+  const run = runRecord(prior, s, v.data ?? prior?.data, threads);
   // no output may overwrite another output, the checkpoint being resumed (except --checkpoint,
   // which continues it) or the data
   const dataFiles = Object.entries(findDataFiles(data.dir)).map(([, f]): [string, string] => [`the data file ${f}`, f]);
   if (v.save !== undefined) checkDistinct(v.save, '--save', [['--report', v.report], ['--checkpoint', v.checkpoint], ['the checkpoint --resume reads', v.resume], ...dataFiles]);
   if (v.report !== undefined) checkDistinct(v.report, '--report', [['--checkpoint', v.checkpoint], ['the checkpoint --resume reads', v.resume], ...dataFiles]);
   if (v.checkpoint !== undefined) checkDistinct(v.checkpoint, '--checkpoint', dataFiles);
+  if (v.checkpoint !== undefined) checkCheckpointTarget(v.checkpoint, run.id, v.resume); // never another run's
   const split = vs !== undefined ? splitValidation(data.train, vs, s.seed) : undefined;
+  if (resumed) checkSameData(resumed, split ? split.train : data.train, v.resume!, data.dir);
   const backend = await createBackend({ prefer, threads });
   const backendName = backendLabel(backend);
   const model = new Model(
@@ -316,14 +326,13 @@ async function train(argv: string[]): Promise<void> {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   };
-  const ckptPath = v.checkpoint ?? 'simdnet-interrupted.ckpt';
   const t0 = performance.now();
   let history;
   try {
     history = await model.fit(split ? split.train : data.train, {
     validationData: split?.validation,
     resume: resumed,
-    checkpoint: v.checkpoint ? { everyBatches: ckptEvery, write: (st) => saveCheckpoint(v.checkpoint!, st) } : undefined,
+    checkpoint: v.checkpoint ? { everyBatches: ckptEvery, write: (st) => saveCheckpoint(v.checkpoint!, { ...st, run }) } : undefined,
     shouldStop: () => stopSignal !== null,
     epochs: s.epochs,
     batchSize: s.batchSize,
@@ -349,8 +358,10 @@ async function train(argv: string[]): Promise<void> {
     offSignals();
     progress?.stop();
     if (e instanceof InterruptedError) {
-      const { at, why } = saveInterrupted(ckptPath, e.state);
-      throw new SimdnetError(`${stopSignal}: ${e.message}; checkpoint written to ${at}${why}; continue with --resume ${at}`, signalExit(stopSignal));
+      // never over another run's checkpoint: the default file then gets a new name, said in the message
+      const to = v.checkpoint ? { path: v.checkpoint, note: '' } : interruptedPath('simdnet-interrupted.ckpt', run.id, v.resume);
+      const { at, why } = saveInterrupted(to.path, { ...e.state, run });
+      throw new SimdnetError(`${stopSignal}: ${e.message}; checkpoint written to ${at}${to.note}${why}; continue with --resume ${at}`, signalExit(stopSignal));
     }
     if (e instanceof DivergenceError && v.save) {
       saveModel(model, v.save, { settings: s, epochs: model.epochsDone, diverged: { epoch: e.epoch, batch: e.batch }, backend: backend.name, data: data.dir });

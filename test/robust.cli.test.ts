@@ -1,10 +1,11 @@
 /** The CLI's robustness contract, in child processes: signals, checkpoints, resume, divergence, exit codes. */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { decodeModel } from '../src/format.js';
+import { decodeCheckpoint } from '../src/checkpoint.js';
 import { tempDir } from './helpers/idx-fixtures.js';
 import { writeSyntheticDir } from './helpers/synthetic.js';
 import { sameBits as sameFloats } from './helpers/bits.js';
@@ -76,7 +77,7 @@ describe('simdnet train: signals, checkpoints, resume', () => {
     expect(m, r.err).not.toBeNull();
     expect(m![1]).toBe(m![2]);
     expect(m![1].startsWith(tmpdir())).toBe(true);
-    const r2 = run([...base, '--epochs', '3', '--resume', m![1]]); // --epochs is the run's total
+    const r2 = run([...base, '--resume', m![1]]); // the run's epochs come from the checkpoint
     rmSync(m![1], { force: true });
     expect(r2.err).toBe('');
     expect(r2.code).toBe(0);
@@ -120,11 +121,11 @@ describe('simdnet train: signals, checkpoints, resume', () => {
     expect(run([...base, '--epochs', '1', '--checkpoint', ckpt]).code).toBe(0);
     const r = run([...base.map((a) => (a === '0.01' ? '0.02' : a)), '--epochs', '3', '--resume', ckpt]);
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(/^simdnet: the checkpoint was made with learningRate 0\.01 but this run has learningRate 0\.02/);
+    expect(r.err).toMatch(/^simdnet: --lr 0\.02 contradicts .*e1\.ckpt, whose run has --lr 0\.01; drop --lr to continue that run/);
     expect(r.err.trim().split('\n').length).toBe(1);
     const r2 = run([...base, '--hidden', '8', '--epochs', '3', '--resume', ckpt]);
     expect(r2.code).toBe(2);
-    expect(r2.err).toMatch(/checkpoint is for a 30-16-4 network but this run builds 30-8-4/);
+    expect(r2.err).toMatch(/^simdnet: --hidden 8 contradicts .*e1\.ckpt, whose run has --hidden 16;/);
     const broken = tmp.write('broken.ckpt', readFileSync(ckpt).subarray(0, 100));
     const r3 = run([...base, '--epochs', '3', '--resume', broken]);
     expect(r3.code).toBe(2);
@@ -155,4 +156,98 @@ describe('simdnet train: signals, checkpoints, resume', () => {
     const w = weightsOf(saved); // decodeModel itself refuses non-finite weights
     expect(w.length).toBe(4);
   }, 60_000);
+});
+
+describe('simdnet train --resume FILE: the run continues with the settings in its checkpoint', () => {
+  it('--resume alone continues the run (network, optimizer, schedule, dropout, split, data folder from the checkpoint), bit-identical; a contradicting flag is one line naming it and both values', async () => {
+    const flags = ['--data', data, '--hidden', '16', '--activation', 'relu', '--optimizer', 'adam', '--lr', '0.01', '--batch-size', '20', '--seed', '3', '--lr-schedule', 'step', '--step-gamma', '0.9', '--dropout', '0.1', '--validation-split', '0.2', '--epochs', EPOCHS, '--json'];
+    const full = join(tmp.dir, 'alone-full.simdnet');
+    const r0 = run(['train', ...flags, '--save', full]);
+    expect(r0.err).toBe('');
+    const ckpt = join(tmp.dir, 'alone.ckpt');
+    const r1 = await interrupt(['train', ...flags, '--checkpoint', ckpt], 'SIGINT');
+    expect(r1.code).toBe(130);
+    const resumed = join(tmp.dir, 'alone-resumed.simdnet');
+    const r2 = run(['train', '--resume', ckpt, '--json', '--save', resumed]);
+    expect(r2.err).toBe('');
+    expect(r2.code).toBe(0);
+    expect(sameBits(weightsOf(resumed), weightsOf(full))).toBe(true);
+    // the flags the run was made with are consistent with it; one that differs is refused
+    expect(run(['train', '--resume', ckpt, ...flags, '--save', resumed]).code).toBe(0);
+    const cases: [string[], RegExp][] = [
+      [['--optimizer', 'sgd'], /^simdnet: --optimizer sgd contradicts .*alone\.ckpt, whose run has --optimizer adam; drop --optimizer to continue that run, or start a new run without --resume\n$/],
+      [['--validation-split', '0.1'], /^simdnet: --validation-split 0\.1 contradicts .*, whose run has --validation-split 0\.2;/],
+      [['--lr-schedule', 'cosine'], /^simdnet: --lr-schedule cosine contradicts .*, whose run has --lr-schedule step;/],
+      [['--preset', 'fast'], /^simdnet: --preset fast sets --hidden 256, which contradicts .*, whose run has --hidden 16; drop --preset/],
+      [['--augment'], /^simdnet: --augment contradicts .*, whose run has no --augment;/],
+    ];
+    for (const [extra, re] of cases) {
+      const r = run(['train', '--resume', ckpt, ...extra]);
+      expect(r.code, extra.join(' ')).toBe(2);
+      expect(r.err).toMatch(re);
+      expect(r.err.trim().split('\n').length).toBe(1);
+    }
+  }, 180_000);
+
+  it('a checkpoint made on other data (same counts, shape and classes) is refused in one line; the same data in another folder resumes, and --epochs may extend the run', () => {
+    const ckpt = join(tmp.dir, 'data.ckpt');
+    expect(run([...base, '--epochs', '1', '--checkpoint', ckpt]).code).toBe(0);
+    expect(decodeCheckpoint(readFileSync(ckpt), ckpt).settings.data).toMatch(/^crc32:[0-9a-f]{8}:600$/);
+    const copy = (name: string, change: boolean) => {
+      const dir = join(tmp.dir, name);
+      mkdirSync(dir, { recursive: true });
+      for (const f of ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte']) copyFileSync(join(data, f), join(dir, f));
+      if (change) {
+        const images = readFileSync(join(dir, 'train-images-idx3-ubyte'));
+        images[16 + 100] ^= 1; // one pixel of one training image
+        writeFileSync(join(dir, 'train-images-idx3-ubyte'), images);
+      }
+      return dir;
+    };
+    const other = copy('other-data', true);
+    const r = run(['train', '--resume', ckpt, '--data', other, '--epochs', '2']);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/^simdnet: .*data\.ckpt was made on other training data than .*other-data holds \(fingerprint crc32:[0-9a-f]{8}:600, this data's crc32:[0-9a-f]{8}:600\); its run used --data .*\/data: resume on the data it was made on, or start a new run\n$/);
+    const same = run(['train', '--resume', ckpt, '--data', copy('same-data', false), '--epochs', '2', '--json']);
+    expect(same.err).toBe('');
+    expect(same.code).toBe(0);
+    expect(same.out.trim().split('\n').map((l) => JSON.parse(l)).map((l) => [l.epoch, l.done])).toEqual([[2, undefined], [2, true]]);
+  }, 60_000);
+});
+
+describe("a checkpoint of another run is never overwritten", () => {
+  it('--checkpoint FILE holding another run is refused before training (the file kept); the run that wrote it continues writing it', () => {
+    const ckpt = join(tmp.dir, 'mine.ckpt');
+    expect(run([...base, '--epochs', '1', '--checkpoint', ckpt]).code).toBe(0);
+    const before = readFileSync(ckpt);
+    for (const again of [[...base, '--epochs', '1'], [...base, '--hidden', '8', '--epochs', '2']]) {
+      const r = run([...again, '--checkpoint', ckpt]); // the same command is a new run too
+      expect(r.code).toBe(2);
+      expect(r.err).toMatch(/^simdnet: --checkpoint .*mine\.ckpt holds another run's checkpoint \(30-16-4, after epoch 1 of 1\); continue that run with --resume .*mine\.ckpt, or give --checkpoint another file \(or delete it\)\n$/);
+      expect(r.out).toBe('');
+      expect(readFileSync(ckpt).equals(before)).toBe(true);
+    }
+    const notCkpt = tmp.write('notes.ckpt', Buffer.from('my notes'));
+    expect(run([...base, '--epochs', '1', '--checkpoint', notCkpt]).err).toMatch(/^simdnet: --checkpoint .*notes\.ckpt holds a file that is not a readable checkpoint \(/);
+    // resuming it, the run continues writing it (also under another name: a copy of the same run)
+    expect(run(['train', '--resume', ckpt, '--epochs', '2', '--checkpoint', ckpt]).code).toBe(0);
+    expect(decodeCheckpoint(readFileSync(ckpt), ckpt).epochsDone).toBe(2);
+    const copy = join(tmp.dir, 'mine-copy.ckpt');
+    copyFileSync(ckpt, copy);
+    expect(run(['train', '--resume', ckpt, '--epochs', '3', '--checkpoint', copy]).code).toBe(0);
+    expect(decodeCheckpoint(readFileSync(copy), copy).epochsDone).toBe(3);
+  }, 60_000);
+
+  it('without --checkpoint, an interrupted run does not replace another run\'s simdnet-interrupted.ckpt: it takes the next free name and says so', async () => {
+    const cwd = join(tmp.dir, 'two-runs');
+    mkdirSync(cwd, { recursive: true });
+    const first = await interrupt([...base, '--epochs', EPOCHS], 'SIGINT', cwd);
+    expect(first.err).toMatch(/checkpoint written to simdnet-interrupted\.ckpt; continue with --resume simdnet-interrupted\.ckpt\n$/);
+    const kept = readFileSync(join(cwd, 'simdnet-interrupted.ckpt'));
+    const second = await interrupt([...base, '--epochs', EPOCHS], 'SIGINT', cwd);
+    expect(second.code).toBe(130);
+    expect(second.err).toMatch(/^simdnet: SIGINT: training interrupted in epoch \d+ after batch \d+; checkpoint written to simdnet-interrupted-2\.ckpt \(simdnet-interrupted\.ckpt holds another run's checkpoint, kept\); continue with --resume simdnet-interrupted-2\.ckpt\n$/);
+    expect(readFileSync(join(cwd, 'simdnet-interrupted.ckpt')).equals(kept)).toBe(true);
+    expect(existsSync(join(cwd, 'simdnet-interrupted-2.ckpt'))).toBe(true);
+  }, 120_000);
 });
