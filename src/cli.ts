@@ -20,7 +20,7 @@ import { AUGMENTED_PRESETS, DEFAULTS, PRESETS, type TrainSettings } from './pres
 import { AUGMENT_DEFAULTS, resolveAugment } from './augment.js';
 import { DivergenceError, InterruptedError, OPTIMIZERS, type EpochLogs, type OptimizerName } from './train.js';
 import { progressReporter, sparkline } from './report.js';
-import { checkCheckpointTarget, checkSameData, interruptedPath, resumeRun, runRecord } from './resume-settings.js';
+import { checkCheckpointTarget, checkSameData, interruptedPath, position, resumeRun, runRecord } from './resume-settings.js';
 import { findMisclassified, renderReport } from './html-report.js';
 import { EXPORT_FORMATS, exportModelFile, importTfjsModel, type ExportFormat } from './interop-io.js';
 
@@ -309,6 +309,7 @@ async function train(argv: string[]): Promise<void> {
   const out = (line: string) => process.stdout.write(line + '\n');
   if (!json) {
     out(`simdnet: ${model.config.layers.join('-')} ${s.activation}, ${s.loss === 'ce' ? 'softmax + cross-entropy' : 'sigmoid + squared error'}, ${s.optimizer} lr ${s.lr}${s.optimizer.includes('mom') || s.optimizer === 'nesterov' ? ` momentum ${s.momentum}` : ''}, batch ${s.batchSize}, ${s.epochs} epochs, seed ${s.seed}${dropout ? `, dropout ${dropout}` : ''}${s.augment ? `, augment ${JSON.stringify(s.augment)}` : ''}, backend ${backendName}`);
+    if (resumed) out(`resuming ${v.resume} ${position(resumed)}, with the settings of its run`);
     out(`data: ${split ? `${split.train.count} training (${split.validation.count} held out for validation)` : `${data.train.count} training`} and ${data.test.count} test images of ${data.imageShape.join('x')} from ${data.dir}`);
   }
   const progress = json ? null : progressReporter(process.stderr);

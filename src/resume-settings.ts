@@ -126,6 +126,12 @@ export function checkSameData(st: TrainState, train: DataSet, file: string, dir:
   throw new SimdnetError(`${file} was made on other training data than ${dir} holds (fingerprint ${saved}, this data's ${now})${was ? `; its run used --data ${was}` : ''}: resume on the data it was made on, or start a new run`);
 }
 
+/** where a checkpoint's run stands, e.g. 'in epoch 4 of 10 after batch 1' */
+export function position(st: TrainState): string {
+  const of = st.settings.epochs ? ` of ${st.settings.epochs}` : '';
+  return st.batchInEpoch ? `in epoch ${st.epochsDone + 1}${of} after batch ${st.batchInEpoch}` : `after epoch ${st.epochsDone}${of}`;
+}
+
 /** whose checkpoint is at `path`: nobody's (no regular file), this run's, or another's (with a description) */
 function owner(path: string, id: string, resumePath: string | undefined): { other: false } | { other: true; what: string } {
   try {
@@ -142,8 +148,7 @@ function owner(path: string, id: string, resumePath: string | undefined): { othe
   }
   if ((st.run as Partial<RunRecord> | undefined)?.id === id) return { other: false };
   const s = st.settings;
-  const at = st.batchInEpoch ? `in epoch ${st.epochsDone + 1} after batch ${st.batchInEpoch}` : `after epoch ${st.epochsDone}`;
-  return { other: true, what: `another run's checkpoint (${s.layers.join('-')}, ${at}${s.epochs ? ` of ${s.epochs}` : ''})` };
+  return { other: true, what: `another run's checkpoint (${s.layers.join('-')}, ${position(st)})` };
 }
 
 /** --checkpoint FILE: refuse, before training, a file that holds another run's checkpoint (or anything else) */
