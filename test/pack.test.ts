@@ -77,7 +77,7 @@ describe('the npm package', () => {
     const last = JSON.parse(r.out.trim().split('\n').pop()!);
     expect(last.done).toBe(true);
     expect(last.backend).toBe('wasm-simd');
-    expect(last.testAccuracy).toBeGreaterThan(0.85);
+    expect(last.testAccuracy).toBeGreaterThan(0.93); // the defaults are the article preset's: 95.3% after its first epoch (the old sgd defaults: 89.7%)
     expect(run(NPX, ['--no-install', 'simdnet', '--version'], project).out.trim()).toBe(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version);
   });
 
