@@ -26,6 +26,7 @@ import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { createRequire } from 'node:module';
 import { median } from './stats.mjs';
+import { WORKLOADS } from './workloads.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -86,10 +87,6 @@ const say = (s) => (opts.json ? process.stderr : process.stdout).write(s + '\n')
 const W3_FAST_REPS = 15;
 
 const TRAIN_N = 60000, TEST_N = 10000, C = 784, V = 10;
-const WORKLOADS = [
-  { name: 'W1', hidden: [64], activation: 'sigmoid', optimizer: 'sgd', lr: 0.1, momentum: 0, batchSize: 64, seed: 1 },
-  { name: 'W2', hidden: [800], activation: 'relu', optimizer: 'momentum', lr: 0.01, momentum: 0.9, batchSize: 128, seed: 1 },
-];
 /** dense-equivalent FLOPs per training sample: forward, weight gradients, and dX of every layer but the first */
 function trainFlops(w) {
   const sizes = [C, ...w.hidden, V];

@@ -5,12 +5,8 @@
 //   npm run bench            full run (a few seconds per case)
 //   npm run bench -- --quick smoke mode (what the test suite runs), --json for machine output
 import b from 'benny';
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { median } from './stats.mjs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { compilePeak, PEAK_FLOPS_PER_ITER } from './peak-probe.mjs';
 import { TsBackend } from '../dist/backends/ts/index.js';
 import { WasmBackend } from '../dist/backends/wasm/index.js';
 import { simdSupported } from '../dist/backends/wasm/loader.js';
@@ -39,16 +35,10 @@ const rand = (n) => Float32Array.from({ length: n }, () => rng.float() * 2 - 1);
 const mnist = loadMnist();
 const results = [];
 
-/** bench/peak.ts compiled to build/peak.wasm (asc, a devDependency), or null when it cannot be */
+/** bench/peak.ts's instance, or null when it cannot be built */
 function peakProbe() {
-  const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-  const out = join(root, 'build', 'peak.wasm');
   try {
-    const asc = createRequire(import.meta.url).resolve('assemblyscript/bin/asc.js');
-    // from bench/, so the project's asconfig.json (the library's entries) is not applied
-    execFileSync(process.execPath, [asc, 'peak.ts', '-O3', '--enable', 'simd', '--runtime', 'stub', '--initialMemory', '1', '--outFile', out], { cwd: join(root, 'bench'), stdio: 'pipe' });
-    const { exports } = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(out)), { env: { abort() {} } });
-    return exports;
+    return compilePeak();
   } catch (e) {
     log(`(no peak probe: ${String(e.message).split('\n')[0]})`);
     return null;
@@ -61,7 +51,7 @@ async function suiteFor(be) {
   if (be.name === 'wasm-simd' && peakExports) {
     // this machine's ceiling for those loops: f32x4 mul + add, 12 accumulators, operands in L1
     const n = quick ? 1000 : 200000;
-    cases.push({ name: 'f32x4 mul+add peak (12 accumulators, L1 operands)', flops: n * 96, fn: () => peakExports.peak(1024, n) });
+    cases.push({ name: 'f32x4 mul+add peak (12 accumulators, L1 operands)', flops: n * PEAK_FLOPS_PER_ITER, fn: () => peakExports.peak(1024, n) });
   }
   {
     // the reference: the forward kernel on a square, cache-friendly GEMM, the best case for 128-bit

@@ -2,7 +2,7 @@
 // library): f32x4 multiply-adds (mul + add: wasm SIMD has no fused multiply-add without relaxed
 // SIMD) with one operand loaded from an L1-resident buffer and 12 independent accumulators, the
 // shape of the sparse and GEMM inner loops without their address arithmetic or cache misses.
-// Compiled on demand by bench/kernels.mjs into build/peak.wasm.
+// Compiled on demand (bench/peak-probe.mjs) into build/peak.wasm by bench/kernels.mjs and bench/ab/peak.mjs.
 
 /** n iterations of 12 f32x4 multiply-adds (96 flops) over 16 KiB at buf; returns a lane so nothing is dead */
 export function peak(buf: usize, n: i32): f32 {
