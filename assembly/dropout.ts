@@ -16,7 +16,7 @@ function keep(i: u32, stream: u32, seed: u32, threshold: u32): bool {
 // call (src/backends/wasm/threads.ts) drops what one call drops there. SIMD: four hashes at a time
 // in i32x4 lanes (the same u32 arithmetic), the kept values selected with the compare's mask, so a
 // dropped unit is +0 as in the scalar `keep ? x * scale : 0` (51,200 values, a batch of the
-// best-mlp preset's 800-wide layers: 0.13-0.15x the time of the scalar loop, dev/dropout-ab.mjs)
+// best-mlp preset's 800-wide layers: 0.13-0.15x the time of the scalar loop, bench/ab/kernels.mjs --kernel dropout)
 function apply_mask(out: usize, inp: usize, N: i32, threshold: u32, scale: f32, seed: u32, stream: u32, i0: u32): void {
   checkSpan(out, N, 4);
   checkSpan(inp, N, 4);

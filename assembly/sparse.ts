@@ -125,9 +125,9 @@ export function nz_fill(nzIdx: usize, nzStart: usize, src: usize, rows: i32, C: 
  * The rows of a shuffled batch are scattered over the dataset's lists (36 MB for MNIST's training
  * set): walked row by row, each row's first lines miss one after another; these loads have no
  * dependencies, so the core keeps many misses in flight at once. The xor of the words is stored so
- * that no compiler drops the loads. Measured on shuffled MNIST batches of 64 (`node dev/pair-ab.mjs`):
+ * that no compiler drops the loads. Measured on shuffled MNIST batches of 64 (`node bench/ab/kernels.mjs`):
  * the 784 -> 4 forward product 0.52x the time, 784 -> 64 0.83x; whole W1 epochs 0.93-0.94x
- * (`node dev/epoch-ab.mjs`). Batches of more rows are touched TOUCH_ROWS rows at a time, so the
+ * (`node bench/ab/epochs.mjs`). Batches of more rows are touched TOUCH_ROWS rows at a time, so the
  * touched lines are still in L1 / L2 when the row loop reaches them.
  */
 const TOUCH_ROWS = 64;
@@ -465,12 +465,13 @@ const CSC_LIST_AT: usize = 16400;
 // -0 + -0, so a sum is -0 only while it started at -0 (a bias or dweight element) and had zero
 // products alone. The results are bit-identical to the single lists' but for the sign of such a
 // zero (test/ops.sparse.test.ts compares the simd build's lists with the scalar build's row loops).
-// Measured against the single lists (`node dev/pair-ab.mjs OLD.wasm B OC fwd|upd|sgd`, interleaved, medians of
-// 24-40 pairs): forward product 784 -> 800 at B = 128 0.90-0.95x, at B = 1000 0.87x shuffled and
-// 0.96x in order; fused momentum update 784 -> 800 at B = 128 0.88x; SGD at B = 64: 784 -> 300
-// 0.96x, 784 -> 128 1.00x, 784 -> 96 1.02x, 784 -> 64 1.04x. The narrow layers lose because the
-// pair lists cost 1.35x the single lists to build (the pairing is a data-dependent branch; two
-// branch-free forms measured 1.1-1.5x slower still), which the wide layers' 50 column blocks repay.
+// Measured against the single lists (`node bench/ab/kernels.mjs --b OLD.wasm --kernel
+// sparse-fwd,sparse-upd,sparse-sgd --shape BxCxOC`, medians of 24-40 pairs): forward product 784 ->
+// 800 at B = 128 0.90-0.95x, at B = 1000 0.87x shuffled and 0.96x in order; fused momentum update
+// 784 -> 800 at B = 128 0.88x; SGD at B = 64: 784 -> 300 0.96x, 784 -> 128 1.00x, 784 -> 96 1.02x,
+// 784 -> 64 1.04x. The narrow layers lose because the pair lists cost 1.35x the single lists to
+// build (the pairing is a data-dependent branch; two branch-free forms measured 1.1-1.5x slower
+// still), which the wide layers' 50 column blocks repay.
 /** the narrowest layer whose fused update and weight gradient take the pair lists */
 const PAIR_MIN_OC = 256;
 /** non-zeros a chunk of pair lists may hold: 12-byte entries in the lists' 512 KiB */
@@ -784,8 +785,8 @@ function cscStepAny(pairs: bool, weight: usize, vel: usize, dweight: usize, dout
     // of 8 vectors held 8 loads + 8 accumulators + the value, more than the 15 xmm registers V8
     // allocates, and spilled an accumulator and a load to the stack in every iteration (node
     // --print-wasm-code); 4 + 4 + 1 fit. W1's update took 0.80-0.86x the time in the quiet epochs
-    // (the minimum of 16; medians equal within noise), W2's about the same (KERNELS=sparse_update
-    // node dev/epoch-ab.mjs OLD.wasm ..., both orders). (Pairs: 8 sums, 2 values, 4 loads, no spill.)
+    // (the minimum of 16; medians equal within noise), W2's about the same (node bench/ab/epochs.mjs
+    // --b OLD.wasm --kernels sparse_update, both orders). (Pairs: 8 sums, 2 values, 4 loads, no spill.)
     const vlr = f32x4.splat(lr), vmu = f32x4.splat(mu), vwd = f32x4.splat(wd);
     const vcg = f32x4.splat(nesterov ? 1 : 0), vcv = nesterov ? vmu : f32x4.splat(1), vtiny = v128.load(TINY4);
     let bad = i32x4.splat(0);

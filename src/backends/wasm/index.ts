@@ -62,7 +62,7 @@ const SPLIT_MIN_ELEMENTS = 1 << 14;
  * activations are split between threads from this many values: sigmoid and tanh (an exp per value)
  * from 4,096 (2 threads: 0.84x the time there), ReLU and linear from 65,536 (at 40,960 still 1.14x:
  * the worker's half of the values comes from the other core's cache) and the backward from 32,768
- * (0.90x) (dev/split-micro.mjs)
+ * (0.90x) (`node bench/ab/kernels.mjs --a threads=2 --b threads=1 --kernel sigmoid,relu,relu-bwd --n 4096,40960`)
  */
 const SPLIT_MIN_EXPS = 1 << 12, SPLIT_MIN_CHEAP = 1 << 16, SPLIT_MIN_ACT_BACKWARD = 1 << 15;
 /** dropout (a hash per unit, SIMD) is split between threads from this many units (2 threads: 51,200 1.12x the time of one, 65,536 0.78-0.97x, 102,400 0.77x) */
@@ -70,7 +70,8 @@ const SPLIT_MIN_DROPOUT = 1 << 16;
 /**
  * dense products are split between threads from this many multiply-adds (B x C x OC): with 2
  * threads 64x64x10 took 1.17x (forward) and 1.20x (backward) the time of one (0.99x and 1.01x in a
- * second run), 128x64x10 0.76x and 0.85x, 64x800x800 0.57x and 0.54x (dev/split-micro.mjs)
+ * second run), 128x64x10 0.76x and 0.85x, 64x800x800 0.57x and 0.54x (`node bench/ab/kernels.mjs --a threads=2
+ * --b threads=1 --kernel mm-fwd,mm-bwd --shape 64x64x10,128x64x10,64x800x800`)
  */
 const SPLIT_MIN_PRODUCTS = 1 << 16;
 

@@ -8,20 +8,25 @@
  * over seconds hits both alike, so the ratio holds on a shared machine. --mode epochs alternates
  * whole fit() epochs instead (median of --repeats pairs; noisy when the machine is shared).
  *
- *   node scripts/augment-overhead.mjs [--hidden 800,800] [--mode steps|epochs] [--repeats 3] [--batch-size 64] [--backend wasm-simd]
+ *   node bench/ab/augment-overhead.mjs [--hidden 800,800] [--mode steps|epochs] [--repeats 3] [--batch-size 64] [--backend wasm-simd] [--quick]
+ *
+ * --quick: the first 6,000 training images (a smoke run, `npm test`).
  */
 import { parseArgs } from 'node:util';
-import { Model, loadMnist, resolveAugment } from '../dist/node.js';
-import { AUGMENTED_PRESETS } from '../dist/presets.js';
+import { Model, loadMnist, resolveAugment } from '../../dist/node.js';
+import { AUGMENTED_PRESETS } from '../../dist/presets.js';
+import { median, pairRatio } from '../stats.mjs';
+import { printEnvironment } from './harness.mjs';
 
-const { values: v } = parseArgs({ options: { hidden: { type: 'string' }, mode: { type: 'string' }, repeats: { type: 'string' }, 'batch-size': { type: 'string' }, backend: { type: 'string' } } });
+const { values: v } = parseArgs({ options: { hidden: { type: 'string' }, mode: { type: 'string' }, repeats: { type: 'string' }, 'batch-size': { type: 'string' }, backend: { type: 'string' }, quick: { type: 'boolean' } } });
 const p = AUGMENTED_PRESETS['best-mlp'].settings;
 const hidden = v.hidden ? v.hidden.split(',').map(Number) : p.hidden;
 const repeats = Number(v.repeats ?? 3), batchSize = Number(v['batch-size'] ?? p.batchSize), mode = v.mode ?? 'steps';
-const data = loadMnist();
+const mnist = loadMnist();
+const data = v.quick ? { ...mnist, train: { ...mnist.train, count: 6000 } } : mnist;
 const model = await Model.create({ layers: [data.features, ...hidden, data.classes], activation: 'relu', seed: 1, dropout: p.dropout, imageShape: data.imageShape }, { backend: v.backend ?? 'auto' });
 const opts = { epochs: 1, batchSize, optimizer: p.optimizer, learningRate: 0.01, momentum: 0.9 };
-const median = (xs) => { const s = xs.slice().sort((a, b) => a - b); return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
+printEnvironment({});
 console.log(`784-${hidden.join('-')}-10 relu, batch ${batchSize}, dropout ${p.dropout}, ${model.backend.name}, augment ${JSON.stringify(p.augment)}, mode ${mode}`);
 
 let plain, aug;
@@ -59,5 +64,6 @@ if (mode === 'steps') {
   }
   [plain, aug] = [median(ps), median(as)];
   console.log(`median plain ${plain.toFixed(0)} ms, augmented ${aug.toFixed(0)} ms`);
+  console.log(`pair ratio augmented/plain ${pairRatio(as, ps).toFixed(3)} (median over the ${repeats} pairs)`);
 }
 console.log(`ratio augmented/plain ${(aug / plain).toFixed(3)} (overhead ${((aug / plain - 1) * 100).toFixed(1)}%)`);
