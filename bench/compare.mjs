@@ -25,7 +25,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { createRequire } from 'node:module';
-import { median } from './stats.mjs';
+import { median, pairRatio } from './stats.mjs';
 import { WORKLOADS } from './workloads.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -274,15 +274,15 @@ const TARGETS = [
   { what: 'W1 epoch, TS fallback / tfjs-cpu', a: 'simdnet-ts', b: 'tfjs-cpu', workload: 'W1', max: 0.5 },
 ];
 /**
- * The median over rounds of simdnet's time over the peer's in the same round: runs of one round are
- * back to back, so a slow spell of the machine falls on both (a robustness check on the ratio of
- * medians, which the targets are judged by)
+ * The pair ratio (bench/stats.mjs) of simdnet's time over the peer's, a round's two runs being a
+ * pair: runs of one round are back to back, so a slow spell of the machine falls on both (a
+ * robustness check on the ratio of medians, which the targets are judged by)
  */
 function pairedRatio(a, b, workload) {
   const x = row(a, workload), y = row(b, workload);
   if (!x || !y) return null;
   const n = Math.min(x.runMs.length, y.runMs.length);
-  return median(Array.from({ length: n }, (_, i) => x.runMs[i] / y.runMs[i]));
+  return pairRatio(x.runMs.slice(0, n), y.runMs.slice(0, n));
 }
 const targets = TARGETS.map((t) => {
   const r = ratio(t.a, t.b, t.workload);

@@ -5,7 +5,7 @@
 //   npm run bench            full run (a few seconds per case)
 //   npm run bench -- --quick smoke mode (what the test suite runs), --json for machine output
 import b from 'benny';
-import { median } from './stats.mjs';
+import { median, pairRatio } from './stats.mjs';
 import { compilePeak, PEAK_FLOPS_PER_ITER } from './peak-probe.mjs';
 import { TsBackend } from '../dist/backends/ts/index.js';
 import { WasmBackend } from '../dist/backends/wasm/index.js';
@@ -123,7 +123,7 @@ function pairedRatios(be, cases) {
     });
   }
   const g = (prefix) => per[PAIRED.indexOf(prefix)];
-  const over = (a, b) => median(g(a).map((x, k) => x / g(b)[k]));
+  const over = (a, b) => pairRatio(g(a), g(b));
   const out = {};
   for (const w of ['W1', 'W2']) {
     out[`${w} forward / reference`] = over(`matmul_forward ${w} layer 1`, 'matmul_forward reference');
