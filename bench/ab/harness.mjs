@@ -147,14 +147,13 @@ export function seeded(n, seed = 1) {
  * after `warmup` untimed runs of each. Each is called with the pair's index (negative for warm-up)
  * and returns its time in ms. Returns { a: [ms], b: [ms] }, a[i] and b[i] one pair.
  */
-export async function interleave(pairs, a, b, { warmup = 1, onPair } = {}) {
+export async function interleave(pairs, a, b, { warmup = 1 } = {}) {
   for (let i = 0; i < warmup; i++) { await a(-1 - i); await b(-1 - i); }
   const ta = [], tb = [];
   for (let p = 0; p < pairs; p++) {
     let x, y;
     if (p % 2) { y = await b(p); x = await a(p); } else { x = await a(p); y = await b(p); }
     ta.push(x); tb.push(y);
-    onPair?.(p, x, y);
   }
   return { a: ta, b: tb };
 }
