@@ -19,5 +19,6 @@ export { set_scratch } from './scratch';
 export function scratch_bytes(): usize {
   return SCRATCH_BYTES;
 }
+export { conv2d_forward, conv2d_filter_transpose, conv2d_backward_input, conv2d_backward_filter } from './conv';
 export { dropout_forward, dropout_backward } from './dropout';
 export { augment_rows_u8 } from './augment';

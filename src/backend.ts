@@ -53,6 +53,19 @@ export function checkNzColumns(C: number): void {
   if (C > NZ_MAX_COLUMNS) throw new RangeError(`nz_fill: ${C} columns do not fit the packed non-zero entries (at most ${NZ_MAX_COLUMNS})`);
 }
 
+/**
+ * The output shape and leading padding of a 2-D convolution or pooling window over an H x W input
+ * (TensorFlow's rule): 'valid' (same = false) OH = floor((H - KH) / S) + 1 and no padding; 'same'
+ * OH = ceil(H / S) with max((OH - 1) S + KH - H, 0) rows of zeros split top/bottom, the odd one at
+ * the bottom (PT rows on top); the same for widths. OH or OW < 1 means the window does not fit.
+ */
+export function conv2dShape(H: number, W: number, KH: number, KW: number, S: number, same: boolean): { OH: number; OW: number; PT: number; PL: number } {
+  const size = (n: number, k: number) => (same ? Math.floor((n + S - 1) / S) : Math.floor((n - k) / S) + 1);
+  const pad = (n: number, k: number, o: number) => (same ? Math.max((o - 1) * S + k - n, 0) >> 1 : 0);
+  const OH = size(H, KH), OW = size(W, KW);
+  return { OH, OW, PT: pad(H, KH, OH), PL: pad(W, KW, OW) };
+}
+
 export interface Tensor<D extends DType = DType> {
   readonly dtype: D;
   /** element count */
@@ -146,6 +159,19 @@ export interface Backend {
   dropout_forward(out: Tensor<'f32'>, inp: Tensor<'f32'>, N: number, p: number, seed: number, stream: number): void;
   /** dinp = keep ? dout / (1 - p) : 0, with the mask of the forward call with this seed and stream */
   dropout_backward(dinp: Tensor<'f32'>, dout: Tensor<'f32'>, N: number, p: number, seed: number, stream: number): void;
+
+  // ---- convolution (NHWC; assembly/conv.ts: shapes, padding, summation order) --------------------
+  // B images of H x W x C in, OH x OW x OC out (conv2dShape), kernel KH x KW, stride S, padding
+  // 'same' (true) or 'valid'. A range ([b0, b1) of the batch, [o0, o1) of the output channels,
+  // default all) computes only that part, bit-identical to the whole call's.
+  /** out (B,OH,OW,OC) = conv(inp (B,H,W,C), weight (KH,KW,C,OC)) + bias (OC) (bias may be null) */
+  conv2d_forward(out: Tensor<'f32'>, inp: Tensor<'f32'>, weight: Tensor<'f32'>, bias: Tensor<'f32'> | null, B: number, H: number, W: number, C: number, OC: number, KH: number, KW: number, S: number, same: boolean, b0?: number, b1?: number): void;
+  /** weightT (KH,KW,OC,C) = weight (KH,KW,C,OC) with each tap's matrix transposed: conv2d_backward_input's filter */
+  conv2d_filter_transpose(weightT: Tensor<'f32'>, weight: Tensor<'f32'>, KH: number, KW: number, C: number, OC: number): void;
+  /** dinp (B,H,W,C) = d out / d inp applied to dout (B,OH,OW,OC) (overwritten), weightT from conv2d_filter_transpose */
+  conv2d_backward_input(dinp: Tensor<'f32'>, dout: Tensor<'f32'>, weightT: Tensor<'f32'>, B: number, H: number, W: number, C: number, OC: number, KH: number, KW: number, S: number, same: boolean, b0?: number, b1?: number): void;
+  /** dweight (KH,KW,C,OC) += d out / d weight applied to dout, dbias (OC) += sums of dout (accumulated; dbias skipped when null) */
+  conv2d_backward_filter(dweight: Tensor<'f32'>, dbias: Tensor<'f32'> | null, dout: Tensor<'f32'>, inp: Tensor<'f32'>, B: number, H: number, W: number, C: number, OC: number, KH: number, KW: number, S: number, same: boolean, o0?: number, o1?: number): void;
 
   // ---- augmentation (src/augment.ts, assembly/augment.ts) ------------------------------------------
   /**

@@ -13,7 +13,7 @@
  * Optimizers are checked in closed form against references written out in doubles.
  */
 import { describe, expect, it } from 'vitest';
-import { Activation, type Backend, type Tensor } from '../src/backend.js';
+import { Activation, conv2dShape, type Backend, type Tensor } from '../src/backend.js';
 import { TsBackend } from '../src/backends/ts/index.js';
 
 // ---- helpers -------------------------------------------------------------------------------------
@@ -587,6 +587,44 @@ describe.each(backends)('gradient checks (%s backend)', (_name, makeBackend) => 
       expect(Array.from(be.read(t))).toEqual([-0.5, -0.5, -0.5, -0.5, -0.5, 6, 7]);
       be.fill(t, 7, 0);
       expect(Array.from(be.read(t))).toEqual([0, 0, 0, 0, 0, 0, 0]);
+    });
+  });
+
+  // ---- convolution (NHWC) ------------------------------------------------------------------------
+  describe('conv2d backward', () => {
+    // [B, H, W, C, OC, KH, KW, S, same]: odd sizes, both paddings, strides 1 and 2, a non-square kernel
+    const CONV_SHAPES: Array<[number, number, number, number, number, number, number, number, boolean]> = [
+      [2, 5, 5, 2, 3, 3, 3, 1, false],
+      [1, 5, 4, 3, 2, 3, 3, 2, true],
+      [2, 4, 5, 1, 3, 2, 3, 1, true],
+      [1, 3, 3, 2, 2, 1, 1, 2, false],
+      [1, 6, 6, 1, 2, 5, 5, 2, true],
+    ];
+    it.each(CONV_SHAPES)('dinp, dweight, dbias match finite differences (B=%i, %ix%ix%i -> OC=%i, %ix%i s%i same=%s)', (B, H, W, C, OC, KH, KW, S, same) => {
+      const be = makeBackend();
+      const rand = mulberry32(2200 + B * 1000 + H * 100 + C * 10 + OC);
+      const { OH, OW } = conv2dShape(H, W, KH, KW, S, same);
+      const inp = f32(be, uniform(rand, B * H * W * C));
+      const weight = f32(be, uniform(rand, KH * KW * C * OC));
+      const bias = f32(be, uniform(rand, OC));
+      const R = uniform(rand, B * OH * OW * OC);
+      const dout = f32(be, R);
+      const out = be.alloc('f32', R.length);
+      const objective = () => {
+        be.conv2d_forward(out, inp, weight, bias, B, H, W, C, OC, KH, KW, S, same);
+        return dot(be.read(out), R);
+      };
+      const weightT = be.alloc('f32', KH * KW * C * OC);
+      be.conv2d_filter_transpose(weightT, weight, KH, KW, C, OC);
+      const dinp = be.alloc('f32', B * H * W * C);
+      const dweight = be.alloc('f32', KH * KW * C * OC);
+      const dbias = be.alloc('f32', OC);
+      be.conv2d_backward_input(dinp, dout, weightT, B, H, W, C, OC, KH, KW, S, same);
+      be.conv2d_backward_filter(dweight, dbias, dout, inp, B, H, W, C, OC, KH, KW, S, same);
+      expectGradClose(be.read(dinp), numericGrad(be, inp, objective), 'dinp');
+      expectGradClose(be.read(dweight), numericGrad(be, weight, objective), 'dweight');
+      expectGradClose(be.read(dbias), numericGrad(be, bias, objective), 'dbias');
+      expect(maxAbs(be.read(dweight))).toBeGreaterThan(0.05);
     });
   });
 });

@@ -7,6 +7,7 @@ import type { Backend, DType, Tensor, TypedArrayOf } from '../../backend.js';
 import { BYTES, checkNzColumns, dropoutKeep, dropoutParams } from '../../backend.js';
 import { Activation } from '../../backend.js';
 import { augmentRowsRef } from '../../augment.js';
+import { conv2dBackwardFilterRef, conv2dBackwardInputRef, conv2dFilterTransposeRef, conv2dForwardRef } from './conv.js';
 
 function make<D extends DType>(dtype: D, length: number): TypedArrayOf<D> {
   if (dtype === 'f32') return new Float32Array(length) as TypedArrayOf<D>;
@@ -274,6 +275,18 @@ export class TsBackend implements Backend {
   }
 
   // out is (B, OC); row b of X is src[idx[b]] * scale, visited through its non-zeros only
+  conv2d_forward(out: Tensor<'f32'>, inp: Tensor<'f32'>, weight: Tensor<'f32'>, bias: Tensor<'f32'> | null, B: number, H: number, W: number, C: number, OC: number, KH: number, KW: number, S: number, same: boolean, b0 = 0, b1 = B): void {
+    conv2dForwardRef(out.host!, inp.host!, weight.host!, bias ? bias.host! : null, B, H, W, C, OC, KH, KW, S, same, b0, b1);
+  }
+  conv2d_filter_transpose(weightT: Tensor<'f32'>, weight: Tensor<'f32'>, KH: number, KW: number, C: number, OC: number): void {
+    conv2dFilterTransposeRef(weightT.host!, weight.host!, KH, KW, C, OC);
+  }
+  conv2d_backward_input(dinp: Tensor<'f32'>, dout: Tensor<'f32'>, weightT: Tensor<'f32'>, B: number, H: number, W: number, C: number, OC: number, KH: number, KW: number, S: number, same: boolean, b0 = 0, b1 = B): void {
+    conv2dBackwardInputRef(dinp.host!, dout.host!, weightT.host!, B, H, W, C, OC, KH, KW, S, same, b0, b1);
+  }
+  conv2d_backward_filter(dweight: Tensor<'f32'>, dbias: Tensor<'f32'> | null, dout: Tensor<'f32'>, inp: Tensor<'f32'>, B: number, H: number, W: number, C: number, OC: number, KH: number, KW: number, S: number, same: boolean, o0 = 0, o1 = OC): void {
+    conv2dBackwardFilterRef(dweight.host!, dbias ? dbias.host! : null, dout.host!, inp.host!, B, H, W, C, OC, KH, KW, S, same, o0, o1);
+  }
   sparse_matmul_forward(out: Tensor<'f32'>, nzStart: Tensor<'i32'>, nzIdx: Tensor<'i32'>, idx: Tensor<'i32'>, weight: Tensor<'f32'>, bias: Tensor<'f32'> | null, B: number, C: number, OC: number, scale: number): void {
     const o = out.host!, st = nzStart.host!, ix = nzIdx.host!, rows = idx.host!, w = weight.host!, bs = bias ? bias.host! : null;
     for (let b = 0; b < B; b++) {

@@ -10,7 +10,7 @@
  * changes. Ops pass byteOffsets straight to the kernels.
  */
 import type { Backend, BackendName, DType, Tensor, TypedArrayOf } from '../../backend.js';
-import { Activation, BYTES, checkNzColumns, dropoutParams } from '../../backend.js';
+import { Activation, BYTES, checkNzColumns, conv2dShape, dropoutParams } from '../../backend.js';
 import { SimdnetError } from '../../errors.js';
 import { instantiateKernels, loadWasmModule, simdSupported, type WasmSource, type WasmVariant } from './loader.js';
 import { CONTROL_BYTES, Team, type TeamOp } from './threads.js';
@@ -52,6 +52,10 @@ interface Kernels {
   sparse_update_rows(weight: number, vel: number, dweight: number, dout: number, nzStart: number, nzIdx: number, idx: number, B: number, C: number, OC: number, scale: number, lr: number, mu: number, wd: number, nesterov: number, k0: number, k1: number): number;
   sparse_matmul_backward_rows(dweight: number, dbias: number, dout: number, nzStart: number, nzIdx: number, idx: number, B: number, C: number, OC: number, scale: number, k0: number, k1: number): void;
   scratch_bytes(): number;
+  conv2d_forward(out: number, inp: number, weight: number, bias: number, B: number, H: number, W: number, C: number, OC: number, KH: number, KW: number, S: number, same: number, b0: number, b1: number): void;
+  conv2d_filter_transpose(weightT: number, weight: number, KH: number, KW: number, C: number, OC: number): void;
+  conv2d_backward_input(dinp: number, dout: number, weightT: number, B: number, H: number, W: number, C: number, OC: number, KH: number, KW: number, S: number, same: number, b0: number, b1: number): void;
+  conv2d_backward_filter(dweight: number, dbias: number, dout: number, inp: number, B: number, H: number, W: number, C: number, OC: number, KH: number, KW: number, S: number, same: number, o0: number, o1: number): void;
 }
 
 /** the column lists' limit of the fused update (assembly/sparse.ts CSC_MAX_C): wider layers are not split */
@@ -89,6 +93,16 @@ function checkSpans(op: string, ...spans: [Tensor, number][]): void {
   for (const [t, n] of spans) if (n > t.length) throw new RangeError(`${op}: a tensor of ${t.length} elements where ${n} are needed`);
 }
 const off = (t: Tensor | null) => (t ? t.byteOffset : 0);
+
+/** the convolution kernels' sizes, range and tensor spans (the release kernels trust them) */
+function checkConv(op: string, B: number, H: number, W: number, C: number, OC: number, KH: number, KW: number, S: number, same: boolean, lo: number, hi: number, top: number, spans: [Tensor | null, number][]): void {
+  const dims = [B, H, W, C, OC, KH, KW, S];
+  if (!dims.every((n) => Number.isInteger(n) && n >= 0 && n < 2 ** 31) || S < 1 || KH < 1 || KW < 1) throw new RangeError(`${op}: bad sizes ${dims.join(', ')}`);
+  const { OH, OW } = conv2dShape(H, W, KH, KW, S, same);
+  if (OH < 1 || OW < 1) throw new RangeError(`${op}: a ${KH}x${KW} window does not fit a ${H}x${W} input with 'valid' padding`);
+  if (!(Number.isInteger(lo) && Number.isInteger(hi) && 0 <= lo && lo <= hi && hi <= top)) throw new RangeError(`${op}: range [${lo}, ${hi}) outside [0, ${top})`);
+  checkSpans(op, ...spans.filter((s): s is [Tensor, number] => s[0] !== null));
+}
 
 export class WasmBackend implements Backend {
   readonly name: BackendName;
@@ -460,6 +474,25 @@ export class WasmBackend implements Backend {
   nz_fill(nzIdx: Tensor<'i32'>, nzStart: Tensor<'i32'>, src: Tensor<'u8'>, rows: number, C: number): void {
     checkNzColumns(C);
     this.k.nz_fill(nzIdx.byteOffset, nzStart.byteOffset, src.byteOffset, rows, C);
+  }
+  conv2d_forward(out: Tensor<'f32'>, inp: Tensor<'f32'>, weight: Tensor<'f32'>, bias: Tensor<'f32'> | null, B: number, H: number, W: number, C: number, OC: number, KH: number, KW: number, S: number, same: boolean, b0 = 0, b1 = B): void {
+    const { OH, OW } = conv2dShape(H, W, KH, KW, S, same);
+    checkConv('conv2d_forward', B, H, W, C, OC, KH, KW, S, same, b0, b1, B, [[out, B * OH * OW * OC], [inp, B * H * W * C], [weight, KH * KW * C * OC], [bias, OC]]);
+    this.k.conv2d_forward(out.byteOffset, inp.byteOffset, weight.byteOffset, off(bias), B, H, W, C, OC, KH, KW, S, same ? 1 : 0, b0, b1);
+  }
+  conv2d_filter_transpose(weightT: Tensor<'f32'>, weight: Tensor<'f32'>, KH: number, KW: number, C: number, OC: number): void {
+    checkSpans('conv2d_filter_transpose', [weightT, KH * KW * C * OC], [weight, KH * KW * C * OC]);
+    this.k.conv2d_filter_transpose(weightT.byteOffset, weight.byteOffset, KH, KW, C, OC);
+  }
+  conv2d_backward_input(dinp: Tensor<'f32'>, dout: Tensor<'f32'>, weightT: Tensor<'f32'>, B: number, H: number, W: number, C: number, OC: number, KH: number, KW: number, S: number, same: boolean, b0 = 0, b1 = B): void {
+    const { OH, OW } = conv2dShape(H, W, KH, KW, S, same);
+    checkConv('conv2d_backward_input', B, H, W, C, OC, KH, KW, S, same, b0, b1, B, [[dinp, B * H * W * C], [dout, B * OH * OW * OC], [weightT, KH * KW * C * OC]]);
+    this.k.conv2d_backward_input(dinp.byteOffset, dout.byteOffset, weightT.byteOffset, B, H, W, C, OC, KH, KW, S, same ? 1 : 0, b0, b1);
+  }
+  conv2d_backward_filter(dweight: Tensor<'f32'>, dbias: Tensor<'f32'> | null, dout: Tensor<'f32'>, inp: Tensor<'f32'>, B: number, H: number, W: number, C: number, OC: number, KH: number, KW: number, S: number, same: boolean, o0 = 0, o1 = OC): void {
+    const { OH, OW } = conv2dShape(H, W, KH, KW, S, same);
+    checkConv('conv2d_backward_filter', B, H, W, C, OC, KH, KW, S, same, o0, o1, OC, [[dweight, KH * KW * C * OC], [dout, B * OH * OW * OC], [inp, B * H * W * C], [dbias, OC]]);
+    this.k.conv2d_backward_filter(dweight.byteOffset, off(dbias), dout.byteOffset, inp.byteOffset, B, H, W, C, OC, KH, KW, S, same ? 1 : 0, o0, o1);
   }
   sparse_matmul_forward(out: Tensor<'f32'>, nzStart: Tensor<'i32'>, nzIdx: Tensor<'i32'>, idx: Tensor<'i32'>, weight: Tensor<'f32'>, bias: Tensor<'f32'> | null, B: number, C: number, OC: number, scale: number): void {
     if (!this.team || B < 2) {

@@ -1,0 +1,514 @@
+// 2-D convolution kernels, NHWC (channels last, as TensorFlow.js and Keras).
+//   B  = images in the batch, H x W = input height x width, C = input channels
+//   OH x OW = output height x width, OC = output channels, KH x KW = kernel, S = stride (both axes)
+//   same = 0: 'valid' (OH = floor((H - KH) / S) + 1, no padding)
+//   same = 1: 'same'  (OH = ceil(H / S), padding max((OH - 1) S + KH - H, 0) split top/bottom with the
+//                      odd one at the bottom, as TensorFlow); the same for widths
+//   inp is (B, H, W, C), weight is (KH, KW, C, OC) (tfjs' HWIO), bias is (OC), out is (B, OH, OW, OC)
+//   weightT is (KH, KW, OC, C) (conv2d_filter_transpose), dout is (B, OH, OW, OC)
+// Pointers are byte offsets into the host-owned memory (0 = null for nullable arguments).
+//
+// Every output is one sum in a fixed order, whatever the tile, the build or the range:
+//   out[b,oh,ow,oc]     = bias[oc] (0 if null) + sum over (kh, kw, c) ascending of in . weight
+//   dinp[b,ih,iw,c]     = 0 + sum over output pixels (oh, ow) ascending, then oc ascending, of dout . weight
+//   dweight[kh,kw,c,oc] = dweight + sum over (b, oh, ow) ascending of in . dout
+//   dbias[oc]           = dbias + sum over (b, oh, ow) ascending of dout
+// each product rounded to f32, then added (wasm has no fused multiply-add): the SIMD, scalar and
+// debug builds and the TS reference are bit-identical. Taps in the padding are skipped, and so are
+// products with an exact zero input (in, dout): adding a product of 0 leaves a sum unchanged unless
+// the sum is -0 (only a -0 start with no other product can be) or the weight is not finite.
+// Ranges: forward and dinp take rows [b0, b1) of the batch, dweight and dbias the output channels
+// [o0, o1): no sum is divided, so a split between threads is bit-identical to one call.
+//
+// Design (bench/conv-kernels.mjs): direct convolution, vectorised over output channels in the
+// forward and the filter gradient (register tiles of 4 output pixels x 8 channels and 4 input
+// channels x 8 output channels), and over input channels in the input gradient, which scatters
+// each output pixel's non-zero gradients (a list made once per pixel) into the input rows its
+// taps touch.
+import { checkSpan } from './data';
+import { scratch, SCRATCH_WT_AT } from './scratch';
+
+/** the most (channel, value) entries of the input gradient's non-zero list (the 64 KiB transposed-weight scratch of matmul.ts) */
+const NZ_LIST = 8192;
+
+// @ts-ignore: decorator
+@inline
+function outSize(n: i32, k: i32, s: i32, same: i32): i32 {
+  return same ? (n + s - 1) / s : (n - k) / s + 1;
+}
+
+// @ts-ignore: decorator
+@inline
+function padBefore(n: i32, k: i32, s: i32, same: i32): i32 {
+  if (!same) return 0;
+  const o = (n + s - 1) / s;
+  return max((o - 1) * s + k - n, 0) >> 1;
+}
+
+// ---------------------------------------------------------------------------------------------
+// forward: out (B, OH, OW, OC) = conv(inp, weight) + bias, rows [b0, b1) of the batch
+
+export function conv2d_forward(out: usize, inp: usize, weight: usize, bias: usize, B: i32, H: i32, W: i32, C: i32, OC: i32, KH: i32, KW: i32, S: i32, same: i32, b0: i32, b1: i32): void {
+  const OH = outSize(H, KH, S, same), OW = outSize(W, KW, S, same);
+  const PT = padBefore(H, KH, S, same), PL = padBefore(W, KW, S, same);
+  assert(OH > 0 && OW > 0 && S > 0 && 0 <= b0 && b0 <= b1 && b1 <= B, 'conv2d_forward: bad shape or range');
+  checkSpan(out, B * OH * OW * OC, 4);
+  checkSpan(inp, B * H * W * C, 4);
+  checkSpan(weight, KH * KW * C * OC, 4);
+  if (bias) checkSpan(bias, OC, 4);
+  const pixI = <usize>C << 2, pixO = <usize>OC << 2;
+  const tapW = <usize>C * pixO; // bytes per (kh, kw) of weight
+  // output columns whose taps all lie inside the row: [owLo, owHi)
+  const owLo = min((PL + S - 1) / S, OW);
+  const owHi = max(owLo, min(W - KW + PL >= 0 ? (W - KW + PL) / S + 1 : 0, OW));
+  for (let b = b0; b < b1; b++) {
+    for (let oh = 0; oh < OH; oh++) {
+      const ih0 = oh * S - PT;
+      const kh0 = max(0, -ih0), kh1 = min(KH, H - ih0);
+      const o = out + <usize>((b * OH + oh) * OW) * pixO;
+      // the input pixel of tap (0, 0) of output column ow is xrow + (ow * S - PL) * pixI, for kh >= kh0
+      const xrow = inp + <usize>(b * H + ih0 + kh0) * <usize>W * pixI;
+      const wrow = weight + <usize>(kh0 * KW) * tapW;
+      const nh = kh1 - kh0;
+      let ow = 0;
+      while (ow < OW) {
+        const iw0 = ow * S - PL;
+        if (ASC_FEATURE_SIMD) {
+          if (ow >= owLo && ow + 4 <= owHi) {
+            // four output pixels whose taps all lie inside the row
+            const x = xrow + <usize>iw0 * pixI;
+            let j = 0;
+            for (; j + 8 <= OC; j += 8) fwd_4x8(o + <usize>ow * pixO + (<usize>j << 2), x, wrow + (<usize>j << 2), bias ? bias + (<usize>j << 2) : 0, nh, KW, C, <usize>W * pixI, <usize>S * pixI, pixO, tapW);
+            for (; j < OC; j++) for (let p = 0; p < 4; p++) fwd_1x1(o + <usize>(ow + p) * pixO + (<usize>j << 2), x + <usize>(p * S) * pixI, wrow + (<usize>j << 2), bias ? bias + (<usize>j << 2) : 0, nh, 0, KW, KW, C, <usize>W * pixI, pixO, tapW);
+            ow += 4;
+            continue;
+          }
+        }
+        // one output pixel, its taps clipped to the row
+        const kw0 = max(0, -iw0), kw1 = min(KW, W - iw0);
+        const x = xrow + <usize>(iw0 * C << 2); // wraps below xrow for a padded tap: only taps from kw0 are read
+        const op = o + <usize>ow * pixO;
+        let j = 0;
+        if (ASC_FEATURE_SIMD) {
+          for (; j + 8 <= OC; j += 8) fwd_1x8(op + (<usize>j << 2), x, wrow + (<usize>j << 2), bias ? bias + (<usize>j << 2) : 0, nh, kw0, kw1, KW, C, <usize>W * pixI, pixO, tapW);
+        } else {
+          for (; j + 4 <= OC; j += 4) fwd_scalar_1x4(op + (<usize>j << 2), x, wrow + (<usize>j << 2), bias ? bias + (<usize>j << 2) : 0, nh, kw0, kw1, KW, C, <usize>W * pixI, pixO, tapW);
+        }
+        for (; j < OC; j++) fwd_1x1(op + (<usize>j << 2), x, wrow + (<usize>j << 2), bias ? bias + (<usize>j << 2) : 0, nh, kw0, kw1, KW, C, <usize>W * pixI, pixO, tapW);
+        ow++;
+      }
+    }
+  }
+}
+
+// four output pixels (input pixels S apart: xStep bytes) x 8 output channels, every tap inside the row;
+// x is the first pixel's tap (kh0, 0), w the weight at (kh0, 0, 0, j); rows of taps are rowX bytes apart in x
+// @ts-ignore: decorator
+@inline
+function fwd_4x8(o: usize, x: usize, w: usize, bias: usize, nh: i32, KW: i32, C: i32, rowX: usize, xStep: usize, pixO: usize, tapW: usize): void {
+  let a00 = f32x4.splat(0), a01 = a00;
+  if (bias) {
+    a00 = v128.load(bias);
+    a01 = v128.load(bias, 16);
+  }
+  let a10 = a00, a11 = a01, a20 = a00, a21 = a01, a30 = a00, a31 = a01;
+  const nk = KW * C; // (kw, c) of one kernel row are contiguous in both x (one input row) and w
+  for (let kh = 0; kh < nh; kh++) {
+    let xk = x + <usize>kh * rowX;
+    let wk = w + <usize>(kh * KW) * tapW;
+    for (let k = 0; k < nk; k++) {
+      const x0 = load<f32>(xk), x1 = load<f32>(xk + xStep), x2 = load<f32>(xk + 2 * xStep), x3 = load<f32>(xk + 3 * xStep);
+      if (x0 != 0 || x1 != 0 || x2 != 0 || x3 != 0) {
+        const w0 = v128.load(wk), w1 = v128.load(wk, 16);
+        let s = f32x4.splat(x0);
+        a00 = f32x4.add(a00, f32x4.mul(s, w0));
+        a01 = f32x4.add(a01, f32x4.mul(s, w1));
+        s = f32x4.splat(x1);
+        a10 = f32x4.add(a10, f32x4.mul(s, w0));
+        a11 = f32x4.add(a11, f32x4.mul(s, w1));
+        s = f32x4.splat(x2);
+        a20 = f32x4.add(a20, f32x4.mul(s, w0));
+        a21 = f32x4.add(a21, f32x4.mul(s, w1));
+        s = f32x4.splat(x3);
+        a30 = f32x4.add(a30, f32x4.mul(s, w0));
+        a31 = f32x4.add(a31, f32x4.mul(s, w1));
+      }
+      xk += 4;
+      wk += pixO;
+    }
+  }
+  v128.store(o, a00);
+  v128.store(o, a01, 16);
+  o += pixO;
+  v128.store(o, a10);
+  v128.store(o, a11, 16);
+  o += pixO;
+  v128.store(o, a20);
+  v128.store(o, a21, 16);
+  o += pixO;
+  v128.store(o, a30);
+  v128.store(o, a31, 16);
+}
+
+// one output pixel x 8 output channels over the taps kw in [kw0, kw1); x is the pixel's tap (kh0, 0) (it may lie outside the row)
+// @ts-ignore: decorator
+@inline
+function fwd_1x8(o: usize, x: usize, w: usize, bias: usize, nh: i32, kw0: i32, kw1: i32, KW: i32, C: i32, rowX: usize, pixO: usize, tapW: usize): void {
+  let a0 = f32x4.splat(0), a1 = a0;
+  if (bias) {
+    a0 = v128.load(bias);
+    a1 = v128.load(bias, 16);
+  }
+  const pixI = <usize>C << 2;
+  for (let kh = 0; kh < nh; kh++) {
+    for (let kw = kw0; kw < kw1; kw++) {
+      let xk = x + <usize>kh * rowX + <usize>kw * pixI;
+      let wk = w + <usize>(kh * KW + kw) * tapW;
+      for (let c = 0; c < C; c++) {
+        const v = load<f32>(xk);
+        if (v != 0) {
+          const s = f32x4.splat(v);
+          a0 = f32x4.add(a0, f32x4.mul(s, v128.load(wk)));
+          a1 = f32x4.add(a1, f32x4.mul(s, v128.load(wk, 16)));
+        }
+        xk += 4;
+        wk += pixO;
+      }
+    }
+  }
+  v128.store(o, a0);
+  v128.store(o, a1, 16);
+}
+
+// scalar build: one output pixel x 4 output channels
+// @ts-ignore: decorator
+@inline
+function fwd_scalar_1x4(o: usize, x: usize, w: usize, bias: usize, nh: i32, kw0: i32, kw1: i32, KW: i32, C: i32, rowX: usize, pixO: usize, tapW: usize): void {
+  let a0: f32 = 0, a1: f32 = 0, a2: f32 = 0, a3: f32 = 0;
+  if (bias) {
+    a0 = load<f32>(bias);
+    a1 = load<f32>(bias, 4);
+    a2 = load<f32>(bias, 8);
+    a3 = load<f32>(bias, 12);
+  }
+  const pixI = <usize>C << 2;
+  for (let kh = 0; kh < nh; kh++) {
+    for (let kw = kw0; kw < kw1; kw++) {
+      let xk = x + <usize>kh * rowX + <usize>kw * pixI;
+      let wk = w + <usize>(kh * KW + kw) * tapW;
+      for (let c = 0; c < C; c++) {
+        const v = load<f32>(xk);
+        if (v != 0) {
+          a0 += v * load<f32>(wk);
+          a1 += v * load<f32>(wk, 4);
+          a2 += v * load<f32>(wk, 8);
+          a3 += v * load<f32>(wk, 12);
+        }
+        xk += 4;
+        wk += pixO;
+      }
+    }
+  }
+  store<f32>(o, a0);
+  store<f32>(o, a1, 4);
+  store<f32>(o, a2, 8);
+  store<f32>(o, a3, 12);
+}
+
+// one output pixel x one output channel (the channels past the last tile)
+function fwd_1x1(o: usize, x: usize, w: usize, bias: usize, nh: i32, kw0: i32, kw1: i32, KW: i32, C: i32, rowX: usize, pixO: usize, tapW: usize): void {
+  let a: f32 = bias ? load<f32>(bias) : 0;
+  const pixI = <usize>C << 2;
+  for (let kh = 0; kh < nh; kh++) {
+    for (let kw = kw0; kw < kw1; kw++) {
+      let xk = x + <usize>kh * rowX + <usize>kw * pixI;
+      let wk = w + <usize>(kh * KW + kw) * tapW;
+      for (let c = 0; c < C; c++) {
+        const v = load<f32>(xk);
+        if (v != 0) a += v * load<f32>(wk);
+        xk += 4;
+        wk += pixO;
+      }
+    }
+  }
+  store<f32>(o, a);
+}
+
+// ---------------------------------------------------------------------------------------------
+// weightT (KH, KW, OC, C) = weight (KH, KW, C, OC) with each tap's matrix transposed (for conv2d_backward_input)
+
+export function conv2d_filter_transpose(weightT: usize, weight: usize, KH: i32, KW: i32, C: i32, OC: i32): void {
+  const T = KH * KW;
+  checkSpan(weightT, T * C * OC, 4);
+  checkSpan(weight, T * C * OC, 4);
+  const tap = <usize>(C * OC) << 2;
+  for (let t = 0; t < T; t++) {
+    const src = weight + <usize>t * tap, dst = weightT + <usize>t * tap;
+    for (let c = 0; c < C; c++) {
+      for (let j = 0; j < OC; j++) store<f32>(dst + (<usize>(j * C + c) << 2), load<f32>(src + (<usize>(c * OC + j) << 2)));
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// input gradient: dinp (B, H, W, C) = conv^T(dout, weight), rows [b0, b1) (overwritten)
+
+export function conv2d_backward_input(dinp: usize, dout: usize, weightT: usize, B: i32, H: i32, W: i32, C: i32, OC: i32, KH: i32, KW: i32, S: i32, same: i32, b0: i32, b1: i32): void {
+  const OH = outSize(H, KH, S, same), OW = outSize(W, KW, S, same);
+  const PT = padBefore(H, KH, S, same), PL = padBefore(W, KW, S, same);
+  assert(OH > 0 && OW > 0 && S > 0 && 0 <= b0 && b0 <= b1 && b1 <= B, 'conv2d_backward_input: bad shape or range');
+  checkSpan(dinp, B * H * W * C, 4);
+  checkSpan(dout, B * OH * OW * OC, 4);
+  checkSpan(weightT, KH * KW * C * OC, 4);
+  const pixI = <usize>C << 2, pixO = <usize>OC << 2;
+  const tapW = <usize>C * pixO;
+  const L = scratch() + SCRATCH_WT_AT;
+  for (let b = b0; b < b1; b++) {
+    zero(dinp + <usize>(b * H * W) * pixI, H * W * C);
+    for (let oh = 0; oh < OH; oh++) {
+      const ih0 = oh * S - PT;
+      const kh0 = max(0, -ih0), kh1 = min(KH, H - ih0);
+      for (let ow = 0; ow < OW; ow++) {
+        const iw0 = ow * S - PL;
+        const kw0 = max(0, -iw0), kw1 = min(KW, W - iw0);
+        const d = dout + <usize>((b * OH + oh) * OW + ow) * pixO;
+        for (let j0 = 0; j0 < OC; j0 += NZ_LIST) {
+          // this pixel's non-zero gradients (channel byte offset in a weightT tap, value), branch-free
+          const j1 = min(OC, j0 + NZ_LIST);
+          let n = 0;
+          for (let j = j0; j < j1; j++) {
+            const v = load<f32>(d + (<usize>j << 2));
+            const e = L + (<usize>n << 3);
+            store<i32>(e, j * C * 4);
+            store<f32>(e, v, 4);
+            n += i32(v != 0);
+          }
+          if (n == 0) continue;
+          for (let kh = kh0; kh < kh1; kh++) {
+            for (let kw = kw0; kw < kw1; kw++) {
+              const xp = dinp + (<usize>((b * H + ih0 + kh) * W + iw0 + kw)) * pixI;
+              dinp_scatter(xp, weightT + <usize>(kh * KW + kw) * tapW, L, n, C);
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+// x[0..C) += sum over the n list entries (offset, v) of v * wt[offset / 4 + 0..C)
+// @ts-ignore: decorator
+@inline
+function dinp_scatter(x: usize, wt: usize, L: usize, n: i32, C: i32): void {
+  let c = 0;
+  const end = L + (<usize>n << 3);
+  if (ASC_FEATURE_SIMD) {
+    for (; c + 16 <= C; c += 16) {
+      const xc = x + (<usize>c << 2), wc = wt + (<usize>c << 2);
+      let a0 = v128.load(xc), a1 = v128.load(xc, 16), a2 = v128.load(xc, 32), a3 = v128.load(xc, 48);
+      for (let e = L; e < end; e += 8) {
+        const wr = wc + <usize>load<i32>(e);
+        const s = v128.load32_splat(e + 4);
+        a0 = f32x4.add(a0, f32x4.mul(s, v128.load(wr)));
+        a1 = f32x4.add(a1, f32x4.mul(s, v128.load(wr, 16)));
+        a2 = f32x4.add(a2, f32x4.mul(s, v128.load(wr, 32)));
+        a3 = f32x4.add(a3, f32x4.mul(s, v128.load(wr, 48)));
+      }
+      v128.store(xc, a0);
+      v128.store(xc, a1, 16);
+      v128.store(xc, a2, 32);
+      v128.store(xc, a3, 48);
+    }
+    for (; c + 4 <= C; c += 4) {
+      const xc = x + (<usize>c << 2), wc = wt + (<usize>c << 2);
+      let a0 = v128.load(xc);
+      for (let e = L; e < end; e += 8) a0 = f32x4.add(a0, f32x4.mul(v128.load32_splat(e + 4), v128.load(wc + <usize>load<i32>(e))));
+      v128.store(xc, a0);
+    }
+  } else {
+    for (; c + 4 <= C; c += 4) {
+      const xc = x + (<usize>c << 2), wc = wt + (<usize>c << 2);
+      let a0 = load<f32>(xc), a1 = load<f32>(xc, 4), a2 = load<f32>(xc, 8), a3 = load<f32>(xc, 12);
+      for (let e = L; e < end; e += 8) {
+        const wr = wc + <usize>load<i32>(e);
+        const v = load<f32>(e, 4);
+        a0 += v * load<f32>(wr);
+        a1 += v * load<f32>(wr, 4);
+        a2 += v * load<f32>(wr, 8);
+        a3 += v * load<f32>(wr, 12);
+      }
+      store<f32>(xc, a0);
+      store<f32>(xc, a1, 4);
+      store<f32>(xc, a2, 8);
+      store<f32>(xc, a3, 12);
+    }
+  }
+  for (; c < C; c++) {
+    const xc = x + (<usize>c << 2), wc = wt + (<usize>c << 2);
+    let a = load<f32>(xc);
+    for (let e = L; e < end; e += 8) a += load<f32>(e, 4) * load<f32>(wc + <usize>load<i32>(e));
+    store<f32>(xc, a);
+  }
+}
+
+// p[0..n) = 0
+// @ts-ignore: decorator
+@inline
+function zero(p: usize, n: i32): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) for (; i + 4 <= n; i += 4) v128.store(p + (<usize>i << 2), f32x4.splat(0));
+  for (; i < n; i++) store<f32>(p + (<usize>i << 2), 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// filter gradient: dweight (KH, KW, C, OC) += in^T . dout, dbias (OC) += sums of dout (skipped
+// when null), output channels [o0, o1)
+
+export function conv2d_backward_filter(dweight: usize, dbias: usize, dout: usize, inp: usize, B: i32, H: i32, W: i32, C: i32, OC: i32, KH: i32, KW: i32, S: i32, same: i32, o0: i32, o1: i32): void {
+  const OH = outSize(H, KH, S, same), OW = outSize(W, KW, S, same);
+  const PT = padBefore(H, KH, S, same), PL = padBefore(W, KW, S, same);
+  assert(OH > 0 && OW > 0 && S > 0 && 0 <= o0 && o0 <= o1 && o1 <= OC, 'conv2d_backward_filter: bad shape or range');
+  checkSpan(dweight, KH * KW * C * OC, 4);
+  checkSpan(dout, B * OH * OW * OC, 4);
+  checkSpan(inp, B * H * W * C, 4);
+  if (dbias) checkSpan(dbias, OC, 4);
+  const pixI = <usize>C << 2, pixO = <usize>OC << 2;
+  const tapW = <usize>C * pixO;
+  for (let kh = 0; kh < KH; kh++) {
+    // output rows whose tap kh is inside the input: [ohLo, ohHi)
+    const ohLo = min(OH, (max(0, PT - kh) + S - 1) / S);
+    const ohHi = max(ohLo, min(OH, H - 1 + PT - kh >= 0 ? (H - 1 + PT - kh) / S + 1 : 0));
+    for (let kw = 0; kw < KW; kw++) {
+      const owLo = min(OW, (max(0, PL - kw) + S - 1) / S);
+      const owHi = max(owLo, min(OW, W - 1 + PL - kw >= 0 ? (W - 1 + PL - kw) / S + 1 : 0));
+      // the input pixel of output pixel (b, oh, ow) at this tap: x0 + (b H + oh S) W pixI + ow S pixI
+      const x0 = inp + <usize>(((kh - PT) * W + kw - PL) * C << 2); // wraps below inp for padded taps: only pixels inside are read
+      const dw = dweight + <usize>(kh * KW + kw) * tapW;
+      let j = o0;
+      if (ASC_FEATURE_SIMD) {
+        for (; j + 8 <= o1; j += 8) {
+          const jo = <usize>j << 2;
+          let c = 0;
+          for (; c + 4 <= C; c += 4) dw_4x8(dw + <usize>c * pixO + jo, x0 + (<usize>c << 2), dout + jo, B, H, W, OH, OW, S, ohLo, ohHi, owLo, owHi, pixI, pixO);
+          for (; c < C; c++) dw_1x8(dw + <usize>c * pixO + jo, x0 + (<usize>c << 2), dout + jo, B, H, W, OH, OW, S, ohLo, ohHi, owLo, owHi, pixI, pixO);
+        }
+      }
+      for (; j < o1; j++) {
+        const jo = <usize>j << 2;
+        for (let c = 0; c < C; c++) dw_1x1(dw + <usize>c * pixO + jo, x0 + (<usize>c << 2), dout + jo, B, H, W, OH, OW, S, ohLo, ohHi, owLo, owHi, pixI, pixO);
+      }
+    }
+  }
+  if (dbias) {
+    let j = o0;
+    const P = B * OH * OW;
+    if (ASC_FEATURE_SIMD) {
+      for (; j + 4 <= o1; j += 4) {
+        const jo = <usize>j << 2;
+        let a = v128.load(dbias + jo);
+        for (let p = 0; p < P; p++) a = f32x4.add(a, v128.load(dout + <usize>p * pixO + jo));
+        v128.store(dbias + jo, a);
+      }
+    }
+    for (; j < o1; j++) {
+      const jo = <usize>j << 2;
+      let a = load<f32>(dbias + jo);
+      for (let p = 0; p < P; p++) a += load<f32>(dout + <usize>p * pixO + jo);
+      store<f32>(dbias + jo, a);
+    }
+  }
+}
+
+// dw[0..4)[0..8) += sum over the tap's pixels of x[0..4) * d[0..8); x is the tap's input at pixel
+// (0, 0, 0) plus the channel (may lie outside the input for a padded tap), d is dout at (0, 0, 0, j)
+// @ts-ignore: decorator
+@inline
+function dw_4x8(dw: usize, x: usize, d: usize, B: i32, H: i32, W: i32, OH: i32, OW: i32, S: i32, ohLo: i32, ohHi: i32, owLo: i32, owHi: i32, pixI: usize, pixO: usize): void {
+  let a00 = v128.load(dw), a01 = v128.load(dw, 16);
+  let a10 = v128.load(dw + pixO), a11 = v128.load(dw + pixO, 16);
+  let a20 = v128.load(dw + 2 * pixO), a21 = v128.load(dw + 2 * pixO, 16);
+  let a30 = v128.load(dw + 3 * pixO), a31 = v128.load(dw + 3 * pixO, 16);
+  const xStep = <usize>S * pixI;
+  for (let b = 0; b < B; b++) {
+    for (let oh = ohLo; oh < ohHi; oh++) {
+      let xp = x + <usize>((b * H + oh * S) * W) * pixI + <usize>owLo * xStep;
+      let dp = d + <usize>((b * OH + oh) * OW + owLo) * pixO;
+      for (let ow = owLo; ow < owHi; ow++) {
+        const xv = v128.load(xp);
+        if (v128.any_true(xv)) {
+          const d0 = v128.load(dp), d1 = v128.load(dp, 16);
+          let s = i32x4.shuffle(xv, xv, 0, 0, 0, 0);
+          a00 = f32x4.add(a00, f32x4.mul(s, d0));
+          a01 = f32x4.add(a01, f32x4.mul(s, d1));
+          s = i32x4.shuffle(xv, xv, 1, 1, 1, 1);
+          a10 = f32x4.add(a10, f32x4.mul(s, d0));
+          a11 = f32x4.add(a11, f32x4.mul(s, d1));
+          s = i32x4.shuffle(xv, xv, 2, 2, 2, 2);
+          a20 = f32x4.add(a20, f32x4.mul(s, d0));
+          a21 = f32x4.add(a21, f32x4.mul(s, d1));
+          s = i32x4.shuffle(xv, xv, 3, 3, 3, 3);
+          a30 = f32x4.add(a30, f32x4.mul(s, d0));
+          a31 = f32x4.add(a31, f32x4.mul(s, d1));
+        }
+        xp += xStep;
+        dp += pixO;
+      }
+    }
+  }
+  v128.store(dw, a00);
+  v128.store(dw, a01, 16);
+  dw += pixO;
+  v128.store(dw, a10);
+  v128.store(dw, a11, 16);
+  dw += pixO;
+  v128.store(dw, a20);
+  v128.store(dw, a21, 16);
+  dw += pixO;
+  v128.store(dw, a30);
+  v128.store(dw, a31, 16);
+}
+
+// dw[0..8) += sum over the tap's pixels of x * d[0..8) (one input channel)
+// @ts-ignore: decorator
+@inline
+function dw_1x8(dw: usize, x: usize, d: usize, B: i32, H: i32, W: i32, OH: i32, OW: i32, S: i32, ohLo: i32, ohHi: i32, owLo: i32, owHi: i32, pixI: usize, pixO: usize): void {
+  let a0 = v128.load(dw), a1 = v128.load(dw, 16);
+  const xStep = <usize>S * pixI;
+  for (let b = 0; b < B; b++) {
+    for (let oh = ohLo; oh < ohHi; oh++) {
+      let xp = x + <usize>((b * H + oh * S) * W) * pixI + <usize>owLo * xStep;
+      let dp = d + <usize>((b * OH + oh) * OW + owLo) * pixO;
+      for (let ow = owLo; ow < owHi; ow++) {
+        const v = load<f32>(xp);
+        if (v != 0) {
+          const s = f32x4.splat(v);
+          a0 = f32x4.add(a0, f32x4.mul(s, v128.load(dp)));
+          a1 = f32x4.add(a1, f32x4.mul(s, v128.load(dp, 16)));
+        }
+        xp += xStep;
+        dp += pixO;
+      }
+    }
+  }
+  v128.store(dw, a0);
+  v128.store(dw, a1, 16);
+}
+
+// dw += sum over the tap's pixels of x * d (one input channel, one output channel)
+function dw_1x1(dw: usize, x: usize, d: usize, B: i32, H: i32, W: i32, OH: i32, OW: i32, S: i32, ohLo: i32, ohHi: i32, owLo: i32, owHi: i32, pixI: usize, pixO: usize): void {
+  let a = load<f32>(dw);
+  const xStep = <usize>S * pixI;
+  for (let b = 0; b < B; b++) {
+    for (let oh = ohLo; oh < ohHi; oh++) {
+      let xp = x + <usize>((b * H + oh * S) * W) * pixI + <usize>owLo * xStep;
+      let dp = d + <usize>((b * OH + oh) * OW + owLo) * pixO;
+      for (let ow = owLo; ow < owHi; ow++) {
+        const v = load<f32>(xp);
+        if (v != 0) a += v * load<f32>(dp);
+        xp += xStep;
+        dp += pixO;
+      }
+    }
+  }
+  store<f32>(dw, a);
+}

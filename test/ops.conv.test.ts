@@ -1,0 +1,190 @@
+/**
+ * Convolution conformance: every WASM build (simd, scalar, debug) against the TS reference
+ * (src/backends/ts/conv.ts) on awkward shapes sampled from kernels 1x1, 3x3, 5x5, 2x3; strides 1
+ * and 2; 'same' and 'valid'; sizes 1, 2, 5, 7, 13, 28; channels 1, 3, 5, 17, 32, 64; batches 1 to
+ * 129. Half of the inputs and output gradients are exact zeros (the kernels skip them).
+ *
+ * What is promised (assembly/conv.ts): every output is one sum in a fixed order with each product
+ * rounded to f32, so all builds equal the reference BIT FOR BIT (with finite weights and no -0
+ * start), and a range split (batch rows, output channels) equals the whole call bit for bit.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { conv2dShape, type Backend, type Tensor } from '../src/backend.js';
+import { TsBackend } from '../src/backends/ts/index.js';
+import { WasmBackend } from '../src/backends/wasm/index.js';
+import { sameBits } from './helpers/bits.js';
+import { Rng } from '../src/rng.js';
+
+interface Shape { B: number; H: number; W: number; C: number; OC: number; KH: number; KW: number; S: number; same: boolean }
+const label = (s: Shape) => `B=${s.B} ${s.H}x${s.W}x${s.C} -> ${s.KH}x${s.KW}x${s.OC} s${s.S} ${s.same ? 'same' : 'valid'}`;
+
+const KERNELS = [[1, 1], [3, 3], [5, 5], [2, 3]];
+const SIZES = [1, 2, 5, 7, 13, 28];
+const CHANNELS = [1, 3, 5, 17, 32, 64];
+const BATCHES = [1, 2, 3, 5, 8, 129];
+/** the reference's multiply-adds per case at most (keeps the file a few seconds) */
+const MAX_WORK = 3e6;
+
+/** the cross product sampled: every kernel x stride x padding, each with seeded sizes, channels and batches that fit the budget */
+function sampleShapes(): Shape[] {
+  const rng = new Rng(22);
+  const pick = <T,>(xs: T[]) => xs[Math.floor(rng.float() * xs.length)];
+  const shapes: Shape[] = [
+    // the Keras mnist_convnet layers, small batches, and a batch past 128
+    { B: 2, H: 28, W: 28, C: 1, OC: 32, KH: 3, KW: 3, S: 1, same: false },
+    { B: 2, H: 13, W: 13, C: 32, OC: 64, KH: 3, KW: 3, S: 1, same: false },
+    { B: 129, H: 5, W: 5, C: 3, OC: 5, KH: 3, KW: 3, S: 1, same: true },
+    { B: 1, H: 1, W: 1, C: 1, OC: 1, KH: 1, KW: 1, S: 1, same: false },
+    { B: 3, H: 7, W: 7, C: 17, OC: 17, KH: 5, KW: 5, S: 2, same: true },
+  ];
+  for (const [KH, KW] of KERNELS) {
+    for (const S of [1, 2]) {
+      for (const same of [false, true]) {
+        for (let n = 0; n < 4; ) {
+          const s: Shape = { B: pick(BATCHES), H: pick(SIZES), W: pick(SIZES), C: pick(CHANNELS), OC: pick(CHANNELS), KH, KW, S, same };
+          const { OH, OW } = conv2dShape(s.H, s.W, KH, KW, S, same);
+          if (OH < 1 || OW < 1 || s.B * OH * OW * s.OC * KH * KW * s.C > MAX_WORK) continue;
+          shapes.push(s);
+          n++;
+        }
+      }
+    }
+  }
+  return shapes;
+}
+const SHAPES = sampleShapes();
+
+/** n values in [-1, 1) rounded to f32, about a fraction `zeros` of them exact zeros */
+function values(rng: Rng, n: number, zeros = 0.5): Float32Array {
+  const v = new Float32Array(n);
+  for (let i = 0; i < n; i++) v[i] = rng.float() < zeros ? 0 : 2 * rng.float() - 1;
+  return v;
+}
+
+/** a case's inputs and the reference's outputs (computed once, shared by the builds) */
+interface Case { s: Shape; inp: Float32Array; weight: Float32Array; bias: Float32Array; dout: Float32Array; dw0: Float32Array; db0: Float32Array; out: Float32Array; dinp: Float32Array; dweight: Float32Array; dbias: Float32Array }
+
+function reference(s: Shape, seed: number): Case {
+  const rng = new Rng(seed);
+  const { OH, OW } = conv2dShape(s.H, s.W, s.KH, s.KW, s.S, s.same);
+  const nIn = s.B * s.H * s.W * s.C, nOut = s.B * OH * OW * s.OC, nW = s.KH * s.KW * s.C * s.OC;
+  const c: Omit<Case, 'out' | 'dinp' | 'dweight' | 'dbias'> = { s, inp: values(rng, nIn), weight: values(rng, nW, 0), bias: values(rng, s.OC, 0), dout: values(rng, nOut), dw0: values(rng, nW, 0), db0: values(rng, s.OC, 0) };
+  const r = run(new TsBackend(), c);
+  return { ...c, ...r };
+}
+
+function put(be: Backend, v: Float32Array): Tensor<'f32'> {
+  const t = be.alloc('f32', v.length);
+  be.write(t, v);
+  return t;
+}
+
+/** the three ops on one backend; overwritten outputs start as NaN with a guard pad of sentinels after them */
+function run(be: Backend, c: Omit<Case, 'out' | 'dinp' | 'dweight' | 'dbias'>, split?: number): { out: Float32Array; dinp: Float32Array; dweight: Float32Array; dbias: Float32Array } {
+  const { B, H, W, C, OC, KH, KW, S, same } = c.s;
+  const m = be.mark();
+  try {
+    const guarded = (n: number) => {
+      const whole = be.alloc('f32', n + 4);
+      be.write(whole, new Float32Array(n).fill(NaN));
+      be.write(whole, [-7, -7, -7, -7], n);
+      return { t: be.slice(whole, 0, n), guard: () => expect(Array.from(be.read(be.slice(whole, n, 4))), 'guard pad').toEqual([-7, -7, -7, -7]) };
+    };
+    const inp = put(be, c.inp), weight = put(be, c.weight), bias = put(be, c.bias), dout = put(be, c.dout);
+    const dweight = put(be, c.dw0), dbias = put(be, c.db0);
+    const out = guarded(c.dout.length), dinp = guarded(c.inp.length);
+    const weightT = be.alloc('f32', c.weight.length);
+    be.conv2d_filter_transpose(weightT, weight, KH, KW, C, OC);
+    if (split === undefined) {
+      be.conv2d_forward(out.t, inp, weight, bias, B, H, W, C, OC, KH, KW, S, same);
+      be.conv2d_backward_input(dinp.t, dout, weightT, B, H, W, C, OC, KH, KW, S, same);
+      be.conv2d_backward_filter(dweight, dbias, dout, inp, B, H, W, C, OC, KH, KW, S, same);
+    } else {
+      const b = Math.round(split * B), o = Math.round(split * OC);
+      be.conv2d_forward(out.t, inp, weight, bias, B, H, W, C, OC, KH, KW, S, same, b, B);
+      be.conv2d_forward(out.t, inp, weight, bias, B, H, W, C, OC, KH, KW, S, same, 0, b);
+      be.conv2d_backward_input(dinp.t, dout, weightT, B, H, W, C, OC, KH, KW, S, same, b, B);
+      be.conv2d_backward_input(dinp.t, dout, weightT, B, H, W, C, OC, KH, KW, S, same, 0, b);
+      be.conv2d_backward_filter(dweight, dbias, dout, inp, B, H, W, C, OC, KH, KW, S, same, o, OC);
+      be.conv2d_backward_filter(dweight, null, dout, inp, B, H, W, C, OC, KH, KW, S, same, 0, o);
+      be.conv2d_backward_filter(be.alloc('f32', c.weight.length), dbias, dout, inp, B, H, W, C, OC, KH, KW, S, same, 0, o);
+    }
+    out.guard();
+    dinp.guard();
+    return { out: be.read(out.t), dinp: be.read(dinp.t), dweight: be.read(dweight), dbias: be.read(dbias) };
+  } finally {
+    be.release(m);
+  }
+}
+
+/** bit-identical, or the first differing index and values */
+function expectSame(what: string, got: Float32Array, want: Float32Array): void {
+  if (sameBits(got, want)) return;
+  let i = 0;
+  while (i < got.length && Object.is(got[i], want[i])) i++;
+  let maxDiff = 0;
+  for (let k = 0; k < got.length; k++) maxDiff = Math.max(maxDiff, Math.abs(got[k] - want[k]));
+  expect.fail(`${what}: first difference at ${i} of ${got.length}: got ${got[i]}, want ${want[i]} (max |diff| ${maxDiff})`);
+}
+
+const cases = new Map<number, Case>();
+const caseOf = (i: number) => cases.get(i) ?? cases.set(i, reference(SHAPES[i], 1000 + i)).get(i)!;
+
+describe.each(['simd', 'scalar', 'debug'] as const)('conv2d kernels, wasm %s build', (variant) => {
+  let w: WasmBackend;
+  beforeAll(async () => {
+    w = await WasmBackend.create(variant);
+  });
+
+  it(`forward, input gradient, filter and bias gradients equal the TS reference bit for bit (${SHAPES.length} shapes)`, () => {
+    for (let i = 0; i < SHAPES.length; i++) {
+      const c = caseOf(i), got = run(w, c);
+      for (const k of ['out', 'dinp', 'dweight', 'dbias'] as const) expectSame(`${label(c.s)} ${k}`, got[k], c[k]);
+    }
+  });
+
+  it('a range split in two (batch rows; output channels) equals the whole call bit for bit', () => {
+    for (let i = 0; i < SHAPES.length; i += 3) {
+      const c = caseOf(i), got = run(w, c, 0.4);
+      for (const k of ['out', 'dinp', 'dweight', 'dbias'] as const) expectSame(`${label(c.s)} ${k} (split)`, got[k], c[k]);
+    }
+  });
+
+  it('refuses a kernel that does not fit, a range outside the call and a short tensor, with a RangeError', () => {
+    const t = w.alloc('f32', 64);
+    expect(() => w.conv2d_forward(t, t, t, null, 1, 2, 2, 1, 1, 3, 3, 1, false)).toThrow(/does not fit a 2x2 input/);
+    expect(() => w.conv2d_forward(t, t, t, null, 1, 4, 4, 1, 1, 3, 3, 1, false, 0, 2)).toThrow(/range \[0, 2\) outside \[0, 1\)/);
+    expect(() => w.conv2d_backward_filter(t, null, t, t, 2, 8, 8, 1, 2, 3, 3, 1, true)).toThrow(/tensor of 64 elements where 256 are needed/);
+  });
+});
+
+describe('conv2d reference', () => {
+  it('the shape rule is TensorFlow\'s', () => {
+    expect(conv2dShape(28, 28, 3, 3, 1, false)).toEqual({ OH: 26, OW: 26, PT: 0, PL: 0 });
+    expect(conv2dShape(13, 13, 3, 3, 1, false)).toEqual({ OH: 11, OW: 11, PT: 0, PL: 0 });
+    expect(conv2dShape(5, 6, 3, 2, 2, true)).toEqual({ OH: 3, OW: 3, PT: 1, PL: 0 });
+    expect(conv2dShape(7, 7, 5, 5, 1, true)).toEqual({ OH: 7, OW: 7, PT: 2, PL: 2 });
+  });
+
+  it('forward equals an independent im2col + product in doubles (to f32 rounding)', () => {
+    for (const i of [0, 1, 2, 4, 7, 12]) {
+      const c = caseOf(i), { B, H, W, C, OC, KH, KW, S, same } = c.s;
+      const { OH, OW, PT, PL } = conv2dShape(H, W, KH, KW, S, same);
+      let worst = 0;
+      for (let b = 0; b < B; b++) for (let oh = 0; oh < OH; oh++) for (let ow = 0; ow < OW; ow++) {
+        // the patch, zeros in the padding, as (kh, kw, c)
+        const patch: number[] = [];
+        for (let kh = 0; kh < KH; kh++) for (let kw = 0; kw < KW; kw++) for (let ch = 0; ch < C; ch++) {
+          const ih = oh * S + kh - PT, iw = ow * S + kw - PL;
+          patch.push(ih < 0 || iw < 0 || ih >= H || iw >= W ? 0 : c.inp[((b * H + ih) * W + iw) * C + ch]);
+        }
+        for (let j = 0; j < OC; j++) {
+          let s = c.bias[j], mag = Math.abs(s);
+          for (let k = 0; k < patch.length; k++) (s += patch[k] * c.weight[k * OC + j]), (mag += Math.abs(patch[k] * c.weight[k * OC + j]));
+          worst = Math.max(worst, Math.abs(c.out[((b * OH + oh) * OW + ow) * OC + j] - s) / (mag * 2 ** -24 * (patch.length + 1)));
+        }
+      }
+      expect(worst, label(c.s)).toBeLessThanOrEqual(1);
+    }
+  });
+});
