@@ -74,8 +74,9 @@ export function conv2d_forward(out: usize, inp: usize, weight: usize, bias: usiz
       while (ow < OW) {
         const iw0 = ow * S - PL;
         if (ASC_FEATURE_SIMD) {
-          if (ow >= owLo && ow + 4 <= owHi) {
-            // four output pixels whose taps all lie inside the row
+          if (C >= 4 && ow >= owLo && ow + 4 <= owHi) {
+            // four output pixels whose taps all lie inside the row (with fewer input channels, one
+            // pixel's input value feeds 32 channels: its zero test skips more than four pixels' do)
             const x = xrow + <usize>iw0 * pixI;
             let j = 0;
             for (; j + 8 <= OC; j += 8) fwd_4x8(o + <usize>ow * pixO + (<usize>j << 2), x, wrow + (<usize>j << 2), bias ? bias + (<usize>j << 2) : 0, nh, KW, C, <usize>W * pixI, <usize>S * pixI, pixO, tapW);
@@ -90,6 +91,7 @@ export function conv2d_forward(out: usize, inp: usize, weight: usize, bias: usiz
         const op = o + <usize>ow * pixO;
         let j = 0;
         if (ASC_FEATURE_SIMD) {
+          for (; j + 32 <= OC; j += 32) fwd_1x32(op + (<usize>j << 2), x, wrow + (<usize>j << 2), bias ? bias + (<usize>j << 2) : 0, nh, kw0, kw1, KW, C, <usize>W * pixI, pixO, tapW);
           for (; j + 8 <= OC; j += 8) fwd_1x8(op + (<usize>j << 2), x, wrow + (<usize>j << 2), bias ? bias + (<usize>j << 2) : 0, nh, kw0, kw1, KW, C, <usize>W * pixI, pixO, tapW);
         } else {
           for (; j + 4 <= OC; j += 4) fwd_scalar_1x4(op + (<usize>j << 2), x, wrow + (<usize>j << 2), bias ? bias + (<usize>j << 2) : 0, nh, kw0, kw1, KW, C, <usize>W * pixI, pixO, tapW);
@@ -178,6 +180,54 @@ function fwd_1x8(o: usize, x: usize, w: usize, bias: usize, nh: i32, kw0: i32, k
   }
   v128.store(o, a0);
   v128.store(o, a1, 16);
+}
+
+// one output pixel x 32 output channels over the taps kw in [kw0, kw1); x is the pixel's tap (kh0, 0) (it may lie outside the row)
+// @ts-ignore: decorator
+@inline
+function fwd_1x32(o: usize, x: usize, w: usize, bias: usize, nh: i32, kw0: i32, kw1: i32, KW: i32, C: i32, rowX: usize, pixO: usize, tapW: usize): void {
+  let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+  if (bias) {
+    a0 = v128.load(bias);
+    a1 = v128.load(bias, 16);
+    a2 = v128.load(bias, 32);
+    a3 = v128.load(bias, 48);
+    a4 = v128.load(bias, 64);
+    a5 = v128.load(bias, 80);
+    a6 = v128.load(bias, 96);
+    a7 = v128.load(bias, 112);
+  }
+  const pixI = <usize>C << 2;
+  for (let kh = 0; kh < nh; kh++) {
+    for (let kw = kw0; kw < kw1; kw++) {
+      let xk = x + <usize>kh * rowX + <usize>kw * pixI;
+      let wk = w + <usize>(kh * KW + kw) * tapW;
+      for (let c = 0; c < C; c++) {
+        const v = load<f32>(xk);
+        if (v != 0) {
+          const s = f32x4.splat(v);
+          a0 = f32x4.add(a0, f32x4.mul(s, v128.load(wk)));
+          a1 = f32x4.add(a1, f32x4.mul(s, v128.load(wk, 16)));
+          a2 = f32x4.add(a2, f32x4.mul(s, v128.load(wk, 32)));
+          a3 = f32x4.add(a3, f32x4.mul(s, v128.load(wk, 48)));
+          a4 = f32x4.add(a4, f32x4.mul(s, v128.load(wk, 64)));
+          a5 = f32x4.add(a5, f32x4.mul(s, v128.load(wk, 80)));
+          a6 = f32x4.add(a6, f32x4.mul(s, v128.load(wk, 96)));
+          a7 = f32x4.add(a7, f32x4.mul(s, v128.load(wk, 112)));
+        }
+        xk += 4;
+        wk += pixO;
+      }
+    }
+  }
+  v128.store(o, a0);
+  v128.store(o, a1, 16);
+  v128.store(o, a2, 32);
+  v128.store(o, a3, 48);
+  v128.store(o, a4, 64);
+  v128.store(o, a5, 80);
+  v128.store(o, a6, 96);
+  v128.store(o, a7, 112);
 }
 
 // scalar build: one output pixel x 4 output channels
@@ -374,28 +424,41 @@ export function conv2d_backward_filter(dweight: usize, dbias: usize, dout: usize
   if (dbias) checkSpan(dbias, OC, 4);
   const pixI = <usize>C << 2, pixO = <usize>OC << 2;
   const tapW = <usize>C * pixO;
-  for (let kh = 0; kh < KH; kh++) {
-    // output rows whose tap kh is inside the input: [ohLo, ohHi)
-    const ohLo = min(OH, (max(0, PT - kh) + S - 1) / S);
-    const ohHi = max(ohLo, min(OH, H - 1 + PT - kh >= 0 ? (H - 1 + PT - kh) / S + 1 : 0));
-    for (let kw = 0; kw < KW; kw++) {
-      const owLo = min(OW, (max(0, PL - kw) + S - 1) / S);
-      const owHi = max(owLo, min(OW, W - 1 + PL - kw >= 0 ? (W - 1 + PL - kw) / S + 1 : 0));
-      // the input pixel of output pixel (b, oh, ow) at this tap: x0 + (b H + oh S) W pixI + ow S pixI
-      const x0 = inp + <usize>(((kh - PT) * W + kw - PL) * C << 2); // wraps below inp for padded taps: only pixels inside are read
-      const dw = dweight + <usize>(kh * KW + kw) * tapW;
-      let j = o0;
-      if (ASC_FEATURE_SIMD) {
-        for (; j + 8 <= o1; j += 8) {
-          const jo = <usize>j << 2;
-          let c = 0;
-          for (; c + 4 <= C; c += 4) dw_4x8(dw + <usize>c * pixO + jo, x0 + (<usize>c << 2), dout + jo, B, H, W, OH, OW, S, ohLo, ohHi, owLo, owHi, pixI, pixO);
-          for (; c < C; c++) dw_1x8(dw + <usize>c * pixO + jo, x0 + (<usize>c << 2), dout + jo, B, H, W, OH, OW, S, ohLo, ohHi, owLo, owHi, pixI, pixO);
+  // image by image (its dout, 4 KiB to 100 KiB here, stays in L2 while every tap and tile reads it),
+  // so each element's sum still runs over (b, oh, ow) ascending
+  for (let b = 0; b < B; b++) {
+    const xb = inp + <usize>(b * H * W) * pixI, db = dout + <usize>(b * OH * OW) * pixO;
+    for (let kh = 0; kh < KH; kh++) {
+      // output rows whose tap kh is inside the input: [ohLo, ohHi)
+      const ohLo = min(OH, (max(0, PT - kh) + S - 1) / S);
+      const ohHi = max(ohLo, min(OH, H - 1 + PT - kh >= 0 ? (H - 1 + PT - kh) / S + 1 : 0));
+      for (let kw = 0; kw < KW; kw++) {
+        const owLo = min(OW, (max(0, PL - kw) + S - 1) / S);
+        const owHi = max(owLo, min(OW, W - 1 + PL - kw >= 0 ? (W - 1 + PL - kw) / S + 1 : 0));
+        // the input pixel of output pixel (oh, ow) at this tap: x0 + (oh S W + ow S) pixI
+        const x0 = xb + <usize>(((kh - PT) * W + kw - PL) * C << 2); // wraps below xb for padded taps: only pixels inside are read
+        const dw = dweight + <usize>(kh * KW + kw) * tapW;
+        let c = 0;
+        if (ASC_FEATURE_SIMD) {
+          for (; c + 4 <= C; c += 4) {
+            for (let j = o0; j + 8 <= o1; j += 8) dw_4x8(dw + <usize>c * pixO + (<usize>j << 2), x0 + (<usize>c << 2), db + (<usize>j << 2), H, W, OW, S, ohLo, ohHi, owLo, owHi, pixI, pixO);
+          }
+          // single input channels (C < 4, or its last C % 4): one input value, tested for zero, feeds up to 32 channels
+          for (; c < C; c++) {
+            let j = o0;
+            for (; j + 32 <= o1; j += 32) dw_1x32(dw + <usize>c * pixO + (<usize>j << 2), x0 + (<usize>c << 2), db + (<usize>j << 2), H, W, OW, S, ohLo, ohHi, owLo, owHi, pixI, pixO);
+            for (; j + 8 <= o1; j += 8) dw_1x8(dw + <usize>c * pixO + (<usize>j << 2), x0 + (<usize>c << 2), db + (<usize>j << 2), H, W, OW, S, ohLo, ohHi, owLo, owHi, pixI, pixO);
+          }
+          // the channels past the last 8 (for every input channel)
+          const jt = o0 + ((o1 - o0) & ~7);
+          for (c = 0; c < C; c++) for (let j = jt; j < o1; j++) dw_1x1(dw + <usize>c * pixO + (<usize>j << 2), x0 + (<usize>c << 2), db + (<usize>j << 2), H, W, OW, S, ohLo, ohHi, owLo, owHi, pixI, pixO);
+        } else {
+          for (; c < C; c++) {
+            let j = o0;
+            for (; j + 4 <= o1; j += 4) dw_scalar_1x4(dw + <usize>c * pixO + (<usize>j << 2), x0 + (<usize>c << 2), db + (<usize>j << 2), H, W, OW, S, ohLo, ohHi, owLo, owHi, pixI, pixO);
+            for (; j < o1; j++) dw_1x1(dw + <usize>c * pixO + (<usize>j << 2), x0 + (<usize>c << 2), db + (<usize>j << 2), H, W, OW, S, ohLo, ohHi, owLo, owHi, pixI, pixO);
+          }
         }
-      }
-      for (; j < o1; j++) {
-        const jo = <usize>j << 2;
-        for (let c = 0; c < C; c++) dw_1x1(dw + <usize>c * pixO + jo, x0 + (<usize>c << 2), dout + jo, B, H, W, OH, OW, S, ohLo, ohHi, owLo, owHi, pixI, pixO);
       }
     }
   }
@@ -419,20 +482,20 @@ export function conv2d_backward_filter(dweight: usize, dbias: usize, dout: usize
   }
 }
 
-// dw[0..4)[0..8) += sum over the tap's pixels of x[0..4) * d[0..8); x is the tap's input at pixel
-// (0, 0, 0) plus the channel (may lie outside the input for a padded tap), d is dout at (0, 0, 0, j)
+// dw[0..4)[0..8) += sum over one image's pixels of this tap of x[0..4) * d[0..8); x is the tap's input
+// at pixel (0, 0) plus the channel (may lie outside the image for a padded tap), d is dout at (0, 0, j)
 // @ts-ignore: decorator
 @inline
-function dw_4x8(dw: usize, x: usize, d: usize, B: i32, H: i32, W: i32, OH: i32, OW: i32, S: i32, ohLo: i32, ohHi: i32, owLo: i32, owHi: i32, pixI: usize, pixO: usize): void {
+function dw_4x8(dw: usize, x: usize, d: usize, H: i32, W: i32, OW: i32, S: i32, ohLo: i32, ohHi: i32, owLo: i32, owHi: i32, pixI: usize, pixO: usize): void {
   let a00 = v128.load(dw), a01 = v128.load(dw, 16);
   let a10 = v128.load(dw + pixO), a11 = v128.load(dw + pixO, 16);
   let a20 = v128.load(dw + 2 * pixO), a21 = v128.load(dw + 2 * pixO, 16);
   let a30 = v128.load(dw + 3 * pixO), a31 = v128.load(dw + 3 * pixO, 16);
   const xStep = <usize>S * pixI;
-  for (let b = 0; b < B; b++) {
+  {
     for (let oh = ohLo; oh < ohHi; oh++) {
-      let xp = x + <usize>((b * H + oh * S) * W) * pixI + <usize>owLo * xStep;
-      let dp = d + <usize>((b * OH + oh) * OW + owLo) * pixO;
+      let xp = x + <usize>(oh * S * W) * pixI + <usize>owLo * xStep;
+      let dp = d + <usize>(oh * OW + owLo) * pixO;
       for (let ow = owLo; ow < owHi; ow++) {
         const xv = v128.load(xp);
         if (v128.any_true(xv)) {
@@ -471,13 +534,13 @@ function dw_4x8(dw: usize, x: usize, d: usize, B: i32, H: i32, W: i32, OH: i32, 
 // dw[0..8) += sum over the tap's pixels of x * d[0..8) (one input channel)
 // @ts-ignore: decorator
 @inline
-function dw_1x8(dw: usize, x: usize, d: usize, B: i32, H: i32, W: i32, OH: i32, OW: i32, S: i32, ohLo: i32, ohHi: i32, owLo: i32, owHi: i32, pixI: usize, pixO: usize): void {
+function dw_1x8(dw: usize, x: usize, d: usize, H: i32, W: i32, OW: i32, S: i32, ohLo: i32, ohHi: i32, owLo: i32, owHi: i32, pixI: usize, pixO: usize): void {
   let a0 = v128.load(dw), a1 = v128.load(dw, 16);
   const xStep = <usize>S * pixI;
-  for (let b = 0; b < B; b++) {
+  {
     for (let oh = ohLo; oh < ohHi; oh++) {
-      let xp = x + <usize>((b * H + oh * S) * W) * pixI + <usize>owLo * xStep;
-      let dp = d + <usize>((b * OH + oh) * OW + owLo) * pixO;
+      let xp = x + <usize>(oh * S * W) * pixI + <usize>owLo * xStep;
+      let dp = d + <usize>(oh * OW + owLo) * pixO;
       for (let ow = owLo; ow < owHi; ow++) {
         const v = load<f32>(xp);
         if (v != 0) {
@@ -494,14 +557,82 @@ function dw_1x8(dw: usize, x: usize, d: usize, B: i32, H: i32, W: i32, OH: i32, 
   v128.store(dw, a1, 16);
 }
 
+// dw[0..32) += sum over the tap's pixels of x * d[0..32) (one input channel)
+// @ts-ignore: decorator
+@inline
+function dw_1x32(dw: usize, x: usize, d: usize, H: i32, W: i32, OW: i32, S: i32, ohLo: i32, ohHi: i32, owLo: i32, owHi: i32, pixI: usize, pixO: usize): void {
+  let a0 = v128.load(dw), a1 = v128.load(dw, 16), a2 = v128.load(dw, 32), a3 = v128.load(dw, 48);
+  let a4 = v128.load(dw, 64), a5 = v128.load(dw, 80), a6 = v128.load(dw, 96), a7 = v128.load(dw, 112);
+  const xStep = <usize>S * pixI;
+  {
+    for (let oh = ohLo; oh < ohHi; oh++) {
+      let xp = x + <usize>(oh * S * W) * pixI + <usize>owLo * xStep;
+      let dp = d + <usize>(oh * OW + owLo) * pixO;
+      for (let ow = owLo; ow < owHi; ow++) {
+        const v = load<f32>(xp);
+        if (v != 0) {
+          const s = f32x4.splat(v);
+          a0 = f32x4.add(a0, f32x4.mul(s, v128.load(dp)));
+          a1 = f32x4.add(a1, f32x4.mul(s, v128.load(dp, 16)));
+          a2 = f32x4.add(a2, f32x4.mul(s, v128.load(dp, 32)));
+          a3 = f32x4.add(a3, f32x4.mul(s, v128.load(dp, 48)));
+          a4 = f32x4.add(a4, f32x4.mul(s, v128.load(dp, 64)));
+          a5 = f32x4.add(a5, f32x4.mul(s, v128.load(dp, 80)));
+          a6 = f32x4.add(a6, f32x4.mul(s, v128.load(dp, 96)));
+          a7 = f32x4.add(a7, f32x4.mul(s, v128.load(dp, 112)));
+        }
+        xp += xStep;
+        dp += pixO;
+      }
+    }
+  }
+  v128.store(dw, a0);
+  v128.store(dw, a1, 16);
+  v128.store(dw, a2, 32);
+  v128.store(dw, a3, 48);
+  v128.store(dw, a4, 64);
+  v128.store(dw, a5, 80);
+  v128.store(dw, a6, 96);
+  v128.store(dw, a7, 112);
+}
+
+// scalar build: dw[0..4) += sum over the tap's pixels of x * d[0..4) (one input channel)
+// @ts-ignore: decorator
+@inline
+function dw_scalar_1x4(dw: usize, x: usize, d: usize, H: i32, W: i32, OW: i32, S: i32, ohLo: i32, ohHi: i32, owLo: i32, owHi: i32, pixI: usize, pixO: usize): void {
+  let a0 = load<f32>(dw), a1 = load<f32>(dw, 4), a2 = load<f32>(dw, 8), a3 = load<f32>(dw, 12);
+  const xStep = <usize>S * pixI;
+  {
+    for (let oh = ohLo; oh < ohHi; oh++) {
+      let xp = x + <usize>(oh * S * W) * pixI + <usize>owLo * xStep;
+      let dp = d + <usize>(oh * OW + owLo) * pixO;
+      for (let ow = owLo; ow < owHi; ow++) {
+        const v = load<f32>(xp);
+        if (v != 0) {
+          a0 += v * load<f32>(dp);
+          a1 += v * load<f32>(dp, 4);
+          a2 += v * load<f32>(dp, 8);
+          a3 += v * load<f32>(dp, 12);
+        }
+        xp += xStep;
+        dp += pixO;
+      }
+    }
+  }
+  store<f32>(dw, a0);
+  store<f32>(dw, a1, 4);
+  store<f32>(dw, a2, 8);
+  store<f32>(dw, a3, 12);
+}
+
 // dw += sum over the tap's pixels of x * d (one input channel, one output channel)
-function dw_1x1(dw: usize, x: usize, d: usize, B: i32, H: i32, W: i32, OH: i32, OW: i32, S: i32, ohLo: i32, ohHi: i32, owLo: i32, owHi: i32, pixI: usize, pixO: usize): void {
+function dw_1x1(dw: usize, x: usize, d: usize, H: i32, W: i32, OW: i32, S: i32, ohLo: i32, ohHi: i32, owLo: i32, owHi: i32, pixI: usize, pixO: usize): void {
   let a = load<f32>(dw);
   const xStep = <usize>S * pixI;
-  for (let b = 0; b < B; b++) {
+  {
     for (let oh = ohLo; oh < ohHi; oh++) {
-      let xp = x + <usize>((b * H + oh * S) * W) * pixI + <usize>owLo * xStep;
-      let dp = d + <usize>((b * OH + oh) * OW + owLo) * pixO;
+      let xp = x + <usize>(oh * S * W) * pixI + <usize>owLo * xStep;
+      let dp = d + <usize>(oh * OW + owLo) * pixO;
       for (let ow = owLo; ow < owHi; ow++) {
         const v = load<f32>(xp);
         if (v != 0) a += v * load<f32>(dp);
