@@ -26,24 +26,11 @@
 // each output pixel's non-zero gradients (a list made once per pixel) into the input rows its
 // taps touch.
 import { checkSpan } from './data';
+import { outSize, padBefore } from './window';
 import { scratch, SCRATCH_WT_AT } from './scratch';
 
 /** the most (channel, value) entries of the input gradient's non-zero list (the 64 KiB transposed-weight scratch of matmul.ts) */
 const NZ_LIST = 8192;
-
-// @ts-ignore: decorator
-@inline
-function outSize(n: i32, k: i32, s: i32, same: i32): i32 {
-  return same ? (n + s - 1) / s : (n - k) / s + 1;
-}
-
-// @ts-ignore: decorator
-@inline
-function padBefore(n: i32, k: i32, s: i32, same: i32): i32 {
-  if (!same) return 0;
-  const o = (n + s - 1) / s;
-  return max((o - 1) * s + k - n, 0) >> 1;
-}
 
 // ---------------------------------------------------------------------------------------------
 // forward: out (B, OH, OW, OC) = conv(inp, weight) + bias, rows [b0, b1) of the batch
@@ -314,7 +301,7 @@ export function conv2d_backward_input(dinp: usize, dout: usize, weightT: usize, 
   const tapW = <usize>C * pixO;
   const L = scratch() + SCRATCH_WT_AT;
   for (let b = b0; b < b1; b++) {
-    zero(dinp + <usize>(b * H * W) * pixI, H * W * C);
+    memory.fill(dinp + <usize>(b * H * W) * pixI, 0, <usize>(H * W) * pixI);
     for (let oh = 0; oh < OH; oh++) {
       const ih0 = oh * S - PT;
       const kh0 = max(0, -ih0), kh1 = min(KH, H - ih0);
@@ -399,15 +386,6 @@ function dinp_scatter(x: usize, wt: usize, L: usize, n: i32, C: i32): void {
     for (let e = L; e < end; e += 8) a += load<f32>(e, 4) * load<f32>(wc + <usize>load<i32>(e));
     store<f32>(xc, a);
   }
-}
-
-// p[0..n) = 0
-// @ts-ignore: decorator
-@inline
-function zero(p: usize, n: i32): void {
-  let i = 0;
-  if (ASC_FEATURE_SIMD) for (; i + 4 <= n; i += 4) v128.store(p + (<usize>i << 2), f32x4.splat(0));
-  for (; i < n; i++) store<f32>(p + (<usize>i << 2), 0);
 }
 
 // ---------------------------------------------------------------------------------------------

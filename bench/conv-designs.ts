@@ -10,20 +10,10 @@ export { matmul_forward, matmul_backward_part } from '../assembly/matmul';
 export { conv2d_forward, conv2d_filter_transpose, conv2d_backward_input, conv2d_backward_filter } from '../assembly/conv';
 export { peak } from './peak';
 import { STATIC_SCRATCH, SCRATCH_BYTES } from '../assembly/scratch';
+import { outSize, padBefore } from '../assembly/window';
 
 export function heap_base(): usize {
   return STATIC_SCRATCH + SCRATCH_BYTES;
-}
-
-// @ts-ignore: decorator
-@inline
-function outSize(n: i32, k: i32, s: i32, same: i32): i32 {
-  return same ? (n + s - 1) / s : (n - k) / s + 1;
-}
-// @ts-ignore: decorator
-@inline
-function padBefore(n: i32, k: i32, s: i32, same: i32): i32 {
-  return same ? max(((n + s - 1) / s - 1) * s + k - n, 0) >> 1 : 0;
 }
 
 /** col (B OH OW, KH KW C) = the input patches, zeros in the padding */

@@ -173,6 +173,20 @@ export interface Backend {
   /** dweight (KH,KW,C,OC) += d out / d weight applied to dout, dbias (OC) += sums of dout (accumulated; dbias skipped when null) */
   conv2d_backward_filter(dweight: Tensor<'f32'>, dbias: Tensor<'f32'> | null, dout: Tensor<'f32'>, inp: Tensor<'f32'>, B: number, H: number, W: number, C: number, OC: number, KH: number, KW: number, S: number, same: boolean, o0?: number, o1?: number): void;
 
+  // ---- pooling (NHWC; assembly/pool.ts): K x K windows, stride S, 'same' or 'valid' as conv2dShape ----
+  /** out, argmax (B,OH,OW,C) = the first largest element of each window of inp (B,H,W,C), and its index ((h W + w) C + c) in its image */
+  maxpool2d_forward(out: Tensor<'f32'>, argmax: Tensor<'i32'>, inp: Tensor<'f32'>, B: number, H: number, W: number, C: number, K: number, S: number, same: boolean, b0?: number, b1?: number): void;
+  /** dinp (B,H,W,C) = dout (B,OH,OW,C) routed to the forward's argmax (overwritten) */
+  maxpool2d_backward(dinp: Tensor<'f32'>, dout: Tensor<'f32'>, argmax: Tensor<'i32'>, B: number, H: number, W: number, C: number, K: number, S: number, same: boolean, b0?: number, b1?: number): void;
+  /** out (B,OH,OW,C) = the mean of each window's elements inside inp (B,H,W,C) */
+  avgpool2d_forward(out: Tensor<'f32'>, inp: Tensor<'f32'>, B: number, H: number, W: number, C: number, K: number, S: number, same: boolean, b0?: number, b1?: number): void;
+  /** dinp (B,H,W,C) = dout spread evenly over each window (overwritten) */
+  avgpool2d_backward(dinp: Tensor<'f32'>, dout: Tensor<'f32'>, B: number, H: number, W: number, C: number, K: number, S: number, same: boolean, b0?: number, b1?: number): void;
+  /** out (B,C) = the mean over the N = H W pixels of inp (B,N,C) */
+  global_avgpool_forward(out: Tensor<'f32'>, inp: Tensor<'f32'>, B: number, N: number, C: number, b0?: number, b1?: number): void;
+  /** dinp (B,N,C) = dout (B,C) / N (overwritten) */
+  global_avgpool_backward(dinp: Tensor<'f32'>, dout: Tensor<'f32'>, B: number, N: number, C: number, b0?: number, b1?: number): void;
+
   // ---- augmentation (src/augment.ts, assembly/augment.ts) ------------------------------------------
   /**
    * out (B, W*H) u8 = rows idx[b] of src (rows, W*H) u8, each warped by its own affine transform

@@ -627,4 +627,38 @@ describe.each(backends)('gradient checks (%s backend)', (_name, makeBackend) => 
       expect(maxAbs(be.read(dweight))).toBeGreaterThan(0.05);
     });
   });
+
+  describe('pooling backward', () => {
+    // [B, H, W, C, K, S, same]: overlapping windows (S < K), clipped 'same' windows, a 1-wide input
+    const POOL_SHAPES: Array<[number, number, number, number, number, number, boolean]> = [
+      [2, 4, 4, 3, 2, 2, false],
+      [1, 5, 5, 2, 3, 2, true],
+      [1, 5, 4, 1, 3, 1, false],
+      [2, 3, 1, 2, 2, 1, true],
+    ];
+    it.each(POOL_SHAPES)('max, average and global average pooling match finite differences (B=%i, %ix%ix%i, window %i, stride %i, same=%s)', (B, H, W, C, K, S, same) => {
+      const be = makeBackend();
+      const rand = mulberry32(2300 + B * 1000 + H * 100 + W * 10 + K);
+      const { OH, OW } = conv2dShape(H, W, K, K, S, same);
+      // distinct values at least 0.05 apart (a step of 1e-2 never changes which element is the max)
+      const perm = uniform(rand, B * H * W * C).map((v, i) => ({ v, i })).sort((a, b) => a.v - b.v);
+      const xs = new Array<number>(perm.length);
+      perm.forEach((p, r) => (xs[p.i] = Math.fround(-1 + 0.05 * r)));
+      const inp = f32(be, xs);
+      const R = uniform(rand, B * OH * OW * C), Rg = uniform(rand, B * C);
+      const dout = f32(be, R), gout = f32(be, Rg);
+      const out = be.alloc('f32', R.length), am = be.alloc('i32', R.length), g = be.alloc('f32', B * C);
+      const dinp = be.alloc('f32', xs.length);
+      const maxObjective = () => (be.maxpool2d_forward(out, am, inp, B, H, W, C, K, S, same), dot(be.read(out), R));
+      const avgObjective = () => (be.avgpool2d_forward(out, inp, B, H, W, C, K, S, same), dot(be.read(out), R));
+      const globalObjective = () => (be.global_avgpool_forward(g, inp, B, H * W, C), dot(be.read(g), Rg));
+      maxObjective();
+      be.maxpool2d_backward(dinp, dout, am, B, H, W, C, K, S, same);
+      expectGradClose(be.read(dinp), numericGrad(be, inp, maxObjective), 'maxpool dinp');
+      be.avgpool2d_backward(dinp, dout, B, H, W, C, K, S, same);
+      expectGradClose(be.read(dinp), numericGrad(be, inp, avgObjective), 'avgpool dinp');
+      be.global_avgpool_backward(dinp, gout, B, H * W, C);
+      expectGradClose(be.read(dinp), numericGrad(be, inp, globalObjective), 'global avgpool dinp');
+    });
+  });
 });

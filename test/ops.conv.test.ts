@@ -9,10 +9,10 @@
  * start), and a range split (batch rows, output channels) equals the whole call bit for bit.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { conv2dShape, type Backend, type Tensor } from '../src/backend.js';
+import { conv2dShape, type Backend } from '../src/backend.js';
 import { TsBackend } from '../src/backends/ts/index.js';
 import { WasmBackend } from '../src/backends/wasm/index.js';
-import { sameBits } from './helpers/bits.js';
+import { expectSame, guarded, put, values } from './helpers/exact.js';
 import { Rng } from '../src/rng.js';
 
 interface Shape { B: number; H: number; W: number; C: number; OC: number; KH: number; KW: number; S: number; same: boolean }
@@ -54,13 +54,6 @@ function sampleShapes(): Shape[] {
 }
 const SHAPES = sampleShapes();
 
-/** n values in [-1, 1) rounded to f32, about a fraction `zeros` of them exact zeros */
-function values(rng: Rng, n: number, zeros = 0.5): Float32Array {
-  const v = new Float32Array(n);
-  for (let i = 0; i < n; i++) v[i] = rng.float() < zeros ? 0 : 2 * rng.float() - 1;
-  return v;
-}
-
 /** a case's inputs and the reference's outputs (computed once, shared by the builds) */
 interface Case { s: Shape; inp: Float32Array; weight: Float32Array; bias: Float32Array; dout: Float32Array; dw0: Float32Array; db0: Float32Array; out: Float32Array; dinp: Float32Array; dweight: Float32Array; dbias: Float32Array }
 
@@ -73,26 +66,14 @@ function reference(s: Shape, seed: number): Case {
   return { ...c, ...r };
 }
 
-function put(be: Backend, v: Float32Array): Tensor<'f32'> {
-  const t = be.alloc('f32', v.length);
-  be.write(t, v);
-  return t;
-}
-
 /** the three ops on one backend; overwritten outputs start as NaN with a guard pad of sentinels after them */
 function run(be: Backend, c: Omit<Case, 'out' | 'dinp' | 'dweight' | 'dbias'>, split?: number): { out: Float32Array; dinp: Float32Array; dweight: Float32Array; dbias: Float32Array } {
   const { B, H, W, C, OC, KH, KW, S, same } = c.s;
   const m = be.mark();
   try {
-    const guarded = (n: number) => {
-      const whole = be.alloc('f32', n + 4);
-      be.write(whole, new Float32Array(n).fill(NaN));
-      be.write(whole, [-7, -7, -7, -7], n);
-      return { t: be.slice(whole, 0, n), guard: () => expect(Array.from(be.read(be.slice(whole, n, 4))), 'guard pad').toEqual([-7, -7, -7, -7]) };
-    };
-    const inp = put(be, c.inp), weight = put(be, c.weight), bias = put(be, c.bias), dout = put(be, c.dout);
-    const dweight = put(be, c.dw0), dbias = put(be, c.db0);
-    const out = guarded(c.dout.length), dinp = guarded(c.inp.length);
+    const inp = put(be, 'f32', c.inp), weight = put(be, 'f32', c.weight), bias = put(be, 'f32', c.bias), dout = put(be, 'f32', c.dout);
+    const dweight = put(be, 'f32', c.dw0), dbias = put(be, 'f32', c.db0);
+    const out = guarded(be, 'f32', c.dout.length), dinp = guarded(be, 'f32', c.inp.length);
     const weightT = be.alloc('f32', c.weight.length);
     be.conv2d_filter_transpose(weightT, weight, KH, KW, C, OC);
     if (split === undefined) {
@@ -115,16 +96,6 @@ function run(be: Backend, c: Omit<Case, 'out' | 'dinp' | 'dweight' | 'dbias'>, s
   } finally {
     be.release(m);
   }
-}
-
-/** bit-identical, or the first differing index and values */
-function expectSame(what: string, got: Float32Array, want: Float32Array): void {
-  if (sameBits(got, want)) return;
-  let i = 0;
-  while (i < got.length && Object.is(got[i], want[i])) i++;
-  let maxDiff = 0;
-  for (let k = 0; k < got.length; k++) maxDiff = Math.max(maxDiff, Math.abs(got[k] - want[k]));
-  expect.fail(`${what}: first difference at ${i} of ${got.length}: got ${got[i]}, want ${want[i]} (max |diff| ${maxDiff})`);
 }
 
 const cases = new Map<number, Case>();

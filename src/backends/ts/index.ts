@@ -8,6 +8,7 @@ import { BYTES, checkNzColumns, dropoutKeep, dropoutParams } from '../../backend
 import { Activation } from '../../backend.js';
 import { augmentRowsRef } from '../../augment.js';
 import { conv2dBackwardFilterRef, conv2dBackwardInputRef, conv2dFilterTransposeRef, conv2dForwardRef } from './conv.js';
+import { avgpool2dBackwardRef, avgpool2dForwardRef, globalAvgpoolBackwardRef, globalAvgpoolForwardRef, maxpool2dBackwardRef, maxpool2dForwardRef } from './pool.js';
 
 function make<D extends DType>(dtype: D, length: number): TypedArrayOf<D> {
   if (dtype === 'f32') return new Float32Array(length) as TypedArrayOf<D>;
@@ -286,6 +287,24 @@ export class TsBackend implements Backend {
   }
   conv2d_backward_filter(dweight: Tensor<'f32'>, dbias: Tensor<'f32'> | null, dout: Tensor<'f32'>, inp: Tensor<'f32'>, B: number, H: number, W: number, C: number, OC: number, KH: number, KW: number, S: number, same: boolean, o0 = 0, o1 = OC): void {
     conv2dBackwardFilterRef(dweight.host!, dbias ? dbias.host! : null, dout.host!, inp.host!, B, H, W, C, OC, KH, KW, S, same, o0, o1);
+  }
+  maxpool2d_forward(out: Tensor<'f32'>, argmax: Tensor<'i32'>, inp: Tensor<'f32'>, B: number, H: number, W: number, C: number, K: number, S: number, same: boolean, b0 = 0, b1 = B): void {
+    maxpool2dForwardRef(out.host!, argmax.host!, inp.host!, B, H, W, C, K, S, same, b0, b1);
+  }
+  maxpool2d_backward(dinp: Tensor<'f32'>, dout: Tensor<'f32'>, argmax: Tensor<'i32'>, B: number, H: number, W: number, C: number, K: number, S: number, same: boolean, b0 = 0, b1 = B): void {
+    maxpool2dBackwardRef(dinp.host!, dout.host!, argmax.host!, B, H, W, C, K, S, same, b0, b1);
+  }
+  avgpool2d_forward(out: Tensor<'f32'>, inp: Tensor<'f32'>, B: number, H: number, W: number, C: number, K: number, S: number, same: boolean, b0 = 0, b1 = B): void {
+    avgpool2dForwardRef(out.host!, inp.host!, B, H, W, C, K, S, same, b0, b1);
+  }
+  avgpool2d_backward(dinp: Tensor<'f32'>, dout: Tensor<'f32'>, B: number, H: number, W: number, C: number, K: number, S: number, same: boolean, b0 = 0, b1 = B): void {
+    avgpool2dBackwardRef(dinp.host!, dout.host!, B, H, W, C, K, S, same, b0, b1);
+  }
+  global_avgpool_forward(out: Tensor<'f32'>, inp: Tensor<'f32'>, B: number, N: number, C: number, b0 = 0, b1 = B): void {
+    globalAvgpoolForwardRef(out.host!, inp.host!, B, N, C, b0, b1);
+  }
+  global_avgpool_backward(dinp: Tensor<'f32'>, dout: Tensor<'f32'>, B: number, N: number, C: number, b0 = 0, b1 = B): void {
+    globalAvgpoolBackwardRef(dinp.host!, dout.host!, B, N, C, b0, b1);
   }
   sparse_matmul_forward(out: Tensor<'f32'>, nzStart: Tensor<'i32'>, nzIdx: Tensor<'i32'>, idx: Tensor<'i32'>, weight: Tensor<'f32'>, bias: Tensor<'f32'> | null, B: number, C: number, OC: number, scale: number): void {
     const o = out.host!, st = nzStart.host!, ix = nzIdx.host!, rows = idx.host!, w = weight.host!, bs = bias ? bias.host! : null;

@@ -54,6 +54,12 @@ interface Kernels {
   scratch_bytes(): number;
   conv2d_forward(out: number, inp: number, weight: number, bias: number, B: number, H: number, W: number, C: number, OC: number, KH: number, KW: number, S: number, same: number, b0: number, b1: number): void;
   conv2d_filter_transpose(weightT: number, weight: number, KH: number, KW: number, C: number, OC: number): void;
+  maxpool2d_forward(out: number, argmax: number, inp: number, B: number, H: number, W: number, C: number, K: number, S: number, same: number, b0: number, b1: number): void;
+  maxpool2d_backward(dinp: number, dout: number, argmax: number, B: number, H: number, W: number, C: number, K: number, S: number, same: number, b0: number, b1: number): void;
+  avgpool2d_forward(out: number, inp: number, B: number, H: number, W: number, C: number, K: number, S: number, same: number, b0: number, b1: number): void;
+  avgpool2d_backward(dinp: number, dout: number, B: number, H: number, W: number, C: number, K: number, S: number, same: number, b0: number, b1: number): void;
+  global_avgpool_forward(out: number, inp: number, B: number, N: number, C: number, b0: number, b1: number): void;
+  global_avgpool_backward(dinp: number, dout: number, B: number, N: number, C: number, b0: number, b1: number): void;
   conv2d_backward_input(dinp: number, dout: number, weightT: number, B: number, H: number, W: number, C: number, OC: number, KH: number, KW: number, S: number, same: number, b0: number, b1: number): void;
   conv2d_backward_filter(dweight: number, dbias: number, dout: number, inp: number, B: number, H: number, W: number, C: number, OC: number, KH: number, KW: number, S: number, same: number, o0: number, o1: number): void;
 }
@@ -493,6 +499,40 @@ export class WasmBackend implements Backend {
     const { OH, OW } = conv2dShape(H, W, KH, KW, S, same);
     checkConv('conv2d_backward_filter', B, H, W, C, OC, KH, KW, S, same, o0, o1, OC, [[dweight, KH * KW * C * OC], [dout, B * OH * OW * OC], [inp, B * H * W * C], [dbias, OC]]);
     this.k.conv2d_backward_filter(dweight.byteOffset, off(dbias), dout.byteOffset, inp.byteOffset, B, H, W, C, OC, KH, KW, S, same ? 1 : 0, o0, o1);
+  }
+  maxpool2d_forward(out: Tensor<'f32'>, argmax: Tensor<'i32'>, inp: Tensor<'f32'>, B: number, H: number, W: number, C: number, K: number, S: number, same: boolean, b0 = 0, b1 = B): void {
+    const n = this.checkPool('maxpool2d_forward', B, H, W, C, K, S, same, b0, b1);
+    checkSpans('maxpool2d_forward', [out, n], [argmax, n], [inp, B * H * W * C]);
+    this.k.maxpool2d_forward(out.byteOffset, argmax.byteOffset, inp.byteOffset, B, H, W, C, K, S, same ? 1 : 0, b0, b1);
+  }
+  maxpool2d_backward(dinp: Tensor<'f32'>, dout: Tensor<'f32'>, argmax: Tensor<'i32'>, B: number, H: number, W: number, C: number, K: number, S: number, same: boolean, b0 = 0, b1 = B): void {
+    const n = this.checkPool('maxpool2d_backward', B, H, W, C, K, S, same, b0, b1);
+    checkSpans('maxpool2d_backward', [dinp, B * H * W * C], [dout, n], [argmax, n]);
+    this.k.maxpool2d_backward(dinp.byteOffset, dout.byteOffset, argmax.byteOffset, B, H, W, C, K, S, same ? 1 : 0, b0, b1);
+  }
+  avgpool2d_forward(out: Tensor<'f32'>, inp: Tensor<'f32'>, B: number, H: number, W: number, C: number, K: number, S: number, same: boolean, b0 = 0, b1 = B): void {
+    const n = this.checkPool('avgpool2d_forward', B, H, W, C, K, S, same, b0, b1);
+    checkSpans('avgpool2d_forward', [out, n], [inp, B * H * W * C]);
+    this.k.avgpool2d_forward(out.byteOffset, inp.byteOffset, B, H, W, C, K, S, same ? 1 : 0, b0, b1);
+  }
+  avgpool2d_backward(dinp: Tensor<'f32'>, dout: Tensor<'f32'>, B: number, H: number, W: number, C: number, K: number, S: number, same: boolean, b0 = 0, b1 = B): void {
+    const n = this.checkPool('avgpool2d_backward', B, H, W, C, K, S, same, b0, b1);
+    checkSpans('avgpool2d_backward', [dinp, B * H * W * C], [dout, n]);
+    this.k.avgpool2d_backward(dinp.byteOffset, dout.byteOffset, B, H, W, C, K, S, same ? 1 : 0, b0, b1);
+  }
+  global_avgpool_forward(out: Tensor<'f32'>, inp: Tensor<'f32'>, B: number, N: number, C: number, b0 = 0, b1 = B): void {
+    checkConv('global_avgpool_forward', B, N, 1, C, 1, 1, 1, 1, false, b0, b1, B, [[out, B * C], [inp, B * N * C]]);
+    this.k.global_avgpool_forward(out.byteOffset, inp.byteOffset, B, N, C, b0, b1);
+  }
+  global_avgpool_backward(dinp: Tensor<'f32'>, dout: Tensor<'f32'>, B: number, N: number, C: number, b0 = 0, b1 = B): void {
+    checkConv('global_avgpool_backward', B, N, 1, C, 1, 1, 1, 1, false, b0, b1, B, [[dinp, B * N * C], [dout, B * C]]);
+    this.k.global_avgpool_backward(dinp.byteOffset, dout.byteOffset, B, N, C, b0, b1);
+  }
+  /** a pooling call's sizes and range (checkConv's rules with OC = C): returns the output's element count */
+  private checkPool(op: string, B: number, H: number, W: number, C: number, K: number, S: number, same: boolean, b0: number, b1: number): number {
+    checkConv(op, B, H, W, C, C, K, K, S, same, b0, b1, B, []);
+    const { OH, OW } = conv2dShape(H, W, K, K, S, same);
+    return B * OH * OW * C;
   }
   sparse_matmul_forward(out: Tensor<'f32'>, nzStart: Tensor<'i32'>, nzIdx: Tensor<'i32'>, idx: Tensor<'i32'>, weight: Tensor<'f32'>, bias: Tensor<'f32'> | null, B: number, C: number, OC: number, scale: number): void {
     if (!this.team || B < 2) {
