@@ -21,5 +21,6 @@ export function scratch_bytes(): usize {
 }
 export { conv2d_forward, conv2d_filter_transpose, conv2d_backward_input, conv2d_backward_filter } from './conv';
 export { maxpool2d_forward, maxpool2d_backward, avgpool2d_forward, avgpool2d_backward, global_avgpool_forward, global_avgpool_backward } from './pool';
+export { batchnorm_forward, batchnorm_backward } from './batchnorm';
 export { dropout_forward, dropout_backward } from './dropout';
 export { augment_rows_u8 } from './augment';

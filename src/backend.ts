@@ -187,6 +187,17 @@ export interface Backend {
   /** dinp (B,N,C) = dout (B,C) / N (overwritten) */
   global_avgpool_backward(dinp: Tensor<'f32'>, dout: Tensor<'f32'>, B: number, N: number, C: number, b0?: number, b1?: number): void;
 
+  // ---- batch normalisation over the channels (assembly/batchnorm.ts) --------------------------------
+  /**
+   * out (N,C) = gamma * ((inp - mean) * invstd) + beta, N rows (B H W of NHWC data, or B), C channels.
+   * training: mean and invstd = 1/sqrt(var + eps) of the batch (biased variance) are written for the
+   * backward and runMean/runVar become momentum * running + (1 - momentum) * batch; else mean and
+   * invstd come from runMean/runVar, which stay. Channels [c0, c1) (default all).
+   */
+  batchnorm_forward(out: Tensor<'f32'>, mean: Tensor<'f32'>, invstd: Tensor<'f32'>, runMean: Tensor<'f32'>, runVar: Tensor<'f32'>, inp: Tensor<'f32'>, gamma: Tensor<'f32'>, beta: Tensor<'f32'>, N: number, C: number, eps: number, momentum: number, training: boolean, c0?: number, c1?: number): void;
+  /** dinp (N,C) = the gradient through the training forward (overwritten); dgamma, dbeta (C) += theirs (accumulated); mean, invstd from the forward */
+  batchnorm_backward(dinp: Tensor<'f32'>, dgamma: Tensor<'f32'>, dbeta: Tensor<'f32'>, dout: Tensor<'f32'>, inp: Tensor<'f32'>, gamma: Tensor<'f32'>, mean: Tensor<'f32'>, invstd: Tensor<'f32'>, N: number, C: number, c0?: number, c1?: number): void;
+
   // ---- augmentation (src/augment.ts, assembly/augment.ts) ------------------------------------------
   /**
    * out (B, W*H) u8 = rows idx[b] of src (rows, W*H) u8, each warped by its own affine transform

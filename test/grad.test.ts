@@ -661,4 +661,26 @@ describe.each(backends)('gradient checks (%s backend)', (_name, makeBackend) => 
       expectGradClose(be.read(dinp), numericGrad(be, inp, globalObjective), 'global avgpool dinp');
     });
   });
+
+  describe('batchnorm_backward', () => {
+    it.each([[4, 3], [7, 1], [3, 5]])('dinp, dgamma, dbeta match finite differences of the training forward (N=%i, C=%i)', (N, C) => {
+      const be = makeBackend();
+      const rand = mulberry32(2400 + N * 10 + C);
+      const inp = f32(be, uniform(rand, N * C, -2, 2));
+      const gamma = f32(be, uniform(rand, C, 0.5, 1.5)), beta = f32(be, uniform(rand, C));
+      const runMean = be.alloc('f32', C), runVar = be.alloc('f32', C), mean = be.alloc('f32', C), invstd = be.alloc('f32', C);
+      const R = uniform(rand, N * C);
+      const dout = f32(be, R), out = be.alloc('f32', N * C);
+      const objective = () => {
+        be.batchnorm_forward(out, mean, invstd, runMean, runVar, inp, gamma, beta, N, C, 1e-3, 0.9, true);
+        return dot(be.read(out), R);
+      };
+      objective();
+      const dinp = be.alloc('f32', N * C), dgamma = be.alloc('f32', C), dbeta = be.alloc('f32', C);
+      be.batchnorm_backward(dinp, dgamma, dbeta, dout, inp, gamma, mean, invstd, N, C);
+      expectGradClose(be.read(dinp), numericGrad(be, inp, objective, 1e-3), 'dinp');
+      expectGradClose(be.read(dgamma), numericGrad(be, gamma, objective), 'dgamma');
+      expectGradClose(be.read(dbeta), numericGrad(be, beta, objective), 'dbeta');
+    });
+  });
 });

@@ -9,6 +9,7 @@ import { Activation } from '../../backend.js';
 import { augmentRowsRef } from '../../augment.js';
 import { conv2dBackwardFilterRef, conv2dBackwardInputRef, conv2dFilterTransposeRef, conv2dForwardRef } from './conv.js';
 import { avgpool2dBackwardRef, avgpool2dForwardRef, globalAvgpoolBackwardRef, globalAvgpoolForwardRef, maxpool2dBackwardRef, maxpool2dForwardRef } from './pool.js';
+import { batchnormBackwardRef, batchnormForwardRef } from './batchnorm.js';
 
 function make<D extends DType>(dtype: D, length: number): TypedArrayOf<D> {
   if (dtype === 'f32') return new Float32Array(length) as TypedArrayOf<D>;
@@ -305,6 +306,12 @@ export class TsBackend implements Backend {
   }
   global_avgpool_backward(dinp: Tensor<'f32'>, dout: Tensor<'f32'>, B: number, N: number, C: number, b0 = 0, b1 = B): void {
     globalAvgpoolBackwardRef(dinp.host!, dout.host!, B, N, C, b0, b1);
+  }
+  batchnorm_forward(out: Tensor<'f32'>, mean: Tensor<'f32'>, invstd: Tensor<'f32'>, runMean: Tensor<'f32'>, runVar: Tensor<'f32'>, inp: Tensor<'f32'>, gamma: Tensor<'f32'>, beta: Tensor<'f32'>, N: number, C: number, eps: number, momentum: number, training: boolean, c0 = 0, c1 = C): void {
+    batchnormForwardRef(out.host!, mean.host!, invstd.host!, runMean.host!, runVar.host!, inp.host!, gamma.host!, beta.host!, N, C, eps, momentum, training, c0, c1);
+  }
+  batchnorm_backward(dinp: Tensor<'f32'>, dgamma: Tensor<'f32'>, dbeta: Tensor<'f32'>, dout: Tensor<'f32'>, inp: Tensor<'f32'>, gamma: Tensor<'f32'>, mean: Tensor<'f32'>, invstd: Tensor<'f32'>, N: number, C: number, c0 = 0, c1 = C): void {
+    batchnormBackwardRef(dinp.host!, dgamma.host!, dbeta.host!, dout.host!, inp.host!, gamma.host!, mean.host!, invstd.host!, N, C, c0, c1);
   }
   sparse_matmul_forward(out: Tensor<'f32'>, nzStart: Tensor<'i32'>, nzIdx: Tensor<'i32'>, idx: Tensor<'i32'>, weight: Tensor<'f32'>, bias: Tensor<'f32'> | null, B: number, C: number, OC: number, scale: number): void {
     const o = out.host!, st = nzStart.host!, ix = nzIdx.host!, rows = idx.host!, w = weight.host!, bs = bias ? bias.host! : null;

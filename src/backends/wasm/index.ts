@@ -54,6 +54,8 @@ interface Kernels {
   scratch_bytes(): number;
   conv2d_forward(out: number, inp: number, weight: number, bias: number, B: number, H: number, W: number, C: number, OC: number, KH: number, KW: number, S: number, same: number, b0: number, b1: number): void;
   conv2d_filter_transpose(weightT: number, weight: number, KH: number, KW: number, C: number, OC: number): void;
+  batchnorm_forward(out: number, mean: number, invstd: number, runMean: number, runVar: number, inp: number, gamma: number, beta: number, N: number, C: number, eps: number, momentum: number, training: number, c0: number, c1: number): void;
+  batchnorm_backward(dinp: number, dgamma: number, dbeta: number, dout: number, inp: number, gamma: number, mean: number, invstd: number, N: number, C: number, c0: number, c1: number): void;
   maxpool2d_forward(out: number, argmax: number, inp: number, B: number, H: number, W: number, C: number, K: number, S: number, same: number, b0: number, b1: number): void;
   maxpool2d_backward(dinp: number, dout: number, argmax: number, B: number, H: number, W: number, C: number, K: number, S: number, same: number, b0: number, b1: number): void;
   avgpool2d_forward(out: number, inp: number, B: number, H: number, W: number, C: number, K: number, S: number, same: number, b0: number, b1: number): void;
@@ -533,6 +535,14 @@ export class WasmBackend implements Backend {
     checkConv(op, B, H, W, C, C, K, K, S, same, b0, b1, B, []);
     const { OH, OW } = conv2dShape(H, W, K, K, S, same);
     return B * OH * OW * C;
+  }
+  batchnorm_forward(out: Tensor<'f32'>, mean: Tensor<'f32'>, invstd: Tensor<'f32'>, runMean: Tensor<'f32'>, runVar: Tensor<'f32'>, inp: Tensor<'f32'>, gamma: Tensor<'f32'>, beta: Tensor<'f32'>, N: number, C: number, eps: number, momentum: number, training: boolean, c0 = 0, c1 = C): void {
+    checkConv('batchnorm_forward', 1, N, 1, C, C, 1, 1, 1, false, c0, c1, C, [[out, N * C], [inp, N * C], [mean, C], [invstd, C], [runMean, C], [runVar, C], [gamma, C], [beta, C]]);
+    this.k.batchnorm_forward(out.byteOffset, mean.byteOffset, invstd.byteOffset, runMean.byteOffset, runVar.byteOffset, inp.byteOffset, gamma.byteOffset, beta.byteOffset, N, C, eps, momentum, training ? 1 : 0, c0, c1);
+  }
+  batchnorm_backward(dinp: Tensor<'f32'>, dgamma: Tensor<'f32'>, dbeta: Tensor<'f32'>, dout: Tensor<'f32'>, inp: Tensor<'f32'>, gamma: Tensor<'f32'>, mean: Tensor<'f32'>, invstd: Tensor<'f32'>, N: number, C: number, c0 = 0, c1 = C): void {
+    checkConv('batchnorm_backward', 1, N, 1, C, C, 1, 1, 1, false, c0, c1, C, [[dinp, N * C], [dout, N * C], [inp, N * C], [dgamma, C], [dbeta, C], [gamma, C], [mean, C], [invstd, C]]);
+    this.k.batchnorm_backward(dinp.byteOffset, dgamma.byteOffset, dbeta.byteOffset, dout.byteOffset, inp.byteOffset, gamma.byteOffset, mean.byteOffset, invstd.byteOffset, N, C, c0, c1);
   }
   sparse_matmul_forward(out: Tensor<'f32'>, nzStart: Tensor<'i32'>, nzIdx: Tensor<'i32'>, idx: Tensor<'i32'>, weight: Tensor<'f32'>, bias: Tensor<'f32'> | null, B: number, C: number, OC: number, scale: number): void {
     if (!this.team || B < 2) {
