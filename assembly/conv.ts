@@ -400,6 +400,128 @@ export function conv2d_backward_filter(dweight: usize, dbias: usize, dout: usize
   checkSpan(dout, B * OH * OW * OC, 4);
   checkSpan(inp, B * H * W * C, 4);
   if (dbias) checkSpan(dbias, OC, 4);
+  const pixO = <usize>OC << 2;
+  if (C >= 4 && KH * KW * C <= DW_T_CAP && o1 > o0 && mostlyZero(dout, min(B * OH * OW, 4096), OC, o0, o1)) {
+    // output gradients after ReLU and max-pooling: the scatter form, whose work is the non-zeros'
+    dw_scatter(dweight, dout, inp, B, H, W, C, OC, KH, KW, S, OH, OW, PT, PL, o0, o1);
+  } else {
+    dw_tiles(dweight, dout, inp, B, H, W, C, OC, KH, KW, S, OH, OW, PT, PL, o0, o1);
+  }
+  if (dbias) {
+    let j = o0;
+    const P = B * OH * OW;
+    if (ASC_FEATURE_SIMD) {
+      for (; j + 4 <= o1; j += 4) {
+        const jo = <usize>j << 2;
+        let a = v128.load(dbias + jo);
+        for (let p = 0; p < P; p++) a = f32x4.add(a, v128.load(dout + <usize>p * pixO + jo));
+        v128.store(dbias + jo, a);
+      }
+    }
+    for (; j < o1; j++) {
+      const jo = <usize>j << 2;
+      let a = load<f32>(dbias + jo);
+      for (let p = 0; p < P; p++) a += load<f32>(dout + <usize>p * pixO + jo);
+      store<f32>(dbias + jo, a);
+    }
+  }
+}
+
+/** the most floats of the scatter form's transposed filter-gradient block (the scratch below SCRATCH_WT_AT, which the sparse kernels' column lists use only within their calls) */
+const DW_T_CAP = 131072;
+
+/** whether most of dout's channels [o0, o1) in its first P pixels are exact zeros (which filter-gradient form runs: both give the same bits) */
+function mostlyZero(dout: usize, P: i32, OC: i32, o0: i32, o1: i32): bool {
+  let nz = 0;
+  for (let p = 0; p < P; p++) {
+    const d = dout + (<usize>(p * OC) << 2);
+    for (let j = o0; j < o1; j++) nz += i32(load<f32>(d + (<usize>j << 2)) != 0);
+  }
+  return nz * 2 < P * (o1 - o0);
+}
+
+// The scatter form: for each output pixel, its non-zero gradients (a list, as the input gradient's)
+// times the input row (C values) of each tap are added to a transposed block (KH, KW, nj, C) of the
+// filter gradient for the channels [j0, j0 + nj), held in the scratch; the block is read from and
+// written back to dweight around it. An element's sum still runs over the pixels in order.
+function dw_scatter(dweight: usize, dout: usize, inp: usize, B: i32, H: i32, W: i32, C: i32, OC: i32, KH: i32, KW: i32, S: i32, OH: i32, OW: i32, PT: i32, PL: i32, o0: i32, o1: i32): void {
+  const T = KH * KW;
+  const A = scratch(), L = scratch() + SCRATCH_WT_AT;
+  const pixI = <usize>C << 2, pixO = <usize>OC << 2;
+  const J = min(o1 - o0, min(NZ_LIST, DW_T_CAP / (T * C)));
+  for (let j0 = o0; j0 < o1; j0 += J) {
+    const j1 = min(o1, j0 + J), nj = j1 - j0;
+    const tapA = <usize>(nj * C) << 2;
+    for (let t = 0; t < T; t++) for (let c = 0; c < C; c++) for (let j = 0; j < nj; j++) store<f32>(A + <usize>t * tapA + (<usize>(j * C + c) << 2), load<f32>(dweight + (<usize>((t * C + c) * OC + j0 + j) << 2)));
+    for (let b = 0; b < B; b++) {
+      for (let oh = 0; oh < OH; oh++) {
+        const ih0 = oh * S - PT;
+        const kh0 = max(0, -ih0), kh1 = min(KH, H - ih0);
+        for (let ow = 0; ow < OW; ow++) {
+          const d = dout + <usize>((b * OH + oh) * OW + ow) * pixO;
+          let n = 0;
+          for (let j = j0; j < j1; j++) {
+            const v = load<f32>(d + (<usize>j << 2));
+            const e = L + (<usize>n << 3);
+            store<i32>(e, (j - j0) * C * 4);
+            store<f32>(e, v, 4);
+            n += i32(v != 0);
+          }
+          if (n == 0) continue;
+          const iw0 = ow * S - PL;
+          const kw0 = max(0, -iw0), kw1 = min(KW, W - iw0);
+          for (let kh = kh0; kh < kh1; kh++) {
+            for (let kw = kw0; kw < kw1; kw++) {
+              const x = inp + <usize>((b * H + ih0 + kh) * W + iw0 + kw) * pixI;
+              dw_scatter_row(A + <usize>(kh * KW + kw) * tapA, x, L, n, C);
+            }
+          }
+        }
+      }
+    }
+    for (let t = 0; t < T; t++) for (let c = 0; c < C; c++) for (let j = 0; j < nj; j++) store<f32>(dweight + (<usize>((t * C + c) * OC + j0 + j) << 2), load<f32>(A + <usize>t * tapA + (<usize>(j * C + c) << 2)));
+  }
+}
+
+// a[off / 4 + 0..C) += v * x[0..C) for each list entry (off, v)
+// @ts-ignore: decorator
+@inline
+function dw_scatter_row(a: usize, x: usize, L: usize, n: i32, C: i32): void {
+  let c = 0;
+  const end = L + (<usize>n << 3);
+  if (ASC_FEATURE_SIMD) {
+    for (; c + 16 <= C; c += 16) {
+      const xc = x + (<usize>c << 2), ac = a + (<usize>c << 2);
+      const x0 = v128.load(xc), x1 = v128.load(xc, 16), x2 = v128.load(xc, 32), x3 = v128.load(xc, 48);
+      for (let e = L; e < end; e += 8) {
+        const r = ac + <usize>load<i32>(e);
+        const s = v128.load32_splat(e + 4);
+        v128.store(r, f32x4.add(v128.load(r), f32x4.mul(s, x0)));
+        v128.store(r, f32x4.add(v128.load(r, 16), f32x4.mul(s, x1)), 16);
+        v128.store(r, f32x4.add(v128.load(r, 32), f32x4.mul(s, x2)), 32);
+        v128.store(r, f32x4.add(v128.load(r, 48), f32x4.mul(s, x3)), 48);
+      }
+    }
+    for (; c + 4 <= C; c += 4) {
+      const x0 = v128.load(x + (<usize>c << 2)), ac = a + (<usize>c << 2);
+      for (let e = L; e < end; e += 8) {
+        const r = ac + <usize>load<i32>(e);
+        v128.store(r, f32x4.add(v128.load(r), f32x4.mul(v128.load32_splat(e + 4), x0)));
+      }
+    }
+  }
+  for (; c < C; c++) {
+    const xv = load<f32>(x + (<usize>c << 2)), ac = a + (<usize>c << 2);
+    for (let e = L; e < end; e += 8) {
+      const r = ac + <usize>load<i32>(e);
+      store<f32>(r, load<f32>(r) + load<f32>(e, 4) * xv);
+    }
+  }
+}
+
+// The tile form: register tiles of the filter gradient (4 input channels x 8 output channels, or one
+// input channel x 32 or 8), each summing over an image's pixels of its tap (zero inputs skipped).
+function dw_tiles(dweight: usize, dout: usize, inp: usize, B: i32, H: i32, W: i32, C: i32, OC: i32, KH: i32, KW: i32, S: i32, OH: i32, OW: i32, PT: i32, PL: i32, o0: i32, o1: i32): void {
   const pixI = <usize>C << 2, pixO = <usize>OC << 2;
   const tapW = <usize>C * pixO;
   // image by image (its dout, 4 KiB to 100 KiB here, stays in L2 while every tap and tile reads it),
@@ -438,24 +560,6 @@ export function conv2d_backward_filter(dweight: usize, dbias: usize, dout: usize
           }
         }
       }
-    }
-  }
-  if (dbias) {
-    let j = o0;
-    const P = B * OH * OW;
-    if (ASC_FEATURE_SIMD) {
-      for (; j + 4 <= o1; j += 4) {
-        const jo = <usize>j << 2;
-        let a = v128.load(dbias + jo);
-        for (let p = 0; p < P; p++) a = f32x4.add(a, v128.load(dout + <usize>p * pixO + jo));
-        v128.store(dbias + jo, a);
-      }
-    }
-    for (; j < o1; j++) {
-      const jo = <usize>j << 2;
-      let a = load<f32>(dbias + jo);
-      for (let p = 0; p < P; p++) a += load<f32>(dout + <usize>p * pixO + jo);
-      store<f32>(dbias + jo, a);
     }
   }
 }

@@ -140,3 +140,62 @@ export function indirect_forward(out: usize, ind: usize, weight: usize, bias: us
     }
   }
 }
+
+/**
+ * The NCHW alternative (PyTorch's layout), forward, stride 1, 'valid', OW >= 8: inp (B, C, H, W),
+ * weight (OC, C, KH, KW), out (B, OC, OH, OW); SIMD across 8 output columns x 4 output channels
+ * (OC % 4 == 0 here), a row's last columns by a tile ending at OW (overlapping the previous one).
+ */
+export function nchw_forward(out: usize, inp: usize, weight: usize, bias: usize, B: i32, H: i32, W: i32, C: i32, OC: i32, KH: i32, KW: i32): void {
+  const OH = H - KH + 1, OW = W - KW + 1;
+  const KK = KH * KW;
+  for (let b = 0; b < B; b++) {
+    for (let j = 0; j + 4 <= OC; j += 4) {
+      const w0 = weight + (<usize>(j * C * KK) << 2), wStep = <usize>(C * KK) << 2;
+      for (let oh = 0; oh < OH; oh++) {
+        for (let t = 0; t < OW; t += 8) {
+          const ow = min(t, OW - 8);
+          let a00 = f32x4.splat(load<f32>(bias + (<usize>j << 2))), a01 = a00;
+          let a10 = f32x4.splat(load<f32>(bias + (<usize>(j + 1) << 2))), a11 = a10;
+          let a20 = f32x4.splat(load<f32>(bias + (<usize>(j + 2) << 2))), a21 = a20;
+          let a30 = f32x4.splat(load<f32>(bias + (<usize>(j + 3) << 2))), a31 = a30;
+          for (let c = 0; c < C; c++) {
+            const xc = inp + (<usize>(((b * C + c) * H + oh) * W + ow) << 2);
+            const wc = w0 + (<usize>(c * KK) << 2);
+            for (let kh = 0; kh < KH; kh++) {
+              for (let kw = 0; kw < KW; kw++) {
+                const xp = xc + (<usize>(kh * W + kw) << 2), k = wc + (<usize>(kh * KW + kw) << 2);
+                const x0 = v128.load(xp), x1 = v128.load(xp, 16);
+                let s = v128.load32_splat(k);
+                a00 = f32x4.add(a00, f32x4.mul(s, x0));
+                a01 = f32x4.add(a01, f32x4.mul(s, x1));
+                s = v128.load32_splat(k + wStep);
+                a10 = f32x4.add(a10, f32x4.mul(s, x0));
+                a11 = f32x4.add(a11, f32x4.mul(s, x1));
+                s = v128.load32_splat(k + 2 * wStep);
+                a20 = f32x4.add(a20, f32x4.mul(s, x0));
+                a21 = f32x4.add(a21, f32x4.mul(s, x1));
+                s = v128.load32_splat(k + 3 * wStep);
+                a30 = f32x4.add(a30, f32x4.mul(s, x0));
+                a31 = f32x4.add(a31, f32x4.mul(s, x1));
+              }
+            }
+          }
+          const plane = <usize>(OH * OW) << 2;
+          let o = out + (<usize>(((b * OC + j) * OH + oh) * OW + ow) << 2);
+          v128.store(o, a00);
+          v128.store(o, a01, 16);
+          o += plane;
+          v128.store(o, a10);
+          v128.store(o, a11, 16);
+          o += plane;
+          v128.store(o, a20);
+          v128.store(o, a21, 16);
+          o += plane;
+          v128.store(o, a30);
+          v128.store(o, a31, 16);
+        }
+      }
+    }
+  }
+}

@@ -9,6 +9,8 @@
 //   dense     the same kernels on the same shapes with no zeros (what the zero skipping saves)
 //   im2col    im2col + the library's GEMM kernels (matmul_forward / matmul_backward_part), col2im
 //   indirect  XNNPACK's indirect convolution (forward; indirection buffer built outside the timing)
+//   nchw      the NCHW layout's forward (PyTorch's), SIMD across output columns (data and filters
+//             transposed outside the timing; no zero skipping: a vector holds 4 pixels)
 // bench/conv-designs.ts holds the im2col and indirect code (compiled here into build/conv-designs.wasm).
 // Every design's result is checked against direct's before timing. Rounds are interleaved (the
 // designs' order rotates), each figure is a median over rounds; GFLOP/s counts the dense 2 P K OC.
@@ -96,6 +98,22 @@ for (const l of L) {
   l.dout = poolGrad(y.length, from);
   prev = pooled;
 }
+/** (B, H, W, C) -> (B, C, H, W) and back; (3, 3, C, OC) -> (OC, C, 3, 3) */
+function nhwcToNchw(x, H, W, C) {
+  const y = new Float32Array(x.length);
+  for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) for (let w = 0; w < W; w++) for (let c = 0; c < C; c++) y[((b * C + c) * H + h) * W + w] = x[((b * H + h) * W + w) * C + c];
+  return y;
+}
+function nchwToNhwc(x, H, W, C) {
+  const y = new Float32Array(x.length);
+  for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) for (let w = 0; w < W; w++) for (let c = 0; c < C; c++) y[((b * H + h) * W + w) * C + c] = x[((b * C + c) * H + h) * W + w];
+  return y;
+}
+function hwioToOihw(w, C, OC) {
+  const y = new Float32Array(w.length);
+  for (let t = 0; t < 9; t++) for (let c = 0; c < C; c++) for (let o = 0; o < OC; o++) y[(o * C + c) * 9 + t] = w[(t * C + c) * OC + o];
+  return y;
+}
 const zeros = (a) => a.reduce((n, v) => n + (v === 0), 0) / a.length;
 
 // ---- the designs ----------------------------------------------------------------------------
@@ -107,6 +125,7 @@ for (const l of L) {
     xDense: put(l.x.map((v) => v || 0.5)), doutDense: put(l.dout.map((v) => v || 0.25)),
     out: alloc(P * OC), dinp: alloc(B * H * W * C), dw: alloc(K * OC), db: alloc(OC), wT: alloc(K * OC),
     col: alloc(P * K), ind: alloc(P * 9), zero: alloc(C),
+    xNchw: put(nhwcToNchw(l.x, H, W, C)), wOihw: put(hwioToOihw(l.w, C, OC)), outNchw: alloc(P * OC),
   };
   k.indirection(t.ind.at, t.x.at, t.zero.at, B, H, W, C, 3, 3, 1, 0);
   const conv = (x) => () => k.conv2d_forward(t.out.at, x.at, t.w.at, t.bias.at, B, H, W, C, OC, 3, 3, 1, 0, 0, B);
@@ -119,13 +138,14 @@ for (const l of L) {
     f32(t.db).fill(0);
     k.conv2d_backward_filter(t.dw.at, t.db.at, d.at, x.at, B, H, W, C, OC, 3, 3, 1, 0, 0, OC);
   };
-  const add = (op, design, fn, result) => cases.push({ layer: l.name, op, design, fn, result, flops: l.flops, l });
+  const add = (op, design, fn, result, toNhwc = (v) => v) => cases.push({ layer: l.name, op, design, fn, result, toNhwc, flops: l.flops, l });
   add('forward', 'direct', conv(t.x), t.out);
   add('forward', 'dense', conv(t.xDense), null);
   add('forward', 'im2col', () => {
     k.im2col(t.col.at, t.x.at, B, H, W, C, 3, 3, 1, 0);
     k.matmul_forward(t.out.at, t.col.at, t.w.at, t.bias.at, P, K, OC);
   }, t.out);
+  add('forward', 'nchw', () => k.nchw_forward(t.outNchw.at, t.xNchw.at, t.wOihw.at, t.bias.at, B, H, W, C, OC, 3, 3), t.outNchw, (v) => nchwToNhwc(v, l.OH, l.OW, OC));
   add('forward', 'indirect', () => k.indirect_forward(t.out.at, t.ind.at, t.w.at, t.bias.at, P, 9, C, OC), t.out);
   if (C > 1) {
     add('dinput', 'direct', dinput(t.dout), t.dinp);
@@ -151,7 +171,7 @@ for (const c of cases.filter((c) => c.result && c.design !== 'direct')) {
   direct.fn();
   const want = f32(direct.result).slice();
   c.fn();
-  const got = f32(c.result);
+  const got = c.toNhwc(f32(c.result));
   let scale = 0, diff = 0;
   for (let i = 0; i < want.length; i++) (scale = Math.max(scale, Math.abs(want[i]))), (diff = Math.max(diff, Math.abs(got[i] - want[i])));
   if (!(diff <= 1e-5 * scale)) throw new Error(`${c.layer} ${c.op} ${c.design}: max |diff| ${diff} against direct (max ${scale})`);
