@@ -2,6 +2,11 @@
 // allocate and zero-filled buffers do not travel in the .wasm binary (memory.data would put them
 // there). The host allocates tensors from heap_base() up (src/backends/wasm/index.ts), so a tensor
 // never overlaps it, and a memory large enough to hold any tensor holds the scratch.
+// Regions hold state within one kernel call only, so kernels of different families share them:
+//   [0, SCRATCH_WT_AT)  the sparse kernels' batch column lists; conv2d_backward_filter's transposed
+//                       gradient block (assembly/conv.ts, DW_T_CAP floats)
+//   WT                  matmul's transposed weights; the convolutions' non-zero gradient lists;
+//                       batch norm's f64 per-channel sums (assembly/batchnorm.ts)
 
 /** offset of the transposed weights of narrow layers (assembly/matmul.ts: backward_dinp), 64 KiB */
 export const SCRATCH_WT_AT: usize = 16400 + (65536 << 3);

@@ -15,7 +15,7 @@
 // Every design's result is checked against direct's before timing. Rounds are interleaved (the
 // designs' order rotates), each figure is a median over rounds; GFLOP/s counts the dense 2 P K OC.
 // Appends one JSON line to bench/results/conv-kernels.jsonl.
-//   node bench/conv-kernels.mjs [--rounds N] [--quick]
+//   node bench/conv-kernels.mjs [--rounds N] [--quick] [--json]   (--quick: batch 8, one round, nothing appended: the smoke test)
 import { execFileSync } from 'node:child_process';
 import { appendFileSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -26,6 +26,7 @@ import { Rng } from '../dist/rng.js';
 import { median } from './stats.mjs';
 
 const quick = process.argv.includes('--quick');
+const json = process.argv.includes('--json');
 const ri = process.argv.indexOf('--rounds');
 const ROUNDS = ri > 0 ? Number(process.argv[ri + 1]) : quick ? 1 : 11;
 const B = quick ? 8 : 128;
@@ -209,8 +210,11 @@ try {
 } catch {}
 const env = { node: process.version, platform: `${process.platform} ${process.arch}`, commit, batch: B, rounds: ROUNDS, quick };
 
-console.log(`conv designs, Keras mnist_convnet shapes, batch ${B}, ${ROUNDS} interleaved rounds (medians); Node ${process.version}; f32x4 mul+add peak ${peak.toFixed(2)} GFLOP/s`);
-console.log(`zeros: ${Object.entries(sparsity).map(([k, v]) => `${k} ${(100 * v).toFixed(0)}%`).join(', ')}`);
-console.log(`${'layer'.padEnd(8)} ${'op'.padEnd(8)} ${'design'.padEnd(9)} ${'ms'.padStart(8)} ${'GFLOP/s'.padStart(8)} ${'x direct'.padStart(9)} ${'of peak'.padStart(8)}`);
-for (const r of results) console.log(`${r.layer.padEnd(8)} ${r.op.padEnd(8)} ${r.design.padEnd(9)} ${r.ms.toFixed(2).padStart(8)} ${r.gflops.toFixed(2).padStart(8)} ${r.vsDirect.toFixed(2).padStart(9)} ${r.ofPeak.toFixed(2).padStart(8)}`);
-if (!quick) appendFileSync(join(root, 'bench', 'results', 'conv-kernels.jsonl'), JSON.stringify({ date: new Date().toISOString(), env, peakGflops: +peak.toFixed(2), sparsity, results }) + '\n');
+const log = json ? () => {} : (...a) => console.log(...a);
+log(`conv designs, Keras mnist_convnet shapes, batch ${B}, ${ROUNDS} interleaved rounds (medians); Node ${process.version}; f32x4 mul+add peak ${peak.toFixed(2)} GFLOP/s`);
+log(`zeros: ${Object.entries(sparsity).map(([k, v]) => `${k} ${(100 * v).toFixed(0)}%`).join(', ')}`);
+log(`${'layer'.padEnd(8)} ${'op'.padEnd(8)} ${'design'.padEnd(9)} ${'ms'.padStart(8)} ${'GFLOP/s'.padStart(8)} ${'x direct'.padStart(9)} ${'of peak'.padStart(8)}`);
+for (const r of results) log(`${r.layer.padEnd(8)} ${r.op.padEnd(8)} ${r.design.padEnd(9)} ${r.ms.toFixed(2).padStart(8)} ${r.gflops.toFixed(2).padStart(8)} ${r.vsDirect.toFixed(2).padStart(9)} ${r.ofPeak.toFixed(2).padStart(8)}`);
+const record = { date: new Date().toISOString(), env, peakGflops: +peak.toFixed(2), sparsity, results };
+if (!quick) appendFileSync(join(root, 'bench', 'results', 'conv-kernels.jsonl'), JSON.stringify(record) + '\n');
+if (json) console.log(JSON.stringify(record));

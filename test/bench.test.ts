@@ -20,3 +20,16 @@ describe('bench/kernels.mjs --quick', () => {
     for (const backend of ['wasm-simd', 'wasm-scalar']) for (const k of ['W1 forward / reference (paired)', 'W2 dW / reference (paired)', 'W2 sparse / dense, forward + dW (paired)']) expect(out.summary[backend][k], `${backend} ${k}`).toBeGreaterThan(0);
   });
 });
+
+describe('bench/conv-kernels.mjs --quick', () => {
+  it('checks every convolution design against the direct kernels and reports a finite rate for each', () => {
+    const r = spawnSync(process.execPath, [new URL('../bench/conv-kernels.mjs', import.meta.url).pathname, '--quick', '--json'], { encoding: 'utf8', timeout: 120_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout.trim().split('\n').pop()!);
+    expect(out.env.node).toBe(process.version);
+    const designs = out.results.map((x: { layer: string; op: string; design: string }) => `${x.layer} ${x.op} ${x.design}`);
+    for (const d of ['layer 1 forward im2col', 'layer 2 forward indirect', 'layer 2 forward nchw', 'layer 2 dinput im2col', 'layer 2 dfilter dense']) expect(designs).toContain(d);
+    for (const row of out.results) expect(row.gflops > 0 && Number.isFinite(row.gflops), `${row.layer} ${row.op} ${row.design}`).toBe(true);
+    expect(out.peakGflops > 0).toBe(true);
+  });
+});
