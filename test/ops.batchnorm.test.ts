@@ -1,10 +1,10 @@
 /**
- * Batch-norm conformance: every WASM build (simd, scalar, debug) against the TS reference
+ * Batch-norm conformance: every WASM build (simd, scalar, debug, and threads: a team of 2) against the TS reference
  * (src/backends/ts/batchnorm.ts), bit for bit (assembly/batchnorm.ts: f64 sums in row order, f32
  * steps), in training and evaluation, on rows 1 to 129 x 26 x 26 and channels 1, 3, 5, 17, 32, 64;
  * a split of the channels in two equals the whole call.
  */
-import { beforeAll, describe, it } from 'vitest';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import type { Backend } from '../src/backend.js';
 import { TsBackend } from '../src/backends/ts/index.js';
 import { WasmBackend } from '../src/backends/wasm/index.js';
@@ -12,7 +12,7 @@ import { Rng } from '../src/rng.js';
 import { expectSame, guarded, put, values } from './helpers/exact.js';
 
 // [N, C]: a dense layer's batch (N = B) or a conv output's pixels (N = B H W)
-const SHAPES: [number, number][] = [[1, 1], [2, 3], [5, 5], [7, 17], [13, 32], [129, 64], [3 * 26 * 26, 32], [2 * 11 * 11, 64], [1000, 10], [28, 129]];
+const SHAPES: [number, number][] = [[1, 1], [2, 3], [5, 5], [7, 17], [13, 32], [129, 64], [4 * 26 * 26, 32], [2 * 11 * 11, 64], [1000, 10], [28, 129]];
 
 const KEYS = ['out', 'mean', 'invstd', 'runMean', 'runVar', 'dinp', 'dgamma', 'dbeta'] as const;
 type Result = Record<(typeof KEYS)[number], Float32Array>;
@@ -39,11 +39,13 @@ function run(be: Backend, N: number, C: number, training: boolean, seed: number,
   }
 }
 
-describe.each(['simd', 'scalar', 'debug'] as const)('batch-norm kernels, wasm %s build', (variant) => {
+describe.each(['simd', 'scalar', 'debug', 'threads'] as const)('batch-norm kernels, wasm %s build', (variant) => {
   let w: WasmBackend;
   beforeAll(async () => {
-    w = await WasmBackend.create(variant);
+    // 'threads': the shared-memory build with a team of 2, whose ops split their ranges between the threads
+    w = variant === 'threads' ? await WasmBackend.createThreaded(2) : await WasmBackend.create(variant);
   });
+  afterAll(() => w.close());
   const ts = new TsBackend();
 
   it.each([true, false])('forward (training %s) and backward equal the TS reference bit for bit, whole and split by channels', (training) => {

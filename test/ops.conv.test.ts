@@ -1,5 +1,5 @@
 /**
- * Convolution conformance: every WASM build (simd, scalar, debug) against the TS reference
+ * Convolution conformance: every WASM build (simd, scalar, debug, and threads: a team of 2) against the TS reference
  * (src/backends/ts/conv.ts) on awkward shapes sampled from kernels 1x1, 3x3, 5x5, 2x3; strides 1
  * and 2; 'same' and 'valid'; sizes 1, 2, 5, 7, 13, 28; channels 1, 3, 5, 17, 32, 64; batches 1 to
  * 129. Half of the inputs are exact zeros, and 85% or 20% of the output gradients (the kernels
@@ -9,7 +9,7 @@
  * rounded to f32, so all builds equal the reference BIT FOR BIT (with finite weights and no -0
  * start), and a range split (batch rows, output channels) equals the whole call bit for bit.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { conv2dShape, type Backend } from '../src/backend.js';
 import { TsBackend } from '../src/backends/ts/index.js';
 import { WasmBackend } from '../src/backends/wasm/index.js';
@@ -102,11 +102,13 @@ function run(be: Backend, c: Omit<Case, 'out' | 'dinp' | 'dweight' | 'dbias'>, s
 const cases = new Map<number, Case>();
 const caseOf = (i: number) => cases.get(i) ?? cases.set(i, reference(SHAPES[i], 1000 + i)).get(i)!;
 
-describe.each(['simd', 'scalar', 'debug'] as const)('conv2d kernels, wasm %s build', (variant) => {
+describe.each(['simd', 'scalar', 'debug', 'threads'] as const)('conv2d kernels, wasm %s build', (variant) => {
   let w: WasmBackend;
   beforeAll(async () => {
-    w = await WasmBackend.create(variant);
+    // 'threads': the shared-memory build with a team of 2, whose ops split their ranges between the threads
+    w = variant === 'threads' ? await WasmBackend.createThreaded(2) : await WasmBackend.create(variant);
   });
+  afterAll(() => w.close());
 
   it(`forward, input gradient, filter and bias gradients equal the TS reference bit for bit (${SHAPES.length} shapes)`, () => {
     for (let i = 0; i < SHAPES.length; i++) {

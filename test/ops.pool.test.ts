@@ -1,12 +1,12 @@
 /**
- * Pooling conformance: every WASM build (simd, scalar, debug) against the TS reference
+ * Pooling conformance: every WASM build (simd, scalar, debug, and threads: a team of 2) against the TS reference
  * (src/backends/ts/pool.ts), bit for bit (assembly/pool.ts: every value rounded to f32 in one
  * order), on sampled windows 1, 2, 3 and strides 1, 2, 3; 'same' and 'valid'; sizes 1, 2, 5, 7,
  * 13, 28; channels 1, 3, 5, 17, 32, 64; batches 1 to 129. Max-pool inputs are drawn from a few
  * values (ties: the first maximum wins) with NaN and -Infinity among them; a range split in two
  * equals the whole call.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { conv2dShape, type Backend } from '../src/backend.js';
 import { TsBackend } from '../src/backends/ts/index.js';
 import { WasmBackend } from '../src/backends/wasm/index.js';
@@ -23,6 +23,7 @@ function sampleShapes(): Shape[] {
     { B: 3, H: 26, W: 26, C: 32, K: 2, S: 2, same: false },
     { B: 2, H: 11, W: 11, C: 64, K: 2, S: 2, same: false },
     { B: 129, H: 5, W: 5, C: 3, K: 3, S: 1, same: true },
+    { B: 8, H: 28, W: 28, C: 16, K: 2, S: 2, same: false }, // past the threads' split size
   ];
   for (const K of [1, 2, 3]) for (const S of [1, 2, 3]) for (const same of [false, true]) {
     for (let n = 0; n < 3; ) {
@@ -73,11 +74,13 @@ function run(be: Backend, s: Shape, seed: number, split?: number): Result {
 const refs = new Map<number, Result>();
 const refOf = (i: number) => refs.get(i) ?? refs.set(i, run(new TsBackend(), SHAPES[i], 500 + i)).get(i)!;
 
-describe.each(['simd', 'scalar', 'debug'] as const)('pooling kernels, wasm %s build', (variant) => {
+describe.each(['simd', 'scalar', 'debug', 'threads'] as const)('pooling kernels, wasm %s build', (variant) => {
   let w: WasmBackend;
   beforeAll(async () => {
-    w = await WasmBackend.create(variant);
+    // 'threads': the shared-memory build with a team of 2, whose ops split their ranges between the threads
+    w = variant === 'threads' ? await WasmBackend.createThreaded(2) : await WasmBackend.create(variant);
   });
+  afterAll(() => w.close());
 
   it(`max, average and global average pooling, forward and backward, equal the TS reference bit for bit (${SHAPES.length} shapes)`, () => {
     for (let i = 0; i < SHAPES.length; i++) {

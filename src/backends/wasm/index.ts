@@ -162,6 +162,7 @@ export class WasmBackend implements Backend {
   /**
    * The SIMD kernels shared by `threads` threads (this one and threads - 1 workers: Node's
    * worker_threads or Web Workers) over one shared memory: the sparse and dense products, the
+   * convolutions, pooling and batch norm (their ranges: batch rows, output channels, channels), the
    * activations, dropout and the elementwise ops of the updates are split between them (each op
    * below says how, and from what size), with results bit-identical to one thread.
    */
@@ -486,7 +487,7 @@ export class WasmBackend implements Backend {
   conv2d_forward(out: Tensor<'f32'>, inp: Tensor<'f32'>, weight: Tensor<'f32'>, bias: Tensor<'f32'> | null, B: number, H: number, W: number, C: number, OC: number, KH: number, KW: number, S: number, same: boolean, b0 = 0, b1 = B): void {
     const { OH, OW } = conv2dShape(H, W, KH, KW, S, same);
     checkConv('conv2d_forward', B, H, W, C, OC, KH, KW, S, same, b0, b1, B, [[out, B * OH * OW * OC], [inp, B * H * W * C], [weight, KH * KW * C * OC], [bias, OC]]);
-    this.k.conv2d_forward(out.byteOffset, inp.byteOffset, weight.byteOffset, off(bias), B, H, W, C, OC, KH, KW, S, same ? 1 : 0, b0, b1);
+    this.ranged('conv2d_forward', b0, b1, B * OH * OW * OC * KH * KW * C, SPLIT_MIN_PRODUCTS, (lo, hi) => [out.byteOffset, inp.byteOffset, weight.byteOffset, off(bias), B, H, W, C, OC, KH, KW, S, same ? 1 : 0, lo, hi]);
   }
   conv2d_filter_transpose(weightT: Tensor<'f32'>, weight: Tensor<'f32'>, KH: number, KW: number, C: number, OC: number): void {
     checkSpans('conv2d_filter_transpose', [weightT, KH * KW * C * OC], [weight, KH * KW * C * OC]);
@@ -495,40 +496,53 @@ export class WasmBackend implements Backend {
   conv2d_backward_input(dinp: Tensor<'f32'>, dout: Tensor<'f32'>, weightT: Tensor<'f32'>, B: number, H: number, W: number, C: number, OC: number, KH: number, KW: number, S: number, same: boolean, b0 = 0, b1 = B): void {
     const { OH, OW } = conv2dShape(H, W, KH, KW, S, same);
     checkConv('conv2d_backward_input', B, H, W, C, OC, KH, KW, S, same, b0, b1, B, [[dinp, B * H * W * C], [dout, B * OH * OW * OC], [weightT, KH * KW * C * OC]]);
-    this.k.conv2d_backward_input(dinp.byteOffset, dout.byteOffset, weightT.byteOffset, B, H, W, C, OC, KH, KW, S, same ? 1 : 0, b0, b1);
+    this.ranged('conv2d_backward_input', b0, b1, B * OH * OW * OC * KH * KW * C, SPLIT_MIN_PRODUCTS, (lo, hi) => [dinp.byteOffset, dout.byteOffset, weightT.byteOffset, B, H, W, C, OC, KH, KW, S, same ? 1 : 0, lo, hi]);
   }
   conv2d_backward_filter(dweight: Tensor<'f32'>, dbias: Tensor<'f32'> | null, dout: Tensor<'f32'>, inp: Tensor<'f32'>, B: number, H: number, W: number, C: number, OC: number, KH: number, KW: number, S: number, same: boolean, o0 = 0, o1 = OC): void {
     const { OH, OW } = conv2dShape(H, W, KH, KW, S, same);
     checkConv('conv2d_backward_filter', B, H, W, C, OC, KH, KW, S, same, o0, o1, OC, [[dweight, KH * KW * C * OC], [dout, B * OH * OW * OC], [inp, B * H * W * C], [dbias, OC]]);
-    this.k.conv2d_backward_filter(dweight.byteOffset, off(dbias), dout.byteOffset, inp.byteOffset, B, H, W, C, OC, KH, KW, S, same ? 1 : 0, o0, o1);
+    this.ranged('conv2d_backward_filter', o0, o1, B * OH * OW * OC * KH * KW * C, SPLIT_MIN_PRODUCTS, (lo, hi) => [dweight.byteOffset, off(dbias), dout.byteOffset, inp.byteOffset, B, H, W, C, OC, KH, KW, S, same ? 1 : 0, lo, hi]);
   }
   maxpool2d_forward(out: Tensor<'f32'>, argmax: Tensor<'i32'>, inp: Tensor<'f32'>, B: number, H: number, W: number, C: number, K: number, S: number, same: boolean, b0 = 0, b1 = B): void {
     const n = this.checkPool('maxpool2d_forward', B, H, W, C, K, S, same, b0, b1);
     checkSpans('maxpool2d_forward', [out, n], [argmax, n], [inp, B * H * W * C]);
-    this.k.maxpool2d_forward(out.byteOffset, argmax.byteOffset, inp.byteOffset, B, H, W, C, K, S, same ? 1 : 0, b0, b1);
+    this.ranged('maxpool2d_forward', b0, b1, B * H * W * C, SPLIT_MIN_CHEAP, (lo, hi) => [out.byteOffset, argmax.byteOffset, inp.byteOffset, B, H, W, C, K, S, same ? 1 : 0, lo, hi]);
   }
   maxpool2d_backward(dinp: Tensor<'f32'>, dout: Tensor<'f32'>, argmax: Tensor<'i32'>, B: number, H: number, W: number, C: number, K: number, S: number, same: boolean, b0 = 0, b1 = B): void {
     const n = this.checkPool('maxpool2d_backward', B, H, W, C, K, S, same, b0, b1);
     checkSpans('maxpool2d_backward', [dinp, B * H * W * C], [dout, n], [argmax, n]);
-    this.k.maxpool2d_backward(dinp.byteOffset, dout.byteOffset, argmax.byteOffset, B, H, W, C, K, S, same ? 1 : 0, b0, b1);
+    this.ranged('maxpool2d_backward', b0, b1, B * H * W * C, SPLIT_MIN_CHEAP, (lo, hi) => [dinp.byteOffset, dout.byteOffset, argmax.byteOffset, B, H, W, C, K, S, same ? 1 : 0, lo, hi]);
   }
   avgpool2d_forward(out: Tensor<'f32'>, inp: Tensor<'f32'>, B: number, H: number, W: number, C: number, K: number, S: number, same: boolean, b0 = 0, b1 = B): void {
     const n = this.checkPool('avgpool2d_forward', B, H, W, C, K, S, same, b0, b1);
     checkSpans('avgpool2d_forward', [out, n], [inp, B * H * W * C]);
-    this.k.avgpool2d_forward(out.byteOffset, inp.byteOffset, B, H, W, C, K, S, same ? 1 : 0, b0, b1);
+    this.ranged('avgpool2d_forward', b0, b1, B * H * W * C, SPLIT_MIN_CHEAP, (lo, hi) => [out.byteOffset, inp.byteOffset, B, H, W, C, K, S, same ? 1 : 0, lo, hi]);
   }
   avgpool2d_backward(dinp: Tensor<'f32'>, dout: Tensor<'f32'>, B: number, H: number, W: number, C: number, K: number, S: number, same: boolean, b0 = 0, b1 = B): void {
     const n = this.checkPool('avgpool2d_backward', B, H, W, C, K, S, same, b0, b1);
     checkSpans('avgpool2d_backward', [dinp, B * H * W * C], [dout, n]);
-    this.k.avgpool2d_backward(dinp.byteOffset, dout.byteOffset, B, H, W, C, K, S, same ? 1 : 0, b0, b1);
+    this.ranged('avgpool2d_backward', b0, b1, B * H * W * C, SPLIT_MIN_CHEAP, (lo, hi) => [dinp.byteOffset, dout.byteOffset, B, H, W, C, K, S, same ? 1 : 0, lo, hi]);
   }
   global_avgpool_forward(out: Tensor<'f32'>, inp: Tensor<'f32'>, B: number, N: number, C: number, b0 = 0, b1 = B): void {
     checkConv('global_avgpool_forward', B, N, 1, C, 1, 1, 1, 1, false, b0, b1, B, [[out, B * C], [inp, B * N * C]]);
-    this.k.global_avgpool_forward(out.byteOffset, inp.byteOffset, B, N, C, b0, b1);
+    this.ranged('global_avgpool_forward', b0, b1, B * N * C, SPLIT_MIN_CHEAP, (lo, hi) => [out.byteOffset, inp.byteOffset, B, N, C, lo, hi]);
   }
   global_avgpool_backward(dinp: Tensor<'f32'>, dout: Tensor<'f32'>, B: number, N: number, C: number, b0 = 0, b1 = B): void {
     checkConv('global_avgpool_backward', B, N, 1, C, 1, 1, 1, 1, false, b0, b1, B, [[dinp, B * N * C], [dout, B * C]]);
-    this.k.global_avgpool_backward(dinp.byteOffset, dout.byteOffset, B, N, C, b0, b1);
+    this.ranged('global_avgpool_backward', b0, b1, B * N * C, SPLIT_MIN_CHEAP, (lo, hi) => [dinp.byteOffset, dout.byteOffset, B, N, C, lo, hi]);
+  }
+  /**
+   * A kernel whose last two arguments are a range [lo, hi) (batch rows or channels, whose sums no
+   * split divides): one call, or with a team and at least `min` of `work` the range split between
+   * the threads, bit-identical to one call.
+   */
+  private ranged(op: TeamOp, lo: number, hi: number, work: number, min: number, args: (lo: number, hi: number) => number[]): void {
+    const n = this.team ? Math.min(this.team.size, hi - lo) : 1;
+    if (n < 2 || work < min) {
+      (this.k[op] as (...a: number[]) => void)(...args(lo, hi));
+      return;
+    }
+    this.inParts(op, this.parts(hi - lo, 1, n).map((x) => x + lo), args);
   }
   /** a pooling call's sizes and range (checkConv's rules with OC = C): returns the output's element count */
   private checkPool(op: string, B: number, H: number, W: number, C: number, K: number, S: number, same: boolean, b0: number, b1: number): number {
@@ -538,11 +552,11 @@ export class WasmBackend implements Backend {
   }
   batchnorm_forward(out: Tensor<'f32'>, mean: Tensor<'f32'>, invstd: Tensor<'f32'>, runMean: Tensor<'f32'>, runVar: Tensor<'f32'>, inp: Tensor<'f32'>, gamma: Tensor<'f32'>, beta: Tensor<'f32'>, N: number, C: number, eps: number, momentum: number, training: boolean, c0 = 0, c1 = C): void {
     checkConv('batchnorm_forward', 1, N, 1, C, C, 1, 1, 1, false, c0, c1, C, [[out, N * C], [inp, N * C], [mean, C], [invstd, C], [runMean, C], [runVar, C], [gamma, C], [beta, C]]);
-    this.k.batchnorm_forward(out.byteOffset, mean.byteOffset, invstd.byteOffset, runMean.byteOffset, runVar.byteOffset, inp.byteOffset, gamma.byteOffset, beta.byteOffset, N, C, eps, momentum, training ? 1 : 0, c0, c1);
+    this.ranged('batchnorm_forward', c0, c1, N * C, SPLIT_MIN_CHEAP, (lo, hi) => [out.byteOffset, mean.byteOffset, invstd.byteOffset, runMean.byteOffset, runVar.byteOffset, inp.byteOffset, gamma.byteOffset, beta.byteOffset, N, C, eps, momentum, training ? 1 : 0, lo, hi]);
   }
   batchnorm_backward(dinp: Tensor<'f32'>, dgamma: Tensor<'f32'>, dbeta: Tensor<'f32'>, dout: Tensor<'f32'>, inp: Tensor<'f32'>, gamma: Tensor<'f32'>, mean: Tensor<'f32'>, invstd: Tensor<'f32'>, N: number, C: number, c0 = 0, c1 = C): void {
     checkConv('batchnorm_backward', 1, N, 1, C, C, 1, 1, 1, false, c0, c1, C, [[dinp, N * C], [dout, N * C], [inp, N * C], [dgamma, C], [dbeta, C], [gamma, C], [mean, C], [invstd, C]]);
-    this.k.batchnorm_backward(dinp.byteOffset, dgamma.byteOffset, dbeta.byteOffset, dout.byteOffset, inp.byteOffset, gamma.byteOffset, mean.byteOffset, invstd.byteOffset, N, C, c0, c1);
+    this.ranged('batchnorm_backward', c0, c1, N * C, SPLIT_MIN_CHEAP, (lo, hi) => [dinp.byteOffset, dgamma.byteOffset, dbeta.byteOffset, dout.byteOffset, inp.byteOffset, gamma.byteOffset, mean.byteOffset, invstd.byteOffset, N, C, lo, hi]);
   }
   sparse_matmul_forward(out: Tensor<'f32'>, nzStart: Tensor<'i32'>, nzIdx: Tensor<'i32'>, idx: Tensor<'i32'>, weight: Tensor<'f32'>, bias: Tensor<'f32'> | null, B: number, C: number, OC: number, scale: number): void {
     if (!this.team || B < 2) {

@@ -69,6 +69,17 @@ const ARITY = {
   activation_backward: 5,
   dropout_forward: 8,
   dropout_backward: 8,
+  conv2d_forward: 15,
+  conv2d_backward_input: 14,
+  conv2d_backward_filter: 15,
+  maxpool2d_forward: 12,
+  maxpool2d_backward: 12,
+  avgpool2d_forward: 11,
+  avgpool2d_backward: 11,
+  global_avgpool_forward: 7,
+  global_avgpool_backward: 7,
+  batchnorm_forward: 15,
+  batchnorm_backward: 12,
 } as const;
 export type TeamOp = keyof typeof ARITY;
 const OPS = Object.keys(ARITY) as TeamOp[];
