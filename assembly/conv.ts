@@ -62,8 +62,8 @@ export function conv2d_forward(out: usize, inp: usize, weight: usize, bias: usiz
         const iw0 = ow * S - PL;
         if (ASC_FEATURE_SIMD) {
           if (C >= 4 && ow >= owLo && ow + 4 <= owHi) {
-            // four output pixels whose taps all lie inside the row (with fewer input channels, one
-            // pixel's input value feeds 32 channels: its zero test skips more than four pixels' do)
+            // four output pixels whose taps all lie inside the row (with fewer input channels, the
+            // first layer's, one pixel's input value feeds 32 channels and its zero test pays)
             const x = xrow + <usize>iw0 * pixI;
             let j = 0;
             for (; j + 8 <= OC; j += 8) fwd_4x8(o + <usize>ow * pixO + (<usize>j << 2), x, wrow + (<usize>j << 2), bias ? bias + (<usize>j << 2) : 0, nh, KW, C, <usize>W * pixI, <usize>S * pixI, pixO, tapW);
@@ -106,22 +106,21 @@ function fwd_4x8(o: usize, x: usize, w: usize, bias: usize, nh: i32, KW: i32, C:
     let xk = x + <usize>kh * rowX;
     let wk = w + <usize>(kh * KW) * tapW;
     for (let k = 0; k < nk; k++) {
-      const x0 = load<f32>(xk), x1 = load<f32>(xk + xStep), x2 = load<f32>(xk + 2 * xStep), x3 = load<f32>(xk + 3 * xStep);
-      if (x0 != 0 || x1 != 0 || x2 != 0 || x3 != 0) {
-        const w0 = v128.load(wk), w1 = v128.load(wk, 16);
-        let s = f32x4.splat(x0);
-        a00 = f32x4.add(a00, f32x4.mul(s, w0));
-        a01 = f32x4.add(a01, f32x4.mul(s, w1));
-        s = f32x4.splat(x1);
-        a10 = f32x4.add(a10, f32x4.mul(s, w0));
-        a11 = f32x4.add(a11, f32x4.mul(s, w1));
-        s = f32x4.splat(x2);
-        a20 = f32x4.add(a20, f32x4.mul(s, w0));
-        a21 = f32x4.add(a21, f32x4.mul(s, w1));
-        s = f32x4.splat(x3);
-        a30 = f32x4.add(a30, f32x4.mul(s, w0));
-        a31 = f32x4.add(a31, f32x4.mul(s, w1));
-      }
+      // no zero test here: testing four pixels' inputs (four scalar loads and splats, a branch)
+      // cost more than the products it skipped, 1.4-1.5x the time at 0 to 80% zeros
+      const w0 = v128.load(wk), w1 = v128.load(wk, 16);
+      let s = v128.load32_splat(xk);
+      a00 = f32x4.add(a00, f32x4.mul(s, w0));
+      a01 = f32x4.add(a01, f32x4.mul(s, w1));
+      s = v128.load32_splat(xk + xStep);
+      a10 = f32x4.add(a10, f32x4.mul(s, w0));
+      a11 = f32x4.add(a11, f32x4.mul(s, w1));
+      s = v128.load32_splat(xk + 2 * xStep);
+      a20 = f32x4.add(a20, f32x4.mul(s, w0));
+      a21 = f32x4.add(a21, f32x4.mul(s, w1));
+      s = v128.load32_splat(xk + 3 * xStep);
+      a30 = f32x4.add(a30, f32x4.mul(s, w0));
+      a31 = f32x4.add(a31, f32x4.mul(s, w1));
       xk += 4;
       wk += pixO;
     }

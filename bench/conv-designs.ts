@@ -4,7 +4,8 @@
 //     output pixels, K = KH KW C, then the library's matmul kernels; col2im scatters the input gradient
 //   indirect convolution (XNNPACK, Dukhan 2019): an indirection buffer of (P, KH KW) input-pixel
 //     addresses (a zero row for padding), built once per shape, read by a 4-pixel x 8-channel
-//     micro-kernel with the same tile, zero test and sum order as conv2d_forward's
+//     micro-kernel with the same tile and sum order as conv2d_forward's (no zero test, as its
+//     4-pixel tiles)
 // NHWC, weight (KH, KW, C, OC); shapes as assembly/conv.ts.
 export { matmul_forward, matmul_backward_part } from '../assembly/matmul';
 export { conv2d_forward, conv2d_filter_transpose, conv2d_backward_input, conv2d_backward_filter } from '../assembly/conv';
@@ -92,22 +93,19 @@ export function indirect_forward(out: usize, ind: usize, weight: usize, bias: us
         let wk = weight + <usize>t * tapW + jo;
         for (let c = 0; c < C; c++) {
           const co = <usize>c << 2;
-          const v0 = load<f32>(x0 + co), v1 = load<f32>(x1 + co), v2 = load<f32>(x2 + co), v3 = load<f32>(x3 + co);
-          if (v0 != 0 || v1 != 0 || v2 != 0 || v3 != 0) {
-            const w0 = v128.load(wk), w1 = v128.load(wk, 16);
-            let s = f32x4.splat(v0);
-            a00 = f32x4.add(a00, f32x4.mul(s, w0));
-            a01 = f32x4.add(a01, f32x4.mul(s, w1));
-            s = f32x4.splat(v1);
-            a10 = f32x4.add(a10, f32x4.mul(s, w0));
-            a11 = f32x4.add(a11, f32x4.mul(s, w1));
-            s = f32x4.splat(v2);
-            a20 = f32x4.add(a20, f32x4.mul(s, w0));
-            a21 = f32x4.add(a21, f32x4.mul(s, w1));
-            s = f32x4.splat(v3);
-            a30 = f32x4.add(a30, f32x4.mul(s, w0));
-            a31 = f32x4.add(a31, f32x4.mul(s, w1));
-          }
+          const w0 = v128.load(wk), w1 = v128.load(wk, 16);
+          let s = v128.load32_splat(x0 + co);
+          a00 = f32x4.add(a00, f32x4.mul(s, w0));
+          a01 = f32x4.add(a01, f32x4.mul(s, w1));
+          s = v128.load32_splat(x1 + co);
+          a10 = f32x4.add(a10, f32x4.mul(s, w0));
+          a11 = f32x4.add(a11, f32x4.mul(s, w1));
+          s = v128.load32_splat(x2 + co);
+          a20 = f32x4.add(a20, f32x4.mul(s, w0));
+          a21 = f32x4.add(a21, f32x4.mul(s, w1));
+          s = v128.load32_splat(x3 + co);
+          a30 = f32x4.add(a30, f32x4.mul(s, w0));
+          a31 = f32x4.add(a31, f32x4.mul(s, w1));
           wk += pixO;
         }
       }
