@@ -12,7 +12,7 @@ import { Rng } from '../src/rng.js';
 import { expectSame, guarded, put, values } from './helpers/exact.js';
 
 // [N, C]: a dense layer's batch (N = B) or a conv output's pixels (N = B H W)
-const SHAPES: [number, number][] = [[1, 1], [2, 3], [5, 5], [7, 17], [13, 32], [129, 64], [4 * 26 * 26, 32], [2 * 11 * 11, 64], [1000, 10], [28, 129]];
+const SHAPES: [number, number][] = [[1, 1], [2, 3], [5, 5], [7, 17], [13, 32], [129, 64], [4 * 26 * 26, 32], [2 * 11 * 11, 64], [1000, 10], [28, 129], [3, 4100]]; // 4,100 channels: the f64 sums in two blocks of the scratch
 
 const KEYS = ['out', 'mean', 'invstd', 'runMean', 'runVar', 'dinp', 'dgamma', 'dbeta'] as const;
 type Result = Record<(typeof KEYS)[number], Float32Array>;
