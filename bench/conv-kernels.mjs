@@ -23,7 +23,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadMnist } from '../dist/mnist.js';
 import { Rng } from '../dist/rng.js';
-import { median } from './stats.mjs';
+import { PEAK_FLOPS_PER_ITER } from './peak-probe.mjs';
+import { median, pairRatio } from './stats.mjs';
 
 const quick = process.argv.includes('--quick');
 const json = process.argv.includes('--json');
@@ -193,14 +194,14 @@ for (let r = 0; r < ROUNDS; r++) {
   }
   const t0 = performance.now();
   k.peak(peakBuf.at, PEAK_N);
-  peaks.push((PEAK_N * 96) / ((performance.now() - t0) * 1e6));
+  peaks.push((PEAK_N * PEAK_FLOPS_PER_ITER) / ((performance.now() - t0) * 1e6));
 }
 const peak = median(peaks);
 const results = cases.map((c) => {
   const ms = median(times.get(c));
-  const direct = median(times.get(cases.find((d) => d.layer === c.layer && d.op === c.op && d.design === 'direct')));
-  // the ratio to direct, as the median of the within-round ratios
-  const paired = median(times.get(c).map((t, i) => t / times.get(cases.find((d) => d.layer === c.layer && d.op === c.op && d.design === 'direct'))[i]));
+  const directTimes = times.get(cases.find((d) => d.layer === c.layer && d.op === c.op && d.design === 'direct'));
+  const direct = median(directTimes);
+  const paired = pairRatio(times.get(c), directTimes); // the ratio to direct within each round
   return { layer: c.layer, op: c.op, design: c.design, ms: +ms.toFixed(3), gflops: +(c.flops / ms / 1e6).toFixed(2), vsDirect: +paired.toFixed(3), ofPeak: +(c.flops / ms / 1e6 / peak).toFixed(3), directMs: +direct.toFixed(3) };
 });
 const sparsity = { 'layer 1 input zeros': zeros(L[0].x), 'layer 2 input zeros': zeros(L[1].x), 'layer 1 dout zeros': zeros(L[0].dout), 'layer 2 dout zeros': zeros(L[1].dout) };
