@@ -13,7 +13,9 @@ import { SimdnetError, UsageError } from './errors.js';
 import { splitValidation } from './split.js';
 import { SCHEDULES, checkSchedule, type ScheduleName } from './schedule.js';
 import { checkDistinct, checkWritable, loadModel, saveModel, writeFileAtomic } from './io.js';
-import { checkModelFits, readCheckpoint, saveCheckpoint } from './checkpoint-io.js';
+import { checkModelFits, readCheckpoint } from './checkpoint-io.js';
+import { CheckpointTrail, shellQuote } from './run-files.js';
+import { fallbackNote, writeOrFallback, type Written } from './files.js';
 import { findDataFiles, loadMnist } from './mnist.js';
 import { ACTIVATIONS, INITS, LOSSES, Model, type Evaluation, type InitName, type LossName } from './model.js';
 import { AUGMENTED_PRESETS, DEFAULTS, PRESETS, type TrainSettings } from './presets.js';
@@ -88,6 +90,11 @@ Train options (explicit flags override the preset's values; the defaults are the
 
 Exit codes: 0 ok, 2 bad input, 3 training diverged, 130/143 interrupted by SIGINT/SIGTERM
 (a checkpoint is written first), 1 internal error.
+
+Output files (--save, --report, --checkpoint, --out): simdnet creates the file (export: the folder
+--out names) but never the folders above it; a missing folder is refused before any work. A write
+that fails later (disk full, read-only, no permission, folder gone) goes to the temporary folder
+instead, and the error line says where (exit 2).
 `;
 
 function version(): string {
@@ -240,25 +247,6 @@ function confusionTable(e: Evaluation): string {
 /** the exit code of a run stopped by a signal: 128 + its number, as shells report it */
 const signalExit = (sig: NodeJS.Signals | null): number => (sig === 'SIGTERM' ? 143 : 130);
 
-/**
- * an interrupted run's checkpoint: at `path`, or, when that cannot be written (a read-only folder,
- * a full disk), in the system's temporary folder, so the work is not lost; says where it went and why
- */
-function saveInterrupted(path: string, state: Parameters<typeof saveCheckpoint>[1]): { at: string; why: string } {
-  try {
-    saveCheckpoint(path, state);
-    return { at: path, why: '' };
-  } catch (first) {
-    const fallback = join(tmpdir(), `${Date.now()}-${basename(path)}`);
-    try {
-      saveCheckpoint(fallback, state);
-    } catch {
-      throw first;
-    }
-    return { at: fallback, why: ` (${path} could not be written: ${(first as Error).message})` };
-  }
-}
-
 async function train(argv: string[]): Promise<void> {
   const { values: v } = parseArgs({
     args: glueNegatives(argv),
@@ -314,10 +302,16 @@ async function train(argv: string[]): Promise<void> {
   }
   const progress = json ? null : progressReporter(process.stderr);
   if (resumed) checkModelFits(model, resumed, v.resume!);
+  const trail = new CheckpointTrail(argv, resumed && { path: v.resume!, state: resumed });
   // SIGINT/SIGTERM: finish the current batch, write a checkpoint, exit 130/143
   let stopSignal: NodeJS.Signals | null = null;
   const onSignal = (sig: NodeJS.Signals) => {
-    if (stopSignal) process.exit(signalExit(sig)); // a second signal: stop now
+    if (stopSignal) {
+      // a second signal: stop now, saying what that costs
+      progress?.stop();
+      process.stderr.write(`simdnet: ${sig} again: stopped at once without saving; ${trail.lastClause()}\n`);
+      process.exit(signalExit(sig));
+    }
     stopSignal = sig;
   };
   process.on('SIGINT', onSignal);
@@ -333,7 +327,7 @@ async function train(argv: string[]): Promise<void> {
     history = await model.fit(split ? split.train : data.train, {
     validationData: split?.validation,
     resume: resumed,
-    checkpoint: v.checkpoint ? { everyBatches: ckptEvery, write: (st) => saveCheckpoint(v.checkpoint!, { ...st, run }) } : undefined,
+    checkpoint: v.checkpoint ? { everyBatches: ckptEvery, write: (st) => trail.write(v.checkpoint!, { ...st, run }) } : undefined,
     shouldStop: () => stopSignal !== null,
     epochs: s.epochs,
     batchSize: s.batchSize,
@@ -361,12 +355,13 @@ async function train(argv: string[]): Promise<void> {
     if (e instanceof InterruptedError) {
       // never over another run's checkpoint: the default file then gets a new name, said in the message
       const to = v.checkpoint ? { path: v.checkpoint, note: '' } : interruptedPath('simdnet-interrupted.ckpt', run.id, v.resume);
-      const { at, why } = saveInterrupted(to.path, { ...e.state, run });
+      const { at, why } = trail.interrupted(to.path, { ...e.state, run });
       throw new SimdnetError(`${stopSignal}: ${e.message}; checkpoint written to ${at}${to.note}${why}; continue with --resume ${at}`, signalExit(stopSignal));
     }
     if (e instanceof DivergenceError && v.save) {
-      saveModel(model, v.save, { settings: s, epochs: model.epochsDone, diverged: { epoch: e.epoch, batch: e.batch }, backend: backend.name, data: data.dir });
-      throw new SimdnetError(`${e.message}; ${e.partial ? 'the weights (all finite) were saved' : 'the last good weights were saved'} to ${v.save}`, 3);
+      const w = writeOrFallback(v.save, (p) => saveModel(model, p, { settings: s, epochs: model.epochsDone, diverged: { epoch: e.epoch, batch: e.batch }, backend: backend.name, data: data.dir }));
+      const what = e.partial ? 'the weights (all finite)' : 'the last good weights';
+      throw new SimdnetError(`${e.message}; ${w.failed === undefined ? `${what} were saved to ${v.save}` : fallbackNote(what, v.save, w)}`, 3);
     }
     throw e;
   }
@@ -379,12 +374,14 @@ async function train(argv: string[]): Promise<void> {
   // the epoch whose weights the model holds (early stopping may have gone back to an earlier one)
   // (after a resume it may be an epoch of the earlier run: then its figures are not in this history)
   const kept = history.bestEpoch === undefined ? last : history.epochs.find((e) => e.epoch === history.bestEpoch);
-  if (v.save) {
-    saveModel(model, v.save, { settings: s, epochs: model.epochsDone, testAccuracy: test.accuracy, backend: backend.name, data: data.dir });
-  }
+  // a save that fails (full disk, read-only, folder gone) goes to the temporary folder: the report
+  // is still printed, and the last line says where the model is
+  const saved: Written | undefined = v.save === undefined ? undefined : writeOrFallback(v.save, (p) => saveModel(model, p, { settings: s, epochs: model.epochsDone, testAccuracy: test.accuracy, backend: backend.name, data: data.dir }));
+  const savedTo = saved?.at;
   const epochMsMedian = median(history.epochs.map((e) => e.epochMs));
   // the report comes after the model is saved: a failing report never costs the trained model
   let reportError: unknown = null;
+  let reportWritten: Written | undefined;
   if (v.report !== undefined) {
     try {
       const wrong = findMisclassified(model, data.test, 60);
@@ -401,14 +398,14 @@ async function train(argv: string[]): Promise<void> {
         misclassifiedTotal: wrong.total,
         env: { simdnet: version(), node: process.version, backend: backend.name, threads, cpu: cpus()[0]?.model?.trim() || 'unknown', cpus: cpus().length, platform: `${platform()} ${release()} ${arch()}`, date: new Date().toISOString() },
         timings: { totalMs, epochMsMedian, evalMs },
-        savedTo: v.save,
+        savedTo,
       });
-      writeFileAtomic(v.report, new TextEncoder().encode(html));
+      reportWritten = writeOrFallback(v.report, (p) => writeFileAtomic(p, new TextEncoder().encode(html)));
     } catch (e) {
       reportError = e;
     }
   }
-  const reportTo = v.report !== undefined && reportError === null ? v.report : undefined;
+  const reportTo = reportWritten?.at;
   if (json) {
     out(JSON.stringify({
       done: true,
@@ -428,7 +425,7 @@ async function train(argv: string[]): Promise<void> {
       perClass: test.perClass,
       confusion: test.confusion,
       ...(history.bestEpoch !== undefined ? { bestEpoch: history.bestEpoch, stoppedEarly: history.stoppedEarly } : {}),
-      ...(v.save ? { savedTo: v.save } : {}),
+      ...(savedTo ? { savedTo } : {}),
       ...(reportTo ? { reportTo } : {}),
     }));
   } else {
@@ -436,16 +433,18 @@ async function train(argv: string[]): Promise<void> {
     out(accuracyReport(test, `Accuracy report: the ${test.count} test images (never used for training)`));
     out(`  training: ${history.epochs.length} epochs in ${(totalMs / 1000).toFixed(1)} s, ${Math.round(epochMsMedian)} ms per epoch (median) on ${backendName}; last epoch's running train accuracy ${pct(last.trainAccuracy)}`);
     if (history.bestEpoch !== undefined) out(`  early stopping: ${history.stoppedEarly ? 'stopped' : 'ran every epoch'}; the model holds epoch ${history.bestEpoch}'s weights (lowest validation loss)`);
-    if (v.save) out(`  saved the model to ${v.save}`);
+    if (savedTo) out(`  saved the model to ${savedTo}`);
     if (reportTo) out(`  wrote the report to ${reportTo}`);
     if (history.epochs.length > 1) {
       out('');
       out(summaryChart(history.epochs));
     }
   }
+  // outputs that went to the temporary folder (or failed): one line for all, after the accuracy report
+  const problems = [saved && fallbackNote('the model', v.save!, saved), reportWritten && fallbackNote('the report', v.report!, reportWritten)].filter((x): x is string => !!x);
   if (reportError !== null) {
     const why = reportError instanceof Error ? reportError.message.replace(/^cannot write [^:]*: /, '') : String(reportError);
-    let where = v.save ? `the trained model is saved in ${v.save}` : '';
+    let where = saved?.failed === undefined && savedTo ? `the trained model is saved in ${savedTo}` : '';
     if (!v.save) {
       const fallback = 'simdnet-report-failed.simdnet';
       try {
@@ -455,8 +454,11 @@ async function train(argv: string[]): Promise<void> {
         where = 'the trained model could not be saved either';
       }
     }
+    problems.unshift(`could not write the report to ${v.report}: ${why}${where ? `; ${where}` : ''}`);
+  }
+  if (problems.length) {
     offSignals();
-    throw new SimdnetError(`could not write the report to ${v.report}: ${why}; ${where}`);
+    throw new SimdnetError(problems.join('; '));
   }
   // the final evaluation and the save run without yielding, so a signal that came during them is
   // still waiting in the event loop: let it be handled before the handlers go
@@ -464,13 +466,8 @@ async function train(argv: string[]): Promise<void> {
   offSignals();
   if (stopSignal) {
     // it came after the last batch (during the final evaluations or the save): the run is complete
-    throw new SimdnetError(`${stopSignal} after training had finished: the run is complete${v.save ? ` and the model was saved to ${v.save}` : ''}`, signalExit(stopSignal));
+    throw new SimdnetError(`${stopSignal} after training had finished: the run is complete${savedTo ? ` and the model was saved to ${savedTo}` : ''}`, signalExit(stopSignal));
   }
-}
-
-/** a shell word for the report's command line */
-function shellQuote(a: string): string {
-  return /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`;
 }
 
 /** per-epoch loss and accuracy as unicode sparklines, for the end of a terminal run */

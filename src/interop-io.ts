@@ -4,7 +4,8 @@ import { dirname, extname, join, resolve, sep } from 'node:path';
 import { DataError, SimdnetError } from './errors.js';
 import { encodeModel, type SavedModel } from './format.js';
 import { fromTfjs, toOnnx, toTfjs, type ExportableModel } from './interop.js';
-import { checkDistinct, readFileChecked, readModelFile, writeFileAtomic } from './io.js';
+import { checkDistinct, checkWritable, readFileChecked, readModelFile, writeFileAtomic } from './io.js';
+import { FallbackError, fallbackNote, fsReason, readError, writeOrFallback } from './files.js';
 
 export const EXPORT_FORMATS = ['tfjs', 'onnx'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -14,14 +15,29 @@ export function exportableFromSaved(saved: SavedModel): ExportableModel {
   return { layers: saved.config.layers, activations: [...saved.config.activation, 'linear'], loss: saved.config.loss, inputScale: saved.config.inputScale, weights: saved.weights };
 }
 
-function ensureDir(dir: string): void {
+/**
+ * create the output folder `dir` itself (the rule for every output: simdnet creates what --out
+ * names, never the folders above it); an existing folder is fine
+ */
+function makeOutputDir(dir: string): void {
   try {
-    mkdirSync(dir, { recursive: true });
+    mkdirSync(dir);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST' || code === 'ENOTDIR') throw new SimdnetError(`cannot create the folder ${dir}: a file of that name (or of a folder above it) is in the way; give --out a folder path that is not a file`);
-    throw new SimdnetError(`cannot create the folder ${dir}: ${code ?? (e as Error).message}`);
+    if (code === 'EEXIST') {
+      if (statSync(dir).isDirectory()) return;
+      throw new SimdnetError(`cannot create the folder ${dir}: a file of that name is in the way; give --out a folder path that is not a file`);
+    }
+    if (code === 'ENOENT') throw new SimdnetError(`--out: cannot create the folder ${dir}: the folder ${dirname(dir)} does not exist (simdnet creates the folder --out names, not the folders above it: create it first); nothing was written`);
+    if (code === 'ENOTDIR') throw new SimdnetError(`cannot create the folder ${dir}: a file of that name (or of a folder above it) is in the way; give --out a folder path that is not a file`);
+    throw new SimdnetError(`--out: cannot create the folder ${dir}: ${fsReason(e)}; nothing was written`);
   }
+}
+
+/** write with the temporary-folder fallback; a fallback is an error that says where the output went */
+function writeOutput(path: string, what: string, write: (p: string) => void): void {
+  const w = writeOrFallback(path, write);
+  if (w.failed !== undefined) throw new FallbackError(fallbackNote(what, path, w), w.at);
 }
 
 /**
@@ -34,17 +50,23 @@ export function exportModelFile(modelFile: string, format: ExportFormat, out: st
   const m = exportableFromSaved(readModelFile(modelFile));
   if (format === 'tfjs') {
     const { modelJson, weightsBin } = toTfjs(m, { generatedBy: `simdnet ${version}` });
-    ensureDir(out);
     const jsonPath = join(out, 'model.json'), binPath = join(out, 'weights.bin');
     for (const f of [jsonPath, binPath]) checkDistinct(f, '--out', [['the model file being exported', modelFile]]);
-    writeFileAtomic(binPath, weightsBin);
-    writeFileAtomic(jsonPath, new TextEncoder().encode(JSON.stringify(modelJson)));
+    makeOutputDir(out);
+    writeOutput(out, 'the TensorFlow.js model', (dir) => {
+      if (dir !== out) mkdirSync(dir); // the fallback folder
+      writeFileAtomic(join(dir, 'weights.bin'), weightsBin);
+      writeFileAtomic(join(dir, 'model.json'), new TextEncoder().encode(JSON.stringify(modelJson)));
+    });
     return [jsonPath, binPath];
   }
-  const file = extname(out).toLowerCase() === '.onnx' ? out : join(out, 'model.onnx');
+  const named = extname(out).toLowerCase() === '.onnx';
+  const file = named ? out : join(out, 'model.onnx');
   checkDistinct(file, '--out', [['the model file being exported', modelFile]]);
-  ensureDir(dirname(file));
-  writeFileAtomic(file, toOnnx(m, { producerVersion: version }));
+  if (named) checkWritable(file, '--out', 'model.onnx', 'nothing was written');
+  else makeOutputDir(out);
+  const bytes = toOnnx(m, { producerVersion: version });
+  writeOutput(file, 'the ONNX model', (p) => writeFileAtomic(p, bytes));
   return [file];
 }
 
@@ -58,7 +80,8 @@ function readTfjs(path: string): { model: ExportableModel; files: string[] } {
   let jsonPath = path;
   try {
     if (statSync(path).isDirectory()) jsonPath = join(path, 'model.json');
-  } catch {
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw readError(path, 'TensorFlow.js model folder', e);
     throw new DataError(path, 'not found; pass the folder holding model.json, or the model.json file');
   }
   const text = new TextDecoder().decode(readFileChecked(jsonPath, 'TensorFlow.js model.json'));
@@ -91,6 +114,8 @@ function readTfjs(path: string): { model: ExportableModel; files: string[] } {
 export function importTfjsModel(path: string, out: string): ExportableModel {
   const { model: m, files } = readTfjs(path);
   checkDistinct(out, '--out', files.map((f, i): [string, string] => [i ? `a weights file of the model being imported (${f})` : 'the model.json being imported', f]));
-  writeFileAtomic(out, encodeModel({ ...m, imageShape: [m.layers[0]] }, m.weights, { importedFrom: path, format: 'tfjs' }));
+  checkWritable(out, '--out', 'model.simdnet', 'nothing was written');
+  const bytes = encodeModel({ ...m, imageShape: [m.layers[0]] }, m.weights, { importedFrom: path, format: 'tfjs' });
+  writeOutput(out, 'the model', (p) => writeFileAtomic(p, bytes));
   return m;
 }

@@ -1,19 +1,24 @@
 /** Node-side file IO: atomic writes and model files on disk. */
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname, basename, join, resolve } from 'node:path';
 import type { Backend, BackendPreference } from './backend.js';
-import { DataError, SimdnetError, UsageError } from './errors.js';
+import { SimdnetError, UsageError } from './errors.js';
 import { decodeModel, encodeModel, type SavedModel } from './format.js';
 import { Model } from './model.js';
+import { readRegularFile, removeStaleTemps } from './files.js';
+
+/** a write error that keeps the system's code (ENOSPC, EACCES, ...) for the caller's fallback line */
+const writeError = (message: string, e: unknown) => Object.assign(new SimdnetError(message), { code: (e as NodeJS.ErrnoException).code });
 
 /** write to a temporary file beside the target, fsync, rename: a crash leaves the old file intact */
 export function writeFileAtomic(path: string, bytes: Uint8Array): void {
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+  removeStaleTemps(path); // what a killed writer of this file left
   let fd: number;
   try {
     fd = openSync(tmp, 'w');
   } catch (e) {
-    throw new SimdnetError(`cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}; check that the folder exists and is writable`);
+    throw writeError(`cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}; check that the folder exists and is writable`, e);
   }
   try {
     let at = 0;
@@ -22,14 +27,14 @@ export function writeFileAtomic(path: string, bytes: Uint8Array): void {
   } catch (e) {
     closeSync(fd);
     try { unlinkSync(tmp); } catch { /* already gone */ }
-    throw new SimdnetError(`cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw writeError(`cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, e);
   }
   closeSync(fd);
   try {
     renameSync(tmp, path);
   } catch (e) {
     try { unlinkSync(tmp); } catch { /* already gone */ }
-    throw new SimdnetError(`cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}; check that it is not a folder and that its folder is writable`);
+    throw writeError(`cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}; check that it is not a folder and that its folder is writable`, e);
   }
   // the rename lives in the folder's entry: sync it too, so a crash right after cannot lose the file
   // (best effort: some systems, Windows among them, cannot open or sync a folder)
@@ -41,12 +46,17 @@ export function writeFileAtomic(path: string, bytes: Uint8Array): void {
 
 /**
  * check up front (before minutes of training) that `path` can be written: it is not a folder and
- * a file can be created beside it; throws a one-line SimdnetError (exit 2) naming `flag`
+ * a file can be created beside it; throws a one-line SimdnetError (exit 2) naming `flag`, ending
+ * in `consequence`. The rule for every output path: simdnet creates the file, never the folders
+ * above it, so a missing folder is refused here.
  */
-export function checkWritable(path: string, flag: string, example = 'report.html'): void {
+export function checkWritable(path: string, flag: string, example = 'report.html', consequence = 'nothing was trained'): void {
   if (path === '') throw new SimdnetError(`${flag} needs a file name`);
   try {
-    if (statSync(path).isDirectory()) throw new SimdnetError(`${flag}: ${path} is a folder; give a file name, e.g. ${join(path, example)}`);
+    const st = statSync(path);
+    if (st.isDirectory()) throw new SimdnetError(`${flag}: ${path} is a folder; give a file name, e.g. ${join(path, example)}`);
+    // a device or FIFO would be replaced by the rename (as root even /dev/null)
+    if (!st.isFile()) throw new SimdnetError(`${flag}: ${path} is not a regular file (a device, FIFO or socket); give a file name; ${consequence}`);
   } catch (e) {
     if (e instanceof SimdnetError) throw e; // else it does not exist (or its folder does not): the probe below says which
   }
@@ -55,8 +65,8 @@ export function checkWritable(path: string, flag: string, example = 'report.html
     closeSync(openSync(probe, 'wx'));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? `the folder ${dirname(path)} does not exist` : code === 'ENOTDIR' ? `${dirname(path)} is not a folder` : code === 'EACCES' || code === 'EPERM' || code === 'EROFS' ? `the folder ${dirname(path)} is not writable` : `${code ?? (e as Error).message}`;
-    throw new SimdnetError(`${flag}: cannot write ${path}: ${why}; nothing was trained`);
+    const why = code === 'ENOENT' ? `the folder ${dirname(path)} does not exist (simdnet creates files, not folders: create it first)` : code === 'ENOTDIR' ? `${dirname(path)} is not a folder` : code === 'EACCES' || code === 'EPERM' ? `the folder ${dirname(path)} is not writable (permission denied)` : code === 'EROFS' ? `the folder ${dirname(path)} is on a read-only file system` : `${code ?? (e as Error).message}`;
+    throw new SimdnetError(`${flag}: cannot write ${path}: ${why}; ${consequence}`);
   }
   try { unlinkSync(probe); } catch { /* already gone */ }
 }
@@ -84,15 +94,9 @@ export function checkDistinct(out: string, flag: string, others: [string, string
   }
 }
 
+/** a whole regular file of bounded size (src/files.ts): anything else is one line naming it */
 export function readFileChecked(path: string, what: string): Uint8Array {
-  try {
-    return readFileSync(path);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new DataError(path, `${what} not found; check the path`);
-    if (code === 'EISDIR') throw new DataError(path, `is a folder, not a ${what}`);
-    throw new DataError(path, `cannot read ${what} (${code ?? (e as Error).message})`);
-  }
+  return readRegularFile(path, what);
 }
 
 export function saveModel(model: Model, path: string, meta: Record<string, unknown> = {}): void {

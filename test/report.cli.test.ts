@@ -106,7 +106,7 @@ describe('simdnet train --report', () => {
   /** start a run, delete the report's folder once epoch 1 is reported: the report then fails after training */
   function reportFailsLate(args: string[], folder: string, cwd?: string): Promise<{ code: number | null; out: string; err: string }> {
     return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [CLI, ...args], { cwd });
+      const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, TMPDIR: tmp.dir } });
       let out = '', err = '', done = false;
       const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error('child did not exit')); }, 60_000);
       child.stdout.on('data', (d) => {
@@ -118,39 +118,44 @@ describe('simdnet train --report', () => {
     });
   }
 
-  it('a report that fails after training never loses the model: --save is written first, the error says so', async () => {
+  it('a report whose folder went away during training goes to the temporary folder; --save is written; one line says where', async () => {
     const folder = join(tmp.dir, 'vanishing');
     mkdirSync(folder);
     const model = join(tmp.dir, 'kept.simdnet');
     const r = await reportFailsLate([...base, '--epochs', '300', '--json', '--save', model, '--report', join(folder, 'r.html')], folder);
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(new RegExp(`^simdnet: could not write the report to .*vanishing/r\\.html: .*; the trained model is saved in ${model.replace(/[.]/g, '\\.')}\n$`));
+    const m = /^simdnet: could not write the report to .*vanishing\/r\.html: its folder does not exist \(ENOENT\); it was written to (\S+) instead\n$/.exec(r.err);
+    expect(m, r.err).not.toBeNull();
+    expect(m![1].startsWith(tmp.dir)).toBe(true);
     const done = JSON.parse(r.out.trim().split('\n').pop()!);
     expect(done.done).toBe(true);
-    expect(done.reportTo).toBeUndefined();
+    expect(done.reportTo).toBe(m![1]);
+    expect(readFileSync(m![1], 'utf8')).toContain(`${(done.testAccuracy * 100).toFixed(2)}%`);
     expect(decodeModel(readFileSync(model), model).meta.testAccuracy).toBe(done.testAccuracy);
   });
 
-  it('... and without --save the model goes to simdnet-report-failed.simdnet', async () => {
+  it('... and without --save: the report is still kept in the temporary folder, nothing is written elsewhere', async () => {
     const folder = join(tmp.dir, 'vanishing2');
     const cwd = join(tmp.dir, 'cwd');
     mkdirSync(folder);
     mkdirSync(cwd);
     const r = await reportFailsLate([...base, '--epochs', '300', '--json', '--report', join(folder, 'r.html')], folder, cwd);
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(/; the trained model was saved to simdnet-report-failed\.simdnet instead\n$/);
-    expect(existsSync(join(cwd, 'simdnet-report-failed.simdnet'))).toBe(true);
+    const m = /; it was written to (\S+) instead\n$/.exec(r.err);
+    expect(m, r.err).not.toBeNull();
+    expect(existsSync(m![1])).toBe(true);
+    expect(readdirSync(cwd)).toEqual([]);
   });
 
   const bad: [string, string, () => string, RegExp][] = [
-    ['--report', 'a missing folder', () => join(tmp.dir, 'no-such-folder', 'r.html'), /^simdnet: --report: cannot write .*no-such-folder\/r\.html: the folder .* does not exist; nothing was trained\n$/],
+    ['--report', 'a missing folder', () => join(tmp.dir, 'no-such-folder', 'r.html'), /^simdnet: --report: cannot write .*no-such-folder\/r\.html: the folder .* does not exist \(simdnet creates files, not folders: create it first\); nothing was trained\n$/],
     ['--report', 'a folder', () => { const d = join(tmp.dir, 'a-folder'); mkdirSync(d, { recursive: true }); return d; }, /^simdnet: --report: .*a-folder is a folder; give a file name/],
     ['--report', 'a file as folder', () => join(data, 'train-labels-idx1-ubyte', 'r.html'), /^simdnet: --report: cannot write .*r\.html: .*train-labels-idx1-ubyte is not a folder; nothing was trained\n$/],
     ['--report', 'an empty name', () => '', /^simdnet: --report needs a file name\n$/],
     // the model and checkpoint paths get the same check
-    ['--save', 'a missing folder', () => join(tmp.dir, 'no-such-folder', 'm.simdnet'), /^simdnet: --save: cannot write .*no-such-folder\/m\.simdnet: the folder .* does not exist; nothing was trained\n$/],
+    ['--save', 'a missing folder', () => join(tmp.dir, 'no-such-folder', 'm.simdnet'), /^simdnet: --save: cannot write .*no-such-folder\/m\.simdnet: the folder .* does not exist \(simdnet creates files, not folders: create it first\); nothing was trained\n$/],
     ['--save', 'a folder', () => { const d = join(tmp.dir, 'a-folder'); mkdirSync(d, { recursive: true }); return d; }, /^simdnet: --save: .*a-folder is a folder; give a file name, e\.g\. .*model\.simdnet\n$/],
-    ['--checkpoint', 'a missing folder', () => join(tmp.dir, 'no-such-folder', 'c.ckpt'), /^simdnet: --checkpoint: cannot write .*c\.ckpt: the folder .* does not exist; nothing was trained\n$/],
+    ['--checkpoint', 'a missing folder', () => join(tmp.dir, 'no-such-folder', 'c.ckpt'), /^simdnet: --checkpoint: cannot write .*c\.ckpt: the folder .* does not exist \(simdnet creates files, not folders: create it first\); nothing was trained\n$/],
   ];
   for (const [flag, name, path, re] of bad) {
     it(`a bad ${flag} path (${name}): one line, exit 2, before any training`, () => {
