@@ -3,12 +3,13 @@
 // demo/dist on 127.0.0.1, opens it in Debian's /usr/bin/chromium through playwright-core, checks
 // that the wasm SIMD backend was picked, trains one epoch, checks the test accuracy (> 90%) and that
 // the main thread kept running its timers, draws a digit with the mouse, checks the prediction and
-// the model download (and its metadata), and saves docs/demo.png; then the controls' edge cases:
+// the model download (and its metadata), and saves demo.png (to a temporary folder; with
+// --screenshots docs, as `npm run screenshots` does, to docs/); then the controls' edge cases:
 // Clear during a prediction, a double-clicked Start, Resume and Reset by keyboard while training,
 // an empty field, a diverged network, a network too big to build, a data file that fails to load
 // once; then, on a fresh page, one epoch with 2 threads (Web Workers over a shared memory: the page
 // is cross-origin isolated) that must reach the first run's test accuracy exactly. Then it trains
-// the article preset with `simdnet train --report`, opens the HTML report in the same browser, checks it rendered its figures, and saves docs/report.png. Any failure: one
+// the article preset with `simdnet train --report`, opens the HTML report in the same browser, checks it rendered its figures, and saves report.png beside demo.png. Any failure: one
 // line on stderr, exit code 1.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
@@ -16,11 +17,14 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { screenshotDir } from './screenshots.mjs';
 
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const screenshot = join(root, 'docs', 'demo.png');
-const reportShot = join(root, 'docs', 'report.png');
+// a temporary folder unless --screenshots DIR (npm run screenshots: docs/): a test run changes no tracked file
+const shots = screenshotDir(process.argv.slice(2), root);
+const screenshot = join(shots, 'demo.png');
+const reportShot = join(shots, 'report.png');
 const started = Date.now();
 const log = (msg) => console.log(`e2e ${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s  ${msg}`);
 
