@@ -237,6 +237,23 @@ describe.skipIf(!UNSHARE)('a full disk (a tmpfs of a few pages)', () => {
     expect(readFileSync(done.reportTo, 'utf8')).toContain('<html');
   });
 
+  it('export and import on a full disk: the output goes to the temporary folder, one line says where', () => {
+    const dir = join(tmp.dir, 'full-export');
+    const cases: [string[], RegExp][] = [
+      [['export', '--format', 'onnx', '--model', model, '--out', join(dir, 'm.onnx')], /^simdnet: could not write the ONNX model to .*full-export\/m\.onnx: no space left on the device \(ENOSPC\); it was written to (\S+) instead\n$/],
+      [['export', '--format', 'tfjs', '--model', model, '--out', join(dir, 'web')], /^simdnet: could not write the TensorFlow\.js model to .*full-export\/web: no space left on the device \(ENOSPC\); it was written to (\S+) instead\n$/],
+      [['import', '--format', 'tfjs', '--model', join(tmp.dir, 'tfjs-ok'), '--out', join(dir, 'i.simdnet')], /^simdnet: could not write the model to .*full-export\/i\.simdnet: no space left on the device \(ENOSPC\); it was written to (\S+) instead\n$/],
+    ];
+    if (!existsSync(join(tmp.dir, 'tfjs-ok'))) expect(run(['export', '--format', 'tfjs', '--model', model, '--out', join(tmp.dir, 'tfjs-ok')]).code).toBe(0);
+    for (const [args, re] of cases) {
+      const r = runOnFullDisk(dir, 16, 0, join(tmp.dir, 'full-export-kept'), args);
+      expect(r.code, r.err).toBe(2);
+      const m = re.exec(r.err);
+      expect(m, r.err).not.toBeNull();
+      expect(existsSync(m![1]) && m![1].startsWith(fallbackDir)).toBe(true);
+    }
+  });
+
   it('a --checkpoint write that fails mid-run: the previous checkpoint is intact, this one is in the temporary folder, and the command that resumes runs', () => {
     // one checkpoint's pages free: epoch 1's fits; epoch 2's temporary file cannot sit beside it
     const probe = join(tmp.dir, 'size.ckpt');
