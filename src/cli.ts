@@ -302,7 +302,7 @@ async function train(argv: string[]): Promise<void> {
   }
   const progress = json ? null : progressReporter(process.stderr);
   if (resumed) checkModelFits(model, resumed, v.resume!);
-  const trail = new CheckpointTrail(argv, resumed && { path: v.resume!, state: resumed });
+  const trail = new CheckpointTrail(argv, s.epochs, resumed && { path: v.resume!, state: resumed });
   // SIGINT/SIGTERM: finish the current batch, write a checkpoint, exit 130/143
   let stopSignal: NodeJS.Signals | null = null;
   const onSignal = (sig: NodeJS.Signals) => {
@@ -441,7 +441,7 @@ async function train(argv: string[]): Promise<void> {
     }
   }
   // outputs that went to the temporary folder (or failed): one line for all, after the accuracy report
-  const problems = [saved && fallbackNote('the model', v.save!, saved), reportWritten && fallbackNote('the report', v.report!, reportWritten)].filter((x): x is string => !!x);
+  const problems = [saved && fallbackNote('the model', v.save!, saved), reportWritten && fallbackNote('the report', v.report!, reportWritten), trail.finalNote].filter((x): x is string => !!x);
   if (reportError !== null) {
     const why = reportError instanceof Error ? reportError.message.replace(/^cannot write [^:]*: /, '') : String(reportError);
     let where = saved?.failed === undefined && savedTo ? `the trained model is saved in ${savedTo}` : '';

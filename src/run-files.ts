@@ -7,7 +7,7 @@
 import { saveCheckpoint } from './checkpoint-io.js';
 import type { TrainState } from './checkpoint.js';
 import { SimdnetError } from './errors.js';
-import { writeOrFallback } from './files.js';
+import { fallbackNote, writeOrFallback } from './files.js';
 import { position } from './resume-settings.js';
 
 /** a shell word: the argument itself when it needs no quoting */
@@ -29,9 +29,13 @@ export class CheckpointTrail {
   /** the newest checkpoint of this run that is intact on disk (at the start: the one resumed) */
   private last: { path: string; where: string } | undefined;
 
-  /** `argv`: the train command's arguments, for the resume command */
+  /** a checkpoint of the run's last state that could not be written where asked (the run goes on to its end) */
+  finalNote = '';
+
+  /** `argv`: the train command's arguments, for the resume command; `epochs`: the run's total */
   constructor(
     private readonly argv: string[],
+    private readonly epochs: number,
     resumed?: { path: string; state: TrainState },
   ) {
     if (resumed) this.last = { path: resumed.path, where: position(resumed.state) };
@@ -46,6 +50,13 @@ export class CheckpointTrail {
     const w = writeOrFallback(path, (p) => saveCheckpoint(p, state));
     if (w.failed === undefined) {
       this.last = { path, where: position(state) };
+      return;
+    }
+    if (this.isFinal(state)) {
+      // training is over (nothing would be left to resume): the run goes on to save its model and
+      // the last line says where this checkpoint went
+      this.finalNote = fallbackNote('the checkpoint', path, w);
+      if (w.at !== undefined) this.last = { path: w.at, where: position(state) };
       return;
     }
     const prev = this.last ? `the previous checkpoint ${this.last.path} (${this.last.where}) is intact` : 'there is no earlier checkpoint of this run';
@@ -64,6 +75,13 @@ export class CheckpointTrail {
     if (w.at === undefined) throw new SimdnetError(`could not write the checkpoint to ${path}: ${w.failed}, nor to the temporary folder: ${w.fallbackFailed}; ${this.lastClause()}`);
     this.last = { path: w.at, where: position(state) };
     return { at: w.at, why: w.failed === undefined ? '' : ` (${path} could not be written: ${w.failed})` };
+  }
+
+  /** the state at the end of the run: its last epoch, or the epoch at which early stopping stops it */
+  private isFinal(st: TrainState): boolean {
+    if (st.batchInEpoch !== 0) return false;
+    const patience = st.settings.earlyStopping;
+    return st.epochsDone >= this.epochs || (patience != null && st.epochsDone - (st.best?.epoch ?? 0) >= patience); // as fit() decides
   }
 
   /** for a run stopped without saving: where the last intact checkpoint is and how to continue */

@@ -280,6 +280,25 @@ describe.skipIf(!UNSHARE)('a full disk (a tmpfs of a few pages)', () => {
   });
 });
 
+describe.skipIf(!UNSHARE)('a full disk at the last epoch', () => {
+  it("a checkpoint of the run's last epoch that cannot be written does not stop the run: the model is saved, then one line says where the checkpoint went", () => {
+    const probe = join(tmp.dir, 'size-last.ckpt');
+    expect(run([...base, '--epochs', '1', '--json', '--checkpoint', probe]).code).toBe(0);
+    const pages = Math.ceil(statSync(probe).size / 4096);
+    const dir = join(tmp.dir, 'full-last');
+    const model2 = join(tmp.dir, 'last.simdnet');
+    const r = runOnFullDisk(dir, pages + 8, pages, join(tmp.dir, 'full-last-kept'), [...base, '--epochs', '2', '--json', '--checkpoint', join(dir, 'run.ckpt'), '--save', model2]);
+    expect(r.code, r.err).toBe(2);
+    const done = JSON.parse(r.out.trim().split('\n').pop()!);
+    expect(done.done).toBe(true);
+    expect(done.savedTo).toBe(model2);
+    const m = /^simdnet: could not write the checkpoint to .*full-last\/run\.ckpt: no space left on the device \(ENOSPC\); it was written to (\S+) instead\n$/.exec(r.err);
+    expect(m, r.err).not.toBeNull();
+    expect(decodeCheckpoint(readFileSync(m![1]), m![1]).epochsDone).toBe(2);
+    expect(decodeModel(readFileSync(model2), model2).meta.testAccuracy).toBe(done.testAccuracy);
+  });
+});
+
 describe('outputs that fail after training: the temporary folder, one line', () => {
   it('--save into a folder deleted during training: the model goes to the temporary folder', async () => {
     const folder = tmp.sub('vanishes');
