@@ -264,7 +264,7 @@ describe.skipIf(!UNSHARE)('a full disk (a tmpfs of a few pages)', () => {
     const r = runOnFullDisk(dir, pages + 8, pages, kept, [...base, '--epochs', '4', '--json', '--checkpoint', ckpt]);
     expect(r.code, r.err).toBe(2);
     expect(oneLine(r.err)).toBe(true);
-    const m = new RegExp(`^simdnet: could not write the checkpoint ${ckpt} after epoch 2: no space left on the device \\(ENOSPC\\); the previous checkpoint ${ckpt} \\(after epoch 1\\) is intact; this one was written to (\\S+) instead; continue with: simdnet train .* --checkpoint ${ckpt} --resume (\\S+)\n$`).exec(r.err);
+    const m = new RegExp(`^simdnet: could not write the checkpoint ${ckpt} after epoch 2 of 4: no space left on the device \\(ENOSPC\\); the previous checkpoint ${ckpt} \\(after epoch 1 of 4\\) is intact; this one was written to (\\S+) instead; continue with: simdnet train .* --checkpoint ${ckpt} --resume (\\S+)\n$`).exec(r.err);
     expect(m, r.err).not.toBeNull();
     expect(m![1]).toBe(m![2]);
     // what was left on the full disk: epoch 1's checkpoint, whole
@@ -347,7 +347,7 @@ describe('a second SIGINT during a long batch', () => {
     const r = await during(args, twice);
     expect(r.code).toBe(130);
     expect(oneLine(r.err)).toBe(true);
-    expect(r.err).toMatch(new RegExp(`^simdnet: SIGINT again: stopped at once without saving; the last checkpoint is ${ckpt} \\(after epoch 1\\); continue with: simdnet train .* --resume ${ckpt}\n$`));
+    expect(r.err).toMatch(new RegExp(`^simdnet: SIGINT again: stopped at once without saving; the last checkpoint is ${ckpt} \\(after epoch 1 of 50\\); continue with: simdnet train .* --resume ${ckpt}\n$`));
     expect(decodeCheckpoint(readFileSync(ckpt), ckpt).epochsDone).toBe(1);
   });
 
