@@ -5,8 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
-import { cpus, platform, arch, release, tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { cpus, platform, arch, release } from 'node:os';
 import type { ActivationName, BackendPreference } from './backend.js';
 import { BACKEND_PREFERENCES, backendLabel, createBackend } from './backends/index.js';
 import { SimdnetError, UsageError } from './errors.js';
