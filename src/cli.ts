@@ -365,8 +365,9 @@ async function train(argv: string[]): Promise<void> {
       throw new SimdnetError(`${stopSignal}: ${e.message}; checkpoint written to ${at}${to.note}${why}; continue with --resume ${at}`, signalExit(stopSignal));
     }
     if (e instanceof DivergenceError && v.save) {
-      saveModel(model, v.save, { settings: s, epochs: model.epochsDone, diverged: { epoch: e.epoch, batch: e.batch }, backend: backend.name, data: data.dir });
-      throw new SimdnetError(`${e.message}; ${e.partial ? 'the weights (all finite) were saved' : 'the last good weights were saved'} to ${v.save}`, 3);
+      // the model holds the last weights with finite outputs (e.kept), or none exist: then nothing is saved
+      if (e.kept) saveModel(model, v.save, { settings: s, epochs: model.epochsDone, diverged: { epoch: e.epoch, batch: e.batch, kept: e.kept }, backend: backend.name, data: data.dir });
+      throw new SimdnetError(`${e.message}; ${e.kept ? `saved them to ${v.save}` : `nothing was saved to ${v.save}`}`, 3);
     }
     throw e;
   }

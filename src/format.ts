@@ -13,6 +13,7 @@
 import type { ActivationName } from './backend.js';
 import { DataError } from './errors.js';
 import { ACTIVATIONS, LOSSES, type LossName, type ModelConfig } from './model.js';
+import { largestWeight, overflowWitness } from './finite-outputs.js';
 
 export const MAGIC = [0x53, 0x49, 0x4d, 0x44, 0x4e, 0x45, 0x54, 0x00]; // "SIMDNET\0"
 export const FORMAT_VERSION = 1;
@@ -165,6 +166,8 @@ export function modelFromDecoded(header: FileHeader, tensors: Map<string, Float3
     for (const arr of [W, b]) for (let i = 0; i < arr.length; i++) if (!Number.isFinite(arr[i])) throw new DataError(file, `layer ${l + 1} holds a non-finite weight (${arr[i]}); the model is unusable`);
     weights.push({ W, b });
   }
+  const witness = overflowWitness({ layers, activations: acts, inputScale: h.inputScale, weights });
+  if (witness !== null) throw new DataError(file, `the model's outputs overflow float32 (Inf/NaN) on ${witness} (largest weight ${largestWeight(weights).toExponential(2)}): it cannot predict; use a model whose outputs are finite (a diverged run saves its last weights that are)`);
   return {
     config: { layers, activation: acts.slice(0, -1), loss: h.loss, inputScale: h.inputScale, imageShape },
     weights,

@@ -10,6 +10,7 @@
 import type { ActivationName } from './backend.js';
 import { DataError, SimdnetError } from './errors.js';
 import type { LossName } from './model.js';
+import { largestWeight, overflowWitness } from './finite-outputs.js';
 
 /** what an export needs: a Model's `config` and `getWeights()`, or a decoded model file */
 export interface ExportableModel {
@@ -211,6 +212,8 @@ export function fromTfjs(modelJson: unknown, weightData: Uint8Array, where = 'mo
     weights.push({ W, b });
   }
   if (last === 'softmax' && layers[L] < 2) throw bad('a softmax output needs at least 2 units');
+  const witness = overflowWitness({ layers, activations, inputScale: 1 / 255, weights });
+  if (witness !== null) throw bad(`the model's outputs overflow float32 (Inf/NaN) on ${witness}, pixels scaled to [0, 1] (largest weight ${largestWeight(weights).toExponential(2)}); simdnet imports models whose outputs are finite`);
   return { layers, activations, loss: last === 'softmax' ? 'ce' : 'mse', inputScale: 1 / 255, weights };
 }
 
