@@ -33,7 +33,7 @@ export class InterruptedError extends SimdnetError {
     this.name = 'InterruptedError';
   }
 }
-import { checkSchedule, learningRateAt, type ScheduleConfig } from './schedule.js';
+import { checkSchedule, checkWarmup, learningRateAt, type ScheduleConfig } from './schedule.js';
 
 export type OptimizerName = 'sgd' | 'momentum' | 'nesterov' | 'adam' | 'adamw';
 export const OPTIMIZERS: readonly OptimizerName[] = ['sgd', 'momentum', 'nesterov', 'adam', 'adamw'];
@@ -150,11 +150,17 @@ function inRange(name: string, v: number, lo: number, hi: number, hiOpen = true)
   return v;
 }
 
+/** refuse a learning rate that is not a positive number, or is 0 in float32 (the kernels' precision) */
+export function checkLearningRate(lr: number): void {
+  if (!(lr > 0) || !Number.isFinite(lr)) throw new UsageError(`learning rate must be a positive number, got ${lr}`);
+  if (Math.fround(lr) === 0) throw new UsageError(`learning rate (--lr) ${lr} is 0 in float32, the precision the kernels train in, so nothing would train; give one such as 0.01`);
+}
+
 export function resolveOptimizer(o: FitOptions): { opt: OptimizerConfig; lr: number } {
   const type = o.optimizer ?? 'sgd';
   if (!OPTIMIZERS.includes(type)) throw new UsageError(`unknown optimizer '${type}': use one of ${OPTIMIZERS.join(', ')}`);
   const lr = o.learningRate ?? (type.startsWith('adam') ? 0.001 : 0.1);
-  if (!(lr > 0) || !Number.isFinite(lr)) throw new UsageError(`learning rate must be a positive number, got ${lr}`);
+  checkLearningRate(lr);
   // Adam divides by sqrt(v) + epsilon, and v stays 0 for a weight whose gradient is always 0 (a blank
   // image border): epsilon 0 (or below float32's smallest, as the kernels hold it) made that 0 / 0 = NaN,
   // reported as divergence
@@ -201,9 +207,12 @@ export async function fit(model: Model, train: DataSet, options: FitOptions = {}
   if (options.resume) options = withCheckpointOptions(options, options.resume.settings);
   if (model.training) throw new SimdnetError('this model is already training: wait for fit() to finish before calling it again');
   const epochs = positiveInt('epochs', options.epochs ?? 1);
-  const batch = positiveInt('batch size', options.batchSize ?? 32);
+  const batchAsked = positiveInt('batch size', options.batchSize ?? 32);
   const { opt, lr } = resolveOptimizer(options);
   const sched = checkSchedule(options.schedule);
+  // the schedule runs over the run's epochs (a resume's `epochs` is the total): a warm-up that lasts them all never reaches lr
+  const runEpochs = options.resume ? epochs : model.epochsDone + epochs;
+  checkWarmup(sched.warmup, runEpochs, lr);
   if (sched.type === 'cosine' && sched.minLr > lr) throw new UsageError(`the cosine schedule's minimum learning rate ${sched.minLr} is above the learning rate ${lr}: give a minLr below it`);
   if (options.earlyStopping) {
     positiveInt('early-stopping patience', options.earlyStopping.patience);
@@ -219,6 +228,8 @@ export async function fit(model: Model, train: DataSet, options: FitOptions = {}
   model.checkData(train, 'training data');
   if (options.validationData) model.checkData(options.validationData, 'validation data');
   if (options.testData) model.checkData(options.testData, 'test data');
+  // a batch larger than the training set is the whole set (the same steps; memory for the set, not for the batch)
+  const batch = Math.min(batchAsked, train.count);
 
   // planned before training starts: a model that is training refuses a re-plan (see Model.plan)
   const s = model.plan(batch, optKind, [train, ...extra], augment);
@@ -232,7 +243,8 @@ export async function fit(model: Model, train: DataSet, options: FitOptions = {}
     const settings: CheckpointSettings = {
       layers: model.config.layers, activations: model.config.activations, loss: model.config.loss,
       optimizer: opt.type, learningRate: lr, momentum: opt.momentum, beta1: opt.beta1, beta2: opt.beta2, epsilon: opt.eps, weightDecay: opt.weightDecay,
-      batchSize: batch, shuffle, seed: model.config.seed, samples: N, backend: be.name,
+      // the batch asked for (one larger than the data trains as the whole set: the same steps either way)
+      batchSize: batchAsked, shuffle, seed: model.config.seed, samples: N, backend: be.name,
       schedule: { ...sched },
       dropout: model.config.dropout,
       augment,
