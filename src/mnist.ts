@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { constants as zlibConstants, gunzipSync } from 'node:zlib';
 import { DataError } from './errors.js';
+import { shapeText, shapesAgree } from './image-shape.js';
 import { IDX_MAX_BYTES, isGzip, parseIdx, parseIdxHeader, type IdxArray } from './idx.js';
 
 /** one split: images row-major (count x features) u8, labels u8 */
@@ -283,11 +284,10 @@ export function loadMnist(dir: string = defaultDataDir(), opts: ClassOptions = {
   const train = loadDataset(files.trainImages, files.trainLabels);
   const test = loadDataset(files.testImages, files.testLabels);
 
-  const shape = (s: number[]): string => s.join('x');
-  if (shape(test.imageShape) !== shape(train.imageShape)) {
+  if (!shapesAgree(test.imageShape, train.imageShape)) {
     throw new DataError(
       files.testImages,
-      `test images are ${shape(test.imageShape)} (${test.features} features) but training images are ${shape(train.imageShape)} (${train.features}); both splits must come from the same dataset`,
+      `test images are ${shapeText(test.imageShape)} (${test.features} features) but training images are ${shapeText(train.imageShape)} (${train.features}); both splits must come from the same dataset (shapes must be equal, or one of them flat)`,
     );
   }
 
