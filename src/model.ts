@@ -237,6 +237,8 @@ export class Model {
   readonly rng: Rng;
   /** set while fit() runs */
   training = false;
+  /** @internal the training sample order of the last fit(): the next fit() on data of that size continues it */
+  sampleOrder: Int32Array | null = null;
 
   private session: Session | null = null;
   /**
@@ -318,6 +320,9 @@ export class Model {
     }
     this.step = 0;
     this.epochsDone = 0;
+    // a fresh start: the shuffling stream and the sample order begin again as in a new model
+    this.rng.setState(new Rng(this.config.seed ^ 0x5eed).getState());
+    this.sampleOrder = null;
     if (this.session) for (const t of this.session.opt) this.backend.fill(t, t.length, 0);
     this.savedOpt = null;
   }

@@ -237,8 +237,12 @@ export async function fit(model: Model, train: DataSet, options: FitOptions = {}
   try {
     const r = s.resident.get(train)!;
     const be = model.backend, V = model.classes, N = train.count;
+    // the sample order continues from the model's previous fit() on data of this size, so two calls of
+    // one epoch each shuffle as one call of two epochs does (the rng and step counter carry on too)
     const order = new Int32Array(N);
-    for (let i = 0; i < N; i++) order[i] = i;
+    if (model.sampleOrder?.length === N) order.set(model.sampleOrder);
+    else for (let i = 0; i < N; i++) order[i] = i;
+    model.sampleOrder = order;
     const batchesPerEpoch = Math.ceil(N / batch);
     const settings: CheckpointSettings = {
       layers: model.config.layers, activations: model.config.activations, loss: model.config.loss,
