@@ -66,8 +66,8 @@ Train options (explicit flags override the preset's values; the defaults are the
                        epoch's weights (default off)
   --momentum X         momentum for momentum/nesterov (default ${DEFAULTS.momentum})
   --weight-decay X     L2 weight decay (default ${DEFAULTS.weightDecay})
-  --batch-size N       samples per step (default ${DEFAULTS.batchSize}; more than the training
-                       images: all of them, with a note)
+  --batch-size N       samples per step; more than the training images trains all of them
+                       per step, with a note (default ${DEFAULTS.batchSize})
   --epochs N           passes over the training set (default ${DEFAULTS.epochs})
   --seed N             seed for initialisation and shuffling (default ${DEFAULTS.seed})
   --backend B          ${BACKEND_PREFERENCES.join(' | ')} (default auto, or $SIMDNET_BACKEND)
@@ -506,7 +506,7 @@ async function evalCommand(argv: string[]): Promise<void> {
   if (data.features !== model.inputs) throw new SimdnetError(`${v.model} takes ${model.inputs} inputs but the data in ${data.dir} has ${data.features} per image`);
   checkClasses(data.train.labels, data.test.labels, findDataFiles(data.dir), { classes: model.classes, classesFrom: `the model ${v.model}` });
   model.checkData(data.test, `test data in ${data.dir}`);
-  const e = model.evaluate(data.test, { batchSize });
+  const e = model.evaluate(data.test, { batchSize: Math.min(batchSize, data.test.count) }); // a batch beyond the data: the data
   if (v.json) {
     process.stdout.write(JSON.stringify({ model: v.model, backend: model.backend.name, ...e }) + '\n');
   } else {

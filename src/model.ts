@@ -721,10 +721,8 @@ export class Model {
    * over a whole dataset.
    */
   evaluate(data: DataSet, options: { batchSize?: number } = {}): Evaluation {
-    let batch = options.batchSize ?? this.session?.batch ?? 256;
+    const batch = options.batchSize ?? this.session?.batch ?? 256;
     if (!Number.isInteger(batch) || batch < 1) throw new UsageError(`evaluate: batchSize must be a positive integer, got ${String(batch)}`);
-    // a batch beyond the data asked for explicitly is the whole data: memory for the data, not the batch
-    if (options.batchSize !== undefined && typeof data === 'object' && data !== null && Number.isInteger(data.count) && data.count >= 1) batch = Math.min(batch, data.count);
     if (this.training) return this.inTempSession(batch, [data], (s) => this.evaluateIn(s, data, batch));
     return this.evaluateIn(this.plan(batch, null, [data]), data, batch);
   }

@@ -40,11 +40,11 @@ describe('a loss that explodes while finite is divergence (exit 3)', () => {
     expect(ev.code).toBe(0);
     expect(Number.isFinite(JSON.parse(ev.out).loss)).toBe(true);
     // one epoch of 10 batches: judged at the epoch's end
-    const r1 = run(['train', '--data', data, '--lr', '1000', '--optimizer', 'sgd', '--epochs', '1']);
+    const r1 = run(['train', '--data', data, '--lr', '1000', '--optimizer', 'sgd', '--epochs', '1', '--batch-size', '64']);
     expect(r1.code).toBe(3);
     expect(r1.err).toMatch(/diverged in epoch 1, batch 10: the loss exploded while finite: more than half of the epoch's batches above 10x/);
-    // sigmoid at lr 1e36: a loss of ~1e36, finite
-    expect(run(['train', '--data', data, '--lr', '1e36', '--epochs', '2']).code).toBe(3);
+    // sigmoid and sgd at lr 1e36: a loss of ~1e36, finite
+    expect(run(['train', '--data', data, '--lr', '1e36', '--optimizer', 'sgd', '--batch-size', '64', '--epochs', '2']).code).toBe(3);
   }, 60_000);
 
   it('names the likely cause: a huge weight decay is not told to lower the learning rate', () => {
