@@ -3,11 +3,12 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TsBackend } from '../src/backends/ts/index.js';
-import { crc32, decodeModel, encodeModel } from '../src/format.js';
+import { decodeModel, encodeModel } from '../src/format.js';
 import { loadModel, saveModel } from '../src/io.js';
 import { Model } from '../src/model.js';
 import { BACKENDS } from './helpers/backends.js';
 import { tempDir } from './helpers/idx-fixtures.js';
+import { resign, withHeader } from './helpers/file-header.js';
 import { synthetic } from './helpers/synthetic.js';
 
 const tmp = tempDir('simdnet-format-');
@@ -18,27 +19,6 @@ async function trained(backend = new TsBackend()) {
   const m = new Model({ layers: [12, 9, 5, 4], activation: ['relu', 'tanh'], loss: 'ce', seed: 4, imageShape: [3, 4] }, backend);
   await m.fit(data, { epochs: 2, batchSize: 10, optimizer: 'adam', learningRate: 0.01 });
   return { m, data };
-}
-
-/** rewrite the checksum after tampering, so the later checks are reached */
-function resign(bytes: Uint8Array): Uint8Array {
-  new DataView(bytes.buffer, bytes.byteOffset).setUint32(bytes.length - 4, crc32(bytes.subarray(0, bytes.length - 4)), true);
-  return bytes;
-}
-function withHeader(bytes: Uint8Array, edit: (h: any) => void): Uint8Array {
-  const dv = new DataView(bytes.buffer, bytes.byteOffset);
-  const hlen = dv.getUint32(12, true);
-  const h = JSON.parse(new TextDecoder().decode(bytes.subarray(16, 16 + hlen)));
-  edit(h);
-  const weights = bytes.subarray(Math.ceil((16 + hlen) / 4) * 4, bytes.length - 4);
-  const json = new TextEncoder().encode(JSON.stringify(h));
-  const start = Math.ceil((16 + json.length) / 4) * 4;
-  const out = new Uint8Array(start + weights.length + 4);
-  out.set(bytes.subarray(0, 12));
-  new DataView(out.buffer).setUint32(12, json.length, true);
-  out.set(json, 16);
-  out.set(weights, start);
-  return resign(out);
 }
 
 describe('model files', () => {

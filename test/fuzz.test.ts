@@ -10,13 +10,14 @@
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DataError } from '../src/errors.js';
-import { crc32, decodeModel, encodeModel } from '../src/format.js';
+import { decodeModel, encodeModel } from '../src/format.js';
 import { decodeCheckpoint, encodeCheckpoint } from '../src/checkpoint.js';
 import { parseIdx } from '../src/idx.js';
 import { readIdxFile } from '../src/mnist.js';
 import { Rng } from '../src/rng.js';
 import { fromTfjs, toTfjs } from '../src/interop.js';
 import { encodeIdx, tempDir } from './helpers/idx-fixtures.js';
+import { resign, withHeader } from './helpers/file-header.js';
 
 const CASES = Number(process.env.SIMDNET_FUZZ_CASES ?? 5000);
 const SEED = Number(process.env.SIMDNET_FUZZ_SEED ?? 20261128);
@@ -120,22 +121,8 @@ function checkpointSeed(r: Rng): Uint8Array {
   });
 }
 
-/** re-encode a file with its JSON header edited (the data section moved to its new start, re-signed) */
-function rewriteHeader(bytes: Uint8Array, edit: (h: any, r: Rng) => void, r: Rng): Uint8Array {
-  const dv = new DataView(bytes.buffer, bytes.byteOffset);
-  const hlen = dv.getUint32(12, true);
-  const h = JSON.parse(new TextDecoder().decode(bytes.subarray(16, 16 + hlen)));
-  edit(h, r);
-  const data = bytes.subarray(Math.ceil((16 + hlen) / 4) * 4, bytes.length - 4);
-  const json = new TextEncoder().encode(JSON.stringify(h));
-  const start = Math.ceil((16 + json.length) / 4) * 4;
-  const out = new Uint8Array(start + data.length + 4);
-  out.set(bytes.subarray(0, 12));
-  new DataView(out.buffer).setUint32(12, json.length, true);
-  out.set(json, 16);
-  out.set(data, start);
-  return resign(out);
-}
+/** re-encode a file with its JSON header edited by `edit` (with the case's rng) */
+const rewriteHeader = (bytes: Uint8Array, edit: (h: any, r: Rng) => void, r: Rng): Uint8Array => withHeader(bytes, (h) => edit(h, r));
 
 const int32 = (r: Rng) => [0, 1, 2, 3, 5, 7, 9, 100, -1, 2 ** 31][r.int(10)];
 /**
@@ -166,10 +153,6 @@ function consistentCheckpoint(c: ReturnType<typeof decodeCheckpoint>): void {
   if (c.batchInEpoch > Math.ceil(c.settings.samples / c.settings.batchSize)) throw new Error(`accepted batchInEpoch ${c.batchInEpoch}`);
 }
 
-function resign(b: Uint8Array): Uint8Array {
-  if (b.length >= 20) new DataView(b.buffer, b.byteOffset).setUint32(b.length - 4, crc32(b.subarray(0, b.length - 4)), true);
-  return b;
-}
 
 interface Outcome {
   ok: number;
