@@ -218,7 +218,7 @@ export function fromTfjs(modelJson: unknown, weightData: Uint8Array, where = 'mo
   if (unused.length) throw bad(`the weights manifest has ${unused.map((w) => w.name).join(', ')}, which no Dense layer uses; it would be dropped`);
   if (last === 'softmax' && layers[L] < 2) throw bad('a softmax output needs at least 2 units');
   const witness = overflowWitness({ layers, activations, inputScale: 1 / 255, weights });
-  if (witness !== null) throw bad(`the model's outputs overflow float32 (Inf/NaN) on ${witness}, pixels scaled to [0, 1] (largest weight ${largestWeight(weights).toExponential(2)}); simdnet imports models whose outputs are finite`);
+  if (witness !== null) throw bad(`the model's outputs overflow float32 (Inf/NaN) on ${witness} (pixels scaled to [0, 1]; largest weight ${largestWeight(weights).toExponential(2)}); simdnet imports models whose outputs are finite`);
   return { layers, activations, loss: last === 'softmax' ? 'ce' : 'mse', inputScale: 1 / 255, weights };
 }
 

@@ -108,7 +108,7 @@ describe('a diverged run keeps weights with finite outputs; a model whose output
   it('import: a tfjs Dense model with finite weights of 3e38 is refused with one line', () => {
     const m = { layers: [4, 3], activations: ['linear' as const], loss: 'ce' as const, inputScale: 1 / 255, weights: [{ W: new Float32Array(12).fill(3e38), b: new Float32Array(3) }] };
     const { modelJson, weightsBin } = toTfjs(m);
-    expect(() => fromTfjs(modelJson, weightsBin, 'big/model.json')).toThrow(/^big\/model\.json: the model's outputs overflow float32 \(Inf\/NaN\) on an all-255 image, pixels scaled to \[0, 1\] \(largest weight 3\.00e\+38\)/);
+    expect(() => fromTfjs(modelJson, weightsBin, 'big/model.json')).toThrow(/^big\/model\.json: the model's outputs overflow float32 \(Inf\/NaN\) on an all-255 image \(pixels scaled to \[0, 1\]; largest weight 3\.00e\+38\)/);
     const dir = join(tmp.dir, 'big');
     mkdirSync(dir);
     writeFileSync(join(dir, 'model.json'), JSON.stringify(modelJson));
