@@ -108,6 +108,12 @@ export function decodeCheckpoint(bytes: Uint8Array, file: string): TrainState {
   if (!Array.isArray(h.rng) || h.rng.length !== 4 || !h.rng.every((x: unknown) => Number.isInteger(x) && (x as number) >= 0 && (x as number) <= 0xffffffff)) {
     throw new DataError(file, 'corrupt checkpoint: bad random-number state');
   }
+  if (h.rng.every((x: number) => x === 0)) throw new DataError(file, 'corrupt checkpoint: the random-number state is all zeros, the fixed point of xoshiro128** (every draw would be 0)');
+  if (st.batchSize < 1 || st.samples < 1) throw new DataError(file, `corrupt checkpoint: ${st.samples} samples in batches of ${st.batchSize}`);
+  const batches = Math.ceil(st.samples / st.batchSize);
+  // batchInEpoch == batches: stopped after an epoch's last batch, before its evaluations
+  if (h.batchInEpoch > batches) throw new DataError(file, `corrupt checkpoint: it resumes at batch ${h.batchInEpoch + 1} of an epoch of ${batches} batches (${st.samples} samples in batches of ${st.batchSize})`);
+  if (h.correct > Math.min(st.samples, h.batchInEpoch * st.batchSize)) throw new DataError(file, `corrupt checkpoint: ${h.correct} correct predictions in the ${h.batchInEpoch} batches trained of this epoch`);
   const params = tensors.get('params');
   const orderF = tensors.get('order');
   if (!params || !orderF) throw new DataError(file, 'corrupt checkpoint: params or order missing');

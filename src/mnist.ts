@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { constants as zlibConstants, gunzipSync } from 'node:zlib';
 import { DataError } from './errors.js';
 import { readRegularFile } from './files.js';
+import { shapeText, shapesAgree } from './image-shape.js';
 import { IDX_MAX_BYTES, isGzip, parseIdx, parseIdxHeader, type IdxArray } from './idx.js';
 
 /** one split: images row-major (count x features) u8, labels u8 */
@@ -25,7 +26,7 @@ export interface Dataset {
 export interface MnistData {
   train: Dataset;
   test: Dataset;
-  /** max training label + 1 */
+  /** the class count: max training label + 1, or the `classes` option */
   classes: number;
   features: number;
   imageShape: number[];
@@ -229,37 +230,67 @@ export function loadDataset(imagesPath: string, labelsPath: string): Dataset {
   return { images: images.data as Uint8Array, labels: labels.data as Uint8Array, count, imageShape, features };
 }
 
-function maxLabel(labels: Uint8Array): number {
-  let m = 0;
-  for (let i = 0; i < labels.length; i++) if (labels[i] > m) m = labels[i];
-  return m;
+/** what sets the class count when it is given rather than read from the labels */
+export interface ClassOptions {
+  /**
+   * the number of classes (2..256): the output width, for a dataset whose training set lacks a class;
+   * by default it is the largest training label + 1, and every class in that range must have a
+   * training example (a class with none is almost always a corrupt label)
+   */
+  classes?: number;
+  /** where `classes` came from, for messages (default '--classes') */
+  classesFrom?: string;
 }
 
-/** Load MNIST (or any dataset with the same file names and layout) from `dir`. */
-export function loadMnist(dir: string = defaultDataDir()): MnistData {
+/**
+ * The class count of a dataset: `opts.classes`, or the largest training label + 1, refusing a range
+ * with classes that have no training example (unless `opts.classes` says so) and test labels outside
+ * it; one DataError naming the file, the first offending index and value, and what to do.
+ */
+export function checkClasses(train: Uint8Array, test: Uint8Array, files: { trainLabels: string; testLabels: string }, opts: ClassOptions = {}): number {
+  const given = opts.classes, from = opts.classesFrom ?? '--classes';
+  if (given !== undefined && !(Number.isInteger(given) && given >= 2 && given <= 256)) throw new DataError(from, `the class count must be an integer in [2, 256], got ${given}`);
+  const count = new Array<number>(256).fill(0);
+  let max = 0;
+  for (let i = 0; i < train.length; i++) {
+    const y = train[i];
+    count[y]++;
+    if (y > max) max = y;
+    if (given !== undefined && y >= given) throw new DataError(files.trainLabels, `label ${y} at index ${i} is out of range for ${given} classes (0..${given - 1}, from ${from})`);
+  }
+  const classes = given ?? max + 1;
+  const have = count.slice(0, classes).filter((n) => n > 0).length;
+  if (given === undefined) {
+    if (classes < 2) throw new DataError(files.trainLabels, 'every training label is 0; a classifier needs at least 2 classes');
+    const empty = count.findIndex((n, c) => c < classes && n === 0);
+    if (empty >= 0) {
+      const i = train.findIndex((y) => y > empty);
+      throw new DataError(files.trainLabels, `label ${train[i]} at index ${i} makes ${classes} classes (0..${classes - 1}) but only ${have} of them have a training example (class ${empty} has none): a corrupt label? If the data really has ${classes} classes, give --classes ${classes}`);
+    }
+  }
+  for (let i = 0; i < test.length; i++) {
+    const y = test[i];
+    if (y >= classes) {
+      const fix = given === undefined ? `: a corrupt label? If the data really has ${y + 1} classes, give --classes ${y + 1}` : '';
+      throw new DataError(files.testLabels, `label ${y} at index ${i} is outside the classes 0..${classes - 1}${given === undefined ? ` of the training labels (${have} classes with training examples)` : ` (${given} classes, from ${from})`}${fix}`);
+    }
+  }
+  return classes;
+}
+
+/** Load MNIST (or any dataset with the same file names and layout) from `dir`; see ClassOptions for the class count. */
+export function loadMnist(dir: string = defaultDataDir(), opts: ClassOptions = {}): MnistData {
   const files = findDataFiles(dir);
   const train = loadDataset(files.trainImages, files.trainLabels);
   const test = loadDataset(files.testImages, files.testLabels);
 
-  const shape = (s: number[]): string => s.join('x');
-  if (shape(test.imageShape) !== shape(train.imageShape)) {
+  if (!shapesAgree(test.imageShape, train.imageShape)) {
     throw new DataError(
       files.testImages,
-      `test images are ${shape(test.imageShape)} (${test.features} features) but training images are ${shape(train.imageShape)} (${train.features}); both splits must come from the same dataset`,
+      `test images are ${shapeText(test.imageShape)} (${test.features} features) but training images are ${shapeText(train.imageShape)} (${train.features}); both splits must come from the same dataset (shapes must be equal, or one of them flat)`,
     );
   }
 
-  const classes = maxLabel(train.labels) + 1;
-  if (classes < 2) {
-    throw new DataError(files.trainLabels, 'every training label is 0; a classifier needs at least 2 classes');
-  }
-  for (let i = 0; i < test.labels.length; i++) {
-    if (test.labels[i] >= classes) {
-      throw new DataError(
-        files.testLabels,
-        `label ${test.labels[i]} at index ${i} is out of range: the training labels go 0..${classes - 1}`,
-      );
-    }
-  }
+  const classes = checkClasses(train.labels, test.labels, files, opts);
   return { train, test, classes, features: train.features, imageShape: train.imageShape, dir };
 }

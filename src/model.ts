@@ -11,6 +11,7 @@ import { checkPlanFits, sessionBytes } from './limits.js';
 import { SPARSE_MAX_DENSITY, wantsSparseIndex } from './sparse.js';
 import { fit, type FitOptions, type History, type OptimizerConfig } from './train.js';
 import { augmentScratch, imageSize, type ResolvedAugment } from './augment.js';
+import { shapeText, shapesAgree } from './image-shape.js';
 
 export type LossName = 'ce' | 'mse';
 export type InitName = 'auto' | 'xavier-uniform' | 'xavier-normal' | 'he-uniform' | 'he-normal' | 'normal';
@@ -31,6 +32,11 @@ export interface DataSet {
   labels: Uint8Array;
   count: number;
   features: number;
+  /**
+   * the shape of one image (product: features), when known: then it must agree with the model's
+   * imageShape (equal, or one of them flat; src/image-shape.ts)
+   */
+  imageShape?: number[];
 }
 
 export interface ModelConfig {
@@ -231,6 +237,8 @@ export class Model {
   readonly rng: Rng;
   /** set while fit() runs */
   training = false;
+  /** @internal the training sample order of the last fit(): the next fit() on data of that size continues it */
+  sampleOrder: Int32Array | null = null;
 
   private session: Session | null = null;
   /**
@@ -312,6 +320,9 @@ export class Model {
     }
     this.step = 0;
     this.epochsDone = 0;
+    // a fresh start: the shuffling stream and the sample order begin again as in a new model
+    this.rng.setState(new Rng(this.config.seed ^ 0x5eed).getState());
+    this.sampleOrder = null;
     if (this.session) for (const t of this.session.opt) this.backend.fill(t, t.length, 0);
     this.savedOpt = null;
   }
@@ -534,6 +545,10 @@ export class Model {
     if (!(d.images instanceof Uint8Array || (d.images as unknown) instanceof Uint8ClampedArray)) throw new UsageError(`${name}: images must be a Uint8Array of pixel values 0..255, got ${kindOf(d.images)}`);
     if (!ArrayBuffer.isView(d.labels) || d.labels instanceof DataView) throw new UsageError(`${name}: labels must be a Uint8Array of class numbers, got ${kindOf(d.labels)}`);
     if (d.features !== this.inputs) throw new SimdnetError(`${name} has ${d.features} features per image but the model takes ${this.inputs} inputs`);
+    const shape = this.config.imageShape;
+    if (Array.isArray(d.imageShape) && !shapesAgree(d.imageShape, shape)) {
+      throw new SimdnetError(`${name}: images are ${shapeText(d.imageShape)} but the model takes ${shapeText(shape)} images (${this.inputs} values); give images of that shape${shape.length > 1 ? ` (or flat rows of ${this.inputs} values)` : ''}`);
+    }
     if (!Number.isInteger(d.count)) throw new SimdnetError(`${name}: count must be a whole number of items, got ${String(d.count)}`);
     if (d.images.length < d.count * d.features || d.labels.length < d.count) throw new SimdnetError(`${name}: ${d.count} items declared but the arrays are shorter`);
     if (d.count < 1) throw new SimdnetError(`${name} is empty`);

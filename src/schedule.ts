@@ -42,6 +42,11 @@ export function checkSchedule(c: ScheduleConfig = {}): Required<ScheduleConfig> 
   return { type, stepSize, gamma, minLr, warmup };
 }
 
+/** refuse a warm-up that lasts the whole run (`runEpochs` epochs): the rate would never reach lr */
+export function checkWarmup(warmup: number, runEpochs: number, lr: number): void {
+  if (warmup >= runEpochs) throw new UsageError(`a warm-up (--warmup) of ${warmup} epochs is not shorter than the run's ${runEpochs} epochs: the learning rate would never reach ${lr}; give fewer warm-up epochs`);
+}
+
 /** the learning rate for 0-based epoch e of total epochs, base rate lr */
 export function learningRateAt(c: ScheduleConfig | undefined, lr: number, e: number, total: number): number {
   const s = checkSchedule(c);

@@ -6,14 +6,21 @@ import { UsageError, SimdnetError } from './errors.js';
 import type { DataSet, Evaluation, Model } from './model.js';
 import { checkResumable, dataFingerprint, type CheckpointSettings, type TrainState } from './checkpoint.js';
 import { imageSize, resolveAugment, type AugmentOptions } from './augment.js';
+import { EXPLODE_BATCHES, LossWatch, likelyCause } from './divergence.js';
+import { overflowWitness } from './finite-outputs.js';
 
-/** training stopped because the loss or the weights became NaN/Inf (exit 3); the model holds the last good weights */
+/**
+ * training stopped because the loss, a gradient or an update became NaN/Inf, or the loss exploded
+ * while finite (src/divergence.ts has the rule); exit 3. The model then holds the last weights that
+ * give finite outputs on real inputs (src/finite-outputs.ts): `kept` says which (those from before
+ * the batch, the end of an earlier epoch, or the start of the call), or is null when none do.
+ */
 export class DivergenceError extends SimdnetError {
   /**
-   * partial: the update of some weights overflowed and those kept their previous values while the
-   * others were updated (all weights are finite); otherwise the weights are those from before the batch
+   * partial: the model holds the weights after the batch whose update overflowed for some weights
+   * (those kept their previous values, the others were updated; all are finite)
    */
-  constructor(message: string, readonly epoch: number, readonly batch: number, readonly partial = false) {
+  constructor(message: string, readonly epoch: number, readonly batch: number, readonly partial = false, readonly kept: string | null = null) {
     super(message, 3);
     this.name = 'DivergenceError';
   }
@@ -26,7 +33,7 @@ export class InterruptedError extends SimdnetError {
     this.name = 'InterruptedError';
   }
 }
-import { checkSchedule, learningRateAt, type ScheduleConfig } from './schedule.js';
+import { checkSchedule, checkWarmup, learningRateAt, type ScheduleConfig } from './schedule.js';
 
 export type OptimizerName = 'sgd' | 'momentum' | 'nesterov' | 'adam' | 'adamw';
 export const OPTIMIZERS: readonly OptimizerName[] = ['sgd', 'momentum', 'nesterov', 'adam', 'adamw'];
@@ -143,11 +150,17 @@ function inRange(name: string, v: number, lo: number, hi: number, hiOpen = true)
   return v;
 }
 
+/** refuse a learning rate that is not a positive number, or is 0 in float32 (the kernels' precision) */
+export function checkLearningRate(lr: number): void {
+  if (!(lr > 0) || !Number.isFinite(lr)) throw new UsageError(`learning rate must be a positive number, got ${lr}`);
+  if (Math.fround(lr) === 0) throw new UsageError(`learning rate (--lr) ${lr} is 0 in float32, the precision the kernels train in, so nothing would train; give one such as 0.01`);
+}
+
 export function resolveOptimizer(o: FitOptions): { opt: OptimizerConfig; lr: number } {
   const type = o.optimizer ?? 'sgd';
   if (!OPTIMIZERS.includes(type)) throw new UsageError(`unknown optimizer '${type}': use one of ${OPTIMIZERS.join(', ')}`);
   const lr = o.learningRate ?? (type.startsWith('adam') ? 0.001 : 0.1);
-  if (!(lr > 0) || !Number.isFinite(lr)) throw new UsageError(`learning rate must be a positive number, got ${lr}`);
+  checkLearningRate(lr);
   // Adam divides by sqrt(v) + epsilon, and v stays 0 for a weight whose gradient is always 0 (a blank
   // image border): epsilon 0 (or below float32's smallest, as the kernels hold it) made that 0 / 0 = NaN,
   // reported as divergence
@@ -166,6 +179,9 @@ export function resolveOptimizer(o: FitOptions): { opt: OptimizerConfig; lr: num
   };
 }
 
+
+/** the model's weights as src/finite-outputs.ts checks them */
+const modelWeights = (m: Model) => ({ layers: m.config.layers, activations: m.config.activations, inputScale: m.config.inputScale, weights: m.getWeights() });
 
 const now = () => (typeof performance !== 'undefined' ? performance.now() : Date.now());
 /**
@@ -191,9 +207,12 @@ export async function fit(model: Model, train: DataSet, options: FitOptions = {}
   if (options.resume) options = withCheckpointOptions(options, options.resume.settings);
   if (model.training) throw new SimdnetError('this model is already training: wait for fit() to finish before calling it again');
   const epochs = positiveInt('epochs', options.epochs ?? 1);
-  const batch = positiveInt('batch size', options.batchSize ?? 32);
+  const batchAsked = positiveInt('batch size', options.batchSize ?? 32);
   const { opt, lr } = resolveOptimizer(options);
   const sched = checkSchedule(options.schedule);
+  // the schedule runs over the run's epochs (a resume's `epochs` is the total): a warm-up that lasts them all never reaches lr
+  const runEpochs = options.resume ? epochs : model.epochsDone + epochs;
+  checkWarmup(sched.warmup, runEpochs, lr);
   if (sched.type === 'cosine' && sched.minLr > lr) throw new UsageError(`the cosine schedule's minimum learning rate ${sched.minLr} is above the learning rate ${lr}: give a minLr below it`);
   if (options.earlyStopping) {
     positiveInt('early-stopping patience', options.earlyStopping.patience);
@@ -209,6 +228,8 @@ export async function fit(model: Model, train: DataSet, options: FitOptions = {}
   model.checkData(train, 'training data');
   if (options.validationData) model.checkData(options.validationData, 'validation data');
   if (options.testData) model.checkData(options.testData, 'test data');
+  // a batch larger than the training set is the whole set (the same steps; memory for the set, not for the batch)
+  const batch = Math.min(batchAsked, train.count);
 
   // planned before training starts: a model that is training refuses a re-plan (see Model.plan)
   const s = model.plan(batch, optKind, [train, ...extra], augment);
@@ -216,13 +237,18 @@ export async function fit(model: Model, train: DataSet, options: FitOptions = {}
   try {
     const r = s.resident.get(train)!;
     const be = model.backend, V = model.classes, N = train.count;
+    // the sample order continues from the model's previous fit() on data of this size, so two calls of
+    // one epoch each shuffle as one call of two epochs does (the rng and step counter carry on too)
     const order = new Int32Array(N);
-    for (let i = 0; i < N; i++) order[i] = i;
+    if (model.sampleOrder?.length === N) order.set(model.sampleOrder);
+    else for (let i = 0; i < N; i++) order[i] = i;
+    model.sampleOrder = order;
     const batchesPerEpoch = Math.ceil(N / batch);
     const settings: CheckpointSettings = {
       layers: model.config.layers, activations: model.config.activations, loss: model.config.loss,
       optimizer: opt.type, learningRate: lr, momentum: opt.momentum, beta1: opt.beta1, beta2: opt.beta2, epsilon: opt.eps, weightDecay: opt.weightDecay,
-      batchSize: batch, shuffle, seed: model.config.seed, samples: N, backend: be.name,
+      // the batch asked for (one larger than the data trains as the whole set: the same steps either way)
+      batchSize: batchAsked, shuffle, seed: model.config.seed, samples: N, backend: be.name,
       schedule: { ...sched },
       dropout: model.config.dropout,
       augment,
@@ -270,6 +296,32 @@ export async function fit(model: Model, train: DataSet, options: FitOptions = {}
     const every = options.checkpoint?.everyBatches ?? 0;
     cb.onTrainBegin?.({ epochs: targetEpochs - model.epochsDone, batchesPerEpoch, samples: N });
     const history: History = { epochs: [] };
+    // divergence: the rule (src/divergence.ts), and the weights to fall back on, newest first: the
+    // end of the last epoch that passed it, and the weights this call started from
+    const watch = new LossWatch(model.config.loss, V);
+    const start = { params: model.readParams(), where: res ? `the checkpoint's weights (epoch ${res.epochsDone + 1}, batch ${res.batchInEpoch})` : model.epochsDone > 0 ? `the weights this fit() call started from (after epoch ${model.epochsDone})` : 'the initial weights (before any training)' };
+    let good = start;
+    /**
+     * the error for a divergence in (epoch, batch): rolls the model back to the newest weights with
+     * finite outputs on real inputs; `current` describes the weights the model holds when they are a
+     * candidate too (their loss on this batch was finite), else null
+     */
+    const diverge = (what: string, epoch: number, bi: number, rate: number, current: string | null, partial = false): DivergenceError => {
+      const candidates: [Float32Array | null, string][] = [];
+      if (current) candidates.push([null, current]);
+      candidates.push([good.params, good.where]);
+      if (good !== start) candidates.push([start.params, start.where]);
+      let kept: [Float32Array | null, string] | null = null;
+      for (const c of candidates) {
+        if (c[0]) model.writeParams(c[0]);
+        if (overflowWitness(modelWeights(model)) === null) {
+          kept = c;
+          break;
+        }
+      }
+      const tail = kept ? `the last weights with finite outputs are ${kept[1]}` : 'no weights with finite outputs exist (even those this training started from overflow)';
+      return new DivergenceError(`training diverged in epoch ${epoch}, batch ${bi}: ${what}; ${tail}; ${likelyCause(opt, rate)}`, epoch, bi, partial && kept?.[0] === null, kept ? kept[1] : null);
+    };
     let lastYield = now();
     // the run's last trained batch (lastB 0: none yet), checked once more after the loop
     let lastStart = 0, lastB = 0;
@@ -292,19 +344,14 @@ export async function fit(model: Model, train: DataSet, options: FitOptions = {}
         model.loadBatch(s, r, start, B, !!augment);
         model.forward(s, B, true);
         const loss = model.lossForward(s, B);
-        if (!Number.isFinite(loss)) {
-          throw new DivergenceError(`training diverged: the loss became ${loss} in epoch ${epoch}, batch ${bi + 1}; the weights from before this batch are kept; try a lower learning rate (now ${rate})`, epoch, bi + 1);
-        }
+        if (!Number.isFinite(loss)) throw diverge(`the loss became ${loss}`, epoch, bi + 1, rate, null);
+        if (watch.batch(loss / B)) throw diverge(watch.describe(loss / B, `${EXPLODE_BATCHES} batches in a row`), epoch, bi + 1, rate, null);
         const ok = be.argmax_rows(s.preds, s.acts[s.acts.length - 1], s.labels, B, V);
         model.backward(s, B, opt);
         // the divergence guard is inside the update kernel: no weight backup, no extra pass
         const guard = model.update(s, opt, rate);
-        if (guard > 0) {
-          throw new DivergenceError(`training diverged: ${guard} gradients became NaN or Inf in epoch ${epoch}, batch ${bi + 1}; the weights from before this batch are kept; try a lower learning rate (now ${rate})`, epoch, bi + 1);
-        }
-        if (guard < 0) {
-          throw new DivergenceError(`training diverged: the update of ${-guard} weights overflowed to NaN or Inf in epoch ${epoch}, batch ${bi + 1}; those weights keep their previous values, the others were updated; try a lower learning rate (now ${rate})`, epoch, bi + 1, true);
-        }
+        if (guard > 0) throw diverge(`${guard} gradients became NaN or Inf (no weight was changed)`, epoch, bi + 1, rate, `those from before batch ${bi + 1} of epoch ${epoch}`);
+        if (guard < 0) throw diverge(`the update of ${-guard} weights overflowed to NaN or Inf`, epoch, bi + 1, rate, `those after batch ${bi + 1} of epoch ${epoch}, whose ${-guard} overflowing weights kept their previous values`, true);
         lossSum += loss;
         correct += ok;
         lastStart = start;
@@ -325,6 +372,8 @@ export async function fit(model: Model, train: DataSet, options: FitOptions = {}
         }
       }
       const epochMs = now() - t0 - paused;
+      if (watch.epochEnd()) throw diverge(watch.describe(lossSum / N, 'more than half of the epoch\'s batches'), epoch, Math.ceil(N / batch), rate, null);
+      if (watch.streak === 0) good = { params: model.readParams(), where: `those at the end of epoch ${epoch}` };
       model.epochsDone++;
       const logs: EpochLogs = {
         epoch,
@@ -375,8 +424,14 @@ export async function fit(model: Model, train: DataSet, options: FitOptions = {}
       if (!Number.isFinite(loss)) {
         // the loop ends right after an epoch's last batch, so that epoch is the last one done
         const epoch = model.epochsDone, bi = lastStart / batch + 1, rate = learningRateAt(options.schedule, lr, epoch - 1, targetEpochs);
-        throw new DivergenceError(`training diverged: after the last update (epoch ${epoch}, batch ${bi}) the loss on that batch is ${loss}; the weights are finite but overflow in the forward pass; try a lower learning rate (now ${rate})`, epoch, bi, true);
+        throw diverge(`after the last update the loss on that batch is ${loss} (the weights are finite but overflow in the forward pass)`, epoch, bi, rate, null);
       }
+    }
+    // what fit() leaves must give finite outputs on every real input, as a saved or loaded model must
+    const witness = overflowWitness(modelWeights(model));
+    if (witness !== null) {
+      const epoch = model.epochsDone, rate = learningRateAt(options.schedule, lr, Math.max(0, epoch - 1), targetEpochs);
+      throw diverge(`after training the outputs overflow float32 on ${witness}`, epoch, batchesPerEpoch, rate, null);
     }
     if (options.earlyStopping) history.stoppedEarly ??= false;
     return history;

@@ -67,8 +67,8 @@ describe('simdnet CLI', () => {
     expect(e2.err).toBe('');
     expect(JSON.parse(e2.out)).toEqual(JSON.parse(e1.out));
     for (const [flags, msg] of [
-      [['--threads', '0'], /--threads must be a positive integer, got '0'/],
-      [['--threads', '65'], /threads \(--threads\) must be an integer from 1 to 64, got 65/],
+      [['--threads', '0'], /--threads must be an integer in \[1, 64\], got '0'/],
+      [['--threads', '65'], /--threads must be an integer in \[1, 64\], got '65'/],
       [['--threads', '2', '--backend', 'ts'], /threads: 2 needs the wasm-simd backend, not ts/],
     ] as [string[], RegExp][]) {
       const r = run(['train', '--data', sparse, '--epochs', '1', ...flags]);
@@ -125,21 +125,28 @@ describe('simdnet CLI', () => {
 
   const bad: [string, string[], RegExp][] = [
     ['negative learning rate', ['train', '--lr', '-0.1'], /--lr must be a positive number/],
-    ['zero hidden units', ['train', '--hidden', '0'], /--hidden: layer sizes must be positive integers/],
+    ['zero hidden units', ['train', '--hidden', '0'], /--hidden: layer sizes must be integers in \[1, 1048576\], got '0'/],
+    ['hexadecimal hidden units (Number() reads 0x10 as 16)', ['train', '--hidden', '0x10'], /--hidden: layer sizes must be integers in \[1, 1048576\], got '0x10'/],
+    ['an epoch count in exponent form', ['train', '--epochs', '1e300'], /--epochs must be an integer in \[1, 1000000\], got '1e300'/],
+    ['a hexadecimal learning rate', ['train', '--lr', '0x10'], /--lr must be a number, got '0x10'/],
+    ['a learning rate that is 0 in float32', ['train', '--lr', '1e-320'], /^simdnet: learning rate \(--lr\) 1e-320 is 0 in float32, the precision the kernels train in, so nothing would train/],
+    ['a warm-up longer than the run', ['train', '--warmup', '1000000000'], /--warmup must be an integer in \[0, 1000000\], got '1000000000'/],
+    ['a warm-up as long as the run', ['train', '--warmup', '5', '--epochs', '5'], /^simdnet: a warm-up \(--warmup\) of 5 epochs is not shorter than the run's 5 epochs: the learning rate would never reach 0\.1; give fewer warm-up epochs\n$/],
+    ['a class count out of range', ['train', '--classes', '300'], /--classes must be an integer in \[2, 256\], got '300'/],
     ['unknown activation', ['train', '--activation', 'swish'], /--activation: unknown value 'swish'/],
     ['unknown flag', ['train', '--learning-rate', '0.1'], /Unknown option '--learning-rate'/],
     ['a flag whose value is missing before the next flag', ['train', '--lr', '--json'], /^simdnet: --lr is missing its value \(the next argument starts with '-'\); give one, or write --lr=VALUE/],
     ['--save followed by a flag', ['train', '--save', '--json'], /--save is missing its value/],
-    ['bad number', ['train', '--epochs', 'ten'], /--epochs must be a number/],
-    ['a hexadecimal number (Number() reads 0x10 as 16)', ['train', '--epochs', '0x10'], /--epochs must be a number, got '0x10'/],
-    ['fractional batch', ['train', '--batch-size', '2.5'], /--batch-size must be a positive integer/],
+    ['bad number', ['train', '--epochs', 'ten'], /--epochs must be an integer in \[1, 1000000\], got 'ten'/],
+    ['a hexadecimal number (Number() reads 0x10 as 16)', ['train', '--epochs', '0x10'], /--epochs must be an integer in \[1, 1000000\], got '0x10'/],
+    ['fractional batch', ['train', '--batch-size', '2.5'], /--batch-size must be an integer in \[1, 16777216\], got '2\.5'/],
     ['unknown preset', ['train', '--preset', 'nope'], /unknown preset 'nope'/],
     ['a preset named after an Object property', ['train', '--preset', '__proto__'], /unknown preset '__proto__'/],
     ['a preset named constructor, with --augment', ['train', '--preset', 'constructor', '--augment'], /unknown preset 'constructor'/],
     ['unknown backend', ['train', '--backend', 'gpu'], /--backend: unknown value 'gpu'/],
     ['unknown schedule', ['train', '--lr-schedule', 'exp'], /--lr-schedule: unknown value 'exp'/],
     ['step gamma above 1', ['train', '--step-gamma', '1.5'], /--step-gamma must be in \(0, 1\]/],
-    ['negative warm-up', ['train', '--warmup', '-1'], /--warmup must be an integer >= 0/],
+    ['negative warm-up', ['train', '--warmup', '-1'], /--warmup must be an integer in \[0, 1000000\], got '-1'/],
     ['validation split 1', ['train', '--validation-split', '1'], /--validation-split must be in \[0, 1\) \(0: no hold-out/],
     ['negative validation split', ['train', '--validation-split', '-0.1'], /--validation-split must be in \[0, 1\)/],
     ['unknown command', ['fly'], /unknown command 'fly'/],

@@ -3,11 +3,12 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TsBackend } from '../src/backends/ts/index.js';
-import { crc32, decodeModel, encodeModel } from '../src/format.js';
+import { decodeModel, encodeModel } from '../src/format.js';
 import { loadModel, saveModel } from '../src/io.js';
 import { Model } from '../src/model.js';
 import { BACKENDS } from './helpers/backends.js';
 import { tempDir } from './helpers/idx-fixtures.js';
+import { resign, withHeader } from './helpers/file-header.js';
 import { synthetic } from './helpers/synthetic.js';
 
 const tmp = tempDir('simdnet-format-');
@@ -18,27 +19,6 @@ async function trained(backend = new TsBackend()) {
   const m = new Model({ layers: [12, 9, 5, 4], activation: ['relu', 'tanh'], loss: 'ce', seed: 4, imageShape: [3, 4] }, backend);
   await m.fit(data, { epochs: 2, batchSize: 10, optimizer: 'adam', learningRate: 0.01 });
   return { m, data };
-}
-
-/** rewrite the checksum after tampering, so the later checks are reached */
-function resign(bytes: Uint8Array): Uint8Array {
-  new DataView(bytes.buffer, bytes.byteOffset).setUint32(bytes.length - 4, crc32(bytes.subarray(0, bytes.length - 4)), true);
-  return bytes;
-}
-function withHeader(bytes: Uint8Array, edit: (h: any) => void): Uint8Array {
-  const dv = new DataView(bytes.buffer, bytes.byteOffset);
-  const hlen = dv.getUint32(12, true);
-  const h = JSON.parse(new TextDecoder().decode(bytes.subarray(16, 16 + hlen)));
-  edit(h);
-  const weights = bytes.subarray(Math.ceil((16 + hlen) / 4) * 4, bytes.length - 4);
-  const json = new TextEncoder().encode(JSON.stringify(h));
-  const start = Math.ceil((16 + json.length) / 4) * 4;
-  const out = new Uint8Array(start + weights.length + 4);
-  out.set(bytes.subarray(0, 12));
-  new DataView(out.buffer).setUint32(12, json.length, true);
-  out.set(json, 16);
-  out.set(weights, start);
-  return resign(out);
 }
 
 describe('model files', () => {
@@ -89,7 +69,14 @@ describe('model files', () => {
       ['version', resign((() => { const x = good.slice(); x[8] = 9; return x; })()), /unsupported format version 9/],
       ['headerlen', resign((() => { const x = good.slice(); new DataView(x.buffer).setUint32(12, 1e9, true); return x; })()), /header length/],
       ['json', resign((() => { const x = good.slice(); x[17] = 0x7b; x[18] = 0x7b; return x; })()), /corrupt header/],
-      ['layers', withHeader(good, (h) => { h.layers = [12, 9, 5, 5]; }), /weights missing or of the wrong size|does not fit/],
+      ['layers', withHeader(good, (h) => { h.layers = [12, 9, 5, 5]; }), /weights missing or of the wrong size|does not fit|corrupt header: classes/],
+      // a header that contradicts itself (a valid CRC): issue 23 item 10
+      ['classes', withHeader(good, (h) => { h.classes = 7; }), /corrupt header: classes 7 but the output layer has \d+ units/],
+      ['imageShape', withHeader(good, (h) => { h.imageShape = [5, 5]; }), /corrupt header: imageShape \[5,5\] does not describe the first layer's \d+ inputs/],
+      ['overlap', withHeader(good, (h) => { h.tensors[1].offset = 0; h.tensors[0].offset = h.tensors[1].shape.reduce((a: number, b: number) => a * b, 1) * 4 - 4; }), /corrupt header: tensors .* overlap|does not fit/],
+      ['transposed', withHeader(good, (h) => { h.tensors[0].shape = h.tensors[0].shape.slice().reverse(); }), /corrupt header: layer 1's tensors are \d+x\d+ and \d+ but the layers say/],
+      ['stray tensor', withHeader(good, (h) => { h.tensors[1].name = 'layers.9.b'; }), /corrupt header: tensor "layers\.9\.b" belongs to no layer/],
+      ['duplicate name', withHeader(good, (h) => { h.tensors[1].name = h.tensors[0].name; }), /corrupt header: two tensors are named "layers\.0\.W"/],
       ['shape', withHeader(good, (h) => { h.tensors[0].shape = [1000000, 1000000]; }), /does not fit/],
       ['activation', withHeader(good, (h) => { h.activations[0] = 'swish'; }), /bad activations/],
       ['nan', resign((() => { const x = good.slice(); const hlen = new DataView(x.buffer).getUint32(12, true); new DataView(x.buffer).setFloat32(Math.ceil((16 + hlen) / 4) * 4, NaN, true); return x; })()), /non-finite/],

@@ -10,12 +10,14 @@
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DataError } from '../src/errors.js';
-import { crc32, decodeModel, encodeModel } from '../src/format.js';
+import { decodeModel, encodeModel } from '../src/format.js';
 import { decodeCheckpoint, encodeCheckpoint } from '../src/checkpoint.js';
 import { parseIdx } from '../src/idx.js';
 import { readIdxFile } from '../src/mnist.js';
 import { Rng } from '../src/rng.js';
+import { fromTfjs, toTfjs } from '../src/interop.js';
 import { encodeIdx, tempDir } from './helpers/idx-fixtures.js';
+import { resign, withHeader } from './helpers/file-header.js';
 
 const CASES = Number(process.env.SIMDNET_FUZZ_CASES ?? 5000);
 const SEED = Number(process.env.SIMDNET_FUZZ_SEED ?? 20261128);
@@ -119,10 +121,38 @@ function checkpointSeed(r: Rng): Uint8Array {
   });
 }
 
-function resign(b: Uint8Array): Uint8Array {
-  if (b.length >= 20) new DataView(b.buffer, b.byteOffset).setUint32(b.length - 4, crc32(b.subarray(0, b.length - 4)), true);
-  return b;
+/** re-encode a file with its JSON header edited by `edit` (with the case's rng) */
+const rewriteHeader = (bytes: Uint8Array, edit: (h: any, r: Rng) => void, r: Rng): Uint8Array => withHeader(bytes, (h) => edit(h, r));
+
+const int32 = (r: Rng) => [0, 1, 2, 3, 5, 7, 9, 100, -1, 2 ** 31][r.int(10)];
+/**
+ * edits that keep a header valid JSON but may make it contradict itself or its tensors (issue 23
+ * item 10): the parsers must refuse each contradiction with one line, never accept it
+ */
+const headerEdits: Record<string, (h: any, r: Rng) => void> = {
+  classes: (h, r) => { h.classes = int32(r); },
+  imageShape: (h, r) => { h.imageShape = [int32(r), int32(r)]; },
+  layers: (h, r) => { h.layers = h.layers?.map((n: number) => (r.int(2) ? n : int32(r))); },
+  tensorOffset: (h, r) => { const t = h.tensors[r.int(h.tensors.length)]; t.offset = r.int(2) ? 0 : 4 * r.int(40); },
+  tensorShape: (h, r) => { const t = h.tensors[r.int(h.tensors.length)]; t.shape = t.shape.slice().reverse(); if (r.int(2)) t.shape.push(1); },
+  tensorName: (h, r) => { const t = h.tensors[r.int(h.tensors.length)]; t.name = pick(r, ['layers.0.W', 'layers.0.b', 'layers.7.W', 'params', 'order', 'opt.0', 'x']); },
+  batchInEpoch: (h, r) => { h.batchInEpoch = int32(r); },
+  batchSize: (h, r) => { if (h.settings) h.settings.batchSize = int32(r); },
+  rng: (h, r) => { h.rng = r.int(2) ? [0, 0, 0, 0] : [int32(r), 0, 0, 0]; },
+  correct: (h, r) => { h.correct = int32(r); },
+};
+
+/** what a decoded model or checkpoint must satisfy whenever the parser accepts it */
+function consistentModel(m: ReturnType<typeof decodeModel>): void {
+  const L = m.config.layers;
+  if (m.config.imageShape.reduce((a: number, b: number) => a * b, 1) !== L[0]) throw new Error(`accepted imageShape ${m.config.imageShape} for ${L[0]} inputs`);
+  m.weights.forEach((w, l) => { if (w.W.length !== L[l] * L[l + 1] || w.b.length !== L[l + 1]) throw new Error(`accepted layer ${l} of the wrong size`); });
 }
+function consistentCheckpoint(c: ReturnType<typeof decodeCheckpoint>): void {
+  if (c.rng.every((x) => x === 0)) throw new Error('accepted an all-zero rng state');
+  if (c.batchInEpoch > Math.ceil(c.settings.samples / c.settings.batchSize)) throw new Error(`accepted batchInEpoch ${c.batchInEpoch}`);
+}
+
 
 interface Outcome {
   ok: number;
@@ -140,7 +170,7 @@ function runCase(tag: string, input: Uint8Array, parse: () => unknown, sizeBound
     result = parse();
     o.ok++;
   } catch (e) {
-    if (!(e instanceof DataError)) throw new Error(`${tag}: not a DataError: ${(e as Error)?.stack ?? e}`);
+    if (!(e instanceof DataError)) throw new Error(`${tag}: not a DataError: ${(e as Error)?.stack ?? e}`, { cause: e });
     if (e.message.includes('\n') || e.message.length === 0) throw new Error(`${tag}: DataError message is not one line: ${JSON.stringify(e.message)}`);
     o.dataErrors++;
   }
@@ -163,7 +193,8 @@ describe(`fuzz (${CASES} cases, seed ${SEED})`, () => {
     const ckpt = checkpointSeed(r);
     const names = Object.keys(mutations);
     const o: Outcome = { ok: 0, dataErrors: 0, maxMs: 0, maxGrowth: 0 };
-    const kinds = { idxRaw: 0, idxGzip: 0, gzipStream: 0, model: 0, modelResigned: 0, checkpoint: 0 };
+    const kinds = { idxRaw: 0, idxGzip: 0, gzipStream: 0, model: 0, modelResigned: 0, modelHeader: 0, checkpoint: 0, checkpointHeader: 0 };
+    const edits = Object.keys(headerEdits);
     const t0 = performance.now();
     for (let c = 0; c < CASES; c++) {
       const kind = c % 5;
@@ -190,10 +221,24 @@ describe(`fuzz (${CASES} cases, seed ${SEED})`, () => {
         runCase(`${tag} gzip stream`, input, () => readIdxFile(path), seed.length, o);
         kinds.gzipStream++;
       } else if (c % 10 === 9) {
-        // checkpoint files: same container, different header checks (re-signed so they are reached)
-        const input = resign(mutations[m](ckpt, r));
-        runCase(`${tag} checkpoint`, input, () => decodeCheckpoint(input, 'fuzz.ckpt'), ckpt.length, o);
-        kinds.checkpoint++;
+        // checkpoint files: same container, different header checks (re-signed so they are reached);
+        // half of them get a header edit that may contradict the rest
+        if (r.int(2)) {
+          const e = pick(r, edits);
+          const input = rewriteHeader(ckpt, headerEdits[e], r);
+          runCase(`${tag} checkpoint header ${e}`, input, () => consistentCheckpoint(decodeCheckpoint(input, 'fuzz.ckpt')), ckpt.length, o);
+          kinds.checkpointHeader++;
+        } else {
+          const input = resign(mutations[m](ckpt, r));
+          runCase(`${tag} checkpoint`, input, () => decodeCheckpoint(input, 'fuzz.ckpt'), ckpt.length, o);
+          kinds.checkpoint++;
+        }
+      } else if (kind === 4 && r.int(2)) {
+        const seed = pick(r, models);
+        const e = pick(r, edits);
+        const input = rewriteHeader(seed, headerEdits[e], r);
+        runCase(`${tag} model header ${e}`, input, () => consistentModel(decodeModel(input, 'fuzz.simdnet')), seed.length, o);
+        kinds.modelHeader++;
       } else {
         const seed = pick(r, models);
         const resigned = kind === 4;
@@ -212,4 +257,36 @@ describe(`fuzz (${CASES} cases, seed ${SEED})`, () => {
     expect(o.dataErrors).toBeGreaterThan(CASES / 4); // the mutations do reach the error paths
     expect(o.ok).toBeGreaterThan(0); // and some mutants (e.g. a flipped data bit) are still valid
   }, 300_000);
+});
+
+describe('self-contradicting headers with a valid CRC (issue 23 item 10)', () => {
+  const r = new Rng(7);
+  const ckpt = checkpointSeed(r);
+  const cases: [string, (h: any) => void, RegExp][] = [
+    ['batchInEpoch past the epoch', (h) => { h.batchInEpoch = 4; }, /corrupt checkpoint: it resumes at batch 5 of an epoch of 3 batches \(9 samples in batches of 4\)/],
+    ['an all-zero random-number state', (h) => { h.rng = [0, 0, 0, 0]; }, /corrupt checkpoint: the random-number state is all zeros, the fixed point of xoshiro128\*\*/],
+    ['a batch size of 0', (h) => { h.settings.batchSize = 0; }, /corrupt checkpoint: 9 samples in batches of 0/],
+    ['more correct than trained', (h) => { h.correct = 9; }, /corrupt checkpoint: 9 correct predictions in the 2 batches/],
+    ['overlapping tensors', (h) => { h.tensors[1].offset = 4; h.tensors[0].offset = 0; }, /corrupt header: tensors params and opt\.0 overlap|does not fit/],
+  ];
+  for (const [name, edit, re] of cases) {
+    it(`a checkpoint with ${name} is refused with one line`, () => {
+      expect(() => decodeCheckpoint(rewriteHeader(ckpt, edit, r), 'hand.ckpt')).toThrow(re);
+    });
+  }
+  it('a tfjs Dense layer with use_bias: false whose manifest has a bias is refused (it was dropped), as is any weight no layer uses', () => {
+    const m = { layers: [4, 3, 2], activations: ['relu' as const, 'linear' as const], loss: 'ce' as const, inputScale: 1 / 255, weights: [{ W: new Float32Array(12).fill(0.1), b: new Float32Array(3).fill(0.5) }, { W: new Float32Array(6).fill(0.1), b: new Float32Array(2) }] };
+    const { modelJson, weightsBin } = toTfjs(m);
+    const json = JSON.parse(JSON.stringify(modelJson));
+    json.modelTopology.config.layers[0].config.use_bias = false;
+    expect(() => fromTfjs(json, weightsBin, 'nobias/model.json')).toThrow(/^nobias\/model\.json: layer dense_1 has use_bias: false but the weights manifest has dense_1\/bias; fix use_bias or the manifest \(it would be dropped\)$/);
+    const extra = JSON.parse(JSON.stringify(modelJson));
+    extra.weightsManifest[0].weights.push({ name: 'dense_9/kernel', shape: [1], dtype: 'float32' });
+    expect(() => fromTfjs(extra, new Uint8Array([...weightsBin, 0, 0, 0, 0]), 'extra/model.json')).toThrow(/the weights manifest has dense_9\/kernel, which no Dense layer uses/);
+    expect(fromTfjs(modelJson, weightsBin).layers).toEqual([4, 3, 2]);
+  });
+
+  it('an epoch stopped after its last batch (batchInEpoch = batches) is still accepted', () => {
+    expect(decodeCheckpoint(rewriteHeader(ckpt, (h) => { h.batchInEpoch = 3; }, r), 'ok.ckpt').batchInEpoch).toBe(3);
+  });
 });

@@ -326,7 +326,24 @@ describe('loadDataset / loadMnist on fixtures', () => {
       { count: 400, shape: [2, 2], classes: 10, seed: 2, labels: testLabels },
     );
     const file = join(dir, 't10k-labels-idx1-ubyte');
-    expectDataError(() => loadMnist(dir), file, /label 12 at index 345 is out of range: the training labels go 0\.\.9$/);
+    expectDataError(() => loadMnist(dir), file, /label 12 at index 345 is outside the classes 0\.\.9 of the training labels \(10 classes with training examples\): a corrupt label\? If the data really has 13 classes, give --classes 13$/);
+    // the class count given: the test label is a class without training examples, accepted
+    expect(loadMnist(dir, { classes: 13 }).classes).toBe(13);
+    expectDataError(() => loadMnist(dir, { classes: 12 }), file, /label 12 at index 345 is outside the classes 0\.\.11 \(12 classes, from --classes\)$/);
+  });
+
+  it('refuses training labels that leave classes without an example (a corrupt label makes 201 classes), unless the class count is given', () => {
+    const labels = seeded(2000, 5, 10);
+    labels[1234] = 200;
+    const dir = writeMnistLike(t, 'corrupt-label', { count: 2000, shape: [2, 2], classes: 10, seed: 1, labels }, { count: 5, shape: [2, 2], classes: 10, seed: 2, labels: [0, 1, 2, 3, 4] });
+    const file = join(dir, 'train-labels-idx1-ubyte');
+    expectDataError(() => loadMnist(dir), file, /: label 200 at index 1234 makes 201 classes \(0\.\.200\) but only 11 of them have a training example \(class 10 has none\): a corrupt label\? If the data really has 201 classes, give --classes 201$/);
+    expect(loadMnist(dir, { classes: 201 }).classes).toBe(201);
+    expectDataError(() => loadMnist(dir, { classes: 10 }), file, /: label 200 at index 1234 is out of range for 10 classes \(0\.\.9, from --classes\)$/);
+    // a training set without class 2 (0, 1, 3): refused at the first label past the gap; --classes 4 (or 5) sets the width
+    const gap = writeMnistLike(t, 'gap', { count: 4, shape: [2], classes: 4, seed: 1, labels: [0, 1, 3, 1] }, { count: 2, shape: [2], classes: 4, seed: 2, labels: [2, 0] });
+    expectDataError(() => loadMnist(gap), join(gap, 'train-labels-idx1-ubyte'), /: label 3 at index 2 makes 4 classes \(0\.\.3\) but only 3 of them have a training example \(class 2 has none\)/);
+    expect(loadMnist(gap, { classes: 5 }).classes).toBe(5);
   });
 
   it('rejects training labels that are all 0', () => {

@@ -192,3 +192,34 @@ describe('dropout in training', () => {
     await expect(Model.create({ layers: [7, 4, 3], dropout: 1 }, { backend: 'ts' })).rejects.toThrow(/dropout rates must be in \[0, 1\)/);
   });
 });
+
+describe('fit() called again continues the run (issue 23 item 15)', () => {
+  it('two calls of one epoch each end bit-identical to one call of two epochs: the sample order, rng and step carry on', async () => {
+    const { sameBits } = await import('./helpers/bits.js');
+    const data = synthetic(53, 30, 3, 11);
+    const cases: { optimizer: OptimizerName; dropout: number; augment: boolean }[] = [
+      { optimizer: 'sgd', dropout: 0, augment: false },
+      { optimizer: 'momentum', dropout: 0.2, augment: false },
+      { optimizer: 'adam', dropout: 0, augment: true },
+    ];
+    for (const b of BACKENDS) {
+      for (const c of cases) {
+        const make = async () => new Model({ layers: [30, 9, 3], activation: 'relu', seed: 5, imageShape: [6, 5], dropout: c.dropout }, await b.create());
+        const opts = { batchSize: 8, optimizer: c.optimizer, learningRate: c.optimizer === 'adam' ? 0.01 : 0.1, augment: c.augment ? { shift: 1, rotate: 5, scale: 0.05, elastic: 0, sigma: 1 } : undefined };
+        const one = await make();
+        await one.fit(data, { ...opts, epochs: 2 });
+        const two = await make();
+        await two.fit(data, { ...opts, epochs: 1 });
+        await two.fit(data, { ...opts, epochs: 1 });
+        expect(two.step).toBe(one.step);
+        expect(sameBits(two.readParams(), one.readParams()), `${b.name} ${JSON.stringify(c)}`).toBe(true);
+        // initialize() starts over: the same as a new model's first epoch
+        two.initialize();
+        await two.fit(data, { ...opts, epochs: 1 });
+        const fresh = await make();
+        await fresh.fit(data, { ...opts, epochs: 1 });
+        expect(sameBits(two.readParams(), fresh.readParams()), `${b.name} ${JSON.stringify(c)} after initialize()`).toBe(true);
+      }
+    }
+  });
+});
