@@ -1,14 +1,27 @@
 #!/usr/bin/env node
 // npm run bench:compare [-- --quick] [-- --json] [-- --reps N] [-- --budget SECONDS] [-- --peers a,b]
+//                       [-- --workloads W1,W2,W3,W4,W5]
 //
 // Trains the same workloads, single-threaded, in one run, on simdnet (wasm SIMD, wasm scalar, TS)
 // (and wasm SIMD with two threads, wasm-simd-2t, the one row that is not single-threaded)
-// and its peers (TensorFlow.js cpu, tfjs-backend-wasm, NumPy), and reports epoch times, samples/s,
-// dense-equivalent GFLOP/s, test accuracy and simdnet's time as a ratio to each peer's.
+// and its peers (TensorFlow.js cpu, tfjs-backend-wasm, NumPy; for the CNN also jax-js and PyTorch),
+// and reports epoch times, samples/s, GFLOP/s, test accuracy and simdnet's time as a ratio to each peer's.
 //
 //   W1  the article's network: 784-64-10 sigmoid, softmax + cross-entropy, SGD lr 0.1, batch 64
 //   W2  wide: 784-800-10 ReLU, softmax + cross-entropy, SGD momentum 0.9, lr 0.01, batch 128
 //   W3  inference: the 10,000 test images (batches of 1,000) through the W1 and W2 networks
+//   W4  the Keras "mnist_convnet" CNN (conv 3x3x32 relu, maxpool 2, conv 3x3x64 relu, maxpool 2,
+//       flatten, dropout 0.5, dense 10 softmax; 34,826 parameters), Adam lr 0.001, batch 128
+//   W5  inference: the 10,000 test images (batches of 1,000) through the W4 network
+//
+// --workloads picks what runs: W1 and W2 each bring their W3 row, W4 brings W5 (W3 or W5 alone run
+// the training they infer with). Default: W1,W2,W3, the set bench/results/compare.* holds; W4/W5 run
+// when asked for (--workloads W4,W5) and write bench/results/compare-W4-W5.* (any set other than the
+// default writes compare-<set>.*). simdnet cannot train CNNs yet: its W4/W5 rows are listed as not
+// measured, with the reason, never as a number. tfjs-backend-wasm's CNN training fails (tfjs #8474):
+// its error is recorded, and its W5 inference timed (with untrained weights: no accuracy given).
+// W4's time budget per run is 30 s (a tfjs-cpu batch alone takes minutes); W5's slow peers infer a
+// fraction of the test set (whole batches of 1,000, as many as fit the budget), scaled like W4's.
 //
 // Each peer is its own process (bench/peers/*), kept alive for a workload and driven by JSON lines,
 // so every peer's timed runs are interleaved with the others' (round robin, rotating the order)
@@ -19,14 +32,14 @@
 // DIR instead); --json prints the JSON object on stdout (the table then goes to stderr). --quick is
 // the smoke mode `npm test` runs: its files are compare-quick.*, its history line says "quick": true.
 import { spawn, execFileSync } from 'node:child_process';
-import { appendFileSync, mkdirSync, writeFileSync, renameSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, writeFileSync, renameSync } from 'node:fs';
 import { cpus, loadavg, totalmem, platform, arch } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { createRequire } from 'node:module';
 import { median, pairRatio } from './stats.mjs';
-import { WORKLOADS } from './workloads.mjs';
+import { CNN_WORKLOADS, WORKLOADS as MLP_WORKLOADS } from './workloads.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -49,10 +62,18 @@ const PEERS = {
   'tfjs-cpu': { peer: 'tfjs', backend: 'cpu', cmd: [process.execPath, join(here, 'peers/tfjs.mjs')], init: { backend: 'cpu' } },
   'tfjs-wasm': { peer: 'tfjs', backend: 'wasm', cmd: [process.execPath, join(here, 'peers/tfjs.mjs')], init: { backend: 'wasm' } },
   numpy: { peer: 'numpy', backend: 'openblas', cmd: ['python3', join(here, 'peers/numpy_peer.py')], init: {}, python: true },
+  // Debian's python3-torch installs for the system Python; the peer says so when torch is missing
+  torch: { peer: 'pytorch', backend: 'cpu', cmd: [existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3', join(here, 'peers/torch_peer.py')], init: {}, python: true },
+  jaxjs: { peer: 'jax-js', backend: 'wasm', cmd: [process.execPath, join(here, 'peers/jaxjs.mjs')], init: { backend: 'wasm' } },
 };
+const SIMDNET = Object.keys(PEERS).filter((id) => PEERS[id].peer === 'simdnet');
+const MLP_PEERS = [...SIMDNET, 'tfjs-cpu', 'tfjs-wasm', 'numpy'];
+/** the workload names --workloads takes, and the training workloads each one needs */
+const WORKLOAD_NAMES = { W1: ['W1'], W2: ['W2'], W3: ['W1', 'W2'], W4: ['W4'], W5: ['W4'] };
+const DEFAULT_WORKLOADS = ['W1', 'W2', 'W3'];
 
 function parseArgs(argv) {
-  const o = { quick: false, json: false, reps: null, budget: null, peers: Object.keys(PEERS), out: join(here, 'results') };
+  const o = { quick: false, json: false, reps: null, budget: null, peers: Object.keys(PEERS), out: join(here, 'results'), workloads: DEFAULT_WORKLOADS };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -65,16 +86,19 @@ function parseArgs(argv) {
     else if (a === '--budget') o.budget = Number(value());
     else if (a === '--out') o.out = value();
     else if (a === '--peers') o.peers = value().split(',').map((s) => s.trim()).filter(Boolean);
+    else if (a === '--workloads') o.workloads = value().split(',').map((s) => s.trim().toUpperCase()).filter(Boolean);
     else if (a === '--help' || a === '-h') {
-      process.stdout.write('usage: node bench/compare.mjs [--quick] [--json] [--reps N (>= 3)] [--budget SECONDS per timed run] [--peers ' + Object.keys(PEERS).join(',') + '] [--out DIR]\n');
+      process.stdout.write('usage: node bench/compare.mjs [--quick] [--json] [--reps N (>= 3)] [--budget SECONDS per timed run] [--peers ' + Object.keys(PEERS).join(',') + '] [--workloads ' + Object.keys(WORKLOAD_NAMES).join(',') + ' (default ' + DEFAULT_WORKLOADS.join(',') + ')] [--out DIR]\n');
       process.exit(0);
     } else fail(`unknown option '${a}' (see --help)`);
   }
   o.reps ??= 3;
-  o.budget ??= o.quick ? 0.05 : 8;
+  if (o.quick) o.budget ??= 0.05;
   if (!Number.isInteger(o.reps) || o.reps < 3) fail(`--reps must be an integer >= 3 (min and median need at least 3 runs), got ${o.reps}`);
-  if (!(o.budget > 0)) fail(`--budget must be a positive number of seconds, got ${o.budget}`);
+  if (o.budget !== null && !(o.budget > 0)) fail(`--budget must be a positive number of seconds, got ${o.budget}`);
   for (const p of o.peers) if (!PEERS[p]) fail(`unknown peer '${p}': use some of ${Object.keys(PEERS).join(', ')}`);
+  for (const w of o.workloads) if (!WORKLOAD_NAMES[w]) fail(`unknown workload '${w}': use some of ${Object.keys(WORKLOAD_NAMES).join(', ')}`);
+  if (!o.workloads.length) fail('--workloads needs at least one workload');
   return o;
 }
 
@@ -87,19 +111,27 @@ const say = (s) => (opts.json ? process.stderr : process.stdout).write(s + '\n')
 const W3_FAST_REPS = 15;
 
 const TRAIN_N = 60000, TEST_N = 10000, C = 784, V = 10;
+/**
+ * The training workloads (bench/workloads.mjs), with what bench:compare adds: `infer` names the
+ * inference row run with the trained network, `peers` the peers that train it, `absent` the ones
+ * that cannot yet (with the reason, shown in the table), `budget` the default time budget per timed
+ * run (--budget overrides it).
+ */
+const WORKLOADS = [
+  ...MLP_WORKLOADS.map((w) => ({ ...w, infer: `W3-${w.name}`, peers: MLP_PEERS, budget: 8 })),
+  ...CNN_WORKLOADS.map((w) => ({
+    ...w, infer: 'W5', peers: ['tfjs-cpu', 'tfjs-wasm', 'jaxjs', 'torch'], budget: 30, calibBatches: 1, inferFraction: true,
+    absent: Object.fromEntries(SIMDNET.map((id) => [id, 'simdnet cannot train convolutional networks yet (issue 22)'])),
+  })),
+];
+const describe = (w) => (w.net ? `${w.net} (conv 3x3x32 relu, maxpool 2, conv 3x3x64 relu, maxpool 2, flatten, dropout ${w.dropout}, dense 10), ${w.optimizer} lr ${w.lr}, batch ${w.batchSize}`
+  : `${[C, ...w.hidden, V].join('-')} ${w.activation}, ${w.optimizer} lr ${w.lr}, batch ${w.batchSize}`);
+/** multiply-adds per sample of each weight layer, in order */
+const layerMacs = (w) => w.macs ?? [C, ...w.hidden, V].slice(1).map((n, i, a) => (i ? a[i - 1] : C) * n);
 /** dense-equivalent FLOPs per training sample: forward, weight gradients, and dX of every layer but the first */
-function trainFlops(w) {
-  const sizes = [C, ...w.hidden, V];
-  let f = 0;
-  for (let i = 0; i + 1 < sizes.length; i++) f += 2 * sizes[i] * sizes[i + 1] * (i === 0 ? 2 : 3);
-  return f;
-}
-function inferFlops(w) {
-  const sizes = [C, ...w.hidden, V];
-  let f = 0;
-  for (let i = 0; i + 1 < sizes.length; i++) f += 2 * sizes[i] * sizes[i + 1];
-  return f;
-}
+const trainFlops = (w) => layerMacs(w).reduce((f, m, i) => f + 2 * m * (i === 0 ? 2 : 3), 0);
+const inferFlops = (w) => layerMacs(w).reduce((f, m) => f + 2 * m, 0);
+const selected = new Set(opts.workloads.flatMap((n) => WORKLOAD_NAMES[n]));
 
 // ---- peers as child processes -----------------------------------------------------------------
 
@@ -166,41 +198,57 @@ const t0 = Date.now();
 const load0 = loadavg()[0];
 
 for (const w of WORKLOADS) {
-  say(`${w.name}: ${[C, ...w.hidden, V].join('-')} ${w.activation}, ${w.optimizer} lr ${w.lr}, batch ${w.batchSize}`);
+  if (!selected.has(w.name)) continue;
+  say(`${w.name}: ${describe(w)}`);
+  const budget = opts.budget ?? w.budget;
   const live = [];
   for (const id of opts.peers) {
+    if (w.absent?.[id]) {
+      for (const name of [w.name, w.infer]) skipped.push({ peer: id, workload: name, reason: w.absent[id] });
+      continue;
+    }
+    if (!w.peers.includes(id)) continue;
     const child = new Child(id);
     try {
       const r = await child.call({ cmd: 'init', workload: w, dataDir: dataDir(), ...PEERS[id].init });
       peerInfo[id] = { ...(peerInfo[id] ?? {}), ...r.info };
-      live.push({ id, child, runs: [], infer: [] });
+      live.push({ id, child, runs: [], infer: [], trained: 0 });
     } catch (e) {
       skipped.push({ peer: id, workload: w.name, reason: String(e.message) });
       say(`  ${id}: skipped (${e.message})`);
       child.quit();
     }
   }
+  if (w.absent) for (const id of opts.peers.filter((id) => w.absent[id])) say(`  ${id}: not measured (${w.absent[id]})`);
+  // a peer whose training fails (tfjs-wasm on the CNN) still has its inference timed, untrained
+  const epoch = async (p, samples) => {
+    const r = await p.child.call({ cmd: 'epoch', samples });
+    p.trained += samples;
+    return r;
+  };
   // calibration: an untimed warm-up, then a timed estimate on a few batches, decide the fraction
-  const calib = w.batchSize * (opts.quick ? 1 : 10);
+  // (a warm-up already longer than the budget is the estimate: the peer runs one batch per run anyway)
+  const calib = w.batchSize * (opts.quick ? 1 : w.calibBatches ?? 10);
   for (const p of live) {
     try {
-      await p.child.call({ cmd: 'epoch', samples: calib });
-      const r = await p.child.call({ cmd: 'epoch', samples: calib });
+      const warm = await epoch(p, calib);
+      const r = warm.ms > budget * 1000 ? warm : await epoch(p, calib);
       const msPerSample = r.ms / calib;
-      const want = Math.min(TRAIN_N, (opts.budget * 1000) / msPerSample);
+      const want = Math.min(TRAIN_N, (budget * 1000) / msPerSample);
       p.samples = Math.max(w.batchSize, Math.min(TRAIN_N, Math.round(want / w.batchSize) * w.batchSize));
       if (p.samples >= TRAIN_N - w.batchSize) p.samples = TRAIN_N;
     } catch (e) {
-      p.failed = e.message;
+      p.trainError = e.message;
+      say(`  ${p.id}: training fails (${e.message})`);
     }
   }
   // timed epochs, interleaved: rep r starts at peer r (mod n)
   for (let rep = 0; rep < opts.reps; rep++) {
     for (let k = 0; k < live.length; k++) {
       const p = live[(rep + k) % live.length];
-      if (p.failed) continue;
+      if (p.failed || p.trainError) continue;
       try {
-        const r = await p.child.call({ cmd: 'epoch', samples: p.samples });
+        const r = await epoch(p, p.samples);
         p.runs.push((r.ms * TRAIN_N) / p.samples);
       } catch (e) {
         p.failed = e.message;
@@ -208,15 +256,18 @@ for (const w of WORKLOADS) {
     }
     say(`  epoch run ${rep + 1}/${opts.reps} done`);
   }
-  // W3: inference over the test set with the network just trained, warm-up then interleaved reps
-  const inferCount = opts.quick ? 200 : TEST_N;
-  const inferBatch = Math.min(1000, inferCount);
+  // inference over the test set with the network just trained, warm-up then interleaved reps
+  const inferBatch = Math.min(1000, opts.quick ? 200 : TEST_N);
   // a pass takes 20 ms to 30 s depending on the peer: those under a second get W3_FAST_REPS passes,
-  // so their medians are not at the mercy of one slow pass on a shared machine
+  // so their medians are not at the mercy of one slow pass on a shared machine; for W5 the warm-up is
+  // one batch, and a peer infers as many whole batches as fit the budget (a fraction, scaled)
   for (const p of live) {
     if (p.failed) continue;
-    const r = await p.child.call({ cmd: 'infer', count: inferCount, batch: inferBatch }).catch((e) => ((p.failed = e.message), null));
-    p.inferReps = r && !opts.quick && r.ms < 1000 ? Math.max(opts.reps, W3_FAST_REPS) : opts.reps;
+    p.inferCount = opts.quick ? 200 : TEST_N;
+    const r = await p.child.call({ cmd: 'infer', count: w.inferFraction ? inferBatch : p.inferCount, batch: inferBatch }).catch((e) => ((p.failed = e.message), null));
+    if (r && w.inferFraction && !opts.quick) p.inferCount = Math.min(TEST_N, inferBatch * Math.max(1, Math.floor((budget * 1000) / r.ms)));
+    const passMs = r && (r.ms * p.inferCount) / r.samples;
+    p.inferReps = r && !opts.quick && passMs < 1000 ? Math.max(opts.reps, W3_FAST_REPS) : opts.reps;
   }
   const inferRounds = Math.max(opts.reps, ...live.map((p) => p.inferReps ?? 0));
   for (let rep = 0; rep < inferRounds; rep++) {
@@ -224,8 +275,8 @@ for (const w of WORKLOADS) {
       const p = live[(rep + k) % live.length];
       if (p.failed || p.infer.length >= p.inferReps) continue;
       try {
-        const r = await p.child.call({ cmd: 'infer', count: inferCount, batch: inferBatch });
-        p.infer.push({ ms: (r.ms * TEST_N) / inferCount, accuracy: r.accuracy });
+        const r = await p.child.call({ cmd: 'infer', count: p.inferCount, batch: inferBatch });
+        p.infer.push({ ms: (r.ms * TEST_N) / p.inferCount, accuracy: r.accuracy });
       } catch (e) {
         p.failed = e.message;
       }
@@ -239,17 +290,23 @@ for (const w of WORKLOADS) {
       say(`  ${p.id}: failed (${p.failed})`);
       continue;
     }
-    const accuracy = p.infer.at(-1).accuracy;
-    const med = median(p.runs);
-    results.push({
-      ...base, workload: w.name, epochMsMin: Math.min(...p.runs), epochMsMedian: med, samplesPerSec: (TRAIN_N / med) * 1000,
-      gflops: (trainFlops(w) * TRAIN_N) / (med * 1e6), testAccuracy: accuracy, fraction: p.samples / TRAIN_N, runs: p.runs.length, runMs: p.runs,
-    });
+    // test accuracy after the training this peer did in the run (calibration and every timed run),
+    // on the images it inferred (all 10,000 unless a fraction); none for a peer that could not train
+    const accuracy = p.trainError ? null : p.infer.at(-1).accuracy;
+    const extra = w.net ? { trainedSamples: p.trained, testImages: p.inferCount } : {};
+    if (p.trainError) skipped.push({ peer: p.id, workload: w.name, reason: `training fails: ${p.trainError}` });
+    else {
+      const med = median(p.runs);
+      results.push({
+        ...base, workload: w.name, epochMsMin: Math.min(...p.runs), epochMsMedian: med, samplesPerSec: (TRAIN_N / med) * 1000,
+        gflops: (trainFlops(w) * TRAIN_N) / (med * 1e6), testAccuracy: accuracy, fraction: p.samples / TRAIN_N, runs: p.runs.length, runMs: p.runs, ...extra,
+      });
+    }
     const ims = p.infer.map((x) => x.ms);
     const imed = median(ims);
     results.push({
-      ...base, workload: `W3-${w.name}`, epochMsMin: Math.min(...ims), epochMsMedian: imed, samplesPerSec: (TEST_N / imed) * 1000,
-      gflops: (inferFlops(w) * TEST_N) / (imed * 1e6), testAccuracy: accuracy, fraction: inferCount / TEST_N, runs: ims.length, runMs: ims,
+      ...base, workload: w.infer, epochMsMin: Math.min(...ims), epochMsMedian: imed, samplesPerSec: (TEST_N / imed) * 1000,
+      gflops: (inferFlops(w) * TEST_N) / (imed * 1e6), testAccuracy: accuracy, fraction: p.inferCount / TEST_N, runs: ims.length, runMs: ims, ...extra,
     });
   }
 }
@@ -272,7 +329,11 @@ const TARGETS = [
   { what: 'W3 (W1 net) samples/s, wasm-simd >= 10 x tfjs-wasm', a: 'simdnet-wasm-simd', b: 'tfjs-wasm', workload: 'W3-W1', max: 1 / 10 },
   { what: 'W3 (W2 net) samples/s, wasm-simd >= 10 x tfjs-wasm', a: 'simdnet-wasm-simd', b: 'tfjs-wasm', workload: 'W3-W2', max: 1 / 10 },
   { what: 'W1 epoch, TS fallback / tfjs-cpu', a: 'simdnet-ts', b: 'tfjs-cpu', workload: 'W1', max: 0.5 },
-];
+  { what: 'W4 epoch, wasm-simd / pytorch', a: 'simdnet-wasm-simd', b: 'torch', workload: 'W4', max: 1.0 },
+  { what: 'W4 epoch, wasm-simd / jax-js', a: 'simdnet-wasm-simd', b: 'jaxjs', workload: 'W4', max: 0.01 },
+  { what: 'W5 samples/s, wasm-simd >= 1.5 x tfjs-wasm', a: 'simdnet-wasm-simd', b: 'tfjs-wasm', workload: 'W5', max: 1 / 1.5 },
+  { what: 'W5 samples/s, wasm-simd >= 1.0 x pytorch', a: 'simdnet-wasm-simd', b: 'torch', workload: 'W5', max: 1 / 1.0 },
+].filter((t) => selected.has(t.workload.replace(/^W3-/, '').replace(/^W5$/, 'W4')));
 /**
  * The pair ratio (bench/stats.mjs) of simdnet's time over the peer's, a round's two runs being a
  * pair: runs of one round are back to back, so a slow spell of the machine falls on both (a
@@ -286,7 +347,8 @@ function pairedRatio(a, b, workload) {
 }
 const targets = TARGETS.map((t) => {
   const r = ratio(t.a, t.b, t.workload);
-  return { target: t.what, timeRatio: r, pairedTimeRatio: pairedRatio(t.a, t.b, t.workload), maxTimeRatio: t.max, pass: r === null ? null : r <= t.max };
+  const why = r === null ? skipped.find((s) => s.workload === t.workload && (s.peer === t.a || s.peer === t.b)) : null;
+  return { target: t.what, timeRatio: r, pairedTimeRatio: pairedRatio(t.a, t.b, t.workload), maxTimeRatio: t.max, pass: r === null ? null : r <= t.max, ...(why ? { notMeasured: `${why.peer}: ${why.reason}` } : {}) };
 });
 for (const r of results) {
   if (r.peer !== 'simdnet') continue;
@@ -332,15 +394,21 @@ const environment = {
 
 const fmt = (x, d = 0) => (x === null || x === undefined ? '-' : x.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d }));
 function table() {
-  const peersOrder = ['numpy', 'tfjs-wasm', 'tfjs-cpu'];
-  const head = ['workload', 'peer', 'backend', 'epoch ms min', 'median', 'samples/s', 'GFLOP/s', 'test acc', 'fraction', ...peersOrder.map((p) => `x ${p}`)];
+  // a column of simdnet's time over a peer's, for each peer simdnet has a ratio to
+  const peersOrder = ['numpy', 'tfjs-wasm', 'tfjs-cpu', 'torch', 'jaxjs'].filter((id) => results.some((r) => r.ratios?.[id] !== undefined));
+  // the CNN's rows also say how much each peer trained before its accuracy was measured, on how many test images
+  const cnn = results.some((r) => r.trainedSamples !== undefined);
+  const head = ['workload', 'peer', 'backend', 'epoch ms min', 'median', 'samples/s', 'GFLOP/s', 'test acc', 'fraction', ...(cnn ? ['trained on', 'test images'] : []), ...peersOrder.map((p) => `x ${p}`)];
   const rows = results.map((r) => [
-    r.workload, r.peer, r.backend, fmt(r.epochMsMin), fmt(r.epochMsMedian), fmt(r.samplesPerSec), fmt(r.gflops, 1), (r.testAccuracy * 100).toFixed(2) + '%',
+    r.workload, r.peer, r.backend, fmt(r.epochMsMin), fmt(r.epochMsMedian), fmt(r.samplesPerSec), fmt(r.gflops, 1), r.testAccuracy === null ? '-' : (r.testAccuracy * 100).toFixed(2) + '%',
     r.fraction < 1 ? r.fraction.toFixed(3) : '1',
+    ...(cnn ? [fmt(r.trainedSamples), fmt(r.testImages)] : []),
     ...peersOrder.map((p) => (r.ratios && r.ratios[p] !== undefined ? r.ratios[p].toFixed(3) : '')),
   ]);
   return [head, ...rows];
 }
+/** what was not measured and why (simdnet on the CNN, tfjs-wasm's CNN training), as lines under the table */
+const notMeasured = () => skipped.map((s) => `- ${s.workload} ${s.peer}: ${s.reason}`);
 function markdown(t) {
   const w = t[0].map((_, i) => Math.max(...t.map((r) => String(r[i]).length)));
   const line = (r) => '| ' + r.map((c, i) => (i < 3 ? String(c).padEnd(w[i]) : String(c).padStart(w[i]))).join(' | ') + ' |';
@@ -352,7 +420,7 @@ function svgChart() {
   // samples/s per peer and workload, log-scale horizontal bars (benny's chart page needs a CDN)
   const groups = [...new Set(results.map((r) => r.workload))];
   const ids = [...new Set(results.map((r) => r.id))];
-  const colors = { 'simdnet-wasm-simd': '#1f77b4', 'simdnet-wasm-simd-2t': '#08306b', 'simdnet-wasm-scalar': '#6baed6', 'simdnet-ts': '#9ecae1', 'tfjs-cpu': '#fdae6b', 'tfjs-wasm': '#e6550d', numpy: '#31a354' };
+  const colors = { 'simdnet-wasm-simd': '#1f77b4', 'simdnet-wasm-simd-2t': '#08306b', 'simdnet-wasm-scalar': '#6baed6', 'simdnet-ts': '#9ecae1', 'tfjs-cpu': '#fdae6b', 'tfjs-wasm': '#e6550d', numpy: '#31a354', torch: '#d62728', jaxjs: '#9467bd' };
   const barH = 14, gap = 10, left = 210, width = 860, plotW = width - left - 90;
   const vals = results.map((r) => r.samplesPerSec);
   const lo = Math.pow(10, Math.floor(Math.log10(Math.min(...vals)))), hi = Math.pow(10, Math.ceil(Math.log10(Math.max(...vals))));
@@ -391,12 +459,15 @@ say('');
 say(markdown(t));
 say('');
 say('simdnet time / peer time (lower is better; W3 rows compare inference passes):');
-for (const x of targets) say(`  ${x.pass === null ? 'n/a ' : x.pass ? 'PASS' : 'MISS'}  ${x.target}: ${x.timeRatio === null ? 'not measured' : `${x.timeRatio.toFixed(3)} (median of same-round ratios ${x.pairedTimeRatio.toFixed(3)})`} (target <= ${x.maxTimeRatio.toFixed(3)})`);
+for (const x of targets) say(`  ${x.pass === null ? 'n/a ' : x.pass ? 'PASS' : 'MISS'}  ${x.target}: ${x.timeRatio === null ? `not measured${x.notMeasured ? ` (${x.notMeasured})` : ''}` : `${x.timeRatio.toFixed(3)} (median of same-round ratios ${x.pairedTimeRatio.toFixed(3)})`} (target <= ${x.maxTimeRatio.toFixed(3)})`);
 for (const s of skipped) say(`  skipped ${s.peer} ${s.workload}: ${s.reason}`);
 say(`environment: ${environment.cpu}, ${environment.logicalCpus} logical CPUs, Node ${environment.node}, load average ${load0.toFixed(2)} -> ${environment.loadAverageAtEnd.toFixed(2)}, ${environment.seconds} s`);
 
 mkdirSync(opts.out, { recursive: true });
-const stem = join(opts.out, opts.quick ? 'compare-quick' : 'compare');
+// the default workloads write compare.*, any other set compare-<set>.* (e.g. compare-W4-W5.*)
+const defaultSet = opts.workloads.length === DEFAULT_WORKLOADS.length && DEFAULT_WORKLOADS.every((w) => opts.workloads.includes(w));
+const stem = join(opts.out, (opts.quick ? 'compare-quick' : 'compare') + (defaultSet ? '' : '-' + Object.keys(WORKLOAD_NAMES).filter((w) => opts.workloads.includes(w)).join('-')));
+const mdText = markdown(t) + (skipped.length ? '\n\nNot measured:\n' + notMeasured().join('\n') : '') + '\n';
 const atomic = (file, text) => {
   writeFileSync(file + '.tmp', text);
   renameSync(file + '.tmp', file);
@@ -404,7 +475,7 @@ const atomic = (file, text) => {
 atomic(stem + '.json', JSON.stringify(report, null, 2) + '\n');
 atomic(stem + '.csv', t.map((r) => r.map(csvCell).join(',')).join('\n') + '\n');
 atomic(stem + '.svg', svgChart());
-atomic(stem + '.md', markdown(t) + '\n');
+atomic(stem + '.md', mdText);
 // one line per run, appended, never rewritten: { schema, environment (date, commit, machine, ...),
 // results (every row), targets (every ratio) }; docs/performance.md says how to read it
 const history = join(opts.out, 'history.jsonl');
