@@ -144,6 +144,7 @@ function peerEnv(p) {
     env.OPENBLAS_NUM_THREADS = '1';
     env.OMP_NUM_THREADS = '1';
     env.MKL_NUM_THREADS = '1';
+    env.PYTHONDONTWRITEBYTECODE = '1'; // the peers import bench/peers/protocol.py: no __pycache__ in the tree
   }
   return env;
 }
@@ -383,7 +384,9 @@ const environment = {
   threadsOf: Object.fromEntries(opts.peers.map((p) => [p, PEERS[p].init.threads ?? 1])),
   quick: opts.quick,
   reps: opts.reps,
-  budgetSecondsPerRun: opts.budget,
+  // --budget, else the first workload's default; budgetSecondsOf gives each workload's
+  budgetSecondsPerRun: opts.budget ?? WORKLOADS.find((w) => selected.has(w.name)).budget,
+  budgetSecondsOf: Object.fromEntries(WORKLOADS.filter((w) => selected.has(w.name)).map((w) => [w.name, opts.budget ?? w.budget])),
   seconds: Math.round((Date.now() - t0) / 1000),
   commit: gitCommit(),
   peers: peerInfo,

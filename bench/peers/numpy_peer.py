@@ -2,18 +2,10 @@
 (float32, pixels scaled to [0, 1], one-hot labels, softmax + cross-entropy, minibatch SGD), driven
 by JSON lines on stdin/stdout. Times only the compute (shuffle, batch gather, forward, backward,
 update), never the IPC. Run by compare.mjs with one BLAS thread and OpenBLAS's own kernel choice."""
-import ctypes, glob, gzip, json, os, platform, sys, time
+import ctypes, glob, os, platform, time
 import numpy as np
 
-
-def read_idx(path):
-    with open(path, 'rb') as f:
-        raw = f.read()
-    if raw[:2] == b'\x1f\x8b':
-        raw = gzip.decompress(raw)
-    ndim = raw[3]
-    dims = [int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], 'big') for i in range(ndim)]
-    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
+from protocol import read_idx, serve
 
 
 def blas_info():
@@ -135,29 +127,5 @@ class Peer:
         return (time.perf_counter() - t0) * 1000, correct / count
 
 
-def main():
-    peer = None
-    for line in sys.stdin:
-        msg = json.loads(line)
-        cmd = msg['cmd']
-        try:
-            if cmd == 'init':
-                peer = Peer(msg)
-                out = {'ok': True, 'info': dict(blas_info(), python=platform.python_version())}
-            elif cmd == 'epoch':
-                out = {'ok': True, 'ms': peer.epoch(msg['samples']), 'samples': msg['samples']}
-            elif cmd == 'infer':
-                ms, acc = peer.infer(msg['count'], msg['batch'])
-                out = {'ok': True, 'ms': ms, 'accuracy': acc, 'samples': msg['count']}
-            elif cmd == 'quit':
-                break
-            else:
-                out = {'ok': False, 'error': 'unknown command ' + cmd}
-        except Exception as e:  # reported by compare.mjs as this peer's failure, one line
-            out = {'ok': False, 'error': type(e).__name__ + ': ' + str(e).replace('\n', ' ')}
-        sys.stdout.write(json.dumps(out) + '\n')
-        sys.stdout.flush()
-
-
 if __name__ == '__main__':
-    main()
+    serve(lambda msg: (Peer(msg), dict(blas_info(), python=platform.python_version())))

@@ -5,10 +5,9 @@ gather, forward, backward, update; inference under torch.inference_mode), never 
 
 Debian's python3-torch installs for the system Python (/usr/bin/python3); compare.mjs runs this file
 with it. Without torch, init answers with one line saying so and compare.mjs skips the peer."""
-import json, os, platform, sys, time
+import os, platform, sys, time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from numpy_peer import read_idx  # noqa: E402  the IDX reader the NumPy peer uses
+from protocol import read_idx, serve
 
 try:
     import torch
@@ -75,38 +74,16 @@ class Peer:
         return (time.perf_counter() - t0) * 1000, correct / count
 
 
-def main():
-    if torch is not None:
-        torch.set_num_threads(1)  # one thread, like every other peer (compare.mjs also sets OMP_NUM_THREADS=1)
-    peer = None
-    for line in sys.stdin:
-        msg = json.loads(line)
-        cmd = msg['cmd']
-        try:
-            if cmd == 'init':
-                if torch is None:
-                    raise RuntimeError(IMPORT_ERROR)
-                peer = Peer(msg)
-                out = {'ok': True, 'info': {
-                    'torch': torch.__version__, 'python': platform.python_version(), 'executable': sys.executable,
-                    'threads': torch.get_num_threads(), 'mkldnn': torch.backends.mkldnn.is_available(),
-                    'cpuCapability': torch.backends.cpu.get_cpu_capability() if hasattr(torch.backends, 'cpu') else None,
-                    'parameters': peer.params,
-                }}
-            elif cmd == 'epoch':
-                out = {'ok': True, 'ms': peer.epoch(msg['samples']), 'samples': msg['samples']}
-            elif cmd == 'infer':
-                ms, acc = peer.infer(msg['count'], msg['batch'])
-                out = {'ok': True, 'ms': ms, 'accuracy': acc, 'samples': msg['count']}
-            elif cmd == 'quit':
-                break
-            else:
-                out = {'ok': False, 'error': 'unknown command ' + cmd}
-        except Exception as e:  # reported by compare.mjs as this peer's failure, one line
-            out = {'ok': False, 'error': type(e).__name__ + ': ' + str(e).replace('\n', ' ')}
-        sys.stdout.write(json.dumps(out) + '\n')
-        sys.stdout.flush()
+def init(msg):
+    if torch is None:
+        raise RuntimeError(IMPORT_ERROR)
+    torch.set_num_threads(1)  # one thread, like every other peer (compare.mjs also sets OMP_NUM_THREADS=1)
+    peer = Peer(msg)
+    return peer, {
+        'torch': torch.__version__, 'python': platform.python_version(), 'executable': sys.executable,
+        'threads': torch.get_num_threads(), 'mkldnn': torch.backends.mkldnn.is_available(), 'parameters': peer.params,
+    }
 
 
 if __name__ == '__main__':
-    main()
+    serve(init)
