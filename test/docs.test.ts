@@ -24,7 +24,8 @@
  * - Relative links and images in README.md, CHANGELOG.md and docs/ resolve, and so do their
  *   #anchors (GitHub's heading slugs).
  * - The performance figures in README.md and docs/performance.md are those of the latest run in
- *   bench/results/compare.json (after a new `npm run bench:compare`, update both).
+ *   bench/results/compare.json (after a new `npm run bench:compare`, update both), and its CNN
+ *   peers table that of bench/results/compare-W4-W5.* (`npm run bench:compare -- --workloads W4,W5`).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -290,5 +291,12 @@ describe('performance figures in the docs', () => {
     expect(perf).toContain(readFileSync(join(root, 'bench/results/compare.md'), 'utf8').trim());
     expect(perf).toContain(report.environment.date.slice(0, 10));
     for (const t of report.targets) expect(perf).toContain(`| ${t.target} | ${t.timeRatio.toFixed(3)} | ${t.pairedTimeRatio.toFixed(3)} | ${t.maxTimeRatio.toFixed(3)} | ${t.pass ? 'met' : 'missed'} |`);
+  });
+
+  it("docs/performance.md's CNN peers table is the latest bench:compare --workloads W4,W5 run", () => {
+    const perf = read('docs/performance.md');
+    expect(perf).toContain(readFileSync(join(root, 'bench/results/compare-W4-W5.md'), 'utf8').trim());
+    const cnn = JSON.parse(readFileSync(join(root, 'bench/results/compare-W4-W5.json'), 'utf8'));
+    expect(perf).toContain(cnn.environment.date.slice(0, 10));
   });
 });
