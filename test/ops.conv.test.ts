@@ -1,19 +1,21 @@
 /**
- * Convolution conformance: every WASM build (simd, scalar, debug, and threads: a team of 2) against the TS reference
- * (src/backends/ts/conv.ts) on awkward shapes sampled from kernels 1x1, 3x3, 5x5, 2x3; strides 1
+ * Convolution conformance: the TS backend's fast path (src/backends/ts/conv.ts) and every WASM build (simd, scalar,
+ * debug, and threads: a team of 2) against the plain TS reference (src/backends/ts/conv-reference.ts) on awkward shapes sampled from kernels 1x1, 3x3, 5x5, 2x3; strides 1
  * and 2; 'same' and 'valid'; sizes 1, 2, 5, 7, 13, 28; channels 1, 3, 5, 17, 32, 64; batches 1 to
  * 129. Half of the inputs are exact zeros, and 85% or 20% of the output gradients (the kernels
  * skip zeros; the filter gradient takes its scatter form when most are zero, else its tile form).
  *
  * What is promised (assembly/conv.ts): every output is one sum in a fixed order with each product
  * rounded to f32, so all builds equal the reference BIT FOR BIT (with finite weights and no -0
- * start), and a range split (batch rows, output channels) equals the whole call bit for bit.
+ * start), and a range split (batch rows, output channels) equals the whole call bit for bit. The
+ * fast TS path equals the reference also with infinite or NaN operands and -0 starts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { conv2dShape, type Backend } from '../src/backend.js';
 import { TsBackend } from '../src/backends/ts/index.js';
 import { WasmBackend } from '../src/backends/wasm/index.js';
 import { expectSame, guarded, put, values } from './helpers/exact.js';
+import { ReferenceBackend } from './helpers/reference-backend.js';
 import { Rng } from '../src/rng.js';
 
 interface Shape { B: number; H: number; W: number; C: number; OC: number; KH: number; KW: number; S: number; same: boolean }
@@ -67,7 +69,7 @@ function reference(s: Shape, seed: number): Case {
   const { OH, OW } = conv2dShape(s.H, s.W, s.KH, s.KW, s.S, s.same);
   const nIn = s.B * s.H * s.W * s.C, nOut = s.B * OH * OW * s.OC, nW = s.KH * s.KW * s.C * s.OC;
   const c: Omit<Case, 'out' | 'dinp' | 'dweight' | 'dbias'> = { s, inp: values(rng, nIn), weight: values(rng, nW, 0), bias: seed % 3 ? values(rng, s.OC, 0) : null, dout: values(rng, nOut, seed % 2 || s.OC > 100 ? 0.85 : 0.2), dw0: values(rng, nW, 0), db0: values(rng, s.OC, 0) };
-  const r = run(new TsBackend(), c);
+  const r = run(new ReferenceBackend(), c);
   return { ...c, ...r };
 }
 
@@ -106,13 +108,15 @@ function run(be: Backend, c: Omit<Case, 'out' | 'dinp' | 'dweight' | 'dbias'>, s
 const cases = new Map<number, Case>();
 const caseOf = (i: number) => cases.get(i) ?? cases.set(i, reference(SHAPES[i], 1000 + i)).get(i)!;
 
-describe.each(['simd', 'scalar', 'debug', 'threads'] as const)('conv2d kernels, wasm %s build', (variant) => {
-  let w: WasmBackend;
+describe.each(['ts', 'simd', 'scalar', 'debug', 'threads'] as const)('conv2d kernels, %s', (variant) => {
+  let w: TsBackend | WasmBackend;
   beforeAll(async () => {
-    // 'threads': the shared-memory build with a team of 2, whose ops split their ranges between the threads
-    w = variant === 'threads' ? await WasmBackend.createThreaded(2) : await WasmBackend.create(variant);
+    // 'ts': the TS backend's fast path; 'threads': the shared-memory build with a team of 2, whose ops split their ranges between the threads
+    w = variant === 'ts' ? new TsBackend() : variant === 'threads' ? await WasmBackend.createThreaded(2) : await WasmBackend.create(variant);
   });
-  afterAll(() => w.close());
+  afterAll(() => {
+    if (w instanceof WasmBackend) w.close();
+  });
 
   it(`forward, input gradient, filter and bias gradients equal the TS reference bit for bit (${SHAPES.length} shapes)`, () => {
     for (let i = 0; i < SHAPES.length; i++) {
@@ -128,11 +132,41 @@ describe.each(['simd', 'scalar', 'debug', 'threads'] as const)('conv2d kernels, 
     }
   });
 
-  it('refuses a kernel that does not fit, a range outside the call and a short tensor, with a RangeError', () => {
+  it.runIf(variant !== 'ts')('refuses a kernel that does not fit, a range outside the call and a short tensor, with a RangeError', () => {
     const t = w.alloc('f32', 64);
     expect(() => w.conv2d_forward(t, t, t, null, 1, 2, 2, 1, 1, 3, 3, 1, false)).toThrow(/does not fit a 2x2 input/);
     expect(() => w.conv2d_forward(t, t, t, null, 1, 4, 4, 1, 1, 3, 3, 1, false, 0, 2)).toThrow(/range \[0, 2\) outside \[0, 1\)/);
     expect(() => w.conv2d_backward_filter(t, null, t, t, 2, 8, 8, 1, 2, 3, 3, 1, true)).toThrow(/tensor of 64 elements where 256 are needed/);
+  });
+});
+
+describe('conv2d kernels, ts fast path where skipping a zero would not be exact', () => {
+  // infinite and NaN weights, inputs and gradients make 0 x Inf = NaN products, and -0 biases and
+  // gradient starts make -0 + 0 = +0: the fast path must still give the reference's bits
+  type Operands = { inp: Float32Array; weight: Float32Array; bias: Float32Array; dout: Float32Array; dw0: Float32Array; db0: Float32Array; s: Shape };
+  const poison = (k: Exclude<keyof Operands, 's'>, xs: number[]) => (c: Operands, rng: Rng) => {
+    for (const x of xs) c[k][Math.floor(rng.float() * c[k].length)] = x;
+  };
+  it.each([
+    ['an infinite weight', poison('weight', [Infinity])],
+    ['a NaN weight', poison('weight', [NaN])],
+    ['-0 biases', poison('bias', [-0, -0, -0])],
+    ['infinite and NaN inputs', poison('inp', [Infinity, -Infinity, NaN])],
+    ['infinite and NaN output gradients', poison('dout', [Infinity, NaN, -Infinity])],
+    // every sum from -0, and an output channel whose gradients are all zero: its sums stay -0 only if the zero products are skipped
+    ['-0 filter and bias gradient starts', (c: Operands) => {
+      c.dw0.fill(-0);
+      c.db0.fill(-0);
+      for (let p = 0; p < c.dout.length; p += c.s.OC) c.dout[p] = 0;
+    }],
+  ] as const)('%s', (_, spoil) => {
+    for (const i of [0, 1, 2, 4, 12]) {
+      const rng = new Rng(77 + i), base = caseOf(i);
+      const c = { ...base, inp: base.inp.slice(), weight: base.weight.slice(), bias: base.bias ? base.bias.slice() : values(rng, base.s.OC, 0), dout: base.dout.slice(), dw0: base.dw0.slice(), db0: base.db0.slice() };
+      spoil(c, rng);
+      const want = run(new ReferenceBackend(), c), got = run(new TsBackend(), c);
+      for (const k of ['out', 'dinp', 'dweight', 'dbias'] as const) expectSame(`${label(c.s)} ${k}`, got[k], want[k]);
+    }
   });
 });
 

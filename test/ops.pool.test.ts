@@ -1,6 +1,6 @@
 /**
- * Pooling conformance: every WASM build (simd, scalar, debug, and threads: a team of 2) against the TS reference
- * (src/backends/ts/pool.ts), bit for bit (assembly/pool.ts: every value rounded to f32 in one
+ * Pooling conformance: the TS backend's fast max-pooling (src/backends/ts/pool.ts) and every WASM build (simd, scalar,
+ * debug, and threads: a team of 2) against the plain TS reference (src/backends/ts/pool-reference.ts), bit for bit (assembly/pool.ts: every value rounded to f32 in one
  * order), on sampled windows 1, 2, 3 and strides 1, 2, 3; 'same' and 'valid'; sizes 1, 2, 5, 7,
  * 13, 28; channels 1, 3, 5, 17, 32, 64; batches 1 to 129. Max-pool inputs are drawn from a few
  * values (ties: the first maximum wins) with NaN and -Infinity among them; a range split in two
@@ -12,6 +12,7 @@ import { TsBackend } from '../src/backends/ts/index.js';
 import { WasmBackend } from '../src/backends/wasm/index.js';
 import { Rng } from '../src/rng.js';
 import { expectSame, guarded, put, values } from './helpers/exact.js';
+import { ReferenceBackend } from './helpers/reference-backend.js';
 
 interface Shape { B: number; H: number; W: number; C: number; K: number; S: number; same: boolean }
 const label = (s: Shape) => `B=${s.B} ${s.H}x${s.W}x${s.C} pool ${s.K} s${s.S} ${s.same ? 'same' : 'valid'}`;
@@ -72,15 +73,17 @@ function run(be: Backend, s: Shape, seed: number, split?: number): Result {
 }
 
 const refs = new Map<number, Result>();
-const refOf = (i: number) => refs.get(i) ?? refs.set(i, run(new TsBackend(), SHAPES[i], 500 + i)).get(i)!;
+const refOf = (i: number) => refs.get(i) ?? refs.set(i, run(new ReferenceBackend(), SHAPES[i], 500 + i)).get(i)!;
 
-describe.each(['simd', 'scalar', 'debug', 'threads'] as const)('pooling kernels, wasm %s build', (variant) => {
-  let w: WasmBackend;
+describe.each(['ts', 'simd', 'scalar', 'debug', 'threads'] as const)('pooling kernels, %s', (variant) => {
+  let w: TsBackend | WasmBackend;
   beforeAll(async () => {
-    // 'threads': the shared-memory build with a team of 2, whose ops split their ranges between the threads
-    w = variant === 'threads' ? await WasmBackend.createThreaded(2) : await WasmBackend.create(variant);
+    // 'ts': the TS backend's fast path; 'threads': the shared-memory build with a team of 2, whose ops split their ranges between the threads
+    w = variant === 'ts' ? new TsBackend() : variant === 'threads' ? await WasmBackend.createThreaded(2) : await WasmBackend.create(variant);
   });
-  afterAll(() => w.close());
+  afterAll(() => {
+    if (w instanceof WasmBackend) w.close();
+  });
 
   it(`max, average and global average pooling, forward and backward, equal the TS reference bit for bit (${SHAPES.length} shapes)`, () => {
     for (let i = 0; i < SHAPES.length; i++) {
@@ -96,7 +99,7 @@ describe.each(['simd', 'scalar', 'debug', 'threads'] as const)('pooling kernels,
     }
   });
 
-  it('refuses a window that does not fit and a range outside the batch', () => {
+  it.runIf(variant !== 'ts')('refuses a window that does not fit and a range outside the batch', () => {
     const t = w.alloc('f32', 64), a = w.alloc('i32', 64);
     expect(() => w.maxpool2d_forward(t, a, t, 1, 1, 1, 1, 2, 2, false)).toThrow(/does not fit a 1x1 input/);
     expect(() => w.avgpool2d_forward(t, t, 2, 4, 4, 1, 2, 2, false, 1, 3)).toThrow(/range \[1, 3\) outside \[0, 2\)/);
@@ -105,7 +108,7 @@ describe.each(['simd', 'scalar', 'debug', 'threads'] as const)('pooling kernels,
 
 describe('pooling reference', () => {
   it('max-pool picks the first maximum and its index; average divides by the window inside the input', () => {
-    const be = new TsBackend();
+    const be = new ReferenceBackend();
     // one 3x3 image, one channel, window 2, stride 2, 'same': windows clipped at the bottom and right
     const x = put(be, 'f32', [1, 3, 2, 3, 0, 5, -1, -2, 4]);
     const out = be.alloc('f32', 4), am = be.alloc('i32', 4), avg = be.alloc('f32', 4);

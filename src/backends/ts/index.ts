@@ -7,8 +7,8 @@ import type { Backend, DType, Tensor, TypedArrayOf } from '../../backend.js';
 import { BYTES, checkNzColumns, dropoutKeep, dropoutParams } from '../../backend.js';
 import { Activation } from '../../backend.js';
 import { augmentRowsRef } from '../../augment.js';
-import { conv2dBackwardFilterRef, conv2dBackwardInputRef, conv2dFilterTransposeRef, conv2dForwardRef } from './conv.js';
-import { avgpool2dBackwardRef, avgpool2dForwardRef, globalAvgpoolBackwardRef, globalAvgpoolForwardRef, maxpool2dBackwardRef, maxpool2dForwardRef } from './pool.js';
+import { conv2dBackwardFilter, conv2dBackwardInput, conv2dFilterTranspose, conv2dForward } from './conv.js';
+import { avgpool2dBackward, avgpool2dForward, globalAvgpoolBackward, globalAvgpoolForward, maxpool2dBackward, maxpool2dForward } from './pool.js';
 import { batchnormBackwardRef, batchnormForwardRef } from './batchnorm.js';
 
 function make<D extends DType>(dtype: D, length: number): TypedArrayOf<D> {
@@ -278,34 +278,34 @@ export class TsBackend implements Backend {
 
   // out is (B, OC); row b of X is src[idx[b]] * scale, visited through its non-zeros only
   conv2d_forward(out: Tensor<'f32'>, inp: Tensor<'f32'>, weight: Tensor<'f32'>, bias: Tensor<'f32'> | null, B: number, H: number, W: number, C: number, OC: number, KH: number, KW: number, S: number, same: boolean, b0 = 0, b1 = B): void {
-    conv2dForwardRef(out.host!, inp.host!, weight.host!, bias ? bias.host! : null, B, H, W, C, OC, KH, KW, S, same, b0, b1);
+    conv2dForward(out.host!, inp.host!, weight.host!, bias ? bias.host! : null, B, H, W, C, OC, KH, KW, S, same, b0, b1);
   }
   conv2d_filter_transpose(weightT: Tensor<'f32'>, weight: Tensor<'f32'>, KH: number, KW: number, C: number, OC: number): void {
-    conv2dFilterTransposeRef(weightT.host!, weight.host!, KH, KW, C, OC);
+    conv2dFilterTranspose(weightT.host!, weight.host!, KH, KW, C, OC);
   }
   conv2d_backward_input(dinp: Tensor<'f32'>, dout: Tensor<'f32'>, weightT: Tensor<'f32'>, B: number, H: number, W: number, C: number, OC: number, KH: number, KW: number, S: number, same: boolean, b0 = 0, b1 = B): void {
-    conv2dBackwardInputRef(dinp.host!, dout.host!, weightT.host!, B, H, W, C, OC, KH, KW, S, same, b0, b1);
+    conv2dBackwardInput(dinp.host!, dout.host!, weightT.host!, B, H, W, C, OC, KH, KW, S, same, b0, b1);
   }
   conv2d_backward_filter(dweight: Tensor<'f32'>, dbias: Tensor<'f32'> | null, dout: Tensor<'f32'>, inp: Tensor<'f32'>, B: number, H: number, W: number, C: number, OC: number, KH: number, KW: number, S: number, same: boolean, o0 = 0, o1 = OC): void {
-    conv2dBackwardFilterRef(dweight.host!, dbias ? dbias.host! : null, dout.host!, inp.host!, B, H, W, C, OC, KH, KW, S, same, o0, o1);
+    conv2dBackwardFilter(dweight.host!, dbias ? dbias.host! : null, dout.host!, inp.host!, B, H, W, C, OC, KH, KW, S, same, o0, o1);
   }
   maxpool2d_forward(out: Tensor<'f32'>, argmax: Tensor<'i32'>, inp: Tensor<'f32'>, B: number, H: number, W: number, C: number, K: number, S: number, same: boolean, b0 = 0, b1 = B): void {
-    maxpool2dForwardRef(out.host!, argmax.host!, inp.host!, B, H, W, C, K, S, same, b0, b1);
+    maxpool2dForward(out.host!, argmax.host!, inp.host!, B, H, W, C, K, S, same, b0, b1);
   }
   maxpool2d_backward(dinp: Tensor<'f32'>, dout: Tensor<'f32'>, argmax: Tensor<'i32'>, B: number, H: number, W: number, C: number, K: number, S: number, same: boolean, b0 = 0, b1 = B): void {
-    maxpool2dBackwardRef(dinp.host!, dout.host!, argmax.host!, B, H, W, C, K, S, same, b0, b1);
+    maxpool2dBackward(dinp.host!, dout.host!, argmax.host!, B, H, W, C, K, S, same, b0, b1);
   }
   avgpool2d_forward(out: Tensor<'f32'>, inp: Tensor<'f32'>, B: number, H: number, W: number, C: number, K: number, S: number, same: boolean, b0 = 0, b1 = B): void {
-    avgpool2dForwardRef(out.host!, inp.host!, B, H, W, C, K, S, same, b0, b1);
+    avgpool2dForward(out.host!, inp.host!, B, H, W, C, K, S, same, b0, b1);
   }
   avgpool2d_backward(dinp: Tensor<'f32'>, dout: Tensor<'f32'>, B: number, H: number, W: number, C: number, K: number, S: number, same: boolean, b0 = 0, b1 = B): void {
-    avgpool2dBackwardRef(dinp.host!, dout.host!, B, H, W, C, K, S, same, b0, b1);
+    avgpool2dBackward(dinp.host!, dout.host!, B, H, W, C, K, S, same, b0, b1);
   }
   global_avgpool_forward(out: Tensor<'f32'>, inp: Tensor<'f32'>, B: number, N: number, C: number, b0 = 0, b1 = B): void {
-    globalAvgpoolForwardRef(out.host!, inp.host!, B, N, C, b0, b1);
+    globalAvgpoolForward(out.host!, inp.host!, B, N, C, b0, b1);
   }
   global_avgpool_backward(dinp: Tensor<'f32'>, dout: Tensor<'f32'>, B: number, N: number, C: number, b0 = 0, b1 = B): void {
-    globalAvgpoolBackwardRef(dinp.host!, dout.host!, B, N, C, b0, b1);
+    globalAvgpoolBackward(dinp.host!, dout.host!, B, N, C, b0, b1);
   }
   batchnorm_forward(out: Tensor<'f32'>, mean: Tensor<'f32'>, invstd: Tensor<'f32'>, runMean: Tensor<'f32'>, runVar: Tensor<'f32'>, inp: Tensor<'f32'>, gamma: Tensor<'f32'>, beta: Tensor<'f32'>, N: number, C: number, eps: number, momentum: number, training: boolean, c0 = 0, c1 = C): void {
     batchnormForwardRef(out.host!, mean.host!, invstd.host!, runMean.host!, runVar.host!, inp.host!, gamma.host!, beta.host!, N, C, eps, momentum, training, c0, c1);

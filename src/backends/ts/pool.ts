@@ -1,85 +1,48 @@
 /**
- * The pooling ops' TypeScript reference (NHWC; rules as assembly/pool.ts says), every value rounded
- * to f32 in the kernels' order, so the WASM builds match it bit for bit.
+ * The max-pooling ops of the TypeScript backend (NHWC; rules as assembly/pool.ts says), fast and
+ * bit-identical to the plain reference (./pool-reference.ts): a window's channels are compared as
+ * one contiguous row, with the index arithmetic hoisted out of the loops. The other pooling ops are
+ * the reference's (re-exported).
  */
 import { conv2dShape } from '../../backend.js';
 
-const f = Math.fround;
+export { avgpool2dBackwardRef as avgpool2dBackward, avgpool2dForwardRef as avgpool2dForward, globalAvgpoolBackwardRef as globalAvgpoolBackward, globalAvgpoolForwardRef as globalAvgpoolForward } from './pool-reference.js';
 
-/** the window of output pixel (oh, ow): rows [h0, h1), columns [w0, w1) of the input, and their count */
-function windowOf(oh: number, ow: number, H: number, W: number, K: number, S: number, PT: number, PL: number) {
-  const h0 = Math.max(0, oh * S - PT), h1 = Math.min(H, oh * S - PT + K);
-  const w0 = Math.max(0, ow * S - PL), w1 = Math.min(W, ow * S - PL + K);
-  return { h0, h1, w0, w1, n: (h1 - h0) * (w1 - w0) };
-}
-
-/** out, argmax (B, OH, OW, C) = the first largest element of each K x K window (strict >), and its index in the image */
-export function maxpool2dForwardRef(out: Float32Array, argmax: Int32Array, inp: Float32Array, B: number, H: number, W: number, C: number, K: number, S: number, same: boolean, b0 = 0, b1 = B): void {
+/** out, argmax (B, OH, OW, C) = the first largest element of each K x K window (strict >: a NaN first element stays), and its index in the image */
+export function maxpool2dForward(out: Float32Array, argmax: Int32Array, inp: Float32Array, B: number, H: number, W: number, C: number, K: number, S: number, same: boolean, b0 = 0, b1 = B): void {
   const { OH, OW, PT, PL } = conv2dShape(H, W, K, K, S, same);
-  for (let b = b0; b < b1; b++) for (let oh = 0; oh < OH; oh++) for (let ow = 0; ow < OW; ow++) {
-    const { h0, h1, w0, w1 } = windowOf(oh, ow, H, W, K, S, PT, PL);
-    for (let c = 0; c < C; c++) {
-      let mi = (h0 * W + w0) * C + c, m = inp[b * H * W * C + mi];
-      for (let h = h0; h < h1; h++) for (let w = w0; w < w1; w++) {
-        const at = (h * W + w) * C + c;
-        if (inp[b * H * W * C + at] > m) (m = inp[b * H * W * C + at]), (mi = at);
+  const HWC = H * W * C;
+  for (let b = b0; b < b1; b++) {
+    const x = b * HWC;
+    for (let oh = 0; oh < OH; oh++) {
+      const h0 = Math.max(0, oh * S - PT), h1 = Math.min(H, oh * S - PT + K);
+      for (let ow = 0; ow < OW; ow++) {
+        const w0 = Math.max(0, ow * S - PL), w1 = Math.min(W, ow * S - PL + K);
+        const o = ((b * OH + oh) * OW + ow) * C;
+        const first = (h0 * W + w0) * C;
+        for (let c = 0; c < C; c++) (out[o + c] = inp[x + first + c]), (argmax[o + c] = first + c);
+        // the window's elements in (h, w) order after the first; out holds each channel's maximum so far
+        for (let h = h0; h < h1; h++) {
+          for (let w = h === h0 ? w0 + 1 : w0; w < w1; w++) {
+            const at = (h * W + w) * C, xa = x + at;
+            for (let c = 0; c < C; c++) {
+              const v = inp[xa + c];
+              if (v > out[o + c]) (out[o + c] = v), (argmax[o + c] = at + c);
+            }
+          }
+        }
       }
-      const o = ((b * OH + oh) * OW + ow) * C + c;
-      out[o] = m;
-      argmax[o] = mi;
     }
   }
 }
 
 /** dinp (B, H, W, C) = each dout added at its argmax, in output order (overwritten) */
-export function maxpool2dBackwardRef(dinp: Float32Array, dout: Float32Array, argmax: Int32Array, B: number, H: number, W: number, C: number, K: number, S: number, same: boolean, b0 = 0, b1 = B): void {
+export function maxpool2dBackward(dinp: Float32Array, dout: Float32Array, argmax: Int32Array, B: number, H: number, W: number, C: number, K: number, S: number, same: boolean, b0 = 0, b1 = B): void {
   const { OH, OW } = conv2dShape(H, W, K, K, S, same);
   const N = OH * OW * C, HWC = H * W * C;
   dinp.fill(0, b0 * HWC, b1 * HWC);
-  for (let b = b0; b < b1; b++) for (let i = 0; i < N; i++) dinp[b * HWC + argmax[b * N + i]] = f(dinp[b * HWC + argmax[b * N + i]] + dout[b * N + i]);
-}
-
-/** out (B, OH, OW, C) = the mean of each window's elements inside the input */
-export function avgpool2dForwardRef(out: Float32Array, inp: Float32Array, B: number, H: number, W: number, C: number, K: number, S: number, same: boolean, b0 = 0, b1 = B): void {
-  const { OH, OW, PT, PL } = conv2dShape(H, W, K, K, S, same);
-  for (let b = b0; b < b1; b++) for (let oh = 0; oh < OH; oh++) for (let ow = 0; ow < OW; ow++) {
-    const { h0, h1, w0, w1, n } = windowOf(oh, ow, H, W, K, S, PT, PL);
-    for (let c = 0; c < C; c++) {
-      let a = 0;
-      for (let h = h0; h < h1; h++) for (let w = w0; w < w1; w++) a = f(a + inp[((b * H + h) * W + w) * C + c]);
-      out[((b * OH + oh) * OW + ow) * C + c] = f(a / n);
-    }
-  }
-}
-
-/** dinp (B, H, W, C) = each dout / (its window's count) added to its window, in output order (overwritten) */
-export function avgpool2dBackwardRef(dinp: Float32Array, dout: Float32Array, B: number, H: number, W: number, C: number, K: number, S: number, same: boolean, b0 = 0, b1 = B): void {
-  const { OH, OW, PT, PL } = conv2dShape(H, W, K, K, S, same);
-  dinp.fill(0, b0 * H * W * C, b1 * H * W * C);
-  for (let b = b0; b < b1; b++) for (let oh = 0; oh < OH; oh++) for (let ow = 0; ow < OW; ow++) {
-    const { h0, h1, w0, w1, n } = windowOf(oh, ow, H, W, K, S, PT, PL);
-    for (let h = h0; h < h1; h++) for (let w = w0; w < w1; w++) {
-      for (let c = 0; c < C; c++) {
-        const x = ((b * H + h) * W + w) * C + c;
-        dinp[x] = f(dinp[x] + f(dout[((b * OH + oh) * OW + ow) * C + c] / n));
-      }
-    }
-  }
-}
-
-/** out (B, C) = the mean over each image's N pixels of inp (B, N, C) */
-export function globalAvgpoolForwardRef(out: Float32Array, inp: Float32Array, B: number, N: number, C: number, b0 = 0, b1 = B): void {
-  for (let b = b0; b < b1; b++) for (let c = 0; c < C; c++) {
-    let a = 0;
-    for (let p = 0; p < N; p++) a = f(a + inp[(b * N + p) * C + c]);
-    out[b * C + c] = f(a / N);
-  }
-}
-
-/** dinp (B, N, C) = dout (B, C) / N at every pixel (overwritten) */
-export function globalAvgpoolBackwardRef(dinp: Float32Array, dout: Float32Array, B: number, N: number, C: number, b0 = 0, b1 = B): void {
-  for (let b = b0; b < b1; b++) for (let c = 0; c < C; c++) {
-    const g = f(dout[b * C + c] / N);
-    for (let p = 0; p < N; p++) dinp[(b * N + p) * C + c] = g;
+  for (let b = b0; b < b1; b++) {
+    const x = b * HWC, d = b * N;
+    for (let i = 0; i < N; i++) dinp[x + argmax[d + i]] += dout[d + i];
   }
 }
