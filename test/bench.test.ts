@@ -33,3 +33,16 @@ describe('bench/conv-kernels.mjs --quick', () => {
     expect(out.peakGflops > 0).toBe(true);
   });
 });
+
+describe('bench/ts-conv.mjs --quick', () => {
+  it('checks the TS fast path against the reference (bits) and TensorFlow.js cpu (tolerance), and reports each op\'s times and ratios', () => {
+    const r = spawnSync(process.execPath, [new URL('../bench/ts-conv.mjs', import.meta.url).pathname, '--quick', '--json'], { encoding: 'utf8', timeout: 120_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout.trim().split('\n').pop()!);
+    expect(out.env.node).toBe(process.version);
+    expect(out.env.tfjsBackend).toBe('cpu');
+    const ops = out.rows.map((x: { op: string }) => x.op);
+    for (const op of ['layer 1 forward', 'layer 2 input gradient', 'layer 2 filter + bias gradient', 'layer 1 maxpool forward', 'layer 2 maxpool backward']) expect(ops).toContain(op);
+    for (const row of out.rows) for (const k of ['fastOverRef', 'fastOverTfjs']) expect(row[k] > 0 && Number.isFinite(row[k]), `${row.op} ${k}`).toBe(true);
+  });
+});

@@ -33,7 +33,7 @@ function hasNegZero(a: Float32Array, o0: number, o1: number, step: number): bool
   return false;
 }
 
-/** per-call lists of a pixel's non-zero gradients: grown once to the largest channel count, never shrunk */
+/** per-call lists of a pixel's non-zero inputs or gradients (value, and a channel or weight offset): grown to the longest list needed, never shrunk */
 let listJ = new Int32Array(64), listV = new Float32Array(64);
 function lists(n: number): void {
   if (listJ.length < n) (listJ = new Int32Array(n)), (listV = new Float32Array(n));
@@ -48,6 +48,8 @@ export function conv2dForward(out: Float32Array, inp: Float32Array, weight: Floa
   }
   const { OH, OW, PT, PL } = conv2dShape(H, W, KH, KW, S, same);
   const tapW = C * OC, rowI = W * C;
+  lists(KH * KW * C);
+  const J = listJ, V = listV;
   for (let b = b0; b < b1; b++) {
     for (let oh = 0; oh < OH; oh++) {
       const ih0 = oh * S - PT;
@@ -56,68 +58,42 @@ export function conv2dForward(out: Float32Array, inp: Float32Array, weight: Floa
         const iw0 = ow * S - PL;
         const kw0 = Math.max(0, -iw0), kw1 = Math.min(KW, W - iw0);
         const o = ((b * OH + oh) * OW + ow) * OC;
-        // out[o + j] = the sum from the bias over (kh, kw, c) ascending of the non-zero inputs times
-        // weight[kh, kw, c, j]: 8 channels a tile held in locals (in registers), then single channels;
-        // the tile re-reads the pixel's inputs for every 8 channels
-        let j = 0;
-        if (C < 4) {
-          // few input channels (a first layer): each non-zero input value scales a whole weight row
-          // of OC channels, added to the output row (the zero test then skips the most work)
-          const oEnd = o + OC;
-          if (bias) for (let i = 0; i < OC; i++) out[o + i] = bias[i];
-          else out.fill(0, o, oEnd);
-          for (let kh = kh0; kh < kh1; kh++) {
-            const xr = (b * H + ih0 + kh) * rowI + iw0 * C;
-            for (let kw = kw0; kw < kw1; kw++) {
-              const x = xr + kw * C;
-              let w = (kh * KW + kw) * tapW;
-              for (let c = 0; c < C; c++, w += OC) {
-                const v = inp[x + c];
-                if (v === 0) continue;
-                for (let i = o, k = w; i < oEnd; i++, k++) out[i] += f(v * weight[k]);
-              }
+        // the pixel's non-zero inputs in (kh, kw, c) order: value, and the offset of its weight row
+        let n = 0;
+        for (let kh = kh0; kh < kh1; kh++) {
+          const xr = (b * H + ih0 + kh) * rowI + iw0 * C;
+          for (let kw = kw0; kw < kw1; kw++) {
+            const x = xr + kw * C;
+            let w = (kh * KW + kw) * tapW;
+            for (let c = 0; c < C; c++, w += OC) {
+              const v = inp[x + c];
+              if (v !== 0) (V[n] = v), (J[n] = w), n++;
             }
           }
-          j = OC;
         }
+        // out[o + j] = the sum from the bias over the list of value times weight[row + j]: 8
+        // channels a tile held in locals (in registers), then single channels
+        let j = 0;
         for (; j + 8 <= OC; j += 8) {
           let a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0;
           if (bias) (a0 = bias[j]), (a1 = bias[j + 1]), (a2 = bias[j + 2]), (a3 = bias[j + 3]), (a4 = bias[j + 4]), (a5 = bias[j + 5]), (a6 = bias[j + 6]), (a7 = bias[j + 7]);
-          for (let kh = kh0; kh < kh1; kh++) {
-            const xr = (b * H + ih0 + kh) * rowI + iw0 * C;
-            for (let kw = kw0; kw < kw1; kw++) {
-              const x = xr + kw * C;
-              let w = (kh * KW + kw) * tapW + j;
-              for (let c = 0; c < C; c++, w += OC) {
-                const v = inp[x + c];
-                if (v === 0) continue;
-                a0 = f(a0 + f(v * weight[w]));
-                a1 = f(a1 + f(v * weight[w + 1]));
-                a2 = f(a2 + f(v * weight[w + 2]));
-                a3 = f(a3 + f(v * weight[w + 3]));
-                a4 = f(a4 + f(v * weight[w + 4]));
-                a5 = f(a5 + f(v * weight[w + 5]));
-                a6 = f(a6 + f(v * weight[w + 6]));
-                a7 = f(a7 + f(v * weight[w + 7]));
-              }
-            }
+          for (let e = 0; e < n; e++) {
+            const v = V[e], w = J[e] + j;
+            a0 = f(a0 + f(v * weight[w]));
+            a1 = f(a1 + f(v * weight[w + 1]));
+            a2 = f(a2 + f(v * weight[w + 2]));
+            a3 = f(a3 + f(v * weight[w + 3]));
+            a4 = f(a4 + f(v * weight[w + 4]));
+            a5 = f(a5 + f(v * weight[w + 5]));
+            a6 = f(a6 + f(v * weight[w + 6]));
+            a7 = f(a7 + f(v * weight[w + 7]));
           }
           (out[o + j] = a0), (out[o + j + 1] = a1), (out[o + j + 2] = a2), (out[o + j + 3] = a3);
           (out[o + j + 4] = a4), (out[o + j + 5] = a5), (out[o + j + 6] = a6), (out[o + j + 7] = a7);
         }
         for (; j < OC; j++) {
           let a = bias ? bias[j] : 0;
-          for (let kh = kh0; kh < kh1; kh++) {
-            const xr = (b * H + ih0 + kh) * rowI + iw0 * C;
-            for (let kw = kw0; kw < kw1; kw++) {
-              const x = xr + kw * C;
-              let w = (kh * KW + kw) * tapW + j;
-              for (let c = 0; c < C; c++, w += OC) {
-                const v = inp[x + c];
-                if (v !== 0) a = f(a + f(v * weight[w]));
-              }
-            }
-          }
+          for (let e = 0; e < n; e++) a = f(a + f(V[e] * weight[J[e] + j]));
           out[o + j] = a;
         }
       }
@@ -153,10 +129,30 @@ export function conv2dBackwardInput(dinp: Float32Array, dout: Float32Array, weig
         const kw0 = Math.max(0, -iw0), kw1 = Math.min(KW, W - iw0);
         for (let kh = kh0; kh < kh1; kh++) {
           for (let kw = kw0; kw < kw1; kw++) {
-            const x = ((b * H + ih0 + kh) * W + iw0 + kw) * C, xEnd = x + C, t = (kh * KW + kw) * tapW;
-            for (let e = 0; e < n; e++) {
-              const v = V[e];
-              for (let i = x, k = t + J[e]; i < xEnd; i++, k++) dinp[i] += f(v * weightT[k]);
+            // dinp[x + c] += the list's values times weightT[t + j C + c], 8 channels a tile in locals
+            const x = ((b * H + ih0 + kh) * W + iw0 + kw) * C, t = (kh * KW + kw) * tapW;
+            let c = 0;
+            for (; c + 8 <= C; c += 8) {
+              const i = x + c, tc = t + c;
+              let a0 = dinp[i], a1 = dinp[i + 1], a2 = dinp[i + 2], a3 = dinp[i + 3], a4 = dinp[i + 4], a5 = dinp[i + 5], a6 = dinp[i + 6], a7 = dinp[i + 7];
+              for (let e = 0; e < n; e++) {
+                const v = V[e], k = tc + J[e];
+                a0 = f(a0 + f(v * weightT[k]));
+                a1 = f(a1 + f(v * weightT[k + 1]));
+                a2 = f(a2 + f(v * weightT[k + 2]));
+                a3 = f(a3 + f(v * weightT[k + 3]));
+                a4 = f(a4 + f(v * weightT[k + 4]));
+                a5 = f(a5 + f(v * weightT[k + 5]));
+                a6 = f(a6 + f(v * weightT[k + 6]));
+                a7 = f(a7 + f(v * weightT[k + 7]));
+              }
+              (dinp[i] = a0), (dinp[i + 1] = a1), (dinp[i + 2] = a2), (dinp[i + 3] = a3);
+              (dinp[i + 4] = a4), (dinp[i + 5] = a5), (dinp[i + 6] = a6), (dinp[i + 7] = a7);
+            }
+            for (; c < C; c++) {
+              let a = dinp[x + c];
+              for (let e = 0; e < n; e++) a = f(a + f(V[e] * weightT[t + J[e] + c]));
+              dinp[x + c] = a;
             }
           }
         }

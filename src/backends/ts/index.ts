@@ -1,7 +1,9 @@
 /**
  * The pure-TypeScript backend: the readable reference every WASM kernel is tested against, and
  * the fallback where WebAssembly (or its SIMD) is missing. Plain loops, same op names and argument
- * order as assembly/. Sums are carried in doubles (JS numbers) and stored as f32.
+ * order as assembly/. Sums are carried in doubles (JS numbers) and stored as f32. The convolution
+ * and max-pooling ops are fast paths (./conv.ts, ./pool.ts) bit-identical to their plain references
+ * (./conv-reference.ts, ./pool-reference.ts), which the tests keep as the oracle.
  */
 import type { Backend, DType, Tensor, TypedArrayOf } from '../../backend.js';
 import { BYTES, checkNzColumns, dropoutKeep, dropoutParams } from '../../backend.js';
