@@ -158,7 +158,7 @@ for (let r = quick ? 0 : -1; r < ROUNDS; r++) {
   // round -1: the warm-up, untimed (V8's tiers)
   for (const op of ops) {
     for (let k = 0; k < sides.length; k++) {
-      const s = sides[(k + r) % sides.length];
+      const s = sides[(k + r + sides.length) % sides.length];
       const t0 = performance.now();
       op[s]();
       if (r >= 0) times[op.name][s].push(performance.now() - t0);
