@@ -12,7 +12,7 @@
 //         (results checked against ours to a tolerance: it sums in doubles, in its own order)
 // Rounds are interleaved (the sides' order rotates) after an untimed warm-up round; each time is a median over rounds; the ratios
 // are of medians. Appends one JSON line to bench/results/ts-conv.jsonl.
-//   node bench/ts-conv.mjs [--rounds N] [--no-ref] [--quick] [--json]   (--quick: batch 8, one round, nothing appended)
+//   node bench/ts-conv.mjs [--rounds N] [--no-ref] [--quick] [--json]   (--quick: batch 2, one round, nothing appended)
 import { appendFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -31,7 +31,7 @@ const quick = process.argv.includes('--quick');
 const json = process.argv.includes('--json');
 const withRef = !process.argv.includes('--no-ref');
 const ROUNDS = Number(arg('--rounds', quick ? 1 : 5));
-const B = quick ? 8 : 128;
+const B = quick ? 2 : 128;
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 const tf = createRequire(import.meta.url)('@tensorflow/tfjs');
