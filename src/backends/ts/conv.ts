@@ -9,14 +9,11 @@
  *
  * When skipping is exact: adding a product that is +-0 leaves an f32 sum unchanged unless the sum is
  * -0 (only a -0 start can be: x + y is -0 only when both are) or the product is NaN (0 times an
- * infinite or NaN operand). So each op checks the other operand and the starts first, and takes
- * the reference when they do not allow the skipping (a -0 bias or gradient start, a weight, input or
- * gradient that is not finite): the result is the reference's in every case.
+ * infinite or NaN operand). So each op checks the other operand and the starts first, and computes
+ * every product, as the reference does, when they do not allow the skipping (a -0 bias or gradient
+ * start, a weight, input or gradient that is not finite): the result is the reference's in every case.
  */
 import { conv2dShape } from '../../backend.js';
-import { conv2dBackwardFilterRef, conv2dBackwardInputRef, conv2dForwardRef } from './conv-reference.js';
-
-export { conv2dFilterTransposeRef as conv2dFilterTranspose } from './conv-reference.js';
 
 const f = Math.fround;
 
@@ -39,13 +36,17 @@ function lists(n: number): void {
   if (listJ.length < n) (listJ = new Int32Array(n)), (listV = new Float32Array(n));
 }
 
+/** weightT (KH, KW, OC, C) = weight (KH, KW, C, OC), each tap's matrix transposed */
+export function conv2dFilterTranspose(weightT: Float32Array, weight: Float32Array, KH: number, KW: number, C: number, OC: number): void {
+  for (let t = 0; t < KH * KW; t++) {
+    for (let c = 0; c < C; c++) for (let j = 0; j < OC; j++) weightT[(t * OC + j) * C + c] = weight[(t * C + c) * OC + j];
+  }
+}
+
 /** out (B, OH, OW, OC) = conv(inp (B, H, W, C), weight (KH, KW, C, OC)) + bias (OC), rows [b0, b1) */
 export function conv2dForward(out: Float32Array, inp: Float32Array, weight: Float32Array, bias: Float32Array | null, B: number, H: number, W: number, C: number, OC: number, KH: number, KW: number, S: number, same: boolean, b0 = 0, b1 = B): void {
   // zero inputs are skipped: exact with finite weights and no -0 bias
-  if (!allFinite(weight, 0, KH * KW * C * OC) || (bias && hasNegZero(bias.subarray(0, OC), 0, OC, OC))) {
-    conv2dForwardRef(out, inp, weight, bias, B, H, W, C, OC, KH, KW, S, same, b0, b1);
-    return;
-  }
+  const skip = allFinite(weight, 0, KH * KW * C * OC) && !(bias && hasNegZero(bias.subarray(0, OC), 0, OC, OC));
   const { OH, OW, PT, PL } = conv2dShape(H, W, KH, KW, S, same);
   const tapW = C * OC, rowI = W * C;
   lists(KH * KW * C);
@@ -67,7 +68,7 @@ export function conv2dForward(out: Float32Array, inp: Float32Array, weight: Floa
             let w = (kh * KW + kw) * tapW;
             for (let c = 0; c < C; c++, w += OC) {
               const v = inp[x + c];
-              if (v !== 0) (V[n] = v), (J[n] = w), n++;
+              if (v !== 0 || !skip) (V[n] = v), (J[n] = w), n++;
             }
           }
         }
@@ -104,10 +105,7 @@ export function conv2dForward(out: Float32Array, inp: Float32Array, weight: Floa
 /** dinp (B, H, W, C) = the gradient of conv2dForward's out (dout) with respect to inp, rows [b0, b1) (overwritten); weightT from conv2dFilterTranspose */
 export function conv2dBackwardInput(dinp: Float32Array, dout: Float32Array, weightT: Float32Array, B: number, H: number, W: number, C: number, OC: number, KH: number, KW: number, S: number, same: boolean, b0 = 0, b1 = B): void {
   // zero gradients are skipped: exact with finite weights (every sum starts from +0)
-  if (!allFinite(weightT, 0, KH * KW * C * OC)) {
-    conv2dBackwardInputRef(dinp, dout, weightT, B, H, W, C, OC, KH, KW, S, same, b0, b1);
-    return;
-  }
+  const skip = allFinite(weightT, 0, KH * KW * C * OC);
   const { OH, OW, PT, PL } = conv2dShape(H, W, KH, KW, S, same);
   dinp.fill(0, b0 * H * W * C, b1 * H * W * C);
   lists(OC);
@@ -122,7 +120,7 @@ export function conv2dBackwardInput(dinp: Float32Array, dout: Float32Array, weig
         let n = 0;
         for (let j = 0; j < OC; j++) {
           const v = dout[d + j];
-          if (v !== 0) (J[n] = j * C), (V[n] = v), n++;
+          if (v !== 0 || !skip) (J[n] = j * C), (V[n] = v), n++;
         }
         if (n === 0) continue;
         const iw0 = ow * S - PL;
@@ -165,10 +163,8 @@ export function conv2dBackwardInput(dinp: Float32Array, dout: Float32Array, weig
 export function conv2dBackwardFilter(dweight: Float32Array, dbias: Float32Array | null, dout: Float32Array, inp: Float32Array, B: number, H: number, W: number, C: number, OC: number, KH: number, KW: number, S: number, same: boolean, o0 = 0, o1 = OC): void {
   // zero gradients are skipped (exact with finite inputs), and zero inputs for the pixels whose
   // non-zero gradients are all finite; no sum may start from -0
-  if (!allFinite(inp, 0, B * H * W * C) || hasNegZero(dweight.subarray(0, KH * KW * C * OC), o0, o1, OC) || (dbias && hasNegZero(dbias.subarray(0, OC), o0, o1, OC))) {
-    conv2dBackwardFilterRef(dweight, dbias, dout, inp, B, H, W, C, OC, KH, KW, S, same, o0, o1);
-    return;
-  }
+  const noNegZero = !hasNegZero(dweight.subarray(0, KH * KW * C * OC), o0, o1, OC) && !(dbias && hasNegZero(dbias.subarray(0, OC), o0, o1, OC));
+  const skip = noNegZero && allFinite(inp, 0, B * H * W * C);
   const { OH, OW, PT, PL } = conv2dShape(H, W, KH, KW, S, same);
   lists(OC);
   const J = listJ, V = listV, tapW = C * OC;
@@ -182,11 +178,11 @@ export function conv2dBackwardFilter(dweight: Float32Array, dbias: Float32Array 
         let n = 0, finite = 0;
         for (let j = o0; j < o1; j++) {
           const v = dout[d + j];
-          if (v !== 0) (J[n] = j), (V[n] = v), n++, (finite += v * 0);
+          if (v !== 0 || !skip) (J[n] = j), (V[n] = v), n++, (finite += v * 0);
         }
         if (n === 0) continue;
         if (dbias) for (let e = 0; e < n; e++) dbias[J[e]] += V[e];
-        const skipZeroInput = finite === 0;
+        const skipZeroInput = finite === 0 && noNegZero;
         const iw0 = ow * S - PL;
         const kw0 = Math.max(0, -iw0), kw1 = Math.min(KW, W - iw0);
         for (let kh = kh0; kh < kh1; kh++) {
