@@ -6,6 +6,7 @@ export { TsBackend } from './backends/ts/index.js';
 export { WasmBackend } from './backends/wasm/index.js';
 export { simdSupported } from './backends/wasm/loader.js';
 export { Model, resolveConfig, type ModelConfig, type DataSet, type Evaluation, type InitName, type LossName } from './model.js';
+export { dense, activation, dropout, type LayerSpec, type LayerDesc, type ModelDescription } from './layers.js';
 export { fit, type FitOptions, type History, type EpochLogs, type BatchLogs, type Callbacks, type OptimizerName } from './train.js';
 export { InterruptedError, DivergenceError } from './train.js';
 export type { TrainState } from './checkpoint.js';

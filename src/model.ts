@@ -1,22 +1,24 @@
 /**
- * The network: an MLP of any depth whose parameters, gradients, optimizer state, activations and
- * resident datasets all live in the backend's memory, planned up front (llm.c's size tables).
- * Every step is a handful of Backend calls per layer; nothing is allocated inside the loop.
+ * The network: a stack of layers (src/layers.ts) whose parameters, gradients, buffers, optimizer
+ * state, activations and resident datasets all live in the backend's memory, planned up front from
+ * one size table (llm.c's fill_in_parameter_sizes: the same table is checked against the 4 GiB wasm
+ * memory and then allocated). Every step is a handful of Backend calls per layer; nothing is
+ * allocated inside the loop.
  */
-import { Activation, NZ_MAX_COLUMNS, type ActivationName, type Backend, type BackendPreference, type DType, type Tensor } from './backend.js';
+import { BYTES, NZ_MAX_COLUMNS, type ActivationName, type Backend, type BackendPreference, type DType, type Tensor } from './backend.js';
 import { createBackend } from './backends/index.js';
 import { UsageError, SimdnetError } from './errors.js';
 import { Rng } from './rng.js';
-import { checkPlanFits, sessionBytes } from './limits.js';
-import { SPARSE_MAX_DENSITY, wantsSparseIndex } from './sparse.js';
+import { checkPlanFits } from './limits.js';
+import { countNonzero, SPARSE_MAX_DENSITY, wantsSparseIndex } from './sparse.js';
+import { ACTIVATIONS, LOSSES, buildLayers, checkLayer, denseStack, Dense, shorthandLayers, type Layer, type LayerDesc, type LayerSpec, type LossName, type ModelDescription, type StepContext, type SparseInput } from './layers.js';
 import { fit, type FitOptions, type History, type OptimizerConfig } from './train.js';
 import { augmentScratch, imageSize, type ResolvedAugment } from './augment.js';
 import { shapeText, shapesAgree } from './image-shape.js';
 
-export type LossName = 'ce' | 'mse';
+export type { LossName } from './layers.js';
+export { ACTIVATIONS, LOSSES } from './layers.js';
 export type InitName = 'auto' | 'xavier-uniform' | 'xavier-normal' | 'he-uniform' | 'he-normal' | 'normal';
-export const ACTIVATIONS: readonly ActivationName[] = ['sigmoid', 'relu', 'tanh', 'linear'];
-export const LOSSES: readonly LossName[] = ['ce', 'mse'];
 export const INITS: readonly InitName[] = ['auto', 'xavier-uniform', 'xavier-normal', 'he-uniform', 'he-normal', 'normal'];
 
 /**
@@ -40,9 +42,16 @@ export interface DataSet {
 }
 
 export interface ModelConfig {
-  /** layer widths: [inputs, ...hidden, classes], e.g. [784, 64, 10] */
-  layers: number[];
-  /** activation of the hidden layers: one for all, or one per hidden layer (default 'sigmoid') */
+  /**
+   * the network after the input: a list of layers, e.g. [dense(64, 'sigmoid'), dense(10)] or plain
+   * objects ({ type: 'dense', units: 64, activation: 'sigmoid' }; src/layers.ts), the last one giving
+   * one output per class; or the shorthand widths [inputs, ...hidden, classes], e.g. [784, 64, 10],
+   * which stands for dense hidden layers with `activation` (and `dropout`) and a linear output layer
+   */
+  layers: number[] | LayerSpec[];
+  /** with a layer list: the shape of one input, e.g. [28, 28] or [784] (default imageShape) */
+  inputShape?: number[];
+  /** shorthand only: activation of the hidden layers, one for all or one per hidden layer (default 'sigmoid') */
   activation?: ActivationName | ActivationName[];
   /** 'ce': softmax + cross-entropy (default); 'mse': sigmoid outputs + squared error (the article's) */
   loss?: LossName;
@@ -54,13 +63,20 @@ export interface ModelConfig {
   seed?: number;
   /** multiplier applied to u8 pixels (default 1/255) */
   inputScale?: number;
-  /** inverted dropout after each hidden layer while training: one rate for all, or one per hidden layer (default 0) */
+  /** shorthand only: inverted dropout after each hidden layer while training, one rate for all or one per hidden layer (default 0) */
   dropout?: number | number[];
-  /** shape of one input, for reports and exports (default [features]) */
+  /** shape of one input, for reports, augmentation and exports (default [features]); the input shape of a layer list when inputShape is not given */
   imageShape?: number[];
 }
 
 export interface ResolvedConfig {
+  /** the one description of the network (input shape, layers, loss): what files and checkpoints store */
+  model: ModelDescription;
+  /**
+   * a summary of a stack of dense layers (src/layers.ts denseStack), for display and the exporters:
+   * widths [inputs, ...units], each dense layer's activation ('linear' last), the dropout after each
+   * hidden one
+   */
   layers: number[];
   activations: ActivationName[];
   loss: LossName;
@@ -73,17 +89,6 @@ export interface ResolvedConfig {
   dropout: number[];
 }
 
-export interface LayerParams {
-  inputs: number;
-  outputs: number;
-  /** activation applied to this layer's output ('linear' for the output layer) */
-  activation: ActivationName;
-  /** (inputs, outputs) row-major */
-  W: Tensor<'f32'>;
-  b: Tensor<'f32'>;
-  dW: Tensor<'f32'>;
-  db: Tensor<'f32'>;
-}
 
 
 interface Resident {
@@ -94,14 +99,29 @@ interface Resident {
 }
 
 
-/** memory planned for one batch size, one optimizer kind and a set of resident datasets */
-interface Session {
+/** a layer's input and output tensors in one mode (training or evaluation) */
+interface Route {
+  x: Tensor<'f32'>;
+  y: Tensor<'f32'>;
+}
+
+/**
+ * memory planned for one batch size, one optimizer kind and a set of resident datasets; also the
+ * layers' StepContext (sparse, fuse, fused, step), so a step allocates nothing
+ */
+interface Session extends StepContext {
   batch: number;
   optKind: 'none' | 'momentum' | 'adam';
-  /** acts[0] is the input batch (B, layers[0]); acts[l + 1] is layer l's output (B, layers[l + 1]) */
-  acts: Tensor<'f32'>[];
+  /** the input batch (B, inputs) */
+  input: Tensor<'f32'>;
+  /** each layer's output tensor of its own ('own' layers, and 'train-own' ones while training) */
+  outs: (Tensor<'f32'> | null)[];
+  /** each layer's input and output, training and evaluation (in-place layers share their input's) */
+  route: { train: Route[]; eval: Route[] };
+  /** the last layer's output of the latest forward: the logits */
+  last: Tensor<'f32'>;
   probs: Tensor<'f32'>;
-  /** gradient ping-pong buffers, (B, widest layer) each */
+  /** gradient ping-pong buffers, (B, widest input or output) each */
   dA: Tensor<'f32'>;
   dB: Tensor<'f32'>;
   labels: Tensor<'i32'>;
@@ -112,17 +132,8 @@ interface Session {
   orderHost: Int32Array;
   opt: Tensor<'f32'>[];
   resident: Map<DataSet, Resident>;
-  /** dropout outputs of hidden layer l (null where its rate is 0), the next layer's input while training */
-  drop: (Tensor<'f32'> | null)[];
-  /** set by loadBatch when this batch's first layer runs sparse: which dataset rows feed it */
-  sparse: { r: Resident; idx: Tensor<'i32'> } | null;
   /** augmentation buffers (training batches only), planned when fit() asks for augmentation */
   aug: AugmentBuffers | null;
-  /**
-   * set by backward() when it leaves the sparse first layer's weight step to update(), which takes
-   * it fused with the weight gradient (Backend.sparse_update): the batch's dZ of the first layer
-   */
-  fused: { dout: Tensor<'f32'>; B: number; r: Resident; idx: Tensor<'i32'> } | null;
   /** params, grads and the first optimizer state after the first layer's weights (set with fused) */
   rest: { params: Tensor<'f32'>; grads: Tensor<'f32'>; vel: Tensor<'f32'> | null; firstVel: Tensor<'f32'> | null; n: number } | null;
   /** predict()'s u8 input rows, allocated by its first call (stageOf) */
@@ -156,6 +167,22 @@ interface AugmentBuffers extends U8Batch {
   field: Tensor<'f32'>;
 }
 
+/**
+ * One row of the memory plan: a tensor's dtype and length, and where the session keeps it. The same
+ * table gives the up-front size check (planBytes) and the allocation (allocSession), so they cannot
+ * disagree (llm.c's fill_in_parameter_sizes + malloc_and_point_parameters).
+ */
+export interface PlanEntry {
+  dtype: DType;
+  length: number;
+  put(t: Tensor): void;
+}
+
+/** bytes of a plan: every tensor at a 16-byte-aligned offset, as Backend.alloc places them */
+export function planBytes(table: PlanEntry[]): number {
+  return table.reduce((n, e) => n + Math.ceil((e.length * BYTES[e.dtype]) / 16) * 16, 0);
+}
+
 /** optimizer state tensors of each optimizer kind (each the size of the parameters) */
 const OPT_TENSORS: Record<Session['optKind'], number> = { none: 0, momentum: 1, adam: 2 };
 
@@ -165,28 +192,49 @@ const OPT_TENSORS: Record<Session['optKind'], number> = { none: 0, momentum: 1, 
  */
 const STAGE_ROWS = 1024;
 
-/** bytes of the augmentation buffers for one batch, added to sessionBytes() in plan() before checkPlanFits */
-export function augmentBytes(batch: number, features: number, imageShape: number[], cfg: ResolvedAugment | null): number {
-  if (!cfg) return 0;
-  const { W, H } = imageSize(features, imageShape);
-  const al16 = (n: number) => Math.ceil(n / 16) * 16;
-  return al16(batch * features) + al16(batch * 16) + al16(augmentScratch(W, H, cfg.sigma).length * 4) + al16(batch * 4) + al16((batch + 1) * 4) + al16(batch * features * 4);
-}
-
 export function resolveConfig(config: ModelConfig): ResolvedConfig {
+  if (typeof config !== 'object' || config === null) throw new UsageError(`a model config is an object such as { layers: [784, 64, 10] }, got ${String(config)}`);
   const layers = config.layers;
-  if (!Array.isArray(layers) || layers.length < 2) throw new UsageError('layers must list at least the input and output sizes, e.g. [784, 64, 10]');
-  for (const n of layers) {
-    if (!Number.isInteger(n) || n < 1) throw new UsageError(`layer sizes must be positive integers, got ${JSON.stringify(layers)}`);
+  const shorthand = Array.isArray(layers) && layers.length > 0 && layers.every((n) => typeof n === 'number');
+  let input: number[], list: LayerDesc[];
+  if (shorthand) {
+    const widths = layers as number[];
+    if (widths.length < 2) throw new UsageError('layers must list at least the input and output sizes, e.g. [784, 64, 10]');
+    for (const n of widths) {
+      if (!Number.isInteger(n) || n < 1) throw new UsageError(`layer sizes must be positive integers, got ${JSON.stringify(widths)}`);
+    }
+    const hidden = widths.length - 2;
+    const act = config.activation ?? 'sigmoid';
+    const acts = Array.isArray(act) ? act.slice() : new Array<ActivationName>(hidden).fill(act);
+    if (acts.length !== hidden) throw new UsageError(`${acts.length} activations given for ${hidden} hidden layers`);
+    for (const a of acts) if (!ACTIVATIONS.includes(a)) throw new UsageError(`unknown activation '${a}': use one of ${ACTIVATIONS.join(', ')}`);
+    const dr = config.dropout ?? 0;
+    const rates = Array.isArray(dr) ? dr.slice() : new Array<number>(hidden).fill(dr);
+    if (rates.length !== hidden) throw new UsageError(`${rates.length} dropout rates given for ${hidden} hidden layers`);
+    for (const r of rates) if (!(r >= 0 && r < 1)) throw new UsageError(`dropout rates must be in [0, 1), got ${r}`);
+    // each step's masks come from streams step * 64 + layer (src/layers.ts): a 65th layer would repeat the next step's first
+    if (rates.some((r, l) => r > 0 && l >= 64)) throw new UsageError(`dropout works on the first 64 hidden layers; this network has ${hidden}: give the deeper layers a rate of 0`);
+    const shape = config.inputShape ?? config.imageShape;
+    checkShape(shape, widths[0]);
+    input = shape ? shape.slice() : [widths[0]];
+    list = shorthandLayers(widths, acts, rates);
+  } else {
+    if (!Array.isArray(layers) || layers.length < 1) throw new UsageError("layers must be a list of layers, e.g. [dense(64, 'relu'), dense(10)], or the widths [784, 64, 10]");
+    if (config.activation !== undefined || config.dropout !== undefined) throw new UsageError('activation and dropout go with the shorthand widths (layers: [784, 64, 10]); in a layer list give them as layers: dense(64, \'relu\'), dropout(0.3)');
+    const shape = config.inputShape ?? config.imageShape;
+    if (!shape) throw new UsageError('a layer list needs inputShape, the shape of one input, e.g. [28, 28] or [784]');
+    checkShape(shape);
+    if (config.inputShape && config.imageShape && JSON.stringify(config.inputShape) !== JSON.stringify(config.imageShape)) throw new UsageError(`inputShape ${JSON.stringify(config.inputShape)} and imageShape ${JSON.stringify(config.imageShape)} disagree: give one`);
+    input = shape.slice();
+    list = (layers as unknown[]).map((l, i) => checkLayer(l, `layer ${i + 1}`));
   }
-  const hidden = layers.length - 2;
-  const act = config.activation ?? 'sigmoid';
-  const acts = Array.isArray(act) ? act.slice() : new Array<ActivationName>(hidden).fill(act);
-  if (acts.length !== hidden) throw new UsageError(`${acts.length} activations given for ${hidden} hidden layers`);
-  for (const a of acts) if (!ACTIVATIONS.includes(a)) throw new UsageError(`unknown activation '${a}': use one of ${ACTIVATIONS.join(', ')}`);
   const loss = config.loss ?? 'ce';
   if (!LOSSES.includes(loss)) throw new UsageError(`unknown loss '${loss}': use ce or mse`);
-  if (loss === 'ce' && layers[layers.length - 1] < 2) throw new UsageError('softmax cross-entropy needs at least 2 classes');
+  const model: ModelDescription = { input, layers: list, loss };
+  const built = buildLayers(model); // checks that the layers chain
+  if (!built.some((l) => l.params.length > 0)) throw new UsageError('the network has no layer with weights: give at least one dense layer');
+  const out = built[built.length - 1].outShape.reduce((a, b) => a * b, 1);
+  if (loss === 'ce' && out < 2) throw new UsageError('softmax cross-entropy needs at least 2 classes');
   const init = config.init ?? 'auto';
   if (!INITS.includes(init)) throw new UsageError(`unknown init '${init}': use one of ${INITS.join(', ')}`);
   const initScale = config.initScale ?? 0.01;
@@ -196,27 +244,30 @@ export function resolveConfig(config: ModelConfig): ResolvedConfig {
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new UsageError(`seed must be an integer in [0, 2^32), got ${seed}`);
   const inputScale = config.inputScale ?? 1 / 255;
   if (!(inputScale > 0 && Number.isFinite(inputScale))) throw new UsageError(`inputScale (the factor applied to u8 pixels, default 1/255) must be a positive finite number, got ${inputScale}`);
-  const shape = config.imageShape;
-  if (shape && (!Array.isArray(shape) || !shape.every((n) => Number.isInteger(n) && n > 0) || shape.reduce((a, b) => a * b, 1) !== layers[0])) {
-    throw new UsageError(`imageShape ${JSON.stringify(shape)} does not describe the ${layers[0]} inputs: give positive integer sizes whose product is ${layers[0]}, e.g. [28, 28] for 784`);
-  }
-  const dr = config.dropout ?? 0;
-  const dropout = Array.isArray(dr) ? dr.slice() : new Array<number>(hidden).fill(dr);
-  if (dropout.length !== hidden) throw new UsageError(`${dropout.length} dropout rates given for ${hidden} hidden layers`);
-  for (const r of dropout) if (!(r >= 0 && r < 1)) throw new UsageError(`dropout rates must be in [0, 1), got ${r}`);
-  // each step's masks come from streams step * 64 + layer (dropoutStream): a 65th layer would repeat the next step's first
-  if (dropout.some((r, l) => r > 0 && l >= 64)) throw new UsageError(`dropout works on the first 64 hidden layers; this network has ${hidden}: give the deeper layers a rate of 0`);
+  const stack = denseStack(model);
+  const inputs = input.reduce((a, b) => a * b, 1);
   return {
-    layers: layers.slice(),
-    activations: [...acts, 'linear'],
+    model,
+    layers: stack?.layers ?? [inputs, out],
+    activations: stack?.activations ?? [],
     loss,
     init,
     initScale,
     seed,
     inputScale,
-    imageShape: config.imageShape ? config.imageShape.slice() : [layers[0]],
-    dropout,
+    imageShape: input.slice(),
+    dropout: stack?.dropout ?? [],
   };
+}
+
+/** an input shape: positive integer sizes (whose product is `inputs`, when given) */
+function checkShape(shape: number[] | undefined, inputs?: number): void {
+  if (shape === undefined) return;
+  if (!Array.isArray(shape) || shape.length < 1 || !shape.every((n) => Number.isInteger(n) && n > 0) || (inputs !== undefined && shape.reduce((a, b) => a * b, 1) !== inputs)) {
+    throw new UsageError(inputs !== undefined
+      ? `imageShape ${JSON.stringify(shape)} does not describe the ${inputs} inputs: give positive integer sizes whose product is ${inputs}, e.g. [28, 28] for 784`
+      : `inputShape ${JSON.stringify(shape)} is not a shape: give positive integer sizes, e.g. [28, 28] or [784]`);
+  }
 }
 
 const align4 = (n: number) => Math.ceil(n / 4) * 4;
@@ -224,11 +275,22 @@ const align4 = (n: number) => Math.ceil(n / 4) * 4;
 export class Model {
   readonly config: ResolvedConfig;
   readonly backend: Backend;
-  readonly layers: LayerParams[] = [];
-  /** all weights and biases, contiguous (each slice 16-byte aligned), so one call updates them */
+  /** the layers, in order (src/layers.ts) */
+  readonly layers: Layer[];
+  /** the layers with weights (Dense), in order: what getWeights() lists */
+  readonly dense: Dense[];
+  /** each layer's parameter and buffer tensors (views of the blocks), in spec order */
+  private readonly paramViews: Tensor<'f32'>[][];
+  private readonly bufferViews: Tensor<'f32'>[][];
+  /** the first layer is a Dense, which reads sparse batches through their non-zero lists */
+  private readonly sparseFirst: boolean;
+  /** all trainable parameters, contiguous (each tensor 16-byte aligned), so one call updates them */
   readonly params: Tensor<'f32'>;
   readonly grads: Tensor<'f32'>;
   readonly paramCount: number;
+  /** non-trainable buffers (running statistics, ...): a block of their own, never updated by an optimizer (empty for dense, activation and dropout layers) */
+  readonly buffers: Tensor<'f32'>;
+  readonly bufferCount: number;
   /** optimizer steps taken (Adam's t) */
   step = 0;
   /** epochs completed by fit() */
@@ -252,32 +314,29 @@ export class Model {
   constructor(config: ModelConfig, backend: Backend) {
     this.config = resolveConfig(config);
     this.backend = backend;
-    const L = this.config.layers;
-    let total = 0;
-    const offsets: [number, number][] = [];
-    for (let l = 0; l + 1 < L.length; l++) {
-      const w = total;
-      total += align4(L[l] * L[l + 1]);
-      const b = total;
-      total += align4(L[l + 1]);
-      offsets.push([w, b]);
-    }
-    this.paramCount = total;
-    this.params = backend.alloc('f32', total);
-    this.grads = backend.alloc('f32', total);
-    for (let l = 0; l + 1 < L.length; l++) {
-      const [w, b] = offsets[l];
-      const inputs = L[l], outputs = L[l + 1];
-      this.layers.push({
-        inputs,
-        outputs,
-        activation: this.config.activations[l],
-        W: backend.slice(this.params, w, inputs * outputs),
-        b: backend.slice(this.params, b, outputs),
-        dW: backend.slice(this.grads, w, inputs * outputs),
-        db: backend.slice(this.grads, b, outputs),
-      });
-    }
+    this.layers = buildLayers(this.config.model);
+    this.dense = this.layers.filter((l): l is Dense => l instanceof Dense);
+    this.sparseFirst = this.layers[0] instanceof Dense;
+    // the parameter and buffer blocks: each layer's tensors in order, each at a multiple of 4 floats
+    const offsets = (specs: (l: Layer) => { shape: number[] }[]) => {
+      let total = 0;
+      const at = this.layers.map((l) => specs(l).map((t) => {
+        const o = total;
+        total += align4(t.shape.reduce((a, b) => a * b, 1));
+        return o;
+      }));
+      return { total, at };
+    };
+    const p = offsets((l) => l.params), bf = offsets((l) => l.buffers);
+    this.paramCount = p.total;
+    this.bufferCount = bf.total;
+    this.params = backend.alloc('f32', p.total);
+    this.grads = backend.alloc('f32', p.total);
+    this.buffers = backend.alloc('f32', bf.total);
+    const view = (t: Tensor<'f32'>, at: number, shape: number[]) => backend.slice(t, at, shape.reduce((a, b) => a * b, 1));
+    this.paramViews = this.layers.map((l, i) => l.params.map((t, j) => view(this.params, p.at[i][j], t.shape)));
+    this.bufferViews = this.layers.map((l, i) => l.buffers.map((t, j) => view(this.buffers, bf.at[i][j], t.shape)));
+    this.layers.forEach((l, i) => l.bind(this.paramViews[i], l.params.map((t, j) => view(this.grads, p.at[i][j], t.shape)), this.bufferViews[i]));
     this.rng = new Rng(this.config.seed ^ 0x5eed);
     this.initialize();
   }
@@ -294,30 +353,35 @@ export class Model {
     return this.config.layers[0];
   }
   get classes(): number {
-    return this.config.layers[this.config.layers.length - 1];
+    return this.layers[this.layers.length - 1].outShape.reduce((a, b) => a * b, 1);
   }
 
-  /** seeded initialisation (on the host, so every backend starts from the same weights) */
+  /** seeded initialisation (on the host, so every backend starts from the same weights): each layer's tensors in order */
   initialize(): void {
     this.assertLive();
     const rng = new Rng(this.config.seed);
-    for (const layer of this.layers) {
-      const { inputs: fin, outputs: fout } = layer;
-      let init = this.config.init;
-      if (init === 'auto') init = layer.activation === 'relu' ? 'he-normal' : 'xavier-uniform';
-      const w = new Float32Array(fin * fout);
-      for (let i = 0; i < w.length; i++) {
-        switch (init) {
-          case 'xavier-uniform': w[i] = (rng.float() * 2 - 1) * Math.sqrt(6 / (fin + fout)); break;
-          case 'xavier-normal': w[i] = rng.normal() * Math.sqrt(2 / (fin + fout)); break;
-          case 'he-uniform': w[i] = (rng.float() * 2 - 1) * Math.sqrt(6 / fin); break;
-          case 'he-normal': w[i] = rng.normal() * Math.sqrt(2 / fin); break;
-          default: w[i] = rng.normal() * this.config.initScale;
+    const fill = (t: Tensor<'f32'>, spec: Layer['params'][number]) => {
+      const w = new Float32Array(t.length);
+      if (spec.init === 'fan') {
+        const fin = spec.fanIn!, fout = spec.fanOut!;
+        let init = this.config.init;
+        if (init === 'auto') init = spec.activation === 'relu' ? 'he-normal' : 'xavier-uniform';
+        for (let i = 0; i < w.length; i++) {
+          switch (init) {
+            case 'xavier-uniform': w[i] = (rng.float() * 2 - 1) * Math.sqrt(6 / (fin + fout)); break;
+            case 'xavier-normal': w[i] = rng.normal() * Math.sqrt(2 / (fin + fout)); break;
+            case 'he-uniform': w[i] = (rng.float() * 2 - 1) * Math.sqrt(6 / fin); break;
+            case 'he-normal': w[i] = rng.normal() * Math.sqrt(2 / fin); break;
+            default: w[i] = rng.normal() * this.config.initScale;
+          }
         }
       }
-      this.backend.write(layer.W, w);
-      this.backend.write(layer.b, new Float32Array(fout));
-    }
+      this.backend.write(t, w);
+    };
+    this.layers.forEach((l, i) => {
+      l.params.forEach((spec, j) => fill(this.paramViews[i][j], spec));
+      l.buffers.forEach((spec, j) => fill(this.bufferViews[i][j], spec));
+    });
     this.step = 0;
     this.epochsDone = 0;
     // a fresh start: the shuffling stream and the sample order begin again as in a new model
@@ -327,18 +391,18 @@ export class Model {
     this.savedOpt = null;
   }
 
-  /** copies of each layer's weights (inputs x outputs, row-major) and biases */
+  /** copies of each dense layer's weights (inputs x outputs, row-major) and biases */
   getWeights(): { W: Float32Array; b: Float32Array }[] {
     this.assertLive();
-    return this.layers.map((l) => ({ W: this.backend.read(l.W), b: this.backend.read(l.b) }));
+    return this.dense.map((l) => ({ W: this.backend.read(l.W), b: this.backend.read(l.b) }));
   }
 
   setWeights(weights: { W: ArrayLike<number>; b: ArrayLike<number> }[]): void {
     this.assertLive();
-    if (weights.length !== this.layers.length) throw new UsageError(`expected weights for ${this.layers.length} layers, got ${weights.length}`);
+    if (!Array.isArray(weights) || weights.length !== this.dense.length) throw new UsageError(`expected weights for ${this.dense.length} dense layers, got ${Array.isArray(weights) ? weights.length : String(weights)}`);
     // every layer is checked before any is written: a refused call leaves the model as it was
     weights.forEach((w, l) => {
-      const layer = this.layers[l];
+      const layer = this.dense[l];
       if (w.W.length !== layer.W.length || w.b.length !== layer.b.length) {
         throw new UsageError(`layer ${l + 1}: expected ${layer.inputs}x${layer.outputs} weights and ${layer.outputs} biases`);
       }
@@ -346,7 +410,7 @@ export class Model {
       checkFinite(w.b, `setWeights: layer ${l + 1}'s biases`);
     });
     weights.forEach((w, l) => {
-      const layer = this.layers[l];
+      const layer = this.dense[l];
       this.backend.write(layer.W, w.W);
       this.backend.write(layer.b, w.b);
     });
@@ -407,12 +471,101 @@ export class Model {
     owned.length = 0;
   }
 
+  /** bytes of the session plan for this batch size, optimizer kind, datasets and augmentation (the table checkFits and buildSession share) */
+  planSize(batch: number, optKind: Session['optKind'], datasets: DataSet[], augment: ResolvedAugment | null = null): number {
+    return planBytes(this.planTable(this.skeleton(batch, optKind), datasets, augment));
+  }
+
   /** refuse (before allocating anything) a session that would not fit the wasm memory from `start` */
   private checkFits(start: number, batch: number, kind: Session['optKind'], keep: DataSet[], aug: ResolvedAugment | null): void {
-    const maxCount = Math.max(batch, ...keep.map((d) => d.count));
-    const nOpt = OPT_TENSORS[kind];
-    const augBytes = augmentBytes(batch, this.inputs, this.config.imageShape, aug);
-    checkPlanFits(this.backend, start, sessionBytes({ layers: this.config.layers, batch, paramCount: this.paramCount, nOpt, maxCount, datasets: keep, dropout: this.config.dropout }) + augBytes, batch);
+    checkPlanFits(this.backend, start, planBytes(this.planTable(this.skeleton(batch, kind), keep, aug)), batch);
+  }
+
+  /** a session with no tensors yet: planTable's entries fill them in */
+  private skeleton(batch: number, kind: Session['optKind']): Session {
+    const none = null as unknown as Tensor<'f32'>;
+    return {
+      be: this.backend, seed: this.config.seed, step: this.step, inputScale: this.config.inputScale, fuse: false,
+      batch, optKind: kind, input: none, outs: this.layers.map(() => null), route: { train: [], eval: [] }, last: none,
+      probs: none, dA: none, dB: none, labels: none as unknown as Tensor<'i32'>, preds: none as unknown as Tensor<'i32'>, order: none as unknown as Tensor<'i32'>,
+      orderHost: new Int32Array(0), opt: [], resident: new Map(), sparse: null, aug: null, fused: null, rest: null, stage: null, owned: [],
+    };
+  }
+
+  /**
+   * The memory plan of a session: one row per tensor, from the layers' shapes (the input, each
+   * layer's own output, the dropout outputs while training), the loss, the gradient buffers, the
+   * optimizer state, the augmentation buffers and the resident datasets. checkFits sums it; buildSession allocates it.
+   */
+  private planTable(s: Session, keep: DataSet[], aug: ResolvedAugment | null): PlanEntry[] {
+    const B = s.batch, t: PlanEntry[] = [];
+    const f32 = (length: number, put: (x: Tensor<'f32'>) => void) => t.push({ dtype: 'f32', length, put: put as (x: Tensor) => void });
+    const i32 = (length: number, put: (x: Tensor<'i32'>) => void) => t.push({ dtype: 'i32', length, put: put as (x: Tensor) => void });
+    const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+    let widest = this.inputs;
+    f32(B * this.inputs, (x) => (s.input = x));
+    this.layers.forEach((l, i) => {
+      widest = Math.max(widest, size(l.outShape));
+      if (l.output === 'own') f32(B * size(l.outShape), (x) => (s.outs[i] = x));
+    });
+    f32(B * this.classes, (x) => (s.probs = x));
+    f32(B * widest, (x) => (s.dA = x));
+    f32(B * widest, (x) => (s.dB = x));
+    this.layers.forEach((l, i) => {
+      if (l.output === 'train-own') f32(B * size(l.outShape), (x) => (s.outs[i] = x));
+    });
+    i32(B, (x) => (s.labels = x));
+    i32(B, (x) => (s.preds = x));
+    const maxCount = Math.max(B, ...keep.map((d) => d.count));
+    i32(maxCount, (x) => (s.order = x));
+    for (let k = 0; k < OPT_TENSORS[s.optKind]; k++) f32(this.paramCount, (x) => s.opt.push(x));
+    if (aug) {
+      const { W, H } = imageSize(this.inputs, this.config.imageShape);
+      const sc = augmentScratch(W, H, aug.sigma);
+      const a = Object.assign(this.u8BatchRows(t, B), { cfg: aug, W, H, R: sc.R, weights: sc.weights }) as AugmentBuffers & { weights?: Float32Array };
+      f32(sc.length, (x) => (a.field = x));
+      f32(B * 4, (x) => (a.params = x));
+      s.aug = a;
+    }
+    for (const d of keep) {
+      const r = { images: null, labels: null, nz: null } as unknown as Resident;
+      t.push({ dtype: 'u8', length: d.count * d.features, put: (x) => (r.images = x as Tensor<'u8'>) });
+      t.push({ dtype: 'u8', length: d.count, put: (x) => (r.labels = x as Tensor<'u8'>) });
+      if (wantsSparseIndex(d)) {
+        const nz = { start: null, idx: null, counts: new Int32Array(0) } as unknown as NonNullable<Resident['nz']>;
+        i32(d.count + 1, (x) => (nz.start = x));
+        i32(Math.max(1, countNonzero(d)), (x) => (nz.idx = x));
+        r.nz = nz;
+      }
+      s.resident.set(d, r);
+    }
+    return t;
+  }
+
+  /** the rows of a U8Batch of `rows` rows (its non-zero lists sized for every input non-zero); filled in by allocation */
+  private u8BatchRows(t: PlanEntry[], rows: number): U8Batch {
+    const C = this.inputs;
+    const u = { images: null, ident: null, res: null } as unknown as U8Batch;
+    const nz = { start: null, idx: null, counts: new Int32Array(0) } as unknown as NonNullable<Resident['nz']>;
+    t.push({ dtype: 'u8', length: rows * C, put: (x) => (u.images = x as Tensor<'u8'>) });
+    t.push({ dtype: 'i32', length: rows, put: (x) => (u.ident = x as Tensor<'i32'>) });
+    t.push({ dtype: 'i32', length: rows + 1, put: (x) => (nz.start = x as Tensor<'i32'>) });
+    t.push({ dtype: 'i32', length: rows * C, put: (x) => (nz.idx = x as Tensor<'i32'>) });
+    u.res = { images: null as unknown as Tensor<'u8'>, labels: null as unknown as Tensor<'u8'>, nz };
+    return u;
+  }
+
+  /** allocate a table's tensors (listed in `owned`, freed together) */
+  private allocTable(owned: Tensor[], table: PlanEntry[]): void {
+    for (const e of table) e.put(this.allocOwned(owned, e.dtype, e.length));
+  }
+
+  /** a U8Batch's values once allocated: the identity order, and the batch as a resident dataset */
+  private finishU8Batch(u: U8Batch): void {
+    const be = this.backend;
+    be.write(u.ident, identity(u.ident.length));
+    u.res.images = u.images;
+    u.res.labels = be.slice(u.images, 0, 0);
   }
 
   /** allocate a session's tensors and make `keep` resident in it (nothing stays allocated if it fails) */
@@ -428,60 +581,41 @@ export class Model {
 
   private buildSession(owned: Tensor[], batch: number, kind: Session['optKind'], keep: DataSet[], aug: ResolvedAugment | null): Session {
     const be = this.backend;
-    const L = this.config.layers;
-    const widest = Math.max(...L);
-    const V = this.classes;
-    const maxCount = Math.max(batch, ...keep.map((d) => d.count));
-    const nOpt = OPT_TENSORS[kind];
-    const al = <D extends DType>(dtype: D, length: number) => this.allocOwned(owned, dtype, length);
-    const session: Session = {
-      batch,
-      optKind: kind,
-      acts: L.map((n) => al('f32', batch * n)),
-      probs: al('f32', batch * V),
-      dA: al('f32', batch * widest),
-      dB: al('f32', batch * widest),
-      drop: this.config.dropout.map((r, l) => (r > 0 ? al('f32', batch * L[l + 1]) : null)),
-      labels: al('i32', batch),
-      preds: al('i32', batch),
-      order: al('i32', maxCount),
-      orderHost: new Int32Array(maxCount),
-      opt: Array.from({ length: nOpt }, () => al('f32', this.paramCount)),
-      resident: new Map(),
-      sparse: null,
-      aug: null,
-      fused: null,
-      rest: null,
-      stage: null,
-      owned,
-    };
-    if (aug) {
-      const { W, H } = imageSize(this.inputs, this.config.imageShape);
-      const sc = augmentScratch(W, H, aug.sigma);
-      const rows = this.allocU8Batch(batch, owned);
-      const field = al('f32', sc.length);
-      be.write(field, sc.weights);
-      session.aug = { ...rows, cfg: aug, W, H, R: sc.R, field, params: al('f32', batch * 4) };
+    const s = this.skeleton(batch, kind);
+    s.owned = owned;
+    this.allocTable(owned, this.planTable(s, keep, aug));
+    s.orderHost = new Int32Array(s.order.length);
+    s.last = s.outs[s.outs.length - 1] ?? s.input;
+    // each layer reads the previous one's output; in-place layers (and dropout in evaluation) pass their input on
+    for (const training of [true, false]) {
+      let x = s.input;
+      const r = training ? s.route.train : s.route.eval;
+      for (const [i, l] of this.layers.entries()) {
+        const y = l.output === 'own' || (training && l.output === 'train-own') ? s.outs[i]! : x;
+        r.push({ x, y });
+        x = y;
+      }
+    }
+    if (s.aug) {
+      const a = s.aug as AugmentBuffers & { weights?: Float32Array };
+      this.finishU8Batch(a);
+      be.write(a.field, a.weights!);
+      delete a.weights;
     }
     for (const d of keep) {
-      const images = al('u8', d.count * d.features);
-      const labels = al('u8', d.count);
+      const { images, labels, nz } = s.resident.get(d)!;
       be.write(images, d.images.subarray(0, d.count * d.features));
       be.write(labels, d.labels.subarray(0, d.count));
-      let nz: Resident['nz'] = null;
-      if (wantsSparseIndex(d)) {
-        const start = al('i32', d.count + 1);
-        const total = be.nz_count(start, images, d.count, d.features);
-        const idx = al('i32', Math.max(1, total));
-        be.nz_fill(idx, start, images, d.count, d.features);
-        const prefix = be.read(start);
+      if (nz) {
+        be.nz_count(nz.start, images, d.count, d.features);
+        be.nz_fill(nz.idx, nz.start, images, d.count, d.features);
+        const prefix = be.read(nz.start);
         const counts = new Int32Array(d.count);
         for (let i = 0; i < d.count; i++) counts[i] = prefix[i + 1] - prefix[i];
-        nz = { start, idx, counts };
+        nz.counts = counts;
       }
-      session.resident.set(d, { images, labels, nz });
     }
-    return session;
+    return s;
   }
 
   /**
@@ -508,33 +642,27 @@ export class Model {
     return t;
   }
 
-  /** a U8Batch of `rows` rows, owned by a session (its non-zero lists sized for every input non-zero) */
-  private allocU8Batch(rows: number, owned: Tensor[]): U8Batch {
-    const be = this.backend, C = this.inputs;
-    const al = <D extends DType>(dtype: D, length: number) => this.allocOwned(owned, dtype, length);
-    const images = al('u8', rows * C);
-    const ident = al('i32', rows);
-    be.write(ident, identity(rows));
-    const nz = { start: al('i32', rows + 1), idx: al('i32', rows * C), counts: new Int32Array(0) };
-    return { images, ident, res: { images, labels: be.slice(images, 0, 0), nz } };
-  }
-
   /**
    * The first B rows of u8 into the first layer, as a resident batch feeds it: through their own
-   * non-zero lists when sparse enough (rebuilt in wasm, two calls), else scaled into acts[0] in wasm
+   * non-zero lists when sparse enough (rebuilt in wasm, two calls), else scaled into the input in wasm
    */
   private feedU8Batch(s: Session, u8: U8Batch, B: number): void {
     const be = this.backend, C = this.inputs, nz = u8.res.nz!;
-    const nnz = be.nz_count(nz.start, u8.images, B, C);
-    if (C <= NZ_MAX_COLUMNS && nnz <= SPARSE_MAX_DENSITY * B * C) {
+    if (this.sparseFirst && C <= NZ_MAX_COLUMNS && be.nz_count(nz.start, u8.images, B, C) <= SPARSE_MAX_DENSITY * B * C) {
       be.nz_fill(nz.idx, nz.start, u8.images, B, C);
-      s.sparse = { r: u8.res, idx: u8.ident };
-    } else be.gather_rows_u8(s.acts[0], u8.images, u8.ident, B, C, this.config.inputScale);
+      s.sparse = { start: nz.start, idx: nz.idx, rows: u8.ident };
+    } else be.gather_rows_u8(s.input, u8.images, u8.ident, B, C, this.config.inputScale);
   }
 
   /** predict()'s staging rows, part of the session (allocated on first use, at most STAGE_ROWS rows) */
   private stageOf(s: Session): U8Batch {
-    if (!s.stage) s.stage = this.allocU8Batch(Math.min(s.batch, STAGE_ROWS), s.owned);
+    if (!s.stage) {
+      const t: PlanEntry[] = [];
+      const u = this.u8BatchRows(t, Math.min(s.batch, STAGE_ROWS));
+      this.allocTable(s.owned, t);
+      this.finishU8Batch(u);
+      s.stage = u;
+    }
     return s.stage;
   }
 
@@ -572,19 +700,19 @@ export class Model {
 
   /**
    * Rows order[start .. start+B) of a resident dataset: the labels, and either the inputs gathered
-   * into acts[0] or, when this batch is sparse enough, nothing: the first layer then reads the
-   * pixels through the dataset's non-zero lists.
+   * into the input or, when this batch is sparse enough (and the first layer a Dense), nothing: the
+   * first layer then reads the pixels through the dataset's non-zero lists (Dense's sparse input mode).
    */
   loadBatch(s: Session, r: Resident, start: number, B: number, augment = false): void {
     const idx = this.backend.slice(s.order, start, B);
     s.sparse = null;
     if (augment && s.aug) return this.loadAugmented(s, s.aug, r, idx, B);
-    if (r.nz) {
+    if (r.nz && this.sparseFirst) {
       let nnz = 0;
       for (let i = start; i < start + B; i++) nnz += r.nz.counts[s.orderHost[i]];
-      if (nnz <= SPARSE_MAX_DENSITY * B * this.inputs) s.sparse = { r, idx };
+      if (nnz <= SPARSE_MAX_DENSITY * B * this.inputs) s.sparse = { start: r.nz.start, idx: r.nz.idx, rows: idx };
     }
-    if (!s.sparse) this.backend.gather_rows_u8(s.acts[0], r.images, idx, B, this.inputs, this.config.inputScale);
+    if (!s.sparse) this.backend.gather_rows_u8(s.input, r.images, idx, B, this.inputs, this.config.inputScale);
     this.backend.gather_u8(s.labels, r.labels, idx, B);
   }
 
@@ -600,49 +728,34 @@ export class Model {
     be.gather_u8(s.labels, r.labels, idx, B);
   }
 
-  /** forward through every layer; leaves the logits in acts[L] */
+  /** forward through every layer; leaves the logits in s.last */
   forward(s: Session, B: number, training = false): void {
-    const be = this.backend;
-    this.layers.forEach((layer, l) => {
-      const out = s.acts[l + 1];
-      const sp = l === 0 ? s.sparse : null;
-      if (sp) be.sparse_matmul_forward(out, sp.r.nz!.start, sp.r.nz!.idx, sp.idx, layer.W, layer.b, B, layer.inputs, layer.outputs, this.config.inputScale);
-      else be.matmul_forward(out, this.inputOf(s, l, training), layer.W, layer.b, B, layer.inputs, layer.outputs);
-      if (layer.activation !== 'linear') be.activation_forward(out, out, B * layer.outputs, Activation[layer.activation]);
-      const drop = training ? s.drop[l] : null;
-      if (drop) be.dropout_forward(drop, out, B * layer.outputs, this.config.dropout[l], this.config.seed, this.dropoutStream(l));
-    });
-  }
-
-  /** what layer l reads: the batch, or the previous layer's output (after dropout while training) */
-  private inputOf(s: Session, l: number, training: boolean): Tensor<'f32'> {
-    return (training && l > 0 && s.drop[l - 1]) || s.acts[l];
-  }
-
-  /** dropout masks differ per step and per layer, and are the same on every backend and on resume */
-  private dropoutStream(l: number): number {
-    return (this.step * 64 + l) >>> 0;
+    s.step = this.step;
+    const route = training ? s.route.train : s.route.eval;
+    for (let i = 0; i < this.layers.length; i++) this.layers[i].forward(s, route[i].y, route[i].x, B, training);
+    s.last = route[route.length - 1].y;
   }
 
   /** loss summed over the batch (probs filled) */
   lossForward(s: Session, B: number): number {
-    const logits = s.acts[s.acts.length - 1];
     return this.config.loss === 'ce'
-      ? this.backend.softmax_xent_forward(s.probs, logits, s.labels, B, this.classes)
-      : this.backend.sigmoid_mse_forward(s.probs, logits, s.labels, B, this.classes);
+      ? this.backend.softmax_xent_forward(s.probs, s.last, s.labels, B, this.classes)
+      : this.backend.sigmoid_mse_forward(s.probs, s.last, s.labels, B, this.classes);
   }
 
   /**
-   * Zero the gradients, then backpropagate the mean loss of the batch into them. Given the
-   * optimizer that update() will apply, a sparse first layer's weight gradient is left to update()
-   * (SGD and momentum: Backend.sparse_update sums it and steps in one pass, never storing it; the
-   * weights end bit-identical to the unfused step); its bias gradient is computed here as always.
+   * Zero the gradients, then backpropagate the mean loss of the batch into them, layer by layer
+   * (after a training forward). Given the optimizer that update() will apply, a sparse first Dense's
+   * weight gradient is left to update() (the optimizer fusion: SGD and momentum take it with
+   * Backend.sparse_update, which sums it and steps in one pass, never storing it; the weights end
+   * bit-identical to the unfused step); its bias gradient is computed here as always.
    */
   backward(s: Session, B: number, opt?: OptimizerConfig): void {
     const be = this.backend;
-    const fuse = !!s.sparse && !!opt && (opt.type === 'sgd' || opt.type === 'momentum' || opt.type === 'nesterov');
+    s.step = this.step;
+    s.fuse = !!s.sparse && !!opt && (opt.type === 'sgd' || opt.type === 'momentum' || opt.type === 'nesterov');
     s.fused = null;
-    if (fuse) {
+    if (s.fuse) {
       // the first layer's weight gradient is never stored: zero only the rest
       const rest = (s.rest ??= this.restViews(s));
       be.fill(rest.grads, rest.n, 0);
@@ -650,26 +763,23 @@ export class Model {
     let cur = s.dA, next = s.dB;
     if (this.config.loss === 'ce') be.softmax_xent_backward(cur, s.probs, s.labels, B, this.classes, 1 / B);
     else be.sigmoid_mse_backward(cur, s.probs, s.labels, B, this.classes, 1 / B);
-    for (let l = this.layers.length - 1; l >= 0; l--) {
-      const layer = this.layers[l];
-      if (s.drop[l]) be.dropout_backward(cur, cur, B * layer.outputs, this.config.dropout[l], this.config.seed, this.dropoutStream(l));
-      if (layer.activation !== 'linear') be.activation_backward(cur, cur, s.acts[l + 1], B * layer.outputs, Activation[layer.activation]);
-      const sp = l === 0 ? s.sparse : null;
-      if (sp && fuse) {
-        be.sparse_matmul_backward(null, layer.db, cur, sp.r.nz!.start, sp.r.nz!.idx, sp.idx, B, layer.inputs, layer.outputs, this.config.inputScale);
-        s.fused = { dout: cur, B, r: sp.r, idx: sp.idx };
-      } else if (sp) be.sparse_matmul_backward(layer.dW, layer.db, cur, sp.r.nz!.start, sp.r.nz!.idx, sp.idx, B, layer.inputs, layer.outputs, this.config.inputScale);
-      else be.matmul_backward(l > 0 ? next : null, layer.dW, layer.db, cur, this.inputOf(s, l, true), layer.W, B, layer.inputs, layer.outputs);
-      const t = cur;
-      cur = next;
-      next = t;
+    const route = s.route.train;
+    for (let i = this.layers.length - 1; i >= 0; i--) {
+      const layer = this.layers[i], { x, y } = route[i];
+      if (layer.gradInPlace) layer.backward(s, i > 0 ? cur : null, cur, x, y, B);
+      else {
+        layer.backward(s, i > 0 ? next : null, cur, x, y, B);
+        const t = cur;
+        cur = next;
+        next = t;
+      }
     }
   }
 
   /** views of everything after the first layer's weights (its bias onwards), for the fused step */
   private restViews(s: Session): NonNullable<Session['rest']> {
-    const be = this.backend, nw = this.layers[0].inputs * this.layers[0].outputs;
-    const at = align4(nw), n = this.paramCount - at; // the layout of the constructor
+    const be = this.backend, first = this.layers[0] as Dense, nw = first.W.length;
+    const at = align4(nw), n = this.paramCount - at; // the first layer's W opens the parameter block (the constructor's layout)
     const vel = s.opt.length ? s.opt[0] : null;
     return {
       params: be.slice(this.params, at, n), grads: be.slice(this.grads, at, n), n,
@@ -678,9 +788,9 @@ export class Model {
   }
 
   /**
-   * One optimizer update of all parameters in one call. Returns the update's divergence guard
-   * (Backend.sgd_update): 0 applied, > 0 non-finite gradients (nothing changed), < 0 elements
-   * whose update overflowed (kept at their old values).
+   * One optimizer update of all parameters in one call (never the buffer block). Returns the
+   * update's divergence guard (Backend.sgd_update): 0 applied, > 0 non-finite gradients (nothing
+   * changed), < 0 elements whose update overflowed (kept at their old values).
    */
   update(s: Session, opt: OptimizerConfig, lr: number): number {
     const be = this.backend, n = this.paramCount;
@@ -688,7 +798,7 @@ export class Model {
     const f = s.fused;
     if (f) {
       s.fused = null;
-      const first = this.layers[0], mom = opt.type !== 'sgd';
+      const first = f.layer, mom = opt.type !== 'sgd';
       const rest = (s.rest ??= this.restViews(s));
       // nothing changes unless every gradient is finite: dZ1 (small, B x OC) first, then the rest's
       // update scans its own gradients before writing, then the first layer (which checks dZ1 again)
@@ -698,7 +808,8 @@ export class Model {
         ? be.momentum_update(rest.params, rest.grads, rest.vel!, rest.n, lr, opt.momentum, opt.weightDecay, opt.type === 'nesterov' ? 1 : 0)
         : be.sgd_update(rest.params, rest.grads, rest.n, lr, opt.weightDecay);
       if (g2 > 0) return g2;
-      const g1 = be.sparse_update(first.W, mom ? rest.firstVel : null, first.dW, f.dout, f.r.nz!.start, f.r.nz!.idx, f.idx, f.B, first.inputs, first.outputs, this.config.inputScale, lr, opt.momentum, opt.weightDecay, opt.type === 'nesterov' ? 1 : 0);
+      const sp = f.sparse;
+      const g1 = be.sparse_update(first.W, mom ? rest.firstVel : null, first.dW, f.dout, sp.start, sp.idx, sp.rows, f.B, first.inputs, first.outputs, this.config.inputScale, lr, opt.momentum, opt.weightDecay, opt.type === 'nesterov' ? 1 : 0);
       return g1 + g2;
     }
     switch (opt.type) {
@@ -743,7 +854,7 @@ export class Model {
       this.loadBatch(s, r, start, B);
       this.forward(s, B);
       loss += this.lossForward(s, B);
-      correct += be.argmax_rows(s.preds, s.acts[s.acts.length - 1], s.labels, B, V);
+      correct += be.argmax_rows(s.preds, s.last, s.labels, B, V);
       const preds = be.view(s.preds);
       for (let i = 0; i < B; i++) confusion[data.labels[start + i]][preds[i]]++;
     }
@@ -785,7 +896,7 @@ export class Model {
       const B = Math.min(batch, count - start);
       const rows = inputs.subarray(start * D, (start + B) * D);
       s.sparse = null;
-      if (rows instanceof Float32Array) be.write(s.acts[0], rows);
+      if (rows instanceof Float32Array) be.write(s.input, rows);
       else {
         const st = this.stageOf(s);
         be.write(st.images, rows);

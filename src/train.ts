@@ -346,7 +346,7 @@ export async function fit(model: Model, train: DataSet, options: FitOptions = {}
         const loss = model.lossForward(s, B);
         if (!Number.isFinite(loss)) throw diverge(`the loss became ${loss}`, epoch, bi + 1, rate, null);
         if (watch.batch(loss / B)) throw diverge(watch.describe(loss / B, `${EXPLODE_BATCHES} batches in a row`), epoch, bi + 1, rate, null);
-        const ok = be.argmax_rows(s.preds, s.acts[s.acts.length - 1], s.labels, B, V);
+        const ok = be.argmax_rows(s.preds, s.last, s.labels, B, V);
         model.backward(s, B, opt);
         // the divergence guard is inside the update kernel: no weight backup, no extra pass
         const guard = model.update(s, opt, rate);

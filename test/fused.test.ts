@@ -95,9 +95,9 @@ describe.each(backends)('fused first-layer step on %s', (_name, make) => {
     expect(sameBits(be.read(s.opt[0]), vel)).toBe(true);
     // a finite dZ with a NaN in another layer's gradient: the first layer is not stepped either
     m.backward(s, 16, opt);
-    const g = be.read(m.layers[1].dW);
+    const g = be.read(m.dense[1].dW);
     g[3] = NaN;
-    be.write(m.layers[1].dW, g);
+    be.write(m.dense[1].dW, g);
     expect(m.update(s, opt, 0.1)).toBe(1);
     expect(sameBits(m.readParams(), before)).toBe(true);
     expect(sameBits(be.read(s.opt[0]), vel)).toBe(true);

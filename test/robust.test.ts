@@ -9,7 +9,6 @@ import { DivergenceError, InterruptedError, type FitOptions } from '../src/train
 import type { Backend } from '../src/backend.js';
 import { synthetic } from './helpers/synthetic.js';
 import { sameBits } from './helpers/bits.js';
-import { sessionBytes } from '../src/limits.js';
 
 const data = synthetic(230, 20, 4, 11); // 230 / 16 -> 15 batches, the last one short
 const cfg = { layers: [20, 12, 4], activation: 'relu' as const, loss: 'ce' as const, seed: 5 };
@@ -225,7 +224,13 @@ describe('limits', () => {
     const base = be.mark();
     const d: DataSet = synthetic(33, 30, 5, 2);
     await m.fit(d, { epochs: 1, batchSize: 7, optimizer: 'adam' });
-    expect(be.mark() - base).toBe(sessionBytes({ layers: [30, 17, 5], batch: 7, paramCount: m.paramCount, nOpt: 2, maxCount: 33, datasets: [d] }));
+    expect(be.mark() - base).toBe(m.planSize(7, 'adam', [d]));
+    // by hand, 16-byte aligned: input 7x30, outputs 7x17 and 7x5, probs 7x5, dA and dB 7x30 (f32);
+    // labels, preds (7), order (33) i32; Adam's two tensors of 628 parameters; 33 images and labels (u8)
+    const al16 = (n: number) => Math.ceil(n / 16) * 16;
+    const hand = al16(840) + al16(476) + al16(140) + al16(140) + 2 * al16(840) + 2 * al16(28) + al16(132) + 2 * al16(628 * 4) + al16(990) + al16(33);
+    expect(m.paramCount).toBe(628);
+    expect(m.planSize(7, 'adam', [d])).toBe(hand);
   });
 
   it('data whose input size or class count does not match the model is refused with both numbers', async () => {
