@@ -2,6 +2,7 @@
 import { decodeCheckpoint, encodeCheckpoint, type TrainState } from './checkpoint.js';
 import { SimdnetError } from './errors.js';
 import { readFileChecked, writeFileAtomic } from './io.js';
+import { describeNetwork } from './layers.js';
 import type { Model } from './model.js';
 
 export function saveCheckpoint(path: string, state: TrainState): void {
@@ -14,6 +15,6 @@ export function readCheckpoint(path: string): TrainState {
 
 /** refuse a checkpoint whose network differs from the model built for this run, with both shapes */
 export function checkModelFits(model: Model, st: TrainState, path: string): void {
-  const a = st.settings.layers.join('-'), b = model.config.layers.join('-');
+  const a = describeNetwork(st.settings.model), b = describeNetwork(model.config.model);
   if (a !== b) throw new SimdnetError(`${path}: checkpoint is for a ${a} network but this run builds ${b}; pass the same --hidden (and data)`);
 }

@@ -3,6 +3,7 @@
  * model file (src/format.ts: magic, version, JSON header, named f32 tensors, CRC-32) with format
  * 'simdnet-checkpoint'. Pure: no Node imports (src/io.ts writes it atomically).
  *
+ * Version 2 (settings.model: the layer list); version 1 checkpoints (widths) are refused with one line.
  * Header fields: settings (a resume takes what it is not given from them, and refuses what contradicts
  * them; `epochs`, the run's total, may grow; `data` is the training data's fingerprint), epochsDone, batchInEpoch (next batch of
  * the current epoch; 0 at an epoch boundary), step (optimizer steps, Adam's t), rng (xoshiro128**
@@ -12,12 +13,12 @@
  * used), order (this epoch's sample order; f32 holds indices exactly below 2^24).
  */
 import { DataError, SimdnetError } from './errors.js';
-import { crc32, decodeFile, encodeFile } from './format.js';
+import { checkDescription, crc32, decodeFile, encodeFile } from './format.js';
+import type { ModelDescription } from './layers.js';
 
 export interface CheckpointSettings {
-  layers: number[];
-  activations: string[];
-  loss: string;
+  /** the network: input shape, layers and loss (as a model file's header holds it) */
+  model: ModelDescription;
   optimizer: string;
   learningRate: number;
   momentum: number;
@@ -32,8 +33,6 @@ export interface CheckpointSettings {
   backend: string;
   /** the learning-rate schedule, resolved (type, stepSize, gamma, minLr, warmup) */
   schedule: Record<string, unknown>;
-  /** dropout rate after each hidden layer */
-  dropout: number[];
   /** augmentation of the training batches (null: none) */
   augment: Record<string, number> | null;
   /** early-stopping patience in epochs (null: none) */
@@ -101,7 +100,8 @@ export function decodeCheckpoint(bytes: Uint8Array, file: string): TrainState {
   const { header, tensors } = decodeFile(bytes, file, CHECKPOINT_FORMAT);
   const h = header as Record<string, any>;
   const st = h.settings;
-  if (!st || typeof st !== 'object' || !Array.isArray(st.layers) || !isCount(st.samples) || !isCount(st.batchSize)) throw new DataError(file, 'corrupt checkpoint: bad settings');
+  if (!st || typeof st !== 'object' || !isRecord(st.model) || !Array.isArray(st.model.layers) || !Array.isArray(st.model.input) || !isCount(st.samples) || !isCount(st.batchSize)) throw new DataError(file, 'corrupt checkpoint: bad settings');
+  const model = checkDescription(st.model, file);
   if (!isCount(h.epochsDone) || !isCount(h.batchInEpoch) || !isCount(h.step) || !isCount(h.correct) || typeof h.lossSum !== 'number' || !Number.isFinite(h.lossSum)) {
     throw new DataError(file, 'corrupt checkpoint: bad position');
   }
@@ -137,7 +137,7 @@ export function decodeCheckpoint(bytes: Uint8Array, file: string): TrainState {
   const opt: Float32Array[] = [];
   for (let i = 0; tensors.has(`opt.${i}`); i++) opt.push(tensors.get(`opt.${i}`)!);
   for (const arr of [params, ...opt, ...(best ? [best.params] : [])]) for (let i = 0; i < arr.length; i++) if (!Number.isFinite(arr[i])) throw new DataError(file, 'checkpoint holds a non-finite value; resume from an earlier one');
-  return { settings: { ...st, augment: st.augment ?? null, earlyStopping: st.earlyStopping ?? null }, epochsDone: h.epochsDone, batchInEpoch: h.batchInEpoch, step: h.step, rng: h.rng, lossSum: h.lossSum, correct: h.correct, params, opt, order, best, ...(isRecord(h.run) ? { run: h.run } : {}) };
+  return { settings: { ...st, model, augment: st.augment ?? null, earlyStopping: st.earlyStopping ?? null }, epochsDone: h.epochsDone, batchInEpoch: h.batchInEpoch, step: h.step, rng: h.rng, lossSum: h.lossSum, correct: h.correct, params, opt, order, best, ...(isRecord(h.run) ? { run: h.run } : {}) };
 }
 
 /** refuse to resume a run with different settings: names the first setting that differs, with both values */

@@ -17,6 +17,7 @@ import { CheckpointTrail, shellQuote } from './run-files.js';
 import { fallbackNote, writeOrFallback, type Written } from './files.js';
 import { checkClasses, findDataFiles, loadMnist } from './mnist.js';
 import { ACTIVATIONS, INITS, LOSSES, Model, type Evaluation, type InitName, type LossName } from './model.js';
+import { outputSize } from './layers.js';
 import { AUGMENTED_PRESETS, DEFAULTS, PRESETS, type TrainSettings } from './presets.js';
 import { AUGMENT_DEFAULTS, resolveAugment } from './augment.js';
 import { DivergenceError, InterruptedError, OPTIMIZERS, checkLearningRate, type EpochLogs, type OptimizerName } from './train.js';
@@ -269,7 +270,7 @@ async function train(argv: string[]): Promise<void> {
   noteTinyLearningRate(s.lr, note);
   const vs = s.validationSplit, patience = s.earlyStopping, dropout = s.dropout ?? 0;
   // the class count: --classes, or a resumed run's output width, or the training labels
-  const classes = int('classes', v.classes) ?? resumed?.settings.layers[resumed.settings.layers.length - 1];
+  const classes = int('classes', v.classes) ?? (resumed ? outputSize(resumed.settings.model) : undefined);
   const data = loadMnist(v.data ?? prior?.data, { classes });
   const run = runRecord(prior, s, v.data ?? prior?.data, threads);
   // no output may overwrite another output, the checkpoint being resumed (except --checkpoint,

@@ -1,22 +1,23 @@
 /**
- * The simdnet model file, version 1 (documented in docs/file-format.md). Pure: no Node imports, so the
- * browser can save and load models too.
+ * The simdnet model file, version 2 (documented in docs/file-format.md); version 1 files still load.
+ * Pure: no Node imports, so the browser can save and load models too.
  *
  *   0       8 bytes  magic "SIMDNET\0"
- *   8       u32 LE   format version (1)
+ *   8       u32 LE   format version (2; model files of version 1 are read too)
  *   12      u32 LE   header length H in bytes
- *   16      H bytes  UTF-8 JSON header (layers, activations, loss, inputScale, tensors, ...)
+ *   16      H bytes  UTF-8 JSON header (model: { input, layers, loss }, inputScale, tensors, ...)
  *   16+H    0-3 zero bytes so the data starts at a multiple of 4 (D = 16 + H rounded up)
  *   D       tensors: float32 little-endian, row-major, each at D + tensors[i].offset
  *   end-4   u32 LE   CRC-32 (zlib's) of every byte before it
  */
 import type { ActivationName } from './backend.js';
-import { DataError } from './errors.js';
-import { ACTIVATIONS, LOSSES, type LossName, type ModelConfig } from './model.js';
+import { DataError, SimdnetError } from './errors.js';
+import { ACTIVATIONS, LOSSES, buildLayers, checkLayer, denseStack, describeNetwork, shorthandLayers, type LayerDesc, type LossName, type ModelDescription } from './layers.js';
 import { largestWeight, overflowWitness } from './finite-outputs.js';
 
 export const MAGIC = [0x53, 0x49, 0x4d, 0x44, 0x4e, 0x45, 0x54, 0x00]; // "SIMDNET\0"
-export const FORMAT_VERSION = 1;
+/** version 2: the model as a layer list (header `model`); version 1: widths and activations (read, never written) */
+export const FORMAT_VERSION = 2;
 /** header JSON larger than this is refused (a real one is a few KB) */
 const MAX_HEADER = 1 << 20;
 
@@ -84,7 +85,8 @@ export function decodeFile(bytes: Uint8Array, file: string, expectFormat: string
   for (let i = 0; i < 8; i++) if (bytes[i] !== MAGIC[i]) throw new DataError(file, `not a simdnet ${what} file (bad magic); pass a file written by simdnet train --save`);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const version = dv.getUint32(8, true);
-  if (version !== FORMAT_VERSION) throw new DataError(file, `unsupported format version ${version} (this simdnet reads version ${FORMAT_VERSION}); re-save it with this version`);
+  if (version === 1 && what === 'checkpoint') throw new DataError(file, 'is a checkpoint of format version 1 (simdnet 0.1, before layer lists), which this version cannot resume: finish that run with simdnet 0.1, or start a new run');
+  if (version !== FORMAT_VERSION && !(version === 1 && what === 'model')) throw new DataError(file, `unsupported format version ${version} (this simdnet reads version ${FORMAT_VERSION}${what === 'model' ? ' and 1' : ''}); re-save it with this version`);
   const stored = dv.getUint32(bytes.length - 4, true);
   if (crc32(bytes.subarray(0, bytes.length - 4)) !== stored) throw new DataError(file, 'checksum mismatch: the file is corrupt or truncated');
   const hlen = dv.getUint32(12, true);
@@ -96,6 +98,7 @@ export function decodeFile(bytes: Uint8Array, file: string, expectFormat: string
     throw new DataError(file, 'corrupt header (not valid UTF-8 JSON)');
   }
   if (!header || typeof header !== 'object' || header.format !== expectFormat) throw new DataError(file, `not a simdnet ${what} file (format '${String(header?.format)}')`);
+  header.version = version;
   if (!Array.isArray(header.tensors)) throw new DataError(file, 'corrupt header: no tensor table');
   const dataStart = Math.ceil((16 + hlen) / 4) * 4;
   const dataBytes = bytes.length - 4 - dataStart;
@@ -125,37 +128,60 @@ export function decodeFile(bytes: Uint8Array, file: string, expectFormat: string
 }
 
 export interface SavedModel {
-  config: ModelConfig & { layers: number[]; activation: ActivationName[]; loss: LossName; inputScale: number; imageShape: number[] };
+  /** what Model takes: the layer list, input shape, loss and input scale */
+  config: { layers: LayerDesc[]; inputShape: number[]; loss: LossName; inputScale: number };
+  /** the model description the file holds (a version 1 file's widths and activations as a layer list) */
+  description: ModelDescription;
+  /** each dense layer's weights, in order */
   weights: { W: Float32Array; b: Float32Array }[];
   /** free-form facts about the run that made it (epochs, accuracy, settings) */
   meta: Record<string, unknown>;
+  /** the file's format version (1 or 2) */
+  version: number;
+}
+
+/** a model to save: its description (a Model's config has it), or the widths and activations of a dense stack */
+export type ModelToSave =
+  | { model: ModelDescription; inputScale: number }
+  | { layers: number[]; activations: ActivationName[]; loss: LossName; inputScale: number; imageShape?: number[] };
+
+function descriptionOf(m: ModelToSave): ModelDescription {
+  if ('model' in m && m.model) return m.model;
+  const d = m as Extract<ModelToSave, { layers: number[] }>;
+  return { input: d.imageShape ?? [d.layers[0]], layers: shorthandLayers(d.layers, d.activations, []), loss: d.loss };
 }
 
 /** what a model file's header holds besides the tensor table */
-export function modelFields(m: { layers: number[]; activations: ActivationName[]; loss: LossName; inputScale: number; imageShape: number[] }, meta: Record<string, unknown> = {}) {
+export function modelFields(m: ModelToSave, meta: Record<string, unknown> = {}) {
+  const model = descriptionOf(m);
+  const last = buildLayers(model).at(-1)!;
   return {
     format: 'simdnet-model',
-    layers: m.layers,
-    activations: m.activations,
-    loss: m.loss,
+    model,
     inputScale: m.inputScale,
-    imageShape: m.imageShape,
-    classes: m.layers[m.layers.length - 1],
+    classes: last.outShape.reduce((a, b) => a * b, 1),
     meta,
   };
 }
 
-export function encodeModel(m: { layers: number[]; activations: ActivationName[]; loss: LossName; inputScale: number; imageShape: number[] }, weights: { W: Float32Array; b: Float32Array }[], meta: Record<string, unknown> = {}): Uint8Array {
-  const tensors = weights.flatMap((w, l) => [
-    { name: `layers.${l}.W`, shape: [m.layers[l], m.layers[l + 1]], data: w.W },
-    { name: `layers.${l}.b`, shape: [m.layers[l + 1]], data: w.b },
+/**
+ * A model file (version 2): the header's `model` is the layer list; each layer with weights has its
+ * tensors `layers.{i}.W` (inputs x units) and `layers.{i}.b`, i its index in the list. `weights` lists
+ * each dense layer's, in order (Model.getWeights()).
+ */
+export function encodeModel(m: ModelToSave, weights: { W: Float32Array; b: Float32Array }[], meta: Record<string, unknown> = {}): Uint8Array {
+  const fields = modelFields(m, meta);
+  const dense = buildLayers(fields.model).filter((l) => l.params.length > 0);
+  if (dense.length !== weights.length) throw new SimdnetError(`encodeModel: ${weights.length} weight sets for ${dense.length} dense layers`);
+  const tensors = dense.flatMap((l, k) => [
+    { name: `layers.${l.index}.W`, shape: l.params[0].shape, data: weights[k].W },
+    { name: `layers.${l.index}.b`, shape: l.params[1].shape, data: weights[k].b },
   ]);
-  return encodeFile(modelFields(m, meta), tensors);
+  return encodeFile(fields, tensors);
 }
 
-/** validate a decoded model header and pull out the config and weights */
-export function modelFromDecoded(header: FileHeader, tensors: Map<string, Float32Array>, file: string): SavedModel {
-  const h = header as FileHeader & Record<string, any>;
+/** a version 1 header's widths and activations as a description (v1 files hold no dropout) */
+function v1Description(h: Record<string, any>, file: string): ModelDescription {
   const layers = h.layers;
   if (!Array.isArray(layers) || layers.length < 2 || !layers.every((n: unknown) => Number.isInteger(n) && (n as number) >= 1 && (n as number) <= 1 << 24)) {
     throw new DataError(file, 'corrupt header: bad layer sizes');
@@ -164,35 +190,86 @@ export function modelFromDecoded(header: FileHeader, tensors: Map<string, Float3
   if (!Array.isArray(acts) || acts.length !== layers.length - 1 || !acts.every((a: ActivationName) => ACTIVATIONS.includes(a)) || acts[acts.length - 1] !== 'linear') {
     throw new DataError(file, 'corrupt header: bad activations');
   }
-  if (!LOSSES.includes(h.loss)) throw new DataError(file, `corrupt header: unknown loss '${h.loss}'`);
-  if (typeof h.inputScale !== 'number' || !Number.isFinite(h.inputScale) || h.inputScale <= 0) throw new DataError(file, 'corrupt header: bad inputScale');
-  // the header's other facts must agree with the layers (files before these fields: absent is fine)
-  const outputs = layers[layers.length - 1];
-  if (h.classes !== undefined && h.classes !== outputs) throw new DataError(file, `corrupt header: classes ${JSON.stringify(h.classes)} but the output layer has ${outputs} units`);
+  // files before imageShape existed: absent is fine
   if (h.imageShape !== undefined && !(Array.isArray(h.imageShape) && h.imageShape.length > 0 && h.imageShape.every((n: unknown) => Number.isInteger(n) && (n as number) > 0) && product(h.imageShape) === layers[0])) {
     throw new DataError(file, `corrupt header: imageShape ${JSON.stringify(h.imageShape)} does not describe the first layer's ${layers[0]} inputs`);
   }
-  const imageShape = h.imageShape ?? [layers[0]];
+  return { input: h.imageShape ?? [layers[0]], layers: shorthandLayers(layers, acts, []), loss: h.loss };
+}
+
+/** a version 2 header's model description, every field checked */
+function v2Description(h: Record<string, any>, file: string): ModelDescription {
+  return checkDescription(h.model, file);
+}
+
+/** a model description read from a file (model or checkpoint): every field checked, the layers chained; one-line DataError */
+export function checkDescription(m: any, file: string): ModelDescription {
+  if (!m || typeof m !== 'object') throw new DataError(file, 'corrupt header: no model description');
+  if (!Array.isArray(m.input) || m.input.length < 1 || !m.input.every((n: unknown) => Number.isInteger(n) && (n as number) >= 1) || !Number.isSafeInteger(product(m.input)) || product(m.input) > 1 << 24) {
+    throw new DataError(file, 'corrupt header: bad input shape');
+  }
+  if (!Array.isArray(m.layers) || m.layers.length < 1) throw new DataError(file, 'corrupt header: no layers');
+  let layers: LayerDesc[];
+  try {
+    layers = m.layers.map((l: unknown, i: number) => checkLayer(l, `layer ${i + 1}`));
+  } catch (e) {
+    throw new DataError(file, `corrupt header: ${(e as Error).message}`);
+  }
+  if (!LOSSES.includes(m.loss)) throw new DataError(file, `corrupt header: unknown loss '${m.loss}'`);
+  const d: ModelDescription = { input: m.input.slice(), layers, loss: m.loss };
+  try {
+    buildLayers(d);
+  } catch (e) {
+    throw new DataError(file, `corrupt header: ${(e as Error).message}`);
+  }
+  return d;
+}
+
+/** validate a decoded model header and pull out the description and weights */
+export function modelFromDecoded(header: FileHeader, tensors: Map<string, Float32Array>, file: string): SavedModel {
+  const h = header as FileHeader & Record<string, any>;
+  const version = typeof h.version === 'number' ? h.version : FORMAT_VERSION;
+  const description = version === 1 ? v1Description(h, file) : v2Description(h, file);
+  if (!LOSSES.includes(description.loss)) throw new DataError(file, `corrupt header: unknown loss '${description.loss}'`);
+  if (typeof h.inputScale !== 'number' || !Number.isFinite(h.inputScale) || h.inputScale <= 0) throw new DataError(file, 'corrupt header: bad inputScale');
+  let built;
+  try {
+    built = buildLayers(description);
+  } catch (e) {
+    throw new DataError(file, `corrupt header: ${(e as Error).message}`);
+  }
+  const dense = built.filter((l) => l.params.length > 0);
+  if (!dense.length) throw new DataError(file, 'corrupt header: no layer with weights');
+  // the header's other facts must agree with the layers (files before these fields: absent is fine)
+  const outputs = built[built.length - 1].outShape.reduce((a, b) => a * b, 1);
+  if (h.classes !== undefined && h.classes !== outputs) throw new DataError(file, `corrupt header: classes ${JSON.stringify(h.classes)} but the output layer has ${outputs} units`);
+  // version 1 names a dense layer by its position among the dense layers (they were all there was)
+  const names = dense.map((l, k) => (version === 1 ? k : l.index));
   const shapes = new Map<string, number[]>(header.tensors.map((t) => [t.name, t.shape]));
   for (const name of shapes.keys()) {
     const m = /^layers\.(\d+)\.[Wb]$/.exec(name);
-    if (!m || Number(m[1]) >= layers.length - 1) throw new DataError(file, `corrupt header: tensor ${JSON.stringify(name)} belongs to no layer of the ${layers.join('-')} network`);
+    if (!m || !names.includes(Number(m[1]))) throw new DataError(file, `corrupt header: tensor ${JSON.stringify(name)} belongs to no layer of the ${describeNetwork(description)} network`);
   }
-  const weights = [];
-  for (let l = 0; l + 1 < layers.length; l++) {
-    const W = tensors.get(`layers.${l}.W`), b = tensors.get(`layers.${l}.b`);
-    if (!W || W.length !== layers[l] * layers[l + 1] || !b || b.length !== layers[l + 1]) throw new DataError(file, `layer ${l + 1}: weights missing or of the wrong size`);
-    const ws = shapes.get(`layers.${l}.W`)!, bs = shapes.get(`layers.${l}.b`)!;
-    if (ws.join('x') !== `${layers[l]}x${layers[l + 1]}` || bs.join('x') !== `${layers[l + 1]}`) throw new DataError(file, `corrupt header: layer ${l + 1}'s tensors are ${ws.join('x')} and ${bs.join('x')} but the layers say ${layers[l]}x${layers[l + 1]} and ${layers[l + 1]}`);
-    for (const arr of [W, b]) for (let i = 0; i < arr.length; i++) if (!Number.isFinite(arr[i])) throw new DataError(file, `layer ${l + 1} holds a non-finite weight (${arr[i]}); the model is unusable`);
-    weights.push({ W, b });
-  }
-  const witness = overflowWitness({ layers, activations: acts, inputScale: h.inputScale, weights });
-  if (witness !== null) throw new DataError(file, `the model's outputs overflow float32 (Inf/NaN) on ${witness} (largest weight ${largestWeight(weights).toExponential(2)}): it cannot predict; use a model whose outputs are finite (a diverged run saves its last weights that are)`);
+  const weights = dense.map((l, k) => {
+    const name = names[k];
+    const W = tensors.get(`layers.${name}.W`), b = tensors.get(`layers.${name}.b`);
+    const [C, OC] = l.params[0].shape;
+    if (!W || W.length !== C * OC || !b || b.length !== OC) throw new DataError(file, `layer ${name + 1}: weights missing or of the wrong size`);
+    const ws = shapes.get(`layers.${name}.W`)!, bs = shapes.get(`layers.${name}.b`)!;
+    if (ws.join('x') !== `${C}x${OC}` || bs.join('x') !== `${OC}`) throw new DataError(file, `corrupt header: layer ${name + 1}'s tensors are ${ws.join('x')} and ${bs.join('x')} but the layers say ${C}x${OC} and ${OC}`);
+    for (const arr of [W, b]) for (let i = 0; i < arr.length; i++) if (!Number.isFinite(arr[i])) throw new DataError(file, `layer ${name + 1} holds a non-finite weight (${arr[i]}); the model is unusable`);
+    return { W, b };
+  });
+  // finite outputs on every real input (src/finite-outputs.ts takes a stack of dense layers)
+  const stack = denseStack(description);
+  const witness = stack && overflowWitness({ layers: stack.layers, activations: stack.activations, inputScale: h.inputScale, weights });
+  if (witness) throw new DataError(file, `the model's outputs overflow float32 (Inf/NaN) on ${witness} (largest weight ${largestWeight(weights).toExponential(2)}): it cannot predict; use a model whose outputs are finite (a diverged run saves its last weights that are)`);
   return {
-    config: { layers, activation: acts.slice(0, -1), loss: h.loss, inputScale: h.inputScale, imageShape },
+    config: { layers: description.layers, inputShape: description.input, loss: description.loss, inputScale: h.inputScale },
+    description,
     weights,
     meta: h.meta && typeof h.meta === 'object' ? h.meta : {},
+    version,
   };
 }
 

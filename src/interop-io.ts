@@ -6,13 +6,16 @@ import { encodeModel, type SavedModel } from './format.js';
 import { fromTfjs, toOnnx, toTfjs, type ExportableModel } from './interop.js';
 import { checkDistinct, checkWritable, readFileChecked, readModelFile, writeFileAtomic } from './io.js';
 import { FallbackError, fallbackNote, fsReason, readError, writeOrFallback } from './files.js';
+import { denseStack } from './layers.js';
 
 export const EXPORT_FORMATS = ['tfjs', 'onnx'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 /** a decoded model file as an export's input */
 export function exportableFromSaved(saved: SavedModel): ExportableModel {
-  return { layers: saved.config.layers, activations: [...saved.config.activation, 'linear'], loss: saved.config.loss, inputScale: saved.config.inputScale, weights: saved.weights };
+  const stack = denseStack(saved.description);
+  if (!stack) throw new SimdnetError('cannot export: the tfjs and ONNX exports take a stack of dense layers (each with an activation, or followed by one, and dropout); this model has other layers');
+  return { layers: stack.layers, activations: stack.activations, loss: saved.description.loss, inputScale: saved.config.inputScale, weights: saved.weights };
 }
 
 /**

@@ -334,6 +334,11 @@ export function shorthandLayers(widths: number[], acts: ActivationName[], rates:
   return out;
 }
 
+/** outputs of the last layer (the classes) */
+export function outputSize(desc: ModelDescription): number {
+  return buildLayers(desc).at(-1)!.outShape.reduce((a, b) => a * b, 1);
+}
+
 /** a network in a few words for messages: the widths of a dense stack ('784-64-10'), else the layer list */
 export function describeNetwork(desc: ModelDescription): string {
   const stack = denseStack(desc);

@@ -13,6 +13,7 @@ import { dataFingerprint, type TrainState } from './checkpoint.js';
 import { readCheckpoint } from './checkpoint-io.js';
 import { SimdnetError, UsageError } from './errors.js';
 import { sameFile } from './io.js';
+import { denseStack, describeNetwork } from './layers.js';
 import type { DataSet, InitName, LossName } from './model.js';
 import { DEFAULTS, type TrainSettings } from './presets.js';
 import type { ScheduleConfig } from './schedule.js';
@@ -76,10 +77,13 @@ export interface Resumed {
 export function resumeRun(v: Flags, st: TrainState, file: string, resolveSettings: (v: Flags, base: TrainSettings) => TrainSettings): Resumed {
   const c = st.settings;
   const run = (st.run ?? {}) as Partial<RunRecord>;
+  // the CLI's networks are dense stacks (--hidden, --activation, --dropout)
+  const stack = denseStack(c.model);
+  if (!stack) throw new UsageError(`${file} holds a network of ${describeNetwork(c.model)}, which simdnet train's flags cannot describe; resume it from the library (fit({ resume }))`);
   const base: TrainSettings = {
-    hidden: c.layers.slice(1, -1),
-    activation: (c.activations.length > 1 ? c.activations[0] : DEFAULTS.activation) as ActivationName,
-    loss: c.loss as LossName,
+    hidden: stack.layers.slice(1, -1),
+    activation: (stack.activations.length > 1 ? stack.activations[0] : DEFAULTS.activation) as ActivationName,
+    loss: c.model.loss as LossName,
     init: run.init ?? DEFAULTS.init,
     optimizer: c.optimizer as OptimizerName,
     lr: c.learningRate,
@@ -89,7 +93,7 @@ export function resumeRun(v: Flags, st: TrainState, file: string, resolveSetting
     epochs: c.epochs ?? 0,
     seed: c.seed,
     schedule: c.schedule as ScheduleConfig,
-    dropout: c.dropout[0] ?? 0,
+    dropout: stack.dropout[0] ?? 0,
     validationSplit: run.validationSplit ?? undefined,
     earlyStopping: c.earlyStopping ?? undefined,
     augment: c.augment ?? undefined,
@@ -148,7 +152,7 @@ function owner(path: string, id: string, resumePath: string | undefined): { othe
   }
   if ((st.run as Partial<RunRecord> | undefined)?.id === id) return { other: false };
   const s = st.settings;
-  return { other: true, what: `another run's checkpoint (${s.layers.join('-')}, ${position(st)})` };
+  return { other: true, what: `another run's checkpoint (${describeNetwork(s.model)}, ${position(st)})` };
 }
 
 /** --checkpoint FILE: refuse, before training, a file that holds another run's checkpoint (or anything else) */

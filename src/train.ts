@@ -181,7 +181,9 @@ export function resolveOptimizer(o: FitOptions): { opt: OptimizerConfig; lr: num
 
 
 /** the model's weights as src/finite-outputs.ts checks them */
-const modelWeights = (m: Model) => ({ layers: m.config.layers, activations: m.config.activations, inputScale: m.config.inputScale, weights: m.getWeights() });
+/** the model's outputs on real inputs overflow float32 on this image (null: finite); src/finite-outputs.ts checks stacks of dense layers, which every model the CLI builds is */
+const overflowOf = (m: Model): string | null =>
+  m.config.activations.length ? overflowWitness({ layers: m.config.layers, activations: m.config.activations, inputScale: m.config.inputScale, weights: m.getWeights() }) : null;
 
 const now = () => (typeof performance !== 'undefined' ? performance.now() : Date.now());
 /**
@@ -245,12 +247,11 @@ export async function fit(model: Model, train: DataSet, options: FitOptions = {}
     model.sampleOrder = order;
     const batchesPerEpoch = Math.ceil(N / batch);
     const settings: CheckpointSettings = {
-      layers: model.config.layers, activations: model.config.activations, loss: model.config.loss,
+      model: model.config.model,
       optimizer: opt.type, learningRate: lr, momentum: opt.momentum, beta1: opt.beta1, beta2: opt.beta2, epsilon: opt.eps, weightDecay: opt.weightDecay,
       // the batch asked for (one larger than the data trains as the whole set: the same steps either way)
       batchSize: batchAsked, shuffle, seed: model.config.seed, samples: N, backend: be.name,
       schedule: { ...sched },
-      dropout: model.config.dropout,
       augment,
       earlyStopping: options.earlyStopping?.patience ?? null,
     };
@@ -314,7 +315,7 @@ export async function fit(model: Model, train: DataSet, options: FitOptions = {}
       let kept: [Float32Array | null, string] | null = null;
       for (const c of candidates) {
         if (c[0]) model.writeParams(c[0]);
-        if (overflowWitness(modelWeights(model)) === null) {
+        if (overflowOf(model) === null) {
           kept = c;
           break;
         }
@@ -428,7 +429,7 @@ export async function fit(model: Model, train: DataSet, options: FitOptions = {}
       }
     }
     // what fit() leaves must give finite outputs on every real input, as a saved or loaded model must
-    const witness = overflowWitness(modelWeights(model));
+    const witness = overflowOf(model);
     if (witness !== null) {
       const epoch = model.epochsDone, rate = learningRateAt(options.schedule, lr, Math.max(0, epoch - 1), targetEpochs);
       throw diverge(`after training the outputs overflow float32 on ${witness}`, epoch, batchesPerEpoch, rate, null);

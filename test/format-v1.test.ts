@@ -6,9 +6,11 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { loadModel } from '../src/io.js';
+import { readCheckpoint } from '../src/checkpoint-io.js';
+import { readModelFile, loadModel } from '../src/io.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/v1-model.simdnet', import.meta.url));
+const CKPT = fileURLToPath(new URL('./fixtures/v1-checkpoint.ckpt', import.meta.url));
 const expected = JSON.parse(readFileSync(new URL('./fixtures/v1-model.predict.json', import.meta.url), 'utf8'));
 const inputs = new Uint8Array(Buffer.from(expected.inputs, 'base64'));
 
@@ -23,4 +25,20 @@ describe('a version 1 model file from simdnet 0.1.0', () => {
       expect(Buffer.from(p.buffer, p.byteOffset, p.byteLength).toString('base64')).toBe(expected.probabilities[backend]);
     });
   }
+
+  it('reads as the same network in the layer-list description', () => {
+    const saved = readModelFile(FIXTURE);
+    expect(saved.version).toBe(1);
+    expect(saved.description).toEqual({
+      input: [3, 4], loss: 'ce',
+      layers: [{ type: 'dense', units: 9, activation: 'relu' }, { type: 'dense', units: 5, activation: 'tanh' }, { type: 'dense', units: 4, activation: 'linear' }],
+    });
+  });
+
+  it('a version 1 checkpoint is refused with one line saying why', () => {
+    let err: Error | null = null;
+    try { readCheckpoint(CKPT); } catch (e) { err = e as Error; }
+    expect(err?.name).toBe('DataError');
+    expect(err!.message).toBe(`${CKPT}: is a checkpoint of format version 1 (simdnet 0.1, before layer lists), which this version cannot resume: finish that run with simdnet 0.1, or start a new run`);
+  });
 });

@@ -47,38 +47,48 @@ describe('model files', () => {
     // the container block, then the model's layers
     const blocks = [...doc.matchAll(/```python\n([\s\S]*?)```/g)].map((m) => m[1]);
     const snippet = blocks[0] + blocks[1];
-    const script = `${snippet}\nimport sys\nout = np.concatenate([np.asarray(w, dtype='<f4').ravel() for l in layers for w in (l['W'], l['b'])])\nsys.stdout.buffer.write(json.dumps([h['layers'], h['activations']]).encode() + b'\\n' + out.tobytes())`;
-    const raw = execFileSync('python3', ['-c', script, file]);
+    const script = `${snippet}\nimport sys\nout = np.concatenate([np.asarray(l[k], dtype='<f4').ravel() for l in layers if l['type'] == 'dense' for k in ('W', 'b')])\n`
+      + `px = np.frombuffer(bytes.fromhex(sys.argv[2]), np.uint8).reshape(-1, *h['model']['input'])\n`
+      + `sys.stdout.buffer.write(json.dumps([h['model'], predict(px).astype('<f4').tolist()]).encode() + b'\\n' + out.tobytes())`;
+    const { data } = await trained();
+    const px = data.images.subarray(0, 5 * 12);
+    const raw = execFileSync('python3', ['-c', script, file, Buffer.from(px).toString('hex')]);
     const nl = raw.indexOf(10);
-    const [layers, acts] = JSON.parse(raw.subarray(0, nl).toString());
-    expect(layers).toEqual([12, 9, 5, 4]);
-    expect(acts).toEqual(['relu', 'tanh', 'linear']);
+    const [model, probs] = JSON.parse(raw.subarray(0, nl).toString());
+    expect(model).toEqual({ input: [3, 4], loss: 'ce', layers: [{ type: 'dense', units: 9, activation: 'relu' }, { type: 'dense', units: 5, activation: 'tanh' }, { type: 'dense', units: 4, activation: 'linear' }] });
     const py = new Float32Array(raw.buffer.slice(raw.byteOffset + nl + 1, raw.byteOffset + raw.length));
     const ours = m.getWeights().flatMap((w) => [...w.W, ...w.b]);
     expect(Array.from(py)).toEqual(ours);
+    // the documented forward pass gives the library's probabilities
+    const p = m.predict(px);
+    (probs as number[][]).flat().forEach((v, i) => expect(Math.abs(v - p[i])).toBeLessThan(1e-5));
   });
 
   it('rejects damaged files with one line naming the file', async () => {
     const { m } = await trained();
+    const V1 = new Uint8Array(readFileSync(new URL('./fixtures/v1-model.simdnet', import.meta.url)));
     const good = encodeModel(m.config, m.getWeights());
     const cases: [string, Uint8Array, RegExp][] = [
       ['empty', new Uint8Array(0), /too short/],
       ['truncated', good.subarray(0, good.length - 9), /checksum mismatch/],
       ['bitflip', (() => { const x = good.slice(); x[x.length - 20] ^= 0x10; return x; })(), /checksum mismatch/],
       ['magic', resign((() => { const x = good.slice(); x[0] = 0x50; return x; })()), /bad magic/],
-      ['version', resign((() => { const x = good.slice(); x[8] = 9; return x; })()), /unsupported format version 9/],
+      ['version', resign((() => { const x = good.slice(); x[8] = 9; return x; })()), /unsupported format version 9 \(this simdnet reads version 2 and 1\)/],
       ['headerlen', resign((() => { const x = good.slice(); new DataView(x.buffer).setUint32(12, 1e9, true); return x; })()), /header length/],
       ['json', resign((() => { const x = good.slice(); x[17] = 0x7b; x[18] = 0x7b; return x; })()), /corrupt header/],
-      ['layers', withHeader(good, (h) => { h.layers = [12, 9, 5, 5]; }), /weights missing or of the wrong size|does not fit|corrupt header: classes/],
+      ['layers', withHeader(good, (h) => { h.model.layers[2].units = 5; }), /weights missing or of the wrong size|does not fit|corrupt header: classes/],
+      ['input', withHeader(good, (h) => { h.model.input = [3, 5]; }), /layer 1: weights missing or of the wrong size/],
+      ['no model', withHeader(good, (h) => { delete h.model; }), /no model description/],
+      ['layer type', withHeader(good, (h) => { h.model.layers[1] = { type: 'conv' }; }), /corrupt header: layer 2: unknown layer type "conv"/],
       // a header that contradicts itself (a valid CRC): issue 23 item 10
       ['classes', withHeader(good, (h) => { h.classes = 7; }), /corrupt header: classes 7 but the output layer has \d+ units/],
-      ['imageShape', withHeader(good, (h) => { h.imageShape = [5, 5]; }), /corrupt header: imageShape \[5,5\] does not describe the first layer's \d+ inputs/],
+      ['v1 imageShape', withHeader(V1, (h) => { h.imageShape = [5, 5]; }), /corrupt header: imageShape \[5,5\] does not describe the first layer's \d+ inputs/],
       ['overlap', withHeader(good, (h) => { h.tensors[1].offset = 0; h.tensors[0].offset = h.tensors[1].shape.reduce((a: number, b: number) => a * b, 1) * 4 - 4; }), /corrupt header: tensors .* overlap|does not fit/],
       ['transposed', withHeader(good, (h) => { h.tensors[0].shape = h.tensors[0].shape.slice().reverse(); }), /corrupt header: layer 1's tensors are \d+x\d+ and \d+ but the layers say/],
       ['stray tensor', withHeader(good, (h) => { h.tensors[1].name = 'layers.9.b'; }), /corrupt header: tensor "layers\.9\.b" belongs to no layer/],
       ['duplicate name', withHeader(good, (h) => { h.tensors[1].name = h.tensors[0].name; }), /corrupt header: two tensors are named "layers\.0\.W"/],
       ['shape', withHeader(good, (h) => { h.tensors[0].shape = [1000000, 1000000]; }), /does not fit/],
-      ['activation', withHeader(good, (h) => { h.activations[0] = 'swish'; }), /bad activations/],
+      ['activation', withHeader(good, (h) => { h.model.layers[0].activation = 'swish'; }), /corrupt header: layer 1: unknown activation 'swish'/],
       ['nan', resign((() => { const x = good.slice(); const hlen = new DataView(x.buffer).getUint32(12, true); new DataView(x.buffer).setFloat32(Math.ceil((16 + hlen) / 4) * 4, NaN, true); return x; })()), /non-finite/],
     ];
     for (const [name, bytes, re] of cases) {

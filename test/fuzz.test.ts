@@ -115,7 +115,7 @@ function checkpointSeed(r: Rng): Uint8Array {
   const order = Int32Array.from({ length: 9 }, (_, i) => i);
   r.shuffle(order);
   return encodeCheckpoint({
-    settings: { layers: [4, 3, 2], activations: ['relu', 'linear'], loss: 'ce', optimizer: 'adam', learningRate: 0.01, momentum: 0.9, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0, batchSize: 4, shuffle: true, seed: 1, samples: 9, backend: 'ts' },
+    settings: { model: { input: [4], layers: [{ type: 'dense', units: 3, activation: 'relu' }, { type: 'dense', units: 2, activation: 'linear' }], loss: 'ce' }, optimizer: 'adam', learningRate: 0.01, momentum: 0.9, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0, batchSize: 4, shuffle: true, seed: 1, samples: 9, backend: 'ts' },
     epochsDone: 1, batchInEpoch: 2, step: 5, rng: [1, 2, 3, 4], lossSum: 3.5, correct: 4,
     params: Float32Array.from({ length: 28 }, () => r.float()), opt: [new Float32Array(28).fill(0.1), new Float32Array(28).fill(0.2)], order,
   });
