@@ -6,9 +6,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import { dropoutKeep, dropoutParams } from '../src/backend.js';
+import { decodeCheckpoint, encodeCheckpoint, type TrainState } from '../src/checkpoint.js';
+import { decodeModel, encodeModel } from '../src/format.js';
 import { activation, dense, dropout, denseStack } from '../src/layers.js';
 import { Model, resolveConfig } from '../src/model.js';
 import { BACKENDS } from './helpers/backends.js';
+import { synthetic } from './helpers/synthetic.js';
 
 const B = 5, IN = 8, SEED = 11, LR = 0.3, SCALE = 1 / 255;
 const LIST = [dense(6, 'relu'), dropout(0.25), dense(5), activation('tanh'), dropout(0.5), dense(3)];
@@ -119,5 +122,26 @@ describe('a network from a mixed layer list', () => {
     expect(() => resolveConfig({ layers: [dense(3)] })).toThrow(/needs inputShape/);
     expect(() => resolveConfig({ layers: [activation('relu')], inputShape: [3] })).toThrow(/no layer with weights/);
     expect(() => resolveConfig({ layers: [dense(3)], inputShape: [3], activation: 'relu' })).toThrow(/activation and dropout go with the shorthand/);
+  });
+
+  it('a layer-list model saves, loads and resumes from a checkpoint bit for bit', async () => {
+    const be = await BACKENDS[1].create();
+    const data = synthetic(90, IN, 3, 4);
+    const opts = { batchSize: 16, optimizer: 'momentum' as const, learningRate: 0.05 };
+    const full = new Model({ layers: LIST, inputShape: [2, 4], seed: SEED }, be);
+    await full.fit(data, { ...opts, epochs: 3 });
+    let ck: TrainState | null = null;
+    const part = new Model({ layers: LIST, inputShape: [2, 4], seed: SEED }, be);
+    await part.fit(data, { ...opts, epochs: 1, checkpoint: { write: (st) => { ck = st; } } });
+    const st = decodeCheckpoint(encodeCheckpoint(ck!), 'ck');
+    expect(st.settings.model).toEqual(full.config.model);
+    const resumed = new Model({ layers: st.settings.model.layers, inputShape: st.settings.model.input, seed: SEED }, be);
+    await resumed.fit(data, { ...opts, epochs: 3, resume: st });
+    expect(Buffer.from(resumed.readParams().buffer).equals(Buffer.from(full.readParams().buffer))).toBe(true);
+    const saved = decodeModel(encodeModel(full.config, full.getWeights()));
+    expect(saved.description).toEqual(full.config.model);
+    const copy = new Model(saved.config, be);
+    copy.setWeights(saved.weights);
+    expect(Buffer.from(copy.predict(data.images).buffer).equals(Buffer.from(full.predict(data.images).buffer))).toBe(true);
   });
 });
