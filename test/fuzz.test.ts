@@ -7,10 +7,12 @@
  *
  * SIMDNET_FUZZ_CASES=N raises the case count (default 5000); SIMDNET_FUZZ_SEED picks the seed.
  */
+import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DataError } from '../src/errors.js';
 import { decodeModel, encodeModel } from '../src/format.js';
+import { activation, dense, dropout } from '../src/layers.js';
 import { decodeCheckpoint, encodeCheckpoint } from '../src/checkpoint.js';
 import { parseIdx } from '../src/idx.js';
 import { readIdxFile } from '../src/mnist.js';
@@ -105,9 +107,13 @@ function modelSeeds(r: Rng): Uint8Array[] {
   const w = (n: number) => Float32Array.from({ length: n }, () => r.float() * 2 - 1);
   const m1 = { layers: [6, 4, 3], activations: ['relu', 'linear'] as any, loss: 'ce' as const, inputScale: 1 / 255, imageShape: [2, 3] };
   const m2 = { layers: [5, 2], activations: ['linear'] as any, loss: 'mse' as const, inputScale: 1, imageShape: [5] };
+  const m3 = { model: { input: [2, 3], layers: [dense(4, 'tanh'), dropout(0.5), dense(3), activation('relu'), dense(2)], loss: 'ce' as const }, inputScale: 1 / 255 };
   return [
     encodeModel(m1, [{ W: w(24), b: w(4) }, { W: w(12), b: w(3) }], { epochs: 2 }),
     encodeModel(m2, [{ W: w(10), b: w(2) }]),
+    encodeModel(m3, [{ W: w(24), b: w(4) }, { W: w(12), b: w(3) }, { W: w(6), b: w(2) }]),
+    // a version 1 file, written by simdnet 0.1.0
+    new Uint8Array(readFileSync(new URL('./fixtures/v1-model.simdnet', import.meta.url))),
   ];
 }
 
@@ -133,6 +139,9 @@ const headerEdits: Record<string, (h: any, r: Rng) => void> = {
   classes: (h, r) => { h.classes = int32(r); },
   imageShape: (h, r) => { h.imageShape = [int32(r), int32(r)]; },
   layers: (h, r) => { h.layers = h.layers?.map((n: number) => (r.int(2) ? n : int32(r))); },
+  modelInput: (h, r) => { if (h.model) h.model.input = [int32(r), int32(r)]; },
+  modelUnits: (h, r) => { const l = h.model?.layers[r.int(h.model.layers.length)]; if (l) l.units = int32(r); },
+  modelLayer: (h, r) => { if (h.model) h.model.layers[r.int(h.model.layers.length)] = pick(r, [{ type: 'dropout', rate: 2 }, { type: 'dense' }, { type: 'activation', activation: 'swish' }, null, 3]); },
   tensorOffset: (h, r) => { const t = h.tensors[r.int(h.tensors.length)]; t.offset = r.int(2) ? 0 : 4 * r.int(40); },
   tensorShape: (h, r) => { const t = h.tensors[r.int(h.tensors.length)]; t.shape = t.shape.slice().reverse(); if (r.int(2)) t.shape.push(1); },
   tensorName: (h, r) => { const t = h.tensors[r.int(h.tensors.length)]; t.name = pick(r, ['layers.0.W', 'layers.0.b', 'layers.7.W', 'params', 'order', 'opt.0', 'x']); },
@@ -144,9 +153,15 @@ const headerEdits: Record<string, (h: any, r: Rng) => void> = {
 
 /** what a decoded model or checkpoint must satisfy whenever the parser accepts it */
 function consistentModel(m: ReturnType<typeof decodeModel>): void {
-  const L = m.config.layers;
-  if (m.config.imageShape.reduce((a: number, b: number) => a * b, 1) !== L[0]) throw new Error(`accepted imageShape ${m.config.imageShape} for ${L[0]} inputs`);
-  m.weights.forEach((w, l) => { if (w.W.length !== L[l] * L[l + 1] || w.b.length !== L[l + 1]) throw new Error(`accepted layer ${l} of the wrong size`); });
+  // each dense layer's weights take the outputs of the one before (the flattened input for the first)
+  let n = m.description.input.reduce((a: number, b: number) => a * b, 1), k = 0;
+  for (const l of m.description.layers) {
+    if (l.type !== 'dense') continue;
+    const w = m.weights[k++];
+    if (!w || w.W.length !== n * l.units || w.b.length !== l.units) throw new Error(`accepted dense layer ${k} of the wrong size`);
+    n = l.units;
+  }
+  if (k !== m.weights.length) throw new Error(`accepted ${m.weights.length} weight sets for ${k} dense layers`);
 }
 function consistentCheckpoint(c: ReturnType<typeof decodeCheckpoint>): void {
   if (c.rng.every((x) => x === 0)) throw new Error('accepted an all-zero rng state');
