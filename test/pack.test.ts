@@ -59,7 +59,9 @@ describe('the npm package', () => {
     for (const f of files) {
       expect(f).toMatch(/^(dist\/.*\.(js|d\.ts)|build\/simdnet-(simd|scalar|debug|simd-threads)\.wasm|README\.md|package\.json|LICENSE)$/);
     }
-    expect(tarball.size).toBeLessThan(200_000);
+    // a budget that catches what should not ship (sources, maps, .wat would add well over 100 kB),
+    // not a size target: 200 kB until the layer interface (src/layers.ts) took main's 199.8 kB past it
+    expect(tarball.size).toBeLessThan(230_000);
     // no source-map comments pointing at maps (or sources) that are not shipped
     for (const f of files.filter((f) => f.startsWith('dist/'))) expect(readFileSync(join(project, 'node_modules/simdnet', f), 'utf8'), f).not.toMatch(/sourceMappingURL/);
     const pkg = JSON.parse(readFileSync(join(project, 'node_modules/simdnet/package.json'), 'utf8'));
