@@ -8,6 +8,7 @@
  *
  *   node scripts/check-bit-identity.mjs                # every case; exit 1 on a mismatch
  *   node scripts/check-bit-identity.mjs article fast   # cases whose id contains one of these words
+ *   node scripts/check-bit-identity.mjs --except 'best-mlp 2 epochs ts'   # all but those
  *   node scripts/check-bit-identity.mjs --write        # (re)record the hashes (only on the reference code)
  */
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
@@ -27,8 +28,9 @@ const lib = { Model, createBackend, loadMnist, splitValidation, PRESETS, DEFAULT
 
 const argv = process.argv.slice(2);
 const write = argv.includes('--write');
-const words = argv.filter((a) => !a.startsWith('--'));
-const cases = allCases().filter((c) => !words.length || words.some((w) => c.id.includes(w)));
+const except = argv.flatMap((a, i) => (argv[i - 1] === '--except' ? [a] : []));
+const words = argv.filter((a, i) => !a.startsWith('--') && argv[i - 1] !== '--except');
+const cases = allCases().filter((c) => (!words.length || words.some((w) => c.id.includes(w))) && !except.some((w) => c.id.includes(w)));
 const stored = existsSync(STORE) ? JSON.parse(readFileSync(STORE, 'utf8')) : {};
 const mnist = loadMnist();
 let bad = 0;
