@@ -89,6 +89,8 @@ describe('a network from a mixed layer list', () => {
       const m = new Model({ layers: LIST, inputShape: [2, 4], seed: SEED }, await b.create());
       expect(m.layers.map((l) => l.outShape)).toEqual([[6], [6], [5], [5], [5], [3]]);
       expect(m.dense.length).toBe(3);
+      // each layer describes itself as the description lists it
+      expect(m.layers.map((l) => l.describe())).toEqual(m.config.model.layers);
       const w0 = m.getWeights();
       // evaluation: dropout is the identity
       close(m.predict(pixels()), reference(w0, false).p, 'probabilities');
