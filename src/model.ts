@@ -585,7 +585,6 @@ export class Model {
     s.owned = owned;
     this.allocTable(owned, this.planTable(s, keep, aug));
     s.orderHost = new Int32Array(s.order.length);
-    s.last = s.outs[s.outs.length - 1] ?? s.input;
     // each layer reads the previous one's output; in-place layers (and dropout in evaluation) pass their input on
     for (const training of [true, false]) {
       let x = s.input;
@@ -596,6 +595,7 @@ export class Model {
         x = y;
       }
     }
+    s.last = s.route.eval[s.route.eval.length - 1].y;
     if (s.aug) {
       const a = s.aug as AugmentBuffers & { weights?: Float32Array };
       this.finishU8Batch(a);

@@ -116,6 +116,14 @@ describe('a network from a mixed layer list', () => {
     expect(denseStack({ input: [4], loss: 'ce', layers: [dense(3), activation('relu'), dense(2)] })).toEqual({ layers: [4, 3, 2], activations: ['relu', 'linear'], dropout: [0] });
   });
 
+  it('a list may end in an activation layer (in place on the last dense output): predict matches the reference', async () => {
+    const m = new Model({ layers: [dense(3), activation('tanh')], inputShape: [IN], loss: 'mse', seed: 2 }, await BACKENDS[1].create());
+    await m.fit({ images: pixels(), labels, count: B, features: IN }, { epochs: 2, batchSize: 2, optimizer: 'sgd', learningRate: 0.1 });
+    const [w] = m.getWeights();
+    const want = affine(Array.from(pixels(), (p) => p * SCALE), w, IN, 3).map((z) => 1 / (1 + Math.exp(-Math.tanh(z))));
+    close(m.predict(pixels()), want, 'sigmoid(tanh(x W + b))');
+  });
+
   it('bad layer lists are refused with one line naming the layer', () => {
     expect(() => resolveConfig({ layers: [dense(4), { type: 'conv' } as never], inputShape: [3] })).toThrow(/layer 2: unknown layer type "conv"/);
     expect(() => resolveConfig({ layers: [dense(0)], inputShape: [3] })).toThrow(/layer 1: dense units must be an integer/);
