@@ -1,5 +1,5 @@
 // Elementwise activations. inp, out, dout, dinp are (N) f32; act is a code shared with the host:
-//   0 = linear, 1 = sigmoid, 2 = relu, 3 = tanh      (src/backend.ts: Activation)
+//   0 = linear, 1 = sigmoid, 2 = relu, 3 = tanh      (src/core/backend.ts: Activation)
 // out may alias inp, dinp may alias dout (each element is read before it is written).
 import { checkSpan } from './data';
 

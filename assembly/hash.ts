@@ -1,6 +1,6 @@
 // The counter-based hash behind every random choice the kernels make (dropout masks, augmentation
 // warps): lowbias32 of (i, stream, seed). Stateless, so a mask or a warp is recomputed rather than
-// stored, and src/backend.ts's counterHash gives the same bits on the TS backend.
+// stored, and src/core/backend.ts's counterHash gives the same bits on the TS backend.
 
 // @ts-ignore: decorator
 @inline

@@ -1,4 +1,4 @@
-// simdnet kernels: the export surface only. Every op of the Backend interface (src/backend.ts),
+// simdnet kernels: the export surface only. Every op of the Backend interface (src/core/backend.ts),
 // same names and argument order; tensors are byte offsets into the host-owned memory (env.memory),
 // 0 = null for nullable arguments; sizes are i32; losses come back as f64, counts as i32.
 export { fill, gather_rows_u8, gather_u8 } from './data';

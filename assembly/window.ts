@@ -1,5 +1,5 @@
 // The window geometry shared by the convolution and pooling kernels (TensorFlow's rule, as
-// conv2dShape in src/backend.ts): n input rows, a window of k, stride s, same = 0 'valid' / 1 'same'.
+// conv2dShape in src/core/backend.ts): n input rows, a window of k, stride s, same = 0 'valid' / 1 'same'.
 
 /** output rows: 'valid' floor((n - k) / s) + 1, 'same' ceil(n / s) */
 // @ts-ignore: decorator

@@ -21,8 +21,8 @@ import { appendFileSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadMnist } from '../dist/mnist.js';
-import { Rng } from '../dist/rng.js';
+import { loadMnist } from '../dist/io/mnist.js';
+import { Rng } from '../dist/core/rng.js';
 import { PEAK_FLOPS_PER_ITER } from './peak-probe.mjs';
 import { median, pairRatio } from './stats.mjs';
 

@@ -10,8 +10,8 @@ import { compilePeak, PEAK_FLOPS_PER_ITER } from './peak-probe.mjs';
 import { TsBackend } from '../dist/backends/ts/index.js';
 import { WasmBackend } from '../dist/backends/wasm/index.js';
 import { simdSupported } from '../dist/backends/wasm/loader.js';
-import { loadMnist } from '../dist/mnist.js';
-import { Rng } from '../dist/rng.js';
+import { loadMnist } from '../dist/io/mnist.js';
+import { Rng } from '../dist/core/rng.js';
 
 const quick = process.argv.includes('--quick');
 const json = process.argv.includes('--json');

@@ -52,7 +52,7 @@ export function hashWeights(weights) {
   return h.digest('hex');
 }
 
-/** test/helpers/synthetic.ts's synthetic(), repeated here so the script needs no TS (lib.Rng: src/rng.ts) */
+/** test/helpers/synthetic.ts's synthetic(), repeated here so the script needs no TS (lib.Rng: src/core/rng.ts) */
 export function synthetic(lib, count, features, classes, seed, noise = 60) {
   const protoRng = new lib.Rng(1234 + classes * 7 + features);
   const protos = Array.from({ length: classes }, () => Array.from({ length: features }, () => (protoRng.float() < 0.3 ? 200 : 10)));
@@ -80,7 +80,7 @@ export async function runCase(lib, c, mnist) {
       await model.fit(synthetic(lib, 53, 7, 3, 11), { epochs: 4, batchSize: 8, optimizer: g.optimizer, learningRate: g.lr, weightDecay: g.optimizer === 'adamw' ? 0.01 : 0, yieldMs: 1e9 });
       return hashWeights(model.getWeights());
     }
-    // the CLI's `train --preset NAME` (src/cli.ts): the defaults, then the preset's settings
+    // the CLI's `train --preset NAME` (src/cli/main.ts): the defaults, then the preset's settings
     const s = { ...lib.DEFAULTS, ...lib.PRESETS[c.preset].settings };
     const data = mnist ?? lib.loadMnist();
     const split = s.validationSplit !== undefined ? lib.splitValidation(data.train, s.validationSplit, s.seed) : undefined;

@@ -18,7 +18,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 
 /**
  * One entry per check. `args` are the flags after `simdnet train` (default: --preset NAME);
@@ -43,7 +43,7 @@ const dash = argv.indexOf('--');
 const extra = dash >= 0 ? argv.slice(dash + 1) : [];
 const names = dash >= 0 ? argv.slice(0, dash) : argv;
 if (!existsSync(CLI)) usage(`${CLI} is missing: run npm run build first`);
-const { PRESETS } = await import(new URL('../dist/presets.js', import.meta.url).href);
+const { PRESETS } = await import(new URL('../dist/train/presets.js', import.meta.url).href);
 
 // every preset needs a target: one without is a failure, so a new preset cannot go unchecked
 const checks = [...CHECKS];

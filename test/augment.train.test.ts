@@ -2,10 +2,10 @@
 import { describe, expect, it } from 'vitest';
 import { BACKENDS } from './helpers/backends.js';
 import { synthetic } from './helpers/synthetic.js';
-import { Model, type DataSet } from '../src/model.js';
-import { resolveAugment } from '../src/augment.js';
-import { checkResumable } from '../src/checkpoint.js';
-import type { TrainState } from '../src/checkpoint.js';
+import { Model, type DataSet } from '../src/nn/model.js';
+import { resolveAugment } from '../src/nn/augment.js';
+import { checkResumable } from '../src/format/checkpoint.js';
+import type { TrainState } from '../src/format/checkpoint.js';
 
 /** sparse 10x10 images: a class-dependent bar on a zero background (well under the sparse density limit) */
 function bars(count: number, seed: number): DataSet {

@@ -7,11 +7,11 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createBackend } from '../src/backends/index.js';
-import { loadMnist } from '../src/mnist.js';
-import { Model } from '../src/model.js';
-import { DEFAULTS, PRESETS } from '../src/presets.js';
-import { Rng } from '../src/rng.js';
-import { splitValidation } from '../src/split.js';
+import { loadMnist } from '../src/io/mnist.js';
+import { Model } from '../src/nn/model.js';
+import { DEFAULTS, PRESETS } from '../src/train/presets.js';
+import { Rng } from '../src/core/rng.js';
+import { splitValidation } from '../src/train/split.js';
 // @ts-expect-error: a plain .mjs module shared with scripts/check-bit-identity.mjs
 import { allCases, CHEAP, runCase } from '../scripts/bit-identity-cases.mjs';
 

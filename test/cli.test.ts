@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { tempDir } from './helpers/idx-fixtures.js';
 import { writeSyntheticDir } from './helpers/synthetic.js';
 
-const CLI = new URL('../dist/cli.js', import.meta.url).pathname;
+const CLI = new URL('../dist/cli/main.js', import.meta.url).pathname;
 const tmp = tempDir('simdnet-cli-');
 const data = writeSyntheticDir(tmp, 'data', { train: 600, test: 200, shape: [6, 5], classes: 4 });
 const dataGz = writeSyntheticDir(tmp, 'gz', { train: 300, test: 100, shape: [4, 4], classes: 3, gzip: true });

@@ -1,25 +1,25 @@
 /**
  * Divergence (issue 23 items 6 and 7): a finite blow-up of the loss is divergence (exit 3), the
  * message names the likely cause, a diverged run saves the last weights with finite outputs, and a
- * model whose outputs overflow is refused at load and at import. The rule: src/divergence.ts.
+ * model whose outputs overflow is refused at load and at import. The rule: src/train/divergence.ts.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Model, type DataSet } from '../src/model.js';
+import { Model, type DataSet } from '../src/nn/model.js';
 import { TsBackend } from '../src/backends/ts/index.js';
-import { DivergenceError } from '../src/train.js';
-import { decodeModel, encodeModel } from '../src/format.js';
-import { fromTfjs, toTfjs } from '../src/interop.js';
-import { overflowWitness } from '../src/finite-outputs.js';
-import { loadMnist } from '../src/mnist.js';
-import { PRESETS, AUGMENTED_PRESETS, type TrainSettings } from '../src/presets.js';
-import { EXPLODE_FACTOR } from '../src/divergence.js';
+import { DivergenceError } from '../src/train/train.js';
+import { decodeModel, encodeModel } from '../src/format/format.js';
+import { fromTfjs, toTfjs } from '../src/interop/interop.js';
+import { overflowWitness } from '../src/nn/finite-outputs.js';
+import { loadMnist } from '../src/io/mnist.js';
+import { PRESETS, AUGMENTED_PRESETS, type TrainSettings } from '../src/train/presets.js';
+import { EXPLODE_FACTOR } from '../src/train/divergence.js';
 import { tempDir } from './helpers/idx-fixtures.js';
 import { synthetic, writeSyntheticDir } from './helpers/synthetic.js';
 
-const CLI = new URL('../dist/cli.js', import.meta.url).pathname;
+const CLI = new URL('../dist/cli/main.js', import.meta.url).pathname;
 const tmp = tempDir('simdnet-divergence-');
 const data = writeSyntheticDir(tmp, 'data', { train: 600, test: 100, shape: [6, 5], classes: 4 });
 afterAll(() => tmp.remove());

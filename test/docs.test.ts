@@ -9,13 +9,13 @@
  *   full benchmark, a browser page, a fragment that needs variables it does not define); everything
  *   else runs:
  *   - sh blocks run in bash (-e -o pipefail), one working folder per document, blocks in order, with
- *     `npx simdnet`, `simdnet` and `npm run -s simdnet --` being the built CLI (dist/cli.js). In
+ *     `npx simdnet`, `simdnet` and `npm run -s simdnet --` being the built CLI (dist/cli/main.js). In
  *     place of the real MNIST, `train` and `eval` without `--data` read a small synthetic
  *     MNIST-shaped folder (28x28 images, 10 classes; test/helpers/synthetic.ts), so a block takes
  *     seconds, not minutes. `bench/` in the working folder is the repo's (read it, don't write it).
  *   - ts/js blocks are transpiled (typescript's transpileModule) and run with node; `'simdnet'`
  *     is the built package (dist/node.js) with `loadMnist()` reading that synthetic folder, and
- *     `'simdnet/dist/checkpoint-io.js'` is dist/checkpoint-io.js. They are also type-checked
+ *     `'simdnet/dist/checkpoint-io.js'` is dist/io/checkpoint-io.js. They are also type-checked
  *     against the sources.
  *   - python blocks are docs/file-format.md's container reader, then its model reader or its
  *     checkpoint reader: they run on a model file and a checkpoint the CLI writes, and must give the
@@ -37,7 +37,7 @@ import { tempDir } from './helpers/idx-fixtures.js';
 import { writeSyntheticDir } from './helpers/synthetic.js';
 
 const root = resolve(new URL('..', import.meta.url).pathname);
-const CLI = join(root, 'dist/cli.js');
+const CLI = join(root, 'dist/cli/main.js');
 const DOCS = ['README.md', 'CHANGELOG.md', ...readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
 const read = (doc: string) => readFileSync(join(root, doc), 'utf8');
 
@@ -157,7 +157,7 @@ export function loadMnist(dir) { return realLoadMnist(dir ?? process.env.SIMDNET
   );
   const imports: Record<string, string> = {
     simdnet: pathToFileURL(wrapper).href,
-    'simdnet/dist/checkpoint-io.js': pathToFileURL(join(root, 'dist/checkpoint-io.js')).href,
+    'simdnet/dist/checkpoint-io.js': pathToFileURL(join(root, 'dist/io/checkpoint-io.js')).href,
   };
 
   it('ts/js blocks run (the built package; loadMnist() reads the synthetic folder)', () => {
@@ -187,7 +187,7 @@ export function loadMnist(dir) { return realLoadMnist(dir ?? process.env.SIMDNET
     const program = ts.createProgram(files.map((f) => f.file), {
       module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, moduleResolution: ts.ModuleResolutionKind.Bundler, strict: true, noEmit: true, skipLibCheck: true,
       types: ['node'], typeRoots: [join(root, 'node_modules/@types')],
-      baseUrl: root, paths: { simdnet: ['src/node.ts'], 'simdnet/dist/checkpoint-io.js': ['src/checkpoint-io.ts'] }, allowImportingTsExtensions: true,
+      baseUrl: root, paths: { simdnet: ['src/node.ts'], 'simdnet/dist/checkpoint-io.js': ['src/io/checkpoint-io.ts'] }, allowImportingTsExtensions: true,
     });
     const problems = ts.getPreEmitDiagnostics(program)
       .filter((d) => d.file && files.some((f) => f.file === d.file!.fileName))

@@ -3,8 +3,8 @@
  * the limits of what the model accepts, on every backend.
  */
 import { describe, expect, it } from 'vitest';
-import { decodeCheckpoint, encodeCheckpoint, type TrainState } from '../src/checkpoint.js';
-import { Model, type DataSet } from '../src/model.js';
+import { decodeCheckpoint, encodeCheckpoint, type TrainState } from '../src/format/checkpoint.js';
+import { Model, type DataSet } from '../src/nn/model.js';
 import { BACKENDS } from './helpers/backends.js';
 import { synthetic } from './helpers/synthetic.js';
 

@@ -12,16 +12,16 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
-import type { ActivationName } from '../src/backend.js';
-import { Model, type LossName } from '../src/model.js';
-import { loadMnist, type MnistData } from '../src/mnist.js';
-import { saveModel, readModelFile } from '../src/io.js';
-import { toOnnx, toTfjs, fromTfjs } from '../src/interop.js';
-import { exportableFromSaved } from '../src/interop-io.js';
-import { decodeModel, encodeModel } from '../src/format.js';
+import type { ActivationName } from '../src/core/backend.js';
+import { Model, type LossName } from '../src/nn/model.js';
+import { loadMnist, type MnistData } from '../src/io/mnist.js';
+import { saveModel, readModelFile } from '../src/io/io.js';
+import { toOnnx, toTfjs, fromTfjs } from '../src/interop/interop.js';
+import { exportableFromSaved } from '../src/interop/interop-io.js';
+import { decodeModel, encodeModel } from '../src/format/format.js';
 import { tempDir } from './helpers/idx-fixtures.js';
 
-const CLI = new URL('../dist/cli.js', import.meta.url).pathname;
+const CLI = new URL('../dist/cli/main.js', import.meta.url).pathname;
 const tmp = tempDir('simdnet-export-');
 afterAll(() => tmp.remove());
 
@@ -244,7 +244,7 @@ describe('simdnet export/import errors: one line, exit 2, no stack trace', () =>
     ['unknown format', () => ['export', '--format', 'keras', '--model', model(), '--out', join(tmp.dir, 'x')], /--format: unknown value 'keras'; use one of tfjs, onnx/],
     ['no format', () => ['export', '--model', model(), '--out', join(tmp.dir, 'x')], /export needs --format tfjs\|onnx/],
     ['missing model file', () => ['export', '--format', 'onnx', '--model', join(tmp.dir, 'nope.simdnet'), '--out', join(tmp.dir, 'x.onnx')], /nope\.simdnet: model file not found/],
-    ['not a model file', () => ['export', '--format', 'tfjs', '--model', CLI, '--out', join(tmp.dir, 'x')], /cli\.js: not a simdnet model file/],
+    ['not a model file', () => ['export', '--format', 'tfjs', '--model', CLI, '--out', join(tmp.dir, 'x')], /cli\/main\.js: not a simdnet model file/],
     ['no --out', () => ['export', '--format', 'tfjs', '--model', model()], /export needs --out DIR/],
     ['import: unknown format', () => ['import', '--format', 'onnx', '--model', 'x', '--out', 'y'], /--format: unknown value 'onnx'; use one of tfjs/],
     ['import: missing folder', () => ['import', '--format', 'tfjs', '--model', join(tmp.dir, 'nowhere'), '--out', join(tmp.dir, 'y.simdnet')], /nowhere: not found/],

@@ -14,13 +14,13 @@ import { spawn, spawnSync, type SpawnSyncOptions } from 'node:child_process';
 import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { decodeCheckpoint } from '../src/checkpoint.js';
-import { decodeModel } from '../src/format.js';
+import { decodeCheckpoint } from '../src/format/checkpoint.js';
+import { decodeModel } from '../src/format/format.js';
 import { encodeIdx, tempDir } from './helpers/idx-fixtures.js';
-import { Rng } from '../src/rng.js';
+import { Rng } from '../src/core/rng.js';
 import { writeSyntheticDir } from './helpers/synthetic.js';
 
-const CLI = new URL('../dist/cli.js', import.meta.url).pathname;
+const CLI = new URL('../dist/cli/main.js', import.meta.url).pathname;
 const tmp = tempDir('simdnet-files-cli-');
 chmodSync(tmp.dir, 0o755);
 const data = writeSyntheticDir(tmp, 'data', { train: 600, test: 100, shape: [6, 5], classes: 4 });

@@ -1,11 +1,11 @@
-/** src/files.ts in process: temporary files a killed writer left, the temporary-folder fallback. */
+/** src/io/files.ts in process: temporary files a killed writer left, the temporary-folder fallback. */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { fallbackNote, readRegularFile, removeStaleTemps, writeOrFallback } from '../src/files.js';
-import { saveCheckpoint } from '../src/checkpoint-io.js';
-import { writeFileAtomic } from '../src/io.js';
+import { fallbackNote, readRegularFile, removeStaleTemps, writeOrFallback } from '../src/io/files.js';
+import { saveCheckpoint } from '../src/io/checkpoint-io.js';
+import { writeFileAtomic } from '../src/io/io.js';
 import { tempDir } from './helpers/idx-fixtures.js';
 
 const tmp = tempDir('simdnet-files-');

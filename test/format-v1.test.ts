@@ -6,8 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { readCheckpoint } from '../src/checkpoint-io.js';
-import { readModelFile, loadModel } from '../src/io.js';
+import { readCheckpoint } from '../src/io/checkpoint-io.js';
+import { readModelFile, loadModel } from '../src/io/io.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/v1-model.simdnet', import.meta.url));
 const CKPT = fileURLToPath(new URL('./fixtures/v1-checkpoint.ckpt', import.meta.url));

@@ -7,12 +7,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import { sameBits } from './helpers/bits.js';
-import type { Backend } from '../src/backend.js';
+import type { Backend } from '../src/core/backend.js';
 import { TsBackend } from '../src/backends/ts/index.js';
 import { WasmBackend } from '../src/backends/wasm/index.js';
-import { Model, type DataSet } from '../src/model.js';
-import type { OptimizerConfig } from '../src/train.js';
-import { Rng } from '../src/rng.js';
+import { Model, type DataSet } from '../src/nn/model.js';
+import type { OptimizerConfig } from '../src/train/train.js';
+import { Rng } from '../src/core/rng.js';
 
 const backends: [string, () => Promise<Backend>][] = [
   ['ts', async () => new TsBackend()],

@@ -10,14 +10,14 @@
 import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DataError } from '../src/errors.js';
-import { decodeModel, encodeModel } from '../src/format.js';
-import { activation, dense, dropout } from '../src/layers.js';
-import { decodeCheckpoint, encodeCheckpoint } from '../src/checkpoint.js';
-import { parseIdx } from '../src/idx.js';
-import { readIdxFile } from '../src/mnist.js';
-import { Rng } from '../src/rng.js';
-import { fromTfjs, toTfjs } from '../src/interop.js';
+import { DataError } from '../src/core/errors.js';
+import { decodeModel, encodeModel } from '../src/format/format.js';
+import { activation, dense, dropout } from '../src/nn/layers.js';
+import { decodeCheckpoint, encodeCheckpoint } from '../src/format/checkpoint.js';
+import { parseIdx } from '../src/format/idx.js';
+import { readIdxFile } from '../src/io/mnist.js';
+import { Rng } from '../src/core/rng.js';
+import { fromTfjs, toTfjs } from '../src/interop/interop.js';
 import { encodeIdx, tempDir } from './helpers/idx-fixtures.js';
 import { resign, withHeader } from './helpers/file-header.js';
 

@@ -13,7 +13,7 @@
  * Optimizers are checked in closed form against references written out in doubles.
  */
 import { describe, expect, it } from 'vitest';
-import { Activation, conv2dShape, type Backend, type Tensor } from '../src/backend.js';
+import { Activation, conv2dShape, type Backend, type Tensor } from '../src/core/backend.js';
 import { TsBackend } from '../src/backends/ts/index.js';
 
 // ---- helpers -------------------------------------------------------------------------------------

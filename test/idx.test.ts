@@ -2,9 +2,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DataError } from '../src/errors.js';
-import { IDX_MAX_BYTES, encodeIdx, isGzip, parseIdx, parseIdxHeader, type IdxDType } from '../src/idx.js';
-import { defaultDataDir, findDataFiles, loadDataset, loadMnist, readIdxFile } from '../src/mnist.js';
+import { DataError } from '../src/core/errors.js';
+import { IDX_MAX_BYTES, encodeIdx, isGzip, parseIdx, parseIdxHeader, type IdxDType } from '../src/format/idx.js';
+import { defaultDataDir, findDataFiles, loadDataset, loadMnist, readIdxFile } from '../src/io/mnist.js';
 import { concat, idxHeader, seeded, tempDir, writeMnistLike } from './helpers/idx-fixtures.js';
 
 const t = tempDir();

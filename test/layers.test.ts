@@ -5,11 +5,11 @@
  * reference and on wasm SIMD; the list's description round-trips; the shorthand builds the same list.
  */
 import { describe, expect, it } from 'vitest';
-import { dropoutKeep, dropoutParams } from '../src/backend.js';
-import { decodeCheckpoint, encodeCheckpoint, type TrainState } from '../src/checkpoint.js';
-import { decodeModel, encodeModel } from '../src/format.js';
-import { activation, dense, dropout, denseStack } from '../src/layers.js';
-import { Model, resolveConfig } from '../src/model.js';
+import { dropoutKeep, dropoutParams } from '../src/core/backend.js';
+import { decodeCheckpoint, encodeCheckpoint, type TrainState } from '../src/format/checkpoint.js';
+import { decodeModel, encodeModel } from '../src/format/format.js';
+import { activation, dense, dropout, denseStack } from '../src/nn/layers.js';
+import { Model, resolveConfig } from '../src/nn/model.js';
 import { BACKENDS } from './helpers/backends.js';
 import { synthetic } from './helpers/synthetic.js';
 

@@ -10,11 +10,11 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { encodeIdx, tempDir } from './helpers/idx-fixtures.js';
 import { writeSyntheticDir } from './helpers/synthetic.js';
-import { readModelFile } from '../src/io.js';
-import { describeNetwork } from '../src/layers.js';
+import { readModelFile } from '../src/io/io.js';
+import { describeNetwork } from '../src/nn/layers.js';
 import { readFileSync, writeFileSync } from 'node:fs';
 
-const CLI = new URL('../dist/cli.js', import.meta.url).pathname;
+const CLI = new URL('../dist/cli/main.js', import.meta.url).pathname;
 const tmp = tempDir('simdnet-numbers-');
 const data = writeSyntheticDir(tmp, 'data', { train: 300, test: 60, shape: [6, 5], classes: 4 });
 afterAll(() => tmp.remove());

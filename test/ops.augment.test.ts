@@ -2,9 +2,9 @@
 import { describe, expect, it } from 'vitest';
 import { TsBackend } from '../src/backends/ts/index.js';
 import { WasmBackend } from '../src/backends/wasm/index.js';
-import { augmentScratch } from '../src/augment.js';
-import { Rng } from '../src/rng.js';
-import type { Backend } from '../src/backend.js';
+import { augmentScratch } from '../src/nn/augment.js';
+import { Rng } from '../src/core/rng.js';
+import type { Backend } from '../src/core/backend.js';
 
 interface Case { W: number; H: number; images: Uint8Array; idx: number[]; seed: number; stream: number; shift: number; rotate: number; scale: number; alpha: number; sigma: number; params?: number[] }
 

@@ -5,10 +5,10 @@
  * a split of the channels in two equals the whole call.
  */
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import type { Backend } from '../src/backend.js';
+import type { Backend } from '../src/core/backend.js';
 import { TsBackend } from '../src/backends/ts/index.js';
 import { WasmBackend } from '../src/backends/wasm/index.js';
-import { Rng } from '../src/rng.js';
+import { Rng } from '../src/core/rng.js';
 import { expectSame, guarded, put, values } from './helpers/exact.js';
 
 // [N, C]: a dense layer's batch (N = B) or a conv output's pixels (N = B H W)

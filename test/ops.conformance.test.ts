@@ -5,11 +5,11 @@
  * so unwritten elements and overruns both fail. On failure: max difference and first bad index.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Activation, type DType, type Tensor, type TypedArrayOf } from '../src/backend.js';
+import { Activation, type DType, type Tensor, type TypedArrayOf } from '../src/core/backend.js';
 import { TsBackend } from '../src/backends/ts/index.js';
 import { WasmBackend, loadWasmModule, simdSupported } from '../src/backends/wasm/index.js';
-import { SimdnetError } from '../src/errors.js';
-import { Rng } from '../src/rng.js';
+import { SimdnetError } from '../src/core/errors.js';
+import { Rng } from '../src/core/rng.js';
 
 const VARIANTS = ['simd', 'scalar', 'debug'] as const;
 const Bs = [1, 3, 5, 17, 64];

@@ -11,12 +11,12 @@
  * fast TS path equals the reference also with infinite or NaN operands and -0 starts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { conv2dShape, type Backend } from '../src/backend.js';
+import { conv2dShape, type Backend } from '../src/core/backend.js';
 import { TsBackend } from '../src/backends/ts/index.js';
 import { WasmBackend } from '../src/backends/wasm/index.js';
 import { expectSame, guarded, put, values } from './helpers/exact.js';
 import { ReferenceBackend } from './helpers/reference-backend.js';
-import { Rng } from '../src/rng.js';
+import { Rng } from '../src/core/rng.js';
 
 interface Shape { B: number; H: number; W: number; C: number; OC: number; KH: number; KW: number; S: number; same: boolean }
 const label = (s: Shape) => `B=${s.B} ${s.H}x${s.W}x${s.C} -> ${s.KH}x${s.KW}x${s.OC} s${s.S} ${s.same ? 'same' : 'valid'}`;

@@ -2,8 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { TsBackend } from '../src/backends/ts/index.js';
 import { WasmBackend } from '../src/backends/wasm/index.js';
-import { Rng } from '../src/rng.js';
-import type { Backend } from '../src/backend.js';
+import { Rng } from '../src/core/rng.js';
+import type { Backend } from '../src/core/backend.js';
 
 function run(be: Backend, x: Float32Array, d: Float32Array, p: number, seed: number, stream: number) {
   const inp = be.alloc('f32', x.length), out = be.alloc('f32', x.length), dout = be.alloc('f32', x.length), dinp = be.alloc('f32', x.length);

@@ -9,7 +9,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { WasmBackend } from '../src/backends/wasm/index.js';
-import { Rng } from '../src/rng.js';
+import { Rng } from '../src/core/rng.js';
 import { sameBits } from './helpers/bits.js';
 
 const f = Math.fround;

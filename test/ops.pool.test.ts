@@ -7,10 +7,10 @@
  * equals the whole call.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { conv2dShape, type Backend } from '../src/backend.js';
+import { conv2dShape, type Backend } from '../src/core/backend.js';
 import { TsBackend } from '../src/backends/ts/index.js';
 import { WasmBackend } from '../src/backends/wasm/index.js';
-import { Rng } from '../src/rng.js';
+import { Rng } from '../src/core/rng.js';
 import { expectSame, guarded, put, values } from './helpers/exact.js';
 import { ReferenceBackend } from './helpers/reference-backend.js';
 

@@ -6,7 +6,7 @@
  * (OC below, at and off the 32-column and 4-column tiles).
  */
 import { describe, expect, it } from 'vitest';
-import type { Backend } from '../src/backend.js';
+import type { Backend } from '../src/core/backend.js';
 import { TsBackend } from '../src/backends/ts/index.js';
 import { WasmBackend } from '../src/backends/wasm/index.js';
 import { makeSparseCase, type SparseCase } from './helpers/sparse-case.js';

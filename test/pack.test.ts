@@ -53,14 +53,14 @@ beforeAll(() => {
 
 describe('the npm package', () => {
   it('holds dist, the .wasm builds, README, LICENSE and package.json; no sources, tests, maps or .wat', () => {
-    for (const f of ['package.json', 'README.md', 'LICENSE', 'dist/index.js', 'dist/index.d.ts', 'dist/node.js', 'dist/node.d.ts', 'dist/cli.js', 'dist/interop.js', 'build/simdnet-simd.wasm', 'build/simdnet-scalar.wasm', 'build/simdnet-debug.wasm', 'build/simdnet-simd-threads.wasm']) {
+    for (const f of ['package.json', 'README.md', 'LICENSE', 'dist/index.js', 'dist/index.d.ts', 'dist/node.js', 'dist/node.d.ts', 'dist/cli/main.js', 'dist/interop/interop.js', 'build/simdnet-simd.wasm', 'build/simdnet-scalar.wasm', 'build/simdnet-debug.wasm', 'build/simdnet-simd-threads.wasm']) {
       expect(files).toContain(f);
     }
     for (const f of files) {
       expect(f).toMatch(/^(dist\/.*\.(js|d\.ts)|build\/simdnet-(simd|scalar|debug|simd-threads)\.wasm|README\.md|package\.json|LICENSE)$/);
     }
     // a budget that catches what should not ship (sources, maps, .wat would add well over 100 kB),
-    // not a size target: 200 kB until the layer interface (src/layers.ts) took main's 199.8 kB past it
+    // not a size target: 200 kB until the layer interface (src/nn/layers.ts) took main's 199.8 kB past it
     expect(tarball.size).toBeLessThan(230_000);
     // no source-map comments pointing at maps (or sources) that are not shipped
     for (const f of files.filter((f) => f.startsWith('dist/'))) expect(readFileSync(join(project, 'node_modules/simdnet', f), 'utf8'), f).not.toMatch(/sourceMappingURL/);

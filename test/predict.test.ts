@@ -5,8 +5,8 @@
  * fit() runs (from its callbacks) leave the training untouched.
  */
 import { describe, expect, it } from 'vitest';
-import { loadMnist } from '../src/mnist.js';
-import { Model, type DataSet } from '../src/model.js';
+import { loadMnist } from '../src/io/mnist.js';
+import { Model, type DataSet } from '../src/nn/model.js';
 import { BACKENDS } from './helpers/backends.js';
 import { synthetic } from './helpers/synthetic.js';
 import { sameBits } from './helpers/bits.js';

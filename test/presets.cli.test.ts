@@ -3,12 +3,12 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { decodeModel } from '../src/format.js';
-import { PRESETS } from '../src/presets.js';
+import { decodeModel } from '../src/format/format.js';
+import { PRESETS } from '../src/train/presets.js';
 import { tempDir } from './helpers/idx-fixtures.js';
 import { writeSyntheticDir } from './helpers/synthetic.js';
 
-const CLI = new URL('../dist/cli.js', import.meta.url).pathname;
+const CLI = new URL('../dist/cli/main.js', import.meta.url).pathname;
 const tmp = tempDir('simdnet-presets-');
 const data = writeSyntheticDir(tmp, 'data', { train: 300, test: 100, shape: [6, 5], classes: 4 });
 afterAll(() => tmp.remove());

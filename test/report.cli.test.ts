@@ -4,13 +4,13 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:f
 import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { crc32, decodeModel } from '../src/format.js';
-import { encodeGrayPng } from '../src/png.js';
-import { sparkline } from '../src/report.js';
+import { crc32, decodeModel } from '../src/format/format.js';
+import { encodeGrayPng } from '../src/report/png.js';
+import { sparkline } from '../src/report/report.js';
 import { tempDir } from './helpers/idx-fixtures.js';
 import { writeSyntheticDir } from './helpers/synthetic.js';
 
-const CLI = new URL('../dist/cli.js', import.meta.url).pathname;
+const CLI = new URL('../dist/cli/main.js', import.meta.url).pathname;
 const tmp = tempDir('simdnet-report-');
 const data = writeSyntheticDir(tmp, 'data', { train: 600, test: 200, shape: [6, 5], classes: 4 });
 afterAll(() => tmp.remove());

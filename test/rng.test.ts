@@ -3,7 +3,7 @@
  * runs, resumes and checkpoints from before the inlining reproduce bit for bit.
  */
 import { describe, expect, it } from 'vitest';
-import { Rng } from '../src/rng.js';
+import { Rng } from '../src/core/rng.js';
 
 /** the shuffle as it was written before: one int() call per position */
 function referenceShuffle(r: Rng, a: Int32Array): void {

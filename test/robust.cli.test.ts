@@ -4,13 +4,13 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { decodeModel } from '../src/format.js';
-import { decodeCheckpoint } from '../src/checkpoint.js';
+import { decodeModel } from '../src/format/format.js';
+import { decodeCheckpoint } from '../src/format/checkpoint.js';
 import { tempDir } from './helpers/idx-fixtures.js';
 import { writeSyntheticDir } from './helpers/synthetic.js';
 import { sameBits as sameFloats } from './helpers/bits.js';
 
-const CLI = new URL('../dist/cli.js', import.meta.url).pathname;
+const CLI = new URL('../dist/cli/main.js', import.meta.url).pathname;
 const tmp = tempDir('simdnet-robust-cli-');
 const data = writeSyntheticDir(tmp, 'data', { train: 600, test: 100, shape: [6, 5], classes: 4 });
 afterAll(() => tmp.remove());

@@ -1,12 +1,12 @@
 /** Divergence, checkpoints and resume, long runs, limits, concurrent models (library level). */
 import { describe, expect, it } from 'vitest';
-import { decodeCheckpoint, encodeCheckpoint, type TrainState } from '../src/checkpoint.js';
+import { decodeCheckpoint, encodeCheckpoint, type TrainState } from '../src/format/checkpoint.js';
 import { TsBackend } from '../src/backends/ts/index.js';
 import { WasmBackend } from '../src/backends/wasm/index.js';
-import { SimdnetError } from '../src/errors.js';
-import { Model, type DataSet } from '../src/model.js';
-import { DivergenceError, InterruptedError, type FitOptions } from '../src/train.js';
-import type { Backend } from '../src/backend.js';
+import { SimdnetError } from '../src/core/errors.js';
+import { Model, type DataSet } from '../src/nn/model.js';
+import { DivergenceError, InterruptedError, type FitOptions } from '../src/train/train.js';
+import type { Backend } from '../src/core/backend.js';
 import { synthetic } from './helpers/synthetic.js';
 import { sameBits } from './helpers/bits.js';
 
@@ -296,7 +296,7 @@ describe('writeFileAtomic', () => {
     const { mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');
     const { join } = await import('node:path');
-    const { writeFileAtomic } = await import('../src/io.js');
+    const { writeFileAtomic } = await import('../src/io/io.js');
     const dir = mkdtempSync(join(tmpdir(), 'simdnet-atomic-'));
     try {
       writeFileAtomic(join(dir, 'a.bin'), new Uint8Array([1, 2, 3]));

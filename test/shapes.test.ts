@@ -1,18 +1,18 @@
 /**
- * One shape rule for train and eval (issue 23 item 9; src/image-shape.ts): shapes agree when equal,
+ * One shape rule for train and eval (issue 23 item 9; src/nn/image-shape.ts): shapes agree when equal,
  * or when one is flat with as many values; 6x5 against 3x10 or 6x5x1 is refused everywhere.
  */
 import { spawnSync } from 'node:child_process';
 import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Model } from '../src/model.js';
+import { Model } from '../src/nn/model.js';
 import { TsBackend } from '../src/backends/ts/index.js';
-import { shapesAgree } from '../src/image-shape.js';
+import { shapesAgree } from '../src/nn/image-shape.js';
 import { tempDir } from './helpers/idx-fixtures.js';
 import { synthetic, writeSyntheticDir } from './helpers/synthetic.js';
 
-const CLI = new URL('../dist/cli.js', import.meta.url).pathname;
+const CLI = new URL('../dist/cli/main.js', import.meta.url).pathname;
 const tmp = tempDir('simdnet-shapes-');
 afterAll(() => tmp.remove());
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { splitValidation } from '../src/split.js';
+import { splitValidation } from '../src/train/split.js';
 
 const N = 103, F = 3;
 const data = { images: new Uint8Array(N * F).map((_, i) => Math.floor(i / F) & 255), labels: new Uint8Array(N).map((_, i) => i % 10), count: N, features: F };

@@ -6,12 +6,12 @@
 import { spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Backend, Tensor } from '../src/backend.js';
+import type { Backend, Tensor } from '../src/core/backend.js';
 import { createBackend } from '../src/backends/index.js';
 import { WasmBackend } from '../src/backends/wasm/index.js';
-import { Model } from '../src/model.js';
-import { fit } from '../src/train.js';
-import { Rng } from '../src/rng.js';
+import { Model } from '../src/nn/model.js';
+import { fit } from '../src/train/train.js';
+import { Rng } from '../src/core/rng.js';
 import { sameBits } from './helpers/bits.js';
 import { makeSparseCase, type SparseCase } from './helpers/sparse-case.js';
 import { synthetic } from './helpers/synthetic.js';

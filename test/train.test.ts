@@ -1,12 +1,12 @@
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { ActivationName } from '../src/backend.js';
+import type { ActivationName } from '../src/core/backend.js';
 import { TsBackend } from '../src/backends/ts/index.js';
 import { WasmBackend } from '../src/backends/wasm/index.js';
-import { loadMnist } from '../src/mnist.js';
-import { Model, type LossName } from '../src/model.js';
-import { PRESETS } from '../src/presets.js';
-import type { OptimizerName } from '../src/train.js';
+import { loadMnist } from '../src/io/mnist.js';
+import { Model, type LossName } from '../src/nn/model.js';
+import { PRESETS } from '../src/train/presets.js';
+import type { OptimizerName } from '../src/train/train.js';
 import { BACKENDS } from './helpers/backends.js';
 import { synthetic } from './helpers/synthetic.js';
 

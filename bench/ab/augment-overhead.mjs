@@ -14,7 +14,7 @@
  */
 import { parseArgs } from 'node:util';
 import { Model, loadMnist, resolveAugment } from '../../dist/node.js';
-import { AUGMENTED_PRESETS } from '../../dist/presets.js';
+import { AUGMENTED_PRESETS } from '../../dist/train/presets.js';
 import { median, pairRatio } from '../stats.mjs';
 import { printEnvironment } from './harness.mjs';
 

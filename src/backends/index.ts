@@ -3,8 +3,8 @@
  * pure-TS reference. The choice can be forced (`prefer`, the CLI's --backend, or the
  * SIMDNET_BACKEND environment variable, which tests use).
  */
-import type { Backend, BackendPreference } from '../backend.js';
-import { SimdnetError, UsageError } from '../errors.js';
+import type { Backend, BackendPreference } from '../core/backend.js';
+import { SimdnetError, UsageError } from '../core/errors.js';
 import { TsBackend } from './ts/index.js';
 import { WasmBackend } from './wasm/index.js';
 import { simdSupported, type WasmSource } from './wasm/loader.js';

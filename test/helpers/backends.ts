@@ -1,5 +1,5 @@
 /** Every backend the tests run against, created fresh per use (each owns its memory). */
-import type { Backend } from '../../src/backend.js';
+import type { Backend } from '../../src/core/backend.js';
 import { TsBackend } from '../../src/backends/ts/index.js';
 import { WasmBackend } from '../../src/backends/wasm/index.js';
 

@@ -1,7 +1,7 @@
 /** Shared by the bit-exact kernel tests (conv, pool, batch norm): seeded operands, guarded outputs, bit comparison with the first difference. */
 import { expect } from 'vitest';
-import type { Backend, DType, Tensor } from '../../src/backend.js';
-import type { Rng } from '../../src/rng.js';
+import type { Backend, DType, Tensor } from '../../src/core/backend.js';
+import type { Rng } from '../../src/core/rng.js';
 import { sameBits } from './bits.js';
 
 /** n values in [-1, 1) rounded to f32, about a fraction `zeros` of them exact zeros */

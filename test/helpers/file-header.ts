@@ -1,5 +1,5 @@
-/** Tamper with simdnet model and checkpoint files (src/format.ts) so that the checks after the CRC are reached. */
-import { crc32 } from '../../src/format.js';
+/** Tamper with simdnet model and checkpoint files (src/format/format.ts) so that the checks after the CRC are reached. */
+import { crc32 } from '../../src/format/format.js';
 
 /** rewrite the checksum after tampering */
 export function resign(bytes: Uint8Array): Uint8Array {

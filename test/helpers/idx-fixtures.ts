@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { encodeIdx, type IdxDType } from '../../src/idx.js';
+import { encodeIdx, type IdxDType } from '../../src/format/idx.js';
 
 export { encodeIdx };
 

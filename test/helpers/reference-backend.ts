@@ -3,7 +3,7 @@
  * (src/backends/ts/{conv,pool}-reference.ts) in place of its fast paths: the oracle the bit-exact
  * kernel tests compare every backend with, the fast TS path included.
  */
-import type { Tensor } from '../../src/backend.js';
+import type { Tensor } from '../../src/core/backend.js';
 import { TsBackend } from '../../src/backends/ts/index.js';
 import { conv2dBackwardFilterRef, conv2dBackwardInputRef, conv2dForwardRef } from '../../src/backends/ts/conv-reference.js';
 import { maxpool2dBackwardRef, maxpool2dForwardRef } from '../../src/backends/ts/pool-reference.js';

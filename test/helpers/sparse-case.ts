@@ -1,5 +1,5 @@
 /** Random sparse-layer inputs (u8 rows of a given density, a batch of row indices, weights, gradients) for the sparse kernel tests. */
-import { Rng } from '../../src/rng.js';
+import { Rng } from '../../src/core/rng.js';
 
 export interface SparseCase { src: Uint8Array; idx: Int32Array; W: Float32Array; b: Float32Array; dout: Float32Array; dW0: Float32Array; db0: Float32Array; rows: number; B: number; C: number; OC: number }
 

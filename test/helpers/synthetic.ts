@@ -1,6 +1,6 @@
 /** Small learnable datasets (class prototypes + noise) for fast training tests, in memory or as IDX folders. */
-import { Rng } from '../../src/rng.js';
-import type { DataSet } from '../../src/model.js';
+import { Rng } from '../../src/core/rng.js';
+import type { DataSet } from '../../src/nn/model.js';
 import { encodeIdx, type TempDir } from './idx-fixtures.js';
 
 export function synthetic(count: number, features: number, classes: number, seed: number, noise = 60): DataSet {

@@ -4,7 +4,7 @@
  * WASM builds match it bit for bit. Products with a zero input are computed here (the kernels skip
  * them), so the conformance tests check that the skipping is exact.
  */
-import { conv2dShape } from '../../backend.js';
+import { conv2dShape } from '../../core/backend.js';
 
 const f = Math.fround;
 

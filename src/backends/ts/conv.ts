@@ -13,7 +13,7 @@
  * every product, as the reference does, when they do not allow the skipping (a -0 bias or gradient
  * start, a weight, input or gradient that is not finite): the result is the reference's in every case.
  */
-import { conv2dShape } from '../../backend.js';
+import { conv2dShape } from '../../core/backend.js';
 
 const f = Math.fround;
 

@@ -5,10 +5,10 @@
  * and max-pooling ops are fast paths (./conv.ts, ./pool.ts) bit-identical to their plain references
  * (./conv-reference.ts, ./pool-reference.ts), which the tests keep as the oracle.
  */
-import type { Backend, DType, Tensor, TypedArrayOf } from '../../backend.js';
-import { BYTES, checkNzColumns, dropoutKeep, dropoutParams } from '../../backend.js';
-import { Activation } from '../../backend.js';
-import { augmentRowsRef } from '../../augment.js';
+import type { Backend, DType, Tensor, TypedArrayOf } from '../../core/backend.js';
+import { BYTES, checkNzColumns, dropoutKeep, dropoutParams } from '../../core/backend.js';
+import { Activation } from '../../core/backend.js';
+import { augmentRowsRef } from '../../nn/augment.js';
 import { conv2dBackwardFilter, conv2dBackwardInput, conv2dFilterTranspose, conv2dForward } from './conv.js';
 import { avgpool2dBackward, avgpool2dForward, globalAvgpoolBackward, globalAvgpoolForward, maxpool2dBackward, maxpool2dForward } from './pool.js';
 import { batchnormBackwardRef, batchnormForwardRef } from './batchnorm.js';

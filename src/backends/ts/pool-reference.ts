@@ -2,7 +2,7 @@
  * The pooling ops' TypeScript reference (NHWC; rules as assembly/pool.ts says), every value rounded
  * to f32 in the kernels' order, so the WASM builds match it bit for bit.
  */
-import { conv2dShape } from '../../backend.js';
+import { conv2dShape } from '../../core/backend.js';
 
 const f = Math.fround;
 

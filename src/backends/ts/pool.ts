@@ -4,7 +4,7 @@
  * one contiguous row, with the index arithmetic hoisted out of the loops. The other pooling ops are
  * the reference's (re-exported).
  */
-import { conv2dShape } from '../../backend.js';
+import { conv2dShape } from '../../core/backend.js';
 
 export { avgpool2dBackwardRef as avgpool2dBackward, avgpool2dForwardRef as avgpool2dForward, globalAvgpoolBackwardRef as globalAvgpoolBackward, globalAvgpoolForwardRef as globalAvgpoolForward } from './pool-reference.js';
 

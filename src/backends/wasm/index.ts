@@ -9,9 +9,9 @@
  * length, byteOffset), so they survive growth; typed-array views are remade whenever memory.buffer
  * changes. Ops pass byteOffsets straight to the kernels.
  */
-import type { Backend, BackendName, DType, Tensor, TypedArrayOf } from '../../backend.js';
-import { Activation, BYTES, checkNzColumns, conv2dShape, dropoutParams } from '../../backend.js';
-import { SimdnetError } from '../../errors.js';
+import type { Backend, BackendName, DType, Tensor, TypedArrayOf } from '../../core/backend.js';
+import { Activation, BYTES, checkNzColumns, conv2dShape, dropoutParams } from '../../core/backend.js';
+import { SimdnetError } from '../../core/errors.js';
 import { instantiateKernels, loadWasmModule, simdSupported, type WasmSource, type WasmVariant } from './loader.js';
 import { CONTROL_BYTES, Team, type TeamOp } from './threads.js';
 

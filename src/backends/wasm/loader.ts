@@ -8,7 +8,7 @@
  * - instantiateKernels(): links a module to a host-owned WebAssembly.Memory (env.memory) and an
  *   env.abort that turns a failed kernel assert into a JS Error naming the message, file and line.
  */
-import { SimdnetError } from '../../errors.js';
+import { SimdnetError } from '../../core/errors.js';
 
 /** 'threads': the SIMD kernels over a shared memory, for a team of worker threads (src/backends/wasm/threads.ts) */
 export type WasmVariant = 'simd' | 'scalar' | 'debug' | 'threads';

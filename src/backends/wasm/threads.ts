@@ -24,7 +24,7 @@
  * with 1 thread each.) A kernel that throws in a worker reports its message through the control
  * block, and the calling thread throws it.
  */
-import { SimdnetError } from '../../errors.js';
+import { SimdnetError } from '../../core/errors.js';
 
 /** bytes of one worker's control block: 8 i32 words, 24 f64 arguments, 256 bytes of error text */
 export const CONTROL_BYTES = 32 + 24 * 8 + 256;

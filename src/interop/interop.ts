@@ -1,16 +1,16 @@
 /**
  * Export to TensorFlow.js (layers model) and ONNX, and import of TensorFlow.js dense Sequential
- * models. Pure: no Node imports, so browsers can convert too (src/interop-io.ts writes the files).
+ * models. Pure: no Node imports, so browsers can convert too (src/interop/interop-io.ts writes the files).
  *
  * Both exports take pixels scaled to [0, 1] (u8 / 255), flattened: simdnet's own input scale
  * (`inputScale`, 1/255 by default) is folded into the first layer's weights, W1' = W1 * inputScale * 255.
  * The output is what simdnet's `predict` returns: softmax probabilities for `ce` models, sigmoid
  * outputs for `mse` models.
  */
-import type { ActivationName } from './backend.js';
-import { DataError, SimdnetError } from './errors.js';
-import type { LossName } from './model.js';
-import { largestWeight, overflowWitness } from './finite-outputs.js';
+import type { ActivationName } from '../core/backend.js';
+import { DataError, SimdnetError } from '../core/errors.js';
+import type { LossName } from '../nn/model.js';
+import { largestWeight, overflowWitness } from '../nn/finite-outputs.js';
 
 /** what an export needs: a Model's `config` and `getWeights()`, or a decoded model file */
 export interface ExportableModel {

@@ -1,10 +1,10 @@
 /** Node-side file IO: atomic writes and model files on disk. */
 import { closeSync, fsyncSync, openSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname, basename, join, resolve } from 'node:path';
-import type { Backend, BackendPreference } from './backend.js';
-import { SimdnetError, UsageError } from './errors.js';
-import { decodeModel, encodeModel, type SavedModel } from './format.js';
-import { Model } from './model.js';
+import type { Backend, BackendPreference } from '../core/backend.js';
+import { SimdnetError, UsageError } from '../core/errors.js';
+import { decodeModel, encodeModel, type SavedModel } from '../format/format.js';
+import { Model } from '../nn/model.js';
 import { readRegularFile, removeStaleTemps } from './files.js';
 
 /** a write error that keeps the system's code (ENOSPC, EACCES, ...) for the caller's fallback line */
@@ -94,7 +94,7 @@ export function checkDistinct(out: string, flag: string, others: [string, string
   }
 }
 
-/** a whole regular file of bounded size (src/files.ts): anything else is one line naming it */
+/** a whole regular file of bounded size (src/io/files.ts): anything else is one line naming it */
 export function readFileChecked(path: string, what: string): Uint8Array {
   return readRegularFile(path, what);
 }

@@ -10,10 +10,10 @@
  *   D       tensors: float32 little-endian, row-major, each at D + tensors[i].offset
  *   end-4   u32 LE   CRC-32 (zlib's) of every byte before it
  */
-import type { ActivationName } from './backend.js';
-import { DataError, SimdnetError } from './errors.js';
-import { ACTIVATIONS, LOSSES, buildLayers, checkLayer, denseStack, describeNetwork, shorthandLayers, type LayerDesc, type LossName, type ModelDescription } from './layers.js';
-import { largestWeight, overflowWitness } from './finite-outputs.js';
+import type { ActivationName } from '../core/backend.js';
+import { DataError, SimdnetError } from '../core/errors.js';
+import { ACTIVATIONS, LOSSES, buildLayers, checkLayer, denseStack, describeNetwork, shorthandLayers, type LayerDesc, type LossName, type ModelDescription } from '../nn/layers.js';
+import { largestWeight, overflowWitness } from '../nn/finite-outputs.js';
 
 export const MAGIC = [0x53, 0x49, 0x4d, 0x44, 0x4e, 0x45, 0x54, 0x00]; // "SIMDNET\0"
 /** version 2: the model as a layer list (header `model`); version 1: widths and activations (read, never written) */
@@ -260,7 +260,7 @@ export function modelFromDecoded(header: FileHeader, tensors: Map<string, Float3
     for (const arr of [W, b]) for (let i = 0; i < arr.length; i++) if (!Number.isFinite(arr[i])) throw new DataError(file, `layer ${name + 1} holds a non-finite weight (${arr[i]}); the model is unusable`);
     return { W, b };
   });
-  // finite outputs on every real input (src/finite-outputs.ts takes a stack of dense layers)
+  // finite outputs on every real input (src/nn/finite-outputs.ts takes a stack of dense layers)
   const stack = denseStack(description);
   const witness = stack && overflowWitness({ layers: stack.layers, activations: stack.activations, inputScale: h.inputScale, weights });
   if (witness) throw new DataError(file, `the model's outputs overflow float32 (Inf/NaN) on ${witness} (largest weight ${largestWeight(weights).toExponential(2)}): it cannot predict; use a model whose outputs are finite (a diverged run saves its last weights that are)`);

@@ -1,9 +1,9 @@
 /** Node-side checkpoint files: atomic writes (temp file, fsync, rename) and checked reads. */
-import { decodeCheckpoint, encodeCheckpoint, type TrainState } from './checkpoint.js';
-import { SimdnetError } from './errors.js';
+import { decodeCheckpoint, encodeCheckpoint, type TrainState } from '../format/checkpoint.js';
+import { SimdnetError } from '../core/errors.js';
 import { readFileChecked, writeFileAtomic } from './io.js';
-import { describeNetwork } from './layers.js';
-import type { Model } from './model.js';
+import { describeNetwork } from '../nn/layers.js';
+import type { Model } from '../nn/model.js';
 
 export function saveCheckpoint(path: string, state: TrainState): void {
   writeFileAtomic(path, encodeCheckpoint(state));

@@ -9,7 +9,7 @@
  *   warm-up:  for e < warmup, the rate is scaled by (e + 1) / (warmup + 1); the schedule after it
  *             runs on e - warmup over total - warmup epochs.
  */
-import { UsageError } from './errors.js';
+import { UsageError } from '../core/errors.js';
 
 export const SCHEDULES = ['constant', 'step', 'cosine'] as const;
 export type ScheduleName = (typeof SCHEDULES)[number];

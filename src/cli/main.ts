@@ -6,26 +6,26 @@
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { cpus, platform, arch, release } from 'node:os';
-import type { ActivationName, BackendPreference } from './backend.js';
-import { BACKEND_PREFERENCES, backendLabel, createBackend } from './backends/index.js';
-import { SimdnetError, UsageError } from './errors.js';
-import { splitValidation } from './split.js';
-import { SCHEDULES, checkSchedule, checkWarmup, type ScheduleName } from './schedule.js';
-import { checkDistinct, checkWritable, loadModel, saveModel, writeFileAtomic } from './io.js';
-import { checkModelFits, readCheckpoint } from './checkpoint-io.js';
+import type { ActivationName, BackendPreference } from '../core/backend.js';
+import { BACKEND_PREFERENCES, backendLabel, createBackend } from '../backends/index.js';
+import { SimdnetError, UsageError } from '../core/errors.js';
+import { splitValidation } from '../train/split.js';
+import { SCHEDULES, checkSchedule, checkWarmup, type ScheduleName } from '../train/schedule.js';
+import { checkDistinct, checkWritable, loadModel, saveModel, writeFileAtomic } from '../io/io.js';
+import { checkModelFits, readCheckpoint } from '../io/checkpoint-io.js';
 import { CheckpointTrail, shellQuote } from './run-files.js';
-import { fallbackNote, writeOrFallback, type Written } from './files.js';
-import { checkClasses, findDataFiles, loadMnist } from './mnist.js';
-import { ACTIVATIONS, INITS, LOSSES, Model, type Evaluation, type InitName, type LossName } from './model.js';
-import { outputSize } from './layers.js';
-import { AUGMENTED_PRESETS, DEFAULTS, PRESETS, type TrainSettings } from './presets.js';
-import { AUGMENT_DEFAULTS, resolveAugment } from './augment.js';
-import { DivergenceError, InterruptedError, OPTIMIZERS, checkLearningRate, type EpochLogs, type OptimizerName } from './train.js';
-import { progressReporter, sparkline } from './report.js';
+import { fallbackNote, writeOrFallback, type Written } from '../io/files.js';
+import { checkClasses, findDataFiles, loadMnist } from '../io/mnist.js';
+import { ACTIVATIONS, INITS, LOSSES, Model, type Evaluation, type InitName, type LossName } from '../nn/model.js';
+import { outputSize } from '../nn/layers.js';
+import { AUGMENTED_PRESETS, DEFAULTS, PRESETS, type TrainSettings } from '../train/presets.js';
+import { AUGMENT_DEFAULTS, resolveAugment } from '../nn/augment.js';
+import { DivergenceError, InterruptedError, OPTIMIZERS, checkLearningRate, type EpochLogs, type OptimizerName } from '../train/train.js';
+import { progressReporter, sparkline } from '../report/report.js';
 import { checkCheckpointTarget, checkSameData, interruptedPath, position, resumeRun, runRecord } from './resume-settings.js';
-import { INT_RANGES, capThreads, clampBatch, int, note, noteTinyLearningRate, num } from './cli-numbers.js';
-import { findMisclassified, renderReport } from './html-report.js';
-import { EXPORT_FORMATS, exportModelFile, importTfjsModel, type ExportFormat } from './interop-io.js';
+import { INT_RANGES, capThreads, clampBatch, int, note, noteTinyLearningRate, num } from './numbers.js';
+import { findMisclassified, renderReport } from '../report/html-report.js';
+import { EXPORT_FORMATS, exportModelFile, importTfjsModel, type ExportFormat } from '../interop/interop-io.js';
 
 const HELP = `simdnet: train neural networks on WebAssembly SIMD
 
@@ -104,7 +104,7 @@ instead, and the error line says where (exit 2).
 `;
 
 function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
   return pkg.version;
 }
 

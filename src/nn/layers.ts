@@ -14,8 +14,8 @@
  * Dense reads its input flattened. The exact sparse first layer is Dense's sparse input mode: the
  * first layer of a model, when it is a Dense, reads a sparse batch through its non-zero lists.
  */
-import { Activation, type ActivationName, type Backend, type Tensor } from './backend.js';
-import { UsageError } from './errors.js';
+import { Activation, type ActivationName, type Backend, type Tensor } from '../core/backend.js';
+import { UsageError } from '../core/errors.js';
 
 export type LossName = 'ce' | 'mse';
 export const ACTIVATIONS: readonly ActivationName[] = ['sigmoid', 'relu', 'tanh', 'linear'];
@@ -67,7 +67,7 @@ export interface TensorSpec {
   activation?: ActivationName;
 }
 
-/** a batch fed to the first layer through its non-zero lists (src/sparse.ts) */
+/** a batch fed to the first layer through its non-zero lists (src/nn/sparse.ts) */
 export interface SparseInput {
   start: Tensor<'i32'>;
   idx: Tensor<'i32'>;

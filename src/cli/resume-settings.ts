@@ -8,16 +8,16 @@
 import { randomBytes } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { ActivationName, BackendPreference } from './backend.js';
-import { dataFingerprint, type TrainState } from './checkpoint.js';
-import { readCheckpoint } from './checkpoint-io.js';
-import { SimdnetError, UsageError } from './errors.js';
-import { sameFile } from './io.js';
-import { denseStack, describeNetwork } from './layers.js';
-import type { DataSet, InitName, LossName } from './model.js';
-import { DEFAULTS, type TrainSettings } from './presets.js';
-import type { ScheduleConfig } from './schedule.js';
-import type { OptimizerName } from './train.js';
+import type { ActivationName, BackendPreference } from '../core/backend.js';
+import { dataFingerprint, type TrainState } from '../format/checkpoint.js';
+import { readCheckpoint } from '../io/checkpoint-io.js';
+import { SimdnetError, UsageError } from '../core/errors.js';
+import { sameFile } from '../io/io.js';
+import { denseStack, describeNetwork } from '../nn/layers.js';
+import type { DataSet, InitName, LossName } from '../nn/model.js';
+import { DEFAULTS, type TrainSettings } from '../train/presets.js';
+import type { ScheduleConfig } from '../train/schedule.js';
+import type { OptimizerName } from '../train/train.js';
 
 /** what `simdnet train` keeps in its checkpoints beyond fit()'s settings (TrainState.run) */
 export type RunRecord = {

@@ -1,6 +1,6 @@
 /** Terminal progress: a cli-progress bar per epoch when stderr is a terminal, nothing otherwise. */
 import cliProgress from 'cli-progress';
-import type { BatchLogs } from './train.js';
+import type { BatchLogs } from '../train/train.js';
 
 export interface ProgressReporter {
   begin(info: { epochs: number; batchesPerEpoch: number }): void;

@@ -2,17 +2,17 @@
  * fit(): the training loop, shaped like llm.c's main: next batch, forward, zero grads, backward,
  * update, timer, evaluate. Reporting (progress bars, JSON lines, reports) is only ever a callback.
  */
-import { UsageError, SimdnetError } from './errors.js';
-import type { DataSet, Evaluation, Model } from './model.js';
-import { checkResumable, dataFingerprint, type CheckpointSettings, type TrainState } from './checkpoint.js';
-import { imageSize, resolveAugment, type AugmentOptions } from './augment.js';
+import { UsageError, SimdnetError } from '../core/errors.js';
+import type { DataSet, Evaluation, Model } from '../nn/model.js';
+import { checkResumable, dataFingerprint, type CheckpointSettings, type TrainState } from '../format/checkpoint.js';
+import { imageSize, resolveAugment, type AugmentOptions } from '../nn/augment.js';
 import { EXPLODE_BATCHES, LossWatch, likelyCause } from './divergence.js';
-import { overflowWitness } from './finite-outputs.js';
+import { overflowWitness } from '../nn/finite-outputs.js';
 
 /**
  * training stopped because the loss, a gradient or an update became NaN/Inf, or the loss exploded
- * while finite (src/divergence.ts has the rule); exit 3. The model then holds the last weights that
- * give finite outputs on real inputs (src/finite-outputs.ts): `kept` says which (those from before
+ * while finite (src/train/divergence.ts has the rule); exit 3. The model then holds the last weights that
+ * give finite outputs on real inputs (src/nn/finite-outputs.ts): `kept` says which (those from before
  * the batch, the end of an earlier epoch, or the start of the call), or is null when none do.
  */
 export class DivergenceError extends SimdnetError {
@@ -107,7 +107,7 @@ export interface FitOptions {
   schedule?: ScheduleConfig;
   /**
    * on-the-fly augmentation of the training batches (never validation/test): true for the
-   * defaults, or { shift, rotate (degrees), scale, elastic (alpha), sigma }; see src/augment.ts
+   * defaults, or { shift, rotate (degrees), scale, elastic (alpha), sigma }; see src/nn/augment.ts
    */
   augment?: AugmentOptions | boolean;
   /** reshuffle the training data each epoch (default true) */
@@ -180,8 +180,8 @@ export function resolveOptimizer(o: FitOptions): { opt: OptimizerConfig; lr: num
 }
 
 
-/** the model's weights as src/finite-outputs.ts checks them */
-/** the model's outputs on real inputs overflow float32 on this image (null: finite); src/finite-outputs.ts checks stacks of dense layers, which every model the CLI builds is */
+/** the model's weights as src/nn/finite-outputs.ts checks them */
+/** the model's outputs on real inputs overflow float32 on this image (null: finite); src/nn/finite-outputs.ts checks stacks of dense layers, which every model the CLI builds is */
 const overflowOf = (m: Model): string | null =>
   m.config.activations.length ? overflowWitness({ layers: m.config.layers, activations: m.config.activations, inputScale: m.config.inputScale, weights: m.getWeights() }) : null;
 
@@ -297,7 +297,7 @@ export async function fit(model: Model, train: DataSet, options: FitOptions = {}
     const every = options.checkpoint?.everyBatches ?? 0;
     cb.onTrainBegin?.({ epochs: targetEpochs - model.epochsDone, batchesPerEpoch, samples: N });
     const history: History = { epochs: [] };
-    // divergence: the rule (src/divergence.ts), and the weights to fall back on, newest first: the
+    // divergence: the rule (src/train/divergence.ts), and the weights to fall back on, newest first: the
     // end of the last epoch that passed it, and the weights this call started from
     const watch = new LossWatch(model.config.loss, V);
     const start = { params: model.readParams(), where: res ? `the checkpoint's weights (epoch ${res.epochsDone + 1}, batch ${res.batchInEpoch})` : model.epochsDone > 0 ? `the weights this fit() call started from (after epoch ${model.epochsDone})` : 'the initial weights (before any training)' };

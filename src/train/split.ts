@@ -2,8 +2,8 @@
  * Hold out a seeded validation set from the training set. The split depends only on (count,
  * fraction, seed), so it is the same on every run; the test set is never touched.
  */
-import { UsageError } from './errors.js';
-import type { DataSet } from './model.js';
+import { UsageError } from '../core/errors.js';
+import type { DataSet } from '../nn/model.js';
 
 export function splitValidation(data: DataSet, fraction: number, seed = 0): { train: DataSet; validation: DataSet } {
   if (!(fraction > 0 && fraction < 1)) throw new UsageError(`validation split must be in (0, 1), got ${fraction}`);

@@ -5,7 +5,7 @@
  * dense data never gets slower. The lists are built once per resident dataset, in wasm.
  */
 import type { DataSet } from './model.js';
-import { NZ_MAX_COLUMNS } from './backend.js';
+import { NZ_MAX_COLUMNS } from '../core/backend.js';
 
 /** a batch whose inputs are at most this dense runs the first layer sparse (zeros skipped) */
 export const SPARSE_MAX_DENSITY = 0.4;

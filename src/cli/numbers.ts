@@ -6,7 +6,7 @@
  * small to move float32 weights.
  */
 import { availableParallelism } from 'node:os';
-import { UsageError } from './errors.js';
+import { UsageError } from '../core/errors.js';
 
 /** the accepted range of each integer flag */
 export const INT_RANGES: Record<string, [number, number]> = {

@@ -3,11 +3,11 @@
  * reaches is measured by `simdnet train --preset NAME` and recorded in the README's presets table;
  * docs/cli.md says how each was chosen.
  */
-import type { ActivationName } from './backend.js';
-import type { InitName, LossName } from './model.js';
+import type { ActivationName } from '../core/backend.js';
+import type { InitName, LossName } from '../nn/model.js';
 import type { OptimizerName } from './train.js';
 import type { ScheduleConfig } from './schedule.js';
-import type { AugmentOptions } from './augment.js';
+import type { AugmentOptions } from '../nn/augment.js';
 
 export interface TrainSettings {
   hidden: number[];
@@ -29,7 +29,7 @@ export interface TrainSettings {
   validationSplit?: number;
   /** early-stopping patience in epochs (needs validationSplit; default none) */
   earlyStopping?: number;
-  /** augmentation settings used when --augment is given (defaults: src/augment.ts; --augment-* flags override) */
+  /** augmentation settings used when --augment is given (defaults: src/nn/augment.ts; --augment-* flags override) */
   augment?: AugmentOptions;
 }
 
@@ -38,7 +38,7 @@ const ARTICLE: Partial<TrainSettings> = { hidden: [64], activation: 'sigmoid', l
 
 /**
  * `simdnet train` with no flags: the article preset's settings, so a bare run gets what `npm start`
- * (`--preset article`) gets. The library's fit() has its own documented defaults (src/train.ts).
+ * (`--preset article`) gets. The library's fit() has its own documented defaults (src/train/train.ts).
  */
 export const DEFAULTS: TrainSettings = {
   init: 'auto',

@@ -1,12 +1,12 @@
-/** Node side of src/interop.ts: read simdnet model files and TensorFlow.js folders, write the exports. */
+/** Node side of src/interop/interop.ts: read simdnet model files and TensorFlow.js folders, write the exports. */
 import { mkdirSync, statSync } from 'node:fs';
 import { dirname, extname, join, resolve, sep } from 'node:path';
-import { DataError, SimdnetError } from './errors.js';
-import { encodeModel, type SavedModel } from './format.js';
+import { DataError, SimdnetError } from '../core/errors.js';
+import { encodeModel, type SavedModel } from '../format/format.js';
 import { fromTfjs, toOnnx, toTfjs, type ExportableModel } from './interop.js';
-import { checkDistinct, checkWritable, readFileChecked, readModelFile, writeFileAtomic } from './io.js';
-import { FallbackError, fallbackNote, fsReason, readError, writeOrFallback } from './files.js';
-import { denseStack } from './layers.js';
+import { checkDistinct, checkWritable, readFileChecked, readModelFile, writeFileAtomic } from '../io/io.js';
+import { FallbackError, fallbackNote, fsReason, readError, writeOrFallback } from '../io/files.js';
+import { denseStack } from '../nn/layers.js';
 
 export const EXPORT_FORMATS = ['tfjs', 'onnx'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];

@@ -4,10 +4,10 @@
  * failed write, a signal, a second signal) can say in its one line where the work is and the
  * command that continues it.
  */
-import { saveCheckpoint } from './checkpoint-io.js';
-import type { TrainState } from './checkpoint.js';
-import { SimdnetError } from './errors.js';
-import { fallbackNote, writeOrFallback } from './files.js';
+import { saveCheckpoint } from '../io/checkpoint-io.js';
+import type { TrainState } from '../format/checkpoint.js';
+import { SimdnetError } from '../core/errors.js';
+import { fallbackNote, writeOrFallback } from '../io/files.js';
 import { position } from './resume-settings.js';
 
 /** a shell word: the argument itself when it needs no quoting */

@@ -1,18 +1,18 @@
 /**
- * The network: a stack of layers (src/layers.ts) whose parameters, gradients, buffers, optimizer
+ * The network: a stack of layers (src/nn/layers.ts) whose parameters, gradients, buffers, optimizer
  * state, activations and resident datasets all live in the backend's memory, planned up front from
  * one size table (llm.c's fill_in_parameter_sizes: the same table is checked against the 4 GiB wasm
  * memory and then allocated). Every step is a handful of Backend calls per layer; nothing is
  * allocated inside the loop.
  */
-import { BYTES, NZ_MAX_COLUMNS, type ActivationName, type Backend, type BackendPreference, type DType, type Tensor } from './backend.js';
-import { createBackend } from './backends/index.js';
-import { UsageError, SimdnetError } from './errors.js';
-import { Rng } from './rng.js';
-import { checkPlanFits } from './limits.js';
+import { BYTES, NZ_MAX_COLUMNS, type ActivationName, type Backend, type BackendPreference, type DType, type Tensor } from '../core/backend.js';
+import { createBackend } from '../backends/index.js';
+import { UsageError, SimdnetError } from '../core/errors.js';
+import { Rng } from '../core/rng.js';
+import { checkPlanFits } from '../core/limits.js';
 import { countNonzero, SPARSE_MAX_DENSITY, wantsSparseIndex } from './sparse.js';
 import { ACTIVATIONS, LOSSES, buildLayers, checkLayer, denseStack, Dense, shorthandLayers, type Layer, type LayerDesc, type LayerSpec, type LossName, type ModelDescription, type StepContext, type SparseInput } from './layers.js';
-import { fit, type FitOptions, type History, type OptimizerConfig } from './train.js';
+import { fit, type FitOptions, type History, type OptimizerConfig } from '../train/train.js';
 import { augmentScratch, imageSize, type ResolvedAugment } from './augment.js';
 import { shapeText, shapesAgree } from './image-shape.js';
 
@@ -22,7 +22,7 @@ export type InitName = 'auto' | 'xavier-uniform' | 'xavier-normal' | 'he-uniform
 export const INITS: readonly InitName[] = ['auto', 'xavier-uniform', 'xavier-normal', 'he-uniform', 'he-normal', 'normal'];
 
 /**
- * what the model needs to know about a dataset (src/mnist.ts's Dataset satisfies it). A model copies
+ * what the model needs to know about a dataset (src/io/mnist.ts's Dataset satisfies it). A model copies
  * a DataSet into its memory the first time it uses it and keys the copy by the object, as
  * tf.tensor() copies its array: change the arrays in place afterwards and pass a new object (`{ ...ds }`)
  * for the change to be seen.
@@ -36,7 +36,7 @@ export interface DataSet {
   features: number;
   /**
    * the shape of one image (product: features), when known: then it must agree with the model's
-   * imageShape (equal, or one of them flat; src/image-shape.ts)
+   * imageShape (equal, or one of them flat; src/nn/image-shape.ts)
    */
   imageShape?: number[];
 }
@@ -44,7 +44,7 @@ export interface DataSet {
 export interface ModelConfig {
   /**
    * the network after the input: a list of layers, e.g. [dense(64, 'sigmoid'), dense(10)] or plain
-   * objects ({ type: 'dense', units: 64, activation: 'sigmoid' }; src/layers.ts), the last one giving
+   * objects ({ type: 'dense', units: 64, activation: 'sigmoid' }; src/nn/layers.ts), the last one giving
    * one output per class; or the shorthand widths [inputs, ...hidden, classes], e.g. [784, 64, 10],
    * which stands for dense hidden layers with `activation` (and `dropout`) and a linear output layer
    */
@@ -73,7 +73,7 @@ export interface ResolvedConfig {
   /** the one description of the network (input shape, layers, loss): what files and checkpoints store */
   model: ModelDescription;
   /**
-   * a summary of a stack of dense layers (src/layers.ts denseStack), for display and the exporters:
+   * a summary of a stack of dense layers (src/nn/layers.ts denseStack), for display and the exporters:
    * widths [inputs, ...units], each dense layer's activation ('linear' last), the dropout after each
    * hidden one
    */
@@ -212,7 +212,7 @@ export function resolveConfig(config: ModelConfig): ResolvedConfig {
     const rates = Array.isArray(dr) ? dr.slice() : new Array<number>(hidden).fill(dr);
     if (rates.length !== hidden) throw new UsageError(`${rates.length} dropout rates given for ${hidden} hidden layers`);
     for (const r of rates) if (!(r >= 0 && r < 1)) throw new UsageError(`dropout rates must be in [0, 1), got ${r}`);
-    // each step's masks come from streams step * 64 + layer (src/layers.ts): a 65th layer would repeat the next step's first
+    // each step's masks come from streams step * 64 + layer (src/nn/layers.ts): a 65th layer would repeat the next step's first
     if (rates.some((r, l) => r > 0 && l >= 64)) throw new UsageError(`dropout works on the first 64 hidden layers; this network has ${hidden}: give the deeper layers a rate of 0`);
     const shape = config.inputShape ?? config.imageShape;
     checkShape(shape, widths[0]);
@@ -275,7 +275,7 @@ const align4 = (n: number) => Math.ceil(n / 4) * 4;
 export class Model {
   readonly config: ResolvedConfig;
   readonly backend: Backend;
-  /** the layers, in order (src/layers.ts) */
+  /** the layers, in order (src/nn/layers.ts) */
   readonly layers: Layer[];
   /** the layers with weights (Dense), in order: what getWeights() lists */
   readonly dense: Dense[];

@@ -6,8 +6,8 @@
  * f32 operations in the same order (each rounded with Math.fround), with the same counter-based
  * hash for the random numbers, so every backend warps every row the same way.
  */
-import { counterHash } from './backend.js';
-import { UsageError } from './errors.js';
+import { counterHash } from '../core/backend.js';
+import { UsageError } from '../core/errors.js';
 
 export interface AugmentOptions {
   /** maximum shift in pixels, each axis uniform in [-shift, shift] (default 2) */

@@ -1,6 +1,6 @@
 /** A minimal PNG encoder (8-bit grayscale, no interlace) for the HTML report's digit thumbnails. */
 import { deflateSync } from 'node:zlib';
-import { crc32 } from './format.js';
+import { crc32 } from '../format/format.js';
 
 function chunk(type: string, data: Uint8Array): Uint8Array {
   const out = new Uint8Array(12 + data.length);

@@ -4,8 +4,8 @@
  * matrix as a heat map, a grid of misclassified test digits, the run's settings, environment and
  * timings. The per-epoch test figures are drawn for display only: nothing is chosen on them.
  */
-import type { EpochLogs } from './train.js';
-import type { DataSet, Evaluation, Model } from './model.js';
+import type { EpochLogs } from '../train/train.js';
+import type { DataSet, Evaluation, Model } from '../nn/model.js';
 import { encodeGrayPng, pngDataUrl } from './png.js';
 
 export interface Misclassified {

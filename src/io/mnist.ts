@@ -7,10 +7,10 @@ import { statSync, type Stats } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { constants as zlibConstants, gunzipSync } from 'node:zlib';
-import { DataError } from './errors.js';
+import { DataError } from '../core/errors.js';
 import { readRegularFile } from './files.js';
-import { shapeText, shapesAgree } from './image-shape.js';
-import { IDX_MAX_BYTES, isGzip, parseIdx, parseIdxHeader, type IdxArray } from './idx.js';
+import { shapeText, shapesAgree } from '../nn/image-shape.js';
+import { IDX_MAX_BYTES, isGzip, parseIdx, parseIdxHeader, type IdxArray } from '../format/idx.js';
 
 /** one split: images row-major (count x features) u8, labels u8 */
 export interface Dataset {

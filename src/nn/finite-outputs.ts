@@ -14,8 +14,8 @@
  * Float32 is what the kernels compute in: a sum or activation beyond its range (3.4e38) is Inf, and
  * softmax or the loss of an Inf is NaN.
  */
-import type { ActivationName } from './backend.js';
-import { Rng } from './rng.js';
+import type { ActivationName } from '../core/backend.js';
+import { Rng } from '../core/rng.js';
 
 export interface WeightsOnly {
   layers: number[];

@@ -7,7 +7,7 @@
  * device there), so a folder, FIFO, device or socket gets one line, never a hang.
  *
  * Writing: simdnet creates the file an output path names (for `export --out DIR`, the folder DIR)
- * but never the folders above it (src/io.ts checkWritable refuses a missing one up front). A write
+ * but never the folders above it (src/io/io.ts checkWritable refuses a missing one up front). A write
  * that fails once the work is done (a full disk, a read-only file system, a permission, a folder
  * that went away) goes to the temporary folder instead (`writeOrFallback`) and the caller says
  * where. Temporary siblings that a killed process left (`.NAME.PID.tmp`) are removed when NAME is
@@ -16,7 +16,7 @@
 import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, readdirSync, realpathSync, statSync, unlinkSync, type Stats } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { DataError, SimdnetError } from './errors.js';
+import { DataError, SimdnetError } from '../core/errors.js';
 
 /** the largest file simdnet reads: 2 GiB - 1, what Node and every browser hold in one buffer */
 export const MAX_READ_BYTES = 2 ** 31 - 1;
@@ -121,7 +121,7 @@ const isAlive = (pid: number): boolean => {
 const STALE_MS = 60_000;
 
 /**
- * Remove `.NAME.PID.tmp` and `.NAME.PID.probe` beside `path` (what src/io.ts writes before it
+ * Remove `.NAME.PID.tmp` and `.NAME.PID.probe` beside `path` (what src/io/io.ts writes before it
  * renames) whose process is gone and which are older than a minute: a process killed (SIGKILL,
  * power loss) during a write leaves them. Returns the names removed; never throws.
  */

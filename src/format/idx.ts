@@ -10,7 +10,7 @@
  * Everything is checked against the byte length before anything is allocated, so a corrupt or
  * hostile header costs nothing. Errors are DataError(file, problem): one line, names the file.
  */
-import { DataError } from './errors.js';
+import { DataError } from '../core/errors.js';
 
 export type IdxDType = 'u8' | 'i8' | 'i16' | 'i32' | 'f32' | 'f64';
 

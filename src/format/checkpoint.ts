@@ -1,7 +1,7 @@
 /**
  * Training checkpoints: everything needed to continue a run bit for bit. Same container as the
- * model file (src/format.ts: magic, version, JSON header, named f32 tensors, CRC-32) with format
- * 'simdnet-checkpoint'. Pure: no Node imports (src/io.ts writes it atomically).
+ * model file (src/format/format.ts: magic, version, JSON header, named f32 tensors, CRC-32) with format
+ * 'simdnet-checkpoint'. Pure: no Node imports (src/io/io.ts writes it atomically).
  *
  * Version 2 (settings.model: the layer list); version 1 checkpoints (widths) are refused with one line.
  * Header fields: settings (a resume takes what it is not given from them, and refuses what contradicts
@@ -12,9 +12,9 @@
  * Tensors: params (the whole parameter block), opt.0 / opt.1 (momentum or Adam moments, when
  * used), order (this epoch's sample order; f32 holds indices exactly below 2^24).
  */
-import { DataError, SimdnetError } from './errors.js';
+import { DataError, SimdnetError } from '../core/errors.js';
 import { checkDescription, crc32, decodeFile, encodeFile } from './format.js';
-import type { ModelDescription } from './layers.js';
+import type { ModelDescription } from '../nn/layers.js';
 
 export interface CheckpointSettings {
   /** the network: input shape, layers and loss (as a model file's header holds it) */
