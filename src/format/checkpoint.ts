@@ -9,7 +9,8 @@
  * the current epoch; 0 at an epoch boundary), step (optimizer steps, Adam's t), rng (xoshiro128**
  * state, 4 x u32), lossSum/correct (the partial epoch's running sums), run (optional: the application's
  * own record of the run, e.g. the CLI's data folder; fit() neither reads nor writes it).
- * Tensors: params (the whole parameter block), opt.0 / opt.1 (momentum or Adam moments, when
+ * Tensors: params (the whole parameter block), buffers (the buffer block: running statistics; only
+ * when the network has any), opt.0 / opt.1 (momentum or Adam moments, when
  * used), order (this epoch's sample order; f32 holds indices exactly below 2^24).
  */
 import { DataError, SimdnetError } from '../core/errors.js';
@@ -52,10 +53,12 @@ export interface TrainState {
   lossSum: number;
   correct: number;
   params: Float32Array;
+  /** the buffer block (BatchNorm's running statistics); empty when the network has none */
+  buffers?: Float32Array;
   opt: Float32Array[];
   order: Int32Array;
   /** with early stopping: the epoch with the lowest validation loss so far, and its weights */
-  best?: { epoch: number; loss: number; params: Float32Array } | null;
+  best?: { epoch: number; loss: number; params: Float32Array; buffers?: Float32Array } | null;
   /** the application's own record of the run (JSON), carried through the file as it is */
   run?: Record<string, unknown>;
 }
@@ -72,9 +75,11 @@ export function encodeCheckpoint(s: TrainState): Uint8Array {
   if (s.order.length > MAX_ORDER) throw new SimdnetError(`checkpoints support at most ${MAX_ORDER} training samples, this run has ${s.order.length}`);
   const tensors = [
     { name: 'params', shape: [s.params.length], data: s.params },
+    ...(s.buffers?.length ? [{ name: 'buffers', shape: [s.buffers.length], data: s.buffers }] : []),
     ...s.opt.map((o, i) => ({ name: `opt.${i}`, shape: [o.length], data: o })),
     { name: 'order', shape: [s.order.length], data: Float32Array.from(s.order) },
     ...(s.best ? [{ name: 'best', shape: [s.best.params.length], data: s.best.params }] : []),
+    ...(s.best?.buffers?.length ? [{ name: 'best.buffers', shape: [s.best.buffers.length], data: s.best.buffers }] : []),
   ];
   return encodeFile(
     {
@@ -126,18 +131,21 @@ export function decodeCheckpoint(bytes: Uint8Array, file: string): TrainState {
     seen[v] = 1;
     order[i] = v;
   }
+  const buffers = tensors.get('buffers') ?? new Float32Array(0);
   let best: TrainState['best'] = null;
   if (h.best !== undefined) {
     const bp = tensors.get('best');
     if (!h.best || !isCount(h.best.epoch) || typeof h.best.loss !== 'number' || !Number.isFinite(h.best.loss) || !bp || bp.length !== params.length) {
       throw new DataError(file, 'corrupt checkpoint: bad early-stopping state');
     }
-    best = { epoch: h.best.epoch, loss: h.best.loss, params: bp };
+    const bb = tensors.get('best.buffers') ?? new Float32Array(0);
+    if (bb.length !== buffers.length) throw new DataError(file, 'corrupt checkpoint: bad early-stopping state');
+    best = { epoch: h.best.epoch, loss: h.best.loss, params: bp, buffers: bb };
   }
   const opt: Float32Array[] = [];
   for (let i = 0; tensors.has(`opt.${i}`); i++) opt.push(tensors.get(`opt.${i}`)!);
-  for (const arr of [params, ...opt, ...(best ? [best.params] : [])]) for (let i = 0; i < arr.length; i++) if (!Number.isFinite(arr[i])) throw new DataError(file, 'checkpoint holds a non-finite value; resume from an earlier one');
-  return { settings: { ...st, model, augment: st.augment ?? null, earlyStopping: st.earlyStopping ?? null }, epochsDone: h.epochsDone, batchInEpoch: h.batchInEpoch, step: h.step, rng: h.rng, lossSum: h.lossSum, correct: h.correct, params, opt, order, best, ...(isRecord(h.run) ? { run: h.run } : {}) };
+  for (const arr of [params, buffers, ...opt, ...(best ? [best.params, best.buffers!] : [])]) for (let i = 0; i < arr.length; i++) if (!Number.isFinite(arr[i])) throw new DataError(file, 'checkpoint holds a non-finite value; resume from an earlier one');
+  return { settings: { ...st, model, augment: st.augment ?? null, earlyStopping: st.earlyStopping ?? null }, epochsDone: h.epochsDone, batchInEpoch: h.batchInEpoch, step: h.step, rng: h.rng, lossSum: h.lossSum, correct: h.correct, params, buffers, opt, order, best, ...(isRecord(h.run) ? { run: h.run } : {}) };
 }
 
 /** refuse to resume a run with different settings: names the first setting that differs, with both values */

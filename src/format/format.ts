@@ -134,6 +134,8 @@ export interface SavedModel {
   description: ModelDescription;
   /** each dense layer's weights, in order */
   weights: { W: Float32Array; b: Float32Array }[];
+  /** every layer's parameters and buffers by name, 'layers.{i}.{name}' (Model.setLayerTensors takes them) */
+  tensors: LayerTensors;
   /** free-form facts about the run that made it (epochs, accuracy, settings) */
   meta: Record<string, unknown>;
   /** the file's format version (1 or 2) */
@@ -164,19 +166,33 @@ export function modelFields(m: ModelToSave, meta: Record<string, unknown> = {}) 
   };
 }
 
+/** a model's parameters and buffers by name, 'layers.{i}.{name}' (Model.getLayerTensors()) */
+export type LayerTensors = Record<string, Float32Array>;
+
 /**
- * A model file (version 2): the header's `model` is the layer list; each layer with weights has its
- * tensors `layers.{i}.W` (inputs x units) and `layers.{i}.b`, i its index in the list. `weights` lists
- * each dense layer's, in order (Model.getWeights()).
+ * A model file (version 2): the header's `model` is the layer list; each layer's parameters and then
+ * buffers are the tensors `layers.{i}.{name}`, i its index in the list, in the layer's order (Dense:
+ * W (inputs x units), b; Conv2D: W (KH x KW x C x F), b; BatchNorm: gamma, beta, mean, variance).
+ * `weights` is every tensor by name (Model.getLayerTensors()), or, for a network whose only layers
+ * with tensors are Dense, each dense layer's { W, b } in order (Model.getWeights()).
  */
-export function encodeModel(m: ModelToSave, weights: { W: Float32Array; b: Float32Array }[], meta: Record<string, unknown> = {}): Uint8Array {
+export function encodeModel(m: ModelToSave, weights: { W: Float32Array; b: Float32Array }[] | LayerTensors, meta: Record<string, unknown> = {}): Uint8Array {
   const fields = modelFields(m, meta);
-  const dense = buildLayers(fields.model).filter((l) => l.params.length > 0);
-  if (dense.length !== weights.length) throw new SimdnetError(`encodeModel: ${weights.length} weight sets for ${dense.length} dense layers`);
-  const tensors = dense.flatMap((l, k) => [
-    { name: `layers.${l.index}.W`, shape: l.params[0].shape, data: weights[k].W },
-    { name: `layers.${l.index}.b`, shape: l.params[1].shape, data: weights[k].b },
-  ]);
+  const holders = buildLayers(fields.model).filter((l) => l.params.length + l.buffers.length > 0);
+  let named: LayerTensors;
+  if (Array.isArray(weights)) {
+    if (holders.length !== weights.length || holders.some((l) => l.desc.type !== 'dense')) throw new SimdnetError(`encodeModel: ${weights.length} weight sets for ${holders.length} layers with tensors (give a list only for dense layers, else the tensors by name)`);
+    named = {};
+    holders.forEach((l, k) => {
+      named[`layers.${l.index}.W`] = weights[k].W;
+      named[`layers.${l.index}.b`] = weights[k].b;
+    });
+  } else named = weights;
+  const tensors = holders.flatMap((l) => [...l.params, ...l.buffers].map((t) => {
+    const name = `layers.${l.index}.${t.name}`, data = named[name];
+    if (!data) throw new SimdnetError(`encodeModel: no tensor ${name}`);
+    return { name, shape: t.shape, data };
+  }));
   return encodeFile(fields, tensors);
 }
 
@@ -238,28 +254,36 @@ export function modelFromDecoded(header: FileHeader, tensors: Map<string, Float3
   } catch (e) {
     throw new DataError(file, `corrupt header: ${(e as Error).message}`);
   }
-  const dense = built.filter((l) => l.params.length > 0);
-  if (!dense.length) throw new DataError(file, 'corrupt header: no layer with weights');
+  if (!built.some((l) => l.params.length > 0)) throw new DataError(file, 'corrupt header: no layer with weights');
+  const holders = built.filter((l) => l.params.length + l.buffers.length > 0);
   // the header's other facts must agree with the layers (files before these fields: absent is fine)
   const outputs = built[built.length - 1].outShape.reduce((a, b) => a * b, 1);
   if (h.classes !== undefined && h.classes !== outputs) throw new DataError(file, `corrupt header: classes ${JSON.stringify(h.classes)} but the output layer has ${outputs} units`);
   // version 1 names a dense layer by its position among the dense layers (they were all there was)
-  const names = dense.map((l, k) => (version === 1 ? k : l.index));
+  const names = holders.map((l, k) => (version === 1 ? k : l.index));
   const shapes = new Map<string, number[]>(header.tensors.map((t) => [t.name, t.shape]));
+  const known = new Set(holders.flatMap((l, k) => [...l.params, ...l.buffers].map((t) => `layers.${names[k]}.${t.name}`)));
   for (const name of shapes.keys()) {
-    const m = /^layers\.(\d+)\.[Wb]$/.exec(name);
-    if (!m || !names.includes(Number(m[1]))) throw new DataError(file, `corrupt header: tensor ${JSON.stringify(name)} belongs to no layer of the ${describeNetwork(description)} network`);
+    if (!known.has(name)) throw new DataError(file, `corrupt header: tensor ${JSON.stringify(name)} belongs to no layer of the ${describeNetwork(description)} network`);
   }
-  const weights = dense.map((l, k) => {
-    const name = names[k];
-    const W = tensors.get(`layers.${name}.W`), b = tensors.get(`layers.${name}.b`);
-    const [C, OC] = l.params[0].shape;
-    if (!W || W.length !== C * OC || !b || b.length !== OC) throw new DataError(file, `layer ${name + 1}: weights missing or of the wrong size`);
-    const ws = shapes.get(`layers.${name}.W`)!, bs = shapes.get(`layers.${name}.b`)!;
-    if (ws.join('x') !== `${C}x${OC}` || bs.join('x') !== `${OC}`) throw new DataError(file, `corrupt header: layer ${name + 1}'s tensors are ${ws.join('x')} and ${bs.join('x')} but the layers say ${C}x${OC} and ${OC}`);
-    for (const arr of [W, b]) for (let i = 0; i < arr.length; i++) if (!Number.isFinite(arr[i])) throw new DataError(file, `layer ${name + 1} holds a non-finite weight (${arr[i]}); the model is unusable`);
-    return { W, b };
+  const named: LayerTensors = {};
+  holders.forEach((l, k) => {
+    const name = names[k], specs = [...l.params, ...l.buffers];
+    const got = specs.map((t) => tensors.get(`layers.${name}.${t.name}`));
+    if (specs.some((t, j) => !got[j] || got[j]!.length !== t.shape.reduce((a, b) => a * b, 1))) throw new DataError(file, `layer ${name + 1}: weights missing or of the wrong size`);
+    const stored = specs.map((t) => shapes.get(`layers.${name}.${t.name}`)!.join('x')), want = specs.map((t) => t.shape.join('x'));
+    if (stored.join() !== want.join()) throw new DataError(file, `corrupt header: layer ${name + 1}'s tensors are ${stored.join(' and ')} but the layers say ${want.join(' and ')}`);
+    specs.forEach((t, j) => {
+      const arr = got[j]!;
+      for (let i = 0; i < arr.length; i++) {
+        if (!Number.isFinite(arr[i])) throw new DataError(file, `layer ${name + 1} holds a non-finite ${l.params.includes(t) ? 'weight' : `${t.name} value`} (${arr[i]}); the model is unusable`);
+        // a negative running variance would make 1/sqrt(variance + epsilon) NaN
+        if (t.name === 'variance' && arr[i] < 0) throw new DataError(file, `layer ${name + 1}'s running variance holds ${arr[i]}, below 0; the model is unusable`);
+      }
+      named[`layers.${l.index}.${t.name}`] = arr;
+    });
   });
+  const weights = built.filter((l) => l.desc.type === 'dense').map((l) => ({ W: named[`layers.${l.index}.W`], b: named[`layers.${l.index}.b`] }));
   // finite outputs on every real input (src/nn/finite-outputs.ts takes a stack of dense layers)
   const stack = denseStack(description);
   const witness = stack && overflowWitness({ layers: stack.layers, activations: stack.activations, inputScale: h.inputScale, weights });
@@ -268,6 +292,7 @@ export function modelFromDecoded(header: FileHeader, tensors: Map<string, Float3
     config: { layers: description.layers, inputShape: description.input, loss: description.loss, inputScale: h.inputScale },
     description,
     weights,
+    tensors: named,
     meta: h.meta && typeof h.meta === 'object' ? h.meta : {},
     version,
   };

@@ -100,7 +100,7 @@ export function readFileChecked(path: string, what: string): Uint8Array {
 }
 
 export function saveModel(model: Model, path: string, meta: Record<string, unknown> = {}): void {
-  writeFileAtomic(path, encodeModel(model.config, model.getWeights(), meta));
+  writeFileAtomic(path, encodeModel(model.config, model.getLayerTensors(), meta));
 }
 
 export function readModelFile(path: string): SavedModel {
@@ -110,6 +110,6 @@ export function readModelFile(path: string): SavedModel {
 export async function loadModel(path: string, options: { backend?: Backend | BackendPreference; threads?: number } = {}): Promise<{ model: Model; meta: Record<string, unknown> }> {
   const saved = readModelFile(path);
   const model = await Model.create(saved.config, options);
-  model.setWeights(saved.weights);
+  model.setLayerTensors(saved.tensors);
   return { model, meta: saved.meta };
 }

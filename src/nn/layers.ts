@@ -14,8 +14,11 @@
  * Dense reads its input flattened. The exact sparse first layer is Dense's sparse input mode: the
  * first layer of a model, when it is a Dense, reads a sparse batch through its non-zero lists.
  */
-import { Activation, type ActivationName, type Backend, type Tensor } from '../core/backend.js';
+import { Activation, conv2dShape, type ActivationName, type Backend, type DType, type Tensor } from '../core/backend.js';
 import { UsageError } from '../core/errors.js';
+import { Conv2D } from './conv-layer.js';
+import { AvgPool2D, Flatten, GlobalAvgPool, MaxPool2D } from './pool-layers.js';
+import { BatchNorm } from './batchnorm-layer.js';
 
 export type LossName = 'ce' | 'mse';
 export const ACTIVATIONS: readonly ActivationName[] = ['sigmoid', 'relu', 'tanh', 'linear'];
@@ -24,10 +27,32 @@ export const LOSSES: readonly LossName[] = ['ce', 'mse'];
 export interface DenseDesc { type: 'dense'; units: number; activation: ActivationName }
 export interface ActivationDesc { type: 'activation'; activation: ActivationName }
 export interface DropoutDesc { type: 'dropout'; rate: number }
+export type Padding = 'valid' | 'same';
+/** a 2-D convolution over NHWC images: `filters` output channels, a KH x KW kernel, weights HWIO (KH, KW, C, F) 'W' and bias 'b' (F) */
+export interface Conv2DDesc { type: 'conv2d'; filters: number; kernel: [number, number]; stride: number; padding: Padding; activation: ActivationName }
+/** max-pooling over size x size windows of each channel */
+export interface MaxPool2DDesc { type: 'maxpool2d'; size: number; stride: number; padding: Padding }
+/** average-pooling over size x size windows of each channel (the mean of the window's elements inside the image) */
+export interface AvgPool2DDesc { type: 'avgpool2d'; size: number; stride: number; padding: Padding }
+/** the mean over the pixels of each channel: [H, W, C] -> [C] */
+export interface GlobalAvgPoolDesc { type: 'globalavgpool' }
+/** [H, W, C] -> [H W C] in NHWC order (a view: nothing is computed) */
+export interface FlattenDesc { type: 'flatten' }
+/** batch normalisation over the channels of an image (the features of a flat input); Keras's semantics */
+export interface BatchNormDesc { type: 'batchnorm'; momentum: number; epsilon: number }
 /** a layer as files, checkpoints and exporters store it (every field given) */
-export type LayerDesc = DenseDesc | ActivationDesc | DropoutDesc;
-/** a layer as a caller writes it: Dense's activation may be left out ('linear') */
-export type LayerSpec = LayerDesc | { type: 'dense'; units: number; activation?: ActivationName };
+export type LayerDesc = DenseDesc | ActivationDesc | DropoutDesc | Conv2DDesc | MaxPool2DDesc | AvgPool2DDesc | GlobalAvgPoolDesc | FlattenDesc | BatchNormDesc;
+/**
+ * a layer as a caller writes it: the optional fields may be left out (Dense's and Conv2D's
+ * activation 'linear', stride 1 (pools: their size), padding 'valid', momentum 0.99, epsilon 0.001)
+ * and a kernel may be one number
+ */
+export type LayerSpec =
+  | LayerDesc
+  | { type: 'dense'; units: number; activation?: ActivationName }
+  | { type: 'conv2d'; filters: number; kernel: number | [number, number]; stride?: number; padding?: Padding; activation?: ActivationName }
+  | { type: 'maxpool2d' | 'avgpool2d'; size: number; stride?: number; padding?: Padding }
+  | { type: 'batchnorm'; momentum?: number; epsilon?: number };
 
 /** the model: the shape of one input, the layers in order, and the loss on the last layer's output */
 export interface ModelDescription {
@@ -49,8 +74,38 @@ export function dropout(rate: number): DropoutDesc {
   return { type: 'dropout', rate };
 }
 
+/** a 2-D convolution: `filters` output channels, a `kernel` x `kernel` (or [kh, kw]) window; stride 1, padding 'valid', activation 'linear' unless given */
+export function conv2d(filters: number, kernel: number | [number, number], opts: { stride?: number; padding?: Padding; activation?: ActivationName } = {}): Conv2DDesc {
+  const k: [number, number] = Array.isArray(kernel) ? [kernel[0], kernel[1]] : [kernel, kernel];
+  return { type: 'conv2d', filters, kernel: k, stride: opts.stride ?? 1, padding: opts.padding ?? 'valid', activation: opts.activation ?? 'linear' };
+}
+/** max-pooling over `size` x `size` windows (stride: the size, padding 'valid', unless given) */
+export function maxPool2d(size = 2, opts: { stride?: number; padding?: Padding } = {}): MaxPool2DDesc {
+  return { type: 'maxpool2d', size, stride: opts.stride ?? size, padding: opts.padding ?? 'valid' };
+}
+/** average-pooling over `size` x `size` windows (stride: the size, padding 'valid', unless given) */
+export function avgPool2d(size = 2, opts: { stride?: number; padding?: Padding } = {}): AvgPool2DDesc {
+  return { type: 'avgpool2d', size, stride: opts.stride ?? size, padding: opts.padding ?? 'valid' };
+}
+/** the mean of each channel over the image: [H, W, C] -> [C] */
+export function globalAvgPool(): GlobalAvgPoolDesc {
+  return { type: 'globalavgpool' };
+}
+/** an image as a flat vector in NHWC order (Dense after a convolution flattens anyway: this makes it explicit) */
+export function flatten(): FlattenDesc {
+  return { type: 'flatten' };
+}
+/** batch normalisation (Keras's defaults and semantics: running = momentum * running + (1 - momentum) * batch) */
+export function batchNorm(opts: { momentum?: number; epsilon?: number } = {}): BatchNormDesc {
+  return { type: 'batchnorm', momentum: opts.momentum ?? 0.99, epsilon: opts.epsilon ?? 0.001 };
+}
+
 /** the most units a Dense layer may have (model files refuse more) */
 export const MAX_UNITS = 1 << 24;
+/** the largest kernel, window or stride side (an input holds at most 2^24 values) */
+export const MAX_WINDOW = 1 << 12;
+/** the most values one layer's output (per example) or parameters may hold: 1 GiB of f32 */
+export const MAX_LAYER_VALUES = 1 << 28;
 /** dropout masks come from streams step * 64 + stream: a 65th stream would repeat the next step's first */
 export const DROPOUT_STREAMS = 64;
 
@@ -60,7 +115,7 @@ const product = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 export interface TensorSpec {
   name: string;
   shape: number[];
-  init: 'fan' | 'zeros';
+  init: 'fan' | 'zeros' | 'ones';
   fanIn?: number;
   fanOut?: number;
   /** for init 'auto': the activation applied after these weights */
@@ -84,6 +139,13 @@ export interface FusedFirst {
   sparse: SparseInput;
 }
 
+/** a per-session tensor of a layer that is neither parameter nor gradient (pooling indices, batch statistics, a transposed filter) */
+export interface WorkSpec {
+  name: string;
+  dtype: Extract<DType, 'f32' | 'i32'>;
+  length: number;
+}
+
 /** what a layer's forward and backward see besides its tensors */
 export interface StepContext {
   be: Backend;
@@ -97,6 +159,8 @@ export interface StepContext {
   fuse: boolean;
   /** set by that Dense's backward when it does */
   fused: FusedFirst | null;
+  /** each layer's workspace tensors in this session (index: the layer's), in the order of its workspace() */
+  work: Tensor[][];
 }
 
 export interface Layer {
@@ -116,6 +180,10 @@ export interface Layer {
   readonly output: 'own' | 'in-place' | 'train-own';
   /** backward overwrites the output gradient with the input gradient (no second buffer) */
   readonly gradInPlace: boolean;
+  /** backward writes an input gradient even when nothing below needs it (the model then still hands it a buffer) */
+  readonly alwaysDx?: boolean;
+  /** per-session workspace for a batch of B rows (in the model's one memory plan); none when absent */
+  workspace?(B: number): WorkSpec[];
   /** the model hands each layer views of its parameters, gradients and buffers (in spec order) */
   bind(params: Tensor<'f32'>[], grads: Tensor<'f32'>[], buffers: Tensor<'f32'>[]): void;
   /** y = f(x) for B rows (y === x for in-place layers) */
@@ -263,10 +331,48 @@ export function checkLayer(spec: unknown, where: string): LayerDesc {
       if (!(typeof r === 'number' && r >= 0 && r < 1)) throw new UsageError(`${where}: dropout rates must be in [0, 1), got ${JSON.stringify(r)}`);
       return { type: 'dropout', rate: r };
     }
+    case 'conv2d': {
+      const f = s.filters;
+      if (!Number.isInteger(f) || (f as number) < 1 || (f as number) > MAX_UNITS) throw new UsageError(`${where}: conv2d filters must be an integer from 1 to ${MAX_UNITS}, got ${JSON.stringify(f)}`);
+      const k = s.kernel;
+      const kernel = typeof k === 'number' ? [k, k] : k;
+      if (!Array.isArray(kernel) || kernel.length !== 2 || !kernel.every(isSide)) throw new UsageError(`${where}: conv2d kernel must be a size from 1 to ${MAX_WINDOW} or [height, width] of such sizes, e.g. 3 or [3, 3], got ${JSON.stringify(k)}`);
+      return { type: 'conv2d', filters: f as number, kernel: [kernel[0], kernel[1]], stride: side(s.stride, 1, 'conv2d stride'), padding: pad(s.padding), activation: act(s.activation, 'linear') };
+    }
+    case 'maxpool2d':
+    case 'avgpool2d': {
+      const size = side(s.size, undefined, `${s.type} size`);
+      return { type: s.type, size, stride: side(s.stride, size, `${s.type} stride`), padding: pad(s.padding) };
+    }
+    case 'globalavgpool':
+    case 'flatten':
+      return { type: s.type };
+    case 'batchnorm': {
+      const m = s.momentum === undefined ? 0.99 : s.momentum, e = s.epsilon === undefined ? 0.001 : s.epsilon;
+      if (!(typeof m === 'number' && m >= 0 && m < 1)) throw new UsageError(`${where}: batchnorm momentum must be in [0, 1), e.g. 0.99, got ${JSON.stringify(m)}`);
+      if (!(typeof e === 'number' && e > 0 && e <= 1)) throw new UsageError(`${where}: batchnorm epsilon must be in (0, 1], e.g. 0.001, got ${JSON.stringify(e)}`);
+      return { type: 'batchnorm', momentum: m, epsilon: e };
+    }
     default:
-      throw new UsageError(`${where}: unknown layer type ${JSON.stringify(s.type)}: use dense, activation or dropout`);
+      throw new UsageError(`${where}: unknown layer type ${JSON.stringify(s.type)}: use ${LAYER_TYPES.join(', ')}`);
+  }
+
+  function side(v: unknown, d: number | undefined, what: string): number {
+    const x = v === undefined ? d : v;
+    if (!isSide(x)) throw new UsageError(`${where}: ${what} must be an integer from 1 to ${MAX_WINDOW}, got ${JSON.stringify(v)}`);
+    return x as number;
+  }
+  function pad(v: unknown): Padding {
+    const x = v === undefined ? 'valid' : v;
+    if (x !== 'valid' && x !== 'same') throw new UsageError(`${where}: padding must be 'valid' or 'same', got ${JSON.stringify(v)}`);
+    return x;
   }
 }
+
+/** every layer type a description may hold */
+export const LAYER_TYPES: readonly LayerDesc['type'][] = ['dense', 'activation', 'dropout', 'conv2d', 'maxpool2d', 'avgpool2d', 'globalavgpool', 'flatten', 'batchnorm'];
+
+const isSide = (n: unknown) => Number.isInteger(n) && (n as number) >= 1 && (n as number) <= MAX_WINDOW;
 
 /**
  * The layers of a description, each given its input shape: the output shape of the one before (the
@@ -277,23 +383,73 @@ export function buildLayers(desc: ModelDescription): Layer[] {
   let shape = desc.input, paramLayers = 0, lastStream = -1;
   desc.layers.forEach((d, i) => {
     let layer: Layer;
-    if (d.type === 'dense') {
-      // init 'auto' looks at the activation applied to the weights' outputs: Dense's own, else a next activation layer's
-      const next = desc.layers[i + 1];
-      const initAct = d.activation === 'linear' && next?.type === 'activation' ? next.activation : d.activation;
-      layer = new Dense(d, i, shape, initAct);
-      paramLayers++;
-    } else if (d.type === 'activation') layer = new ActivationLayer(d, i, shape);
-    else {
-      const stream = Math.max(paramLayers - 1, lastStream + 1);
-      if (d.rate > 0 && stream >= DROPOUT_STREAMS) throw new UsageError(`dropout works on the first ${DROPOUT_STREAMS} layers; layer ${i + 1} would be its ${stream + 1}th: give the deeper ones a rate of 0`);
-      if (d.rate > 0) lastStream = stream;
-      layer = new Dropout(d, i, shape, stream);
+    // init 'auto' looks at the activation applied to the weights' outputs: the layer's own, else a next activation layer's
+    const next = desc.layers[i + 1];
+    const initAct = (a: ActivationName) => (a === 'linear' && next?.type === 'activation' ? next.activation : a);
+    const where = `layer ${i + 1} (${d.type})`;
+    switch (d.type) {
+      case 'dense':
+        layer = new Dense(d, i, shape, initAct(d.activation));
+        break;
+      case 'activation':
+        layer = new ActivationLayer(d, i, shape);
+        break;
+      case 'dropout': {
+        const stream = Math.max(paramLayers - 1, lastStream + 1);
+        if (d.rate > 0 && stream >= DROPOUT_STREAMS) throw new UsageError(`dropout works on the first ${DROPOUT_STREAMS} layers; layer ${i + 1} would be its ${stream + 1}th: give the deeper ones a rate of 0`);
+        if (d.rate > 0) lastStream = stream;
+        layer = new Dropout(d, i, shape, stream);
+        break;
+      }
+      case 'conv2d':
+        layer = new Conv2D(d, i, imageShape(shape, where), initAct(d.activation), paramLayers > 0);
+        break;
+      case 'maxpool2d':
+        layer = new MaxPool2D(d, i, imageShape(shape, where));
+        break;
+      case 'avgpool2d':
+        layer = new AvgPool2D(d, i, imageShape(shape, where));
+        break;
+      case 'globalavgpool':
+        layer = new GlobalAvgPool(d, i, imageShape(shape, where));
+        break;
+      case 'flatten':
+        layer = new Flatten(d, i, shape);
+        break;
+      case 'batchnorm':
+        layer = new BatchNorm(d, i, shape);
+        break;
     }
+    const outValues = product(layer.outShape);
+    if (layer.outShape.some((n) => n < 1)) throw new UsageError(`${where}: its ${shapeText(shape)} input gives an output of ${shapeText(layer.outShape)}: use a smaller window or stride, 'same' padding, or a larger input`);
+    if (outValues > MAX_LAYER_VALUES) throw new UsageError(`${where}: its output ${shapeText(layer.outShape)} holds ${outValues} values per example, more than ${MAX_LAYER_VALUES}: use fewer filters or units, or a smaller input`);
+    for (const t of layer.params) {
+      const n = product(t.shape);
+      if (n > MAX_LAYER_VALUES) throw new UsageError(`${where}: its ${t.name} ${shapeText(t.shape)} holds ${n} values, more than ${MAX_LAYER_VALUES}: use fewer filters or units, or a smaller kernel or input`);
+    }
+    if (layer.params.length > 0) paramLayers++;
     out.push(layer);
     shape = layer.outShape;
   });
   return out;
+}
+
+/** a shape for messages: [28x28x1] */
+const shapeText = (shape: number[]) => `[${shape.join('x')}]`;
+
+/** the [H, W, C] of a layer's image input ([H, W] is one channel); a flat input is refused with one line */
+function imageShape(shape: number[], where: string): [number, number, number] {
+  if (shape.length === 2) return [shape[0], shape[1], 1];
+  if (shape.length === 3) return [shape[0], shape[1], shape[2]];
+  throw new UsageError(`${where} needs an image input [H, W] or [H, W, C], but its input is ${shapeText(shape)}: give the model an image inputShape such as [28, 28], and put convolutions and pooling before flatten, globalavgpool and dense layers`);
+}
+
+/** the output [OH, OW] of a window (conv or pool) over an image; a window that does not fit is one line naming the layer and the shapes */
+export function windowOutput(where: string, inShape: number[], KH: number, KW: number, S: number, padding: Padding): { OH: number; OW: number } {
+  const [H, W] = inShape;
+  const { OH, OW } = conv2dShape(H, W, KH, KW, S, padding === 'same');
+  if (OH < 1 || OW < 1) throw new UsageError(`${where}: a ${KH}x${KW} window does not fit its ${shapeText(inShape)} input with 'valid' padding: use a smaller kernel, 'same' padding, or fewer pooling layers before it`);
+  return { OH, OW };
 }
 
 /**
@@ -343,6 +499,22 @@ export function outputSize(desc: ModelDescription): number {
 export function describeNetwork(desc: ModelDescription): string {
   const stack = denseStack(desc);
   if (stack) return stack.layers.join('-');
-  const one = (d: LayerDesc) => (d.type === 'dense' ? `dense ${d.units}${d.activation !== 'linear' ? ` ${d.activation}` : ''}` : d.type === 'activation' ? d.activation : `dropout ${d.rate}`);
-  return `input ${desc.input.join('x')}, ${desc.layers.map(one).join(', ')}`;
+  return `input ${desc.input.join('x')}, ${desc.layers.map(layerText).join(', ')}`;
+}
+
+/** one layer in a few words: 'conv 32 3x3 relu', 'conv 64 5x5/2 same', 'maxpool 2', 'batchnorm', 'dense 10' */
+export function layerText(d: LayerDesc): string {
+  const act = (a: ActivationName) => (a !== 'linear' ? ` ${a}` : '');
+  const win = (s: number, p: Padding, defaultStride: number) => `${s !== defaultStride ? `/${s}` : ''}${p === 'same' ? ' same' : ''}`;
+  switch (d.type) {
+    case 'dense': return `dense ${d.units}${act(d.activation)}`;
+    case 'activation': return d.activation;
+    case 'dropout': return `dropout ${d.rate}`;
+    case 'conv2d': return `conv ${d.filters} ${d.kernel.join('x')}${win(d.stride, d.padding, 1)}${act(d.activation)}`;
+    case 'maxpool2d': return `maxpool ${d.size}${win(d.stride, d.padding, d.size)}`;
+    case 'avgpool2d': return `avgpool ${d.size}${win(d.stride, d.padding, d.size)}`;
+    case 'globalavgpool': return 'globalavgpool';
+    case 'flatten': return 'flatten';
+    case 'batchnorm': return d.momentum === 0.99 && d.epsilon === 0.001 ? 'batchnorm' : `batchnorm ${d.momentum}/${d.epsilon}`;
+  }
 }

@@ -282,8 +282,17 @@ export class Model {
   /** each layer's parameter and buffer tensors (views of the blocks), in spec order */
   private readonly paramViews: Tensor<'f32'>[][];
   private readonly bufferViews: Tensor<'f32'>[][];
-  /** the first layer is a Dense, which reads sparse batches through their non-zero lists */
+  /** the first layer is a Dense, which reads sparse batches through their non-zero lists (any other first layer reads the dense input) */
   private readonly sparseFirst: boolean;
+  /**
+   * the pixel scale gather_rows_u8 takes: the wasm kernels round it to f32; the TS backend multiplies
+   * by it as given. A first Dense keeps the value as given (what MLPs have always computed); any
+   * other first layer takes it as an f32, so every backend scales the pixels to the same bits (the
+   * conv, pool and batch-norm kernels then give the same bits on every backend)
+   */
+  private readonly gatherScale: number;
+  /** per layer: a layer below it has parameters, so its backward computes the input gradient */
+  private readonly needDx: boolean[];
   /** all trainable parameters, contiguous (each tensor 16-byte aligned), so one call updates them */
   readonly params: Tensor<'f32'>;
   readonly grads: Tensor<'f32'>;
@@ -317,6 +326,8 @@ export class Model {
     this.layers = buildLayers(this.config.model);
     this.dense = this.layers.filter((l): l is Dense => l instanceof Dense);
     this.sparseFirst = this.layers[0] instanceof Dense;
+    this.gatherScale = this.sparseFirst ? this.config.inputScale : Math.fround(this.config.inputScale);
+    this.needDx = this.layers.map((_, i) => this.layers.slice(0, i).some((l) => l.params.length > 0));
     // the parameter and buffer blocks: each layer's tensors in order, each at a multiple of 4 floats
     const offsets = (specs: (l: Layer) => { shape: number[] }[]) => {
       let total = 0;
@@ -330,6 +341,8 @@ export class Model {
     const p = offsets((l) => l.params), bf = offsets((l) => l.buffers);
     this.paramCount = p.total;
     this.bufferCount = bf.total;
+    // parameters, gradients and buffers are allocated now: refuse, in one line, blocks that cannot fit
+    checkPlanFits(backend, backend.mark(), (2 * align4(p.total) + align4(bf.total)) * 4, 1, 'the parameters of this network');
     this.params = backend.alloc('f32', p.total);
     this.grads = backend.alloc('f32', p.total);
     this.buffers = backend.alloc('f32', bf.total);
@@ -362,7 +375,8 @@ export class Model {
     const rng = new Rng(this.config.seed);
     const fill = (t: Tensor<'f32'>, spec: Layer['params'][number]) => {
       const w = new Float32Array(t.length);
-      if (spec.init === 'fan') {
+      if (spec.init === 'ones') w.fill(1);
+      else if (spec.init === 'fan') {
         const fin = spec.fanIn!, fout = spec.fanOut!;
         let init = this.config.init;
         if (init === 'auto') init = spec.activation === 'relu' ? 'he-normal' : 'xavier-uniform';
@@ -428,6 +442,52 @@ export class Model {
     this.backend.write(this.params, values);
   }
 
+  /** the whole buffer block (running statistics; incl. alignment padding), for checkpoints */
+  readBuffers(): Float32Array {
+    this.assertLive();
+    return this.backend.read(this.buffers);
+  }
+  writeBuffers(values: ArrayLike<number>): void {
+    this.assertLive();
+    if (values.length !== this.bufferCount) throw new UsageError(`expected ${this.bufferCount} buffer values, got ${values.length}`);
+    checkFinite(values, 'writeBuffers: the buffers');
+    this.backend.write(this.buffers, values);
+  }
+
+  /**
+   * copies of every layer's parameters and buffers by name, 'layers.{i}.{name}' (i: the layer's index
+   * in the list; e.g. layers.0.W, layers.0.b, layers.2.gamma, layers.2.variance): what model files hold
+   */
+  getLayerTensors(): Record<string, Float32Array> {
+    this.assertLive();
+    const out: Record<string, Float32Array> = {};
+    this.layers.forEach((l, i) => {
+      l.params.forEach((t, j) => (out[`layers.${i}.${t.name}`] = this.backend.read(this.paramViews[i][j])));
+      l.buffers.forEach((t, j) => (out[`layers.${i}.${t.name}`] = this.backend.read(this.bufferViews[i][j])));
+    });
+    return out;
+  }
+
+  /** set every layer's parameters and buffers from getLayerTensors()'s names (all of them, of the right sizes and finite; checked before any is written) */
+  setLayerTensors(tensors: Record<string, ArrayLike<number>>): void {
+    this.assertLive();
+    const writes: [Tensor<'f32'>, ArrayLike<number>][] = [];
+    const expected = new Set<string>();
+    this.layers.forEach((l, i) => {
+      const each = (specs: Layer['params'], views: Tensor<'f32'>[]) => specs.forEach((t, j) => {
+        const name = `layers.${i}.${t.name}`, v = tensors[name];
+        expected.add(name);
+        if (!v || v.length !== views[j].length) throw new UsageError(`setLayerTensors: ${name} must hold ${views[j].length} values (${t.shape.join('x')}), got ${v ? v.length : 'none'}`);
+        checkFinite(v, `setLayerTensors: ${name}`);
+        writes.push([views[j], v]);
+      });
+      each(l.params, this.paramViews[i]);
+      each(l.buffers, this.bufferViews[i]);
+    });
+    for (const name of Object.keys(tensors)) if (!expected.has(name)) throw new UsageError(`setLayerTensors: ${name} belongs to no layer of this network (its tensors: ${[...expected].join(', ')})`);
+    for (const [t, v] of writes) this.backend.write(t, v);
+  }
+
   // ---- memory planning ------------------------------------------------------------------------
 
   /**
@@ -486,7 +546,7 @@ export class Model {
     const none = null as unknown as Tensor<'f32'>;
     return {
       be: this.backend, seed: this.config.seed, step: this.step, inputScale: this.config.inputScale, fuse: false,
-      batch, optKind: kind, input: none, outs: this.layers.map(() => null), route: { train: [], eval: [] }, last: none,
+      batch, optKind: kind, input: none, outs: this.layers.map(() => null), work: this.layers.map(() => []), route: { train: [], eval: [] }, last: none,
       probs: none, dA: none, dB: none, labels: none as unknown as Tensor<'i32'>, preds: none as unknown as Tensor<'i32'>, order: none as unknown as Tensor<'i32'>,
       orderHost: new Int32Array(0), opt: [], resident: new Map(), sparse: null, aug: null, fused: null, rest: null, stage: null, owned: [],
     };
@@ -514,6 +574,10 @@ export class Model {
     this.layers.forEach((l, i) => {
       if (l.output === 'train-own') f32(B * size(l.outShape), (x) => (s.outs[i] = x));
     });
+    // each layer's workspace (pooling indices, batch statistics, a transposed filter)
+    this.layers.forEach((l, i) => {
+      for (const w of l.workspace?.(B) ?? []) t.push({ dtype: w.dtype, length: w.length, put: (x) => s.work[i].push(x) });
+    });
     i32(B, (x) => (s.labels = x));
     i32(B, (x) => (s.preds = x));
     const maxCount = Math.max(B, ...keep.map((d) => d.count));
@@ -531,7 +595,8 @@ export class Model {
       const r = { images: null, labels: null, nz: null } as unknown as Resident;
       t.push({ dtype: 'u8', length: d.count * d.features, put: (x) => (r.images = x as Tensor<'u8'>) });
       t.push({ dtype: 'u8', length: d.count, put: (x) => (r.labels = x as Tensor<'u8'>) });
-      if (wantsSparseIndex(d)) {
+      // the non-zero lists serve a first Dense only (other first layers read the dense input)
+      if (this.sparseFirst && wantsSparseIndex(d)) {
         const nz = { start: null, idx: null, counts: new Int32Array(0) } as unknown as NonNullable<Resident['nz']>;
         i32(d.count + 1, (x) => (nz.start = x));
         i32(Math.max(1, countNonzero(d)), (x) => (nz.idx = x));
@@ -651,7 +716,7 @@ export class Model {
     if (this.sparseFirst && C <= NZ_MAX_COLUMNS && be.nz_count(nz.start, u8.images, B, C) <= SPARSE_MAX_DENSITY * B * C) {
       be.nz_fill(nz.idx, nz.start, u8.images, B, C);
       s.sparse = { start: nz.start, idx: nz.idx, rows: u8.ident };
-    } else be.gather_rows_u8(s.input, u8.images, u8.ident, B, C, this.config.inputScale);
+    } else be.gather_rows_u8(s.input, u8.images, u8.ident, B, C, this.gatherScale);
   }
 
   /** predict()'s staging rows, part of the session (allocated on first use, at most STAGE_ROWS rows) */
@@ -712,7 +777,7 @@ export class Model {
       for (let i = start; i < start + B; i++) nnz += r.nz.counts[s.orderHost[i]];
       if (nnz <= SPARSE_MAX_DENSITY * B * this.inputs) s.sparse = { start: r.nz.start, idx: r.nz.idx, rows: idx };
     }
-    if (!s.sparse) this.backend.gather_rows_u8(s.input, r.images, idx, B, this.inputs, this.config.inputScale);
+    if (!s.sparse) this.backend.gather_rows_u8(s.input, r.images, idx, B, this.inputs, this.gatherScale);
     this.backend.gather_u8(s.labels, r.labels, idx, B);
   }
 
@@ -766,9 +831,10 @@ export class Model {
     const route = s.route.train;
     for (let i = this.layers.length - 1; i >= 0; i--) {
       const layer = this.layers[i], { x, y } = route[i];
-      if (layer.gradInPlace) layer.backward(s, i > 0 ? cur : null, cur, x, y, B);
+      // no input gradient where no layer below has parameters (a first layer's never)
+      if (layer.gradInPlace) layer.backward(s, this.needDx[i] ? cur : null, cur, x, y, B);
       else {
-        layer.backward(s, i > 0 ? next : null, cur, x, y, B);
+        layer.backward(s, this.needDx[i] || layer.alwaysDx ? next : null, cur, x, y, B);
         const t = cur;
         cur = next;
         next = t;

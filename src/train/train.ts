@@ -260,21 +260,24 @@ export async function fit(model: Model, train: DataSet, options: FitOptions = {}
     let firstBatch = 0, resumeSums: [number, number] | null = null;
     let targetEpochs = model.epochsDone + epochs;
     // early stopping: the best epoch so far (its validation loss and weights), carried by checkpoints
-    let best: { loss: number; epoch: number; params: Float32Array } | null = null;
+    let best: { loss: number; epoch: number; params: Float32Array; buffers: Float32Array } | null = null;
     if (res) {
       settings.data = dataFingerprint(train);
       checkResumable(res.settings, settings, 'the checkpoint');
       if (res.params.length !== model.paramCount || res.opt.length !== s.opt.length || res.opt.some((o) => o.length !== model.paramCount)) {
         throw new SimdnetError(`checkpoint holds ${res.params.length} parameters and ${res.opt.length} optimizer tensors; this model needs ${model.paramCount} and ${s.opt.length}`);
       }
+      const resBuffers = res.buffers ?? new Float32Array(0);
+      if (resBuffers.length !== model.bufferCount) throw new SimdnetError(`checkpoint holds ${resBuffers.length} buffer values (running statistics); this model needs ${model.bufferCount}`);
       if (res.epochsDone >= epochs) throw new SimdnetError(`the checkpoint already completed ${res.epochsDone} epochs; ask for more than that with --epochs`);
       if (options.earlyStopping) {
-        best = res.best ? { ...res.best } : null;
+        best = res.best ? { ...res.best, buffers: res.best.buffers ?? new Float32Array(0) } : null;
         if (res.batchInEpoch === 0 && res.epochsDone - (best?.epoch ?? 0) >= options.earlyStopping.patience) {
           throw new SimdnetError(`the checkpoint's run already stopped early after epoch ${res.epochsDone} (no lower validation loss since epoch ${best?.epoch ?? 0}); nothing is left to train: start a new run`);
         }
       }
       model.writeParams(res.params);
+      if (model.bufferCount) model.writeBuffers(resBuffers);
       res.opt.forEach((o, i) => be.write(s.opt[i], o));
       model.step = res.step;
       model.epochsDone = res.epochsDone;
@@ -291,7 +294,7 @@ export async function fit(model: Model, train: DataSet, options: FitOptions = {}
       settings.data ??= dataFingerprint(train); // once, at the first checkpoint
       return {
         settings, epochsDone: model.epochsDone, batchInEpoch, step: model.step, rng: model.rng.getState(), lossSum, correct,
-        params: model.readParams(), opt: s.opt.map((t) => be.read(t)), order: order.slice(), best,
+        params: model.readParams(), ...(model.bufferCount ? { buffers: model.readBuffers() } : {}), opt: s.opt.map((t) => be.read(t)), order: order.slice(), best,
       };
     };
     const every = options.checkpoint?.everyBatches ?? 0;
@@ -300,7 +303,7 @@ export async function fit(model: Model, train: DataSet, options: FitOptions = {}
     // divergence: the rule (src/train/divergence.ts), and the weights to fall back on, newest first: the
     // end of the last epoch that passed it, and the weights this call started from
     const watch = new LossWatch(model.config.loss, V);
-    const start = { params: model.readParams(), where: res ? `the checkpoint's weights (epoch ${res.epochsDone + 1}, batch ${res.batchInEpoch})` : model.epochsDone > 0 ? `the weights this fit() call started from (after epoch ${model.epochsDone})` : 'the initial weights (before any training)' };
+    const start = { params: model.readParams(), buffers: model.readBuffers(), where: res ? `the checkpoint's weights (epoch ${res.epochsDone + 1}, batch ${res.batchInEpoch})` : model.epochsDone > 0 ? `the weights this fit() call started from (after epoch ${model.epochsDone})` : 'the initial weights (before any training)' };
     let good = start;
     /**
      * the error for a divergence in (epoch, batch): rolls the model back to the newest weights with
@@ -308,13 +311,16 @@ export async function fit(model: Model, train: DataSet, options: FitOptions = {}
      * candidate too (their loss on this batch was finite), else null
      */
     const diverge = (what: string, epoch: number, bi: number, rate: number, current: string | null, partial = false): DivergenceError => {
-      const candidates: [Float32Array | null, string][] = [];
+      const candidates: [{ params: Float32Array; buffers: Float32Array } | null, string][] = [];
       if (current) candidates.push([null, current]);
-      candidates.push([good.params, good.where]);
-      if (good !== start) candidates.push([start.params, start.where]);
-      let kept: [Float32Array | null, string] | null = null;
+      candidates.push([good, good.where]);
+      if (good !== start) candidates.push([start, start.where]);
+      let kept: (typeof candidates)[number] | null = null;
       for (const c of candidates) {
-        if (c[0]) model.writeParams(c[0]);
+        if (c[0]) {
+          model.writeParams(c[0].params);
+          if (model.bufferCount) model.writeBuffers(c[0].buffers);
+        }
         if (overflowOf(model) === null) {
           kept = c;
           break;
@@ -374,7 +380,7 @@ export async function fit(model: Model, train: DataSet, options: FitOptions = {}
       }
       const epochMs = now() - t0 - paused;
       if (watch.epochEnd()) throw diverge(watch.describe(lossSum / N, 'more than half of the epoch\'s batches'), epoch, Math.ceil(N / batch), rate, null);
-      if (watch.streak === 0) good = { params: model.readParams(), where: `those at the end of epoch ${epoch}` };
+      if (watch.streak === 0) good = { params: model.readParams(), buffers: model.readBuffers(), where: `those at the end of epoch ${epoch}` };
       model.epochsDone++;
       const logs: EpochLogs = {
         epoch,
@@ -400,7 +406,7 @@ export async function fit(model: Model, train: DataSet, options: FitOptions = {}
       let stop = false;
       if (options.earlyStopping) {
         // a NaN or infinite validation loss is never the best (nor could a checkpoint's JSON carry it)
-        if (logs.valLoss! < (best?.loss ?? Infinity)) best = { loss: logs.valLoss!, epoch, params: model.readParams() };
+        if (logs.valLoss! < (best?.loss ?? Infinity)) best = { loss: logs.valLoss!, epoch, params: model.readParams(), buffers: model.readBuffers() };
         else stop = epoch - (best?.epoch ?? 0) >= options.earlyStopping.patience;
       }
       options.checkpoint?.write(state(0, 0, 0));
@@ -413,7 +419,8 @@ export async function fit(model: Model, train: DataSet, options: FitOptions = {}
       }
     }
     if (best) {
-      model.writeParams(best.params); // restore the best validation weights
+      model.writeParams(best.params); // restore the best validation weights (and their running statistics)
+      if (model.bufferCount) model.writeBuffers(best.buffers);
       history.bestEpoch = best.epoch;
     } else if (lastB > 0) {
       // every batch's loss is checked before its update, so the last update is checked here: its own
