@@ -19,6 +19,8 @@ import { avgPool2d, batchNorm, conv2d, dense, describeNetwork, dropout, flatten,
 import { Model, resolveConfig, type DataSet } from '../src/nn/model.js';
 import { InterruptedError } from '../src/train/train.js';
 import { BACKENDS } from './helpers/backends.js';
+import { withHeader } from './helpers/file-header.js';
+import { DataError, SimdnetError, UsageError } from '../src/core/errors.js';
 import { synthetic } from './helpers/synthetic.js';
 
 const f = Math.fround;
@@ -351,5 +353,84 @@ describe('CNN model files and checkpoints', () => {
     expect(sameBits(resumed.readBuffers(), full.readBuffers())).toBe(true);
     // a checkpoint without the running statistics does not resume this network
     await expect(new Model(cfg, be).fit(data, { ...opts, epochs: 3, resume: { ...back, buffers: new Float32Array(0) } })).rejects.toThrow(/checkpoint holds 0 buffer values \(running statistics\); this model needs \d+/);
+  });
+});
+
+// ---- refusals: one line naming the layer and what to do ----------------------------------------------------
+
+describe('bad CNN lists, files and plans', () => {
+  const refuse = (layers: unknown[], input: number[], re: RegExp) => {
+    let err: unknown = null;
+    try {
+      resolveConfig({ layers: layers as LayerSpec[], inputShape: input });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(UsageError);
+    expect((err as Error).message).toMatch(re);
+    expect((err as Error).message).not.toContain('\n');
+  };
+
+  it('layer lists that do not chain, or with bad fields, are one UsageError line naming the layer', () => {
+    refuse([conv2d(4, 3), dense(2)], [784], /^layer 1 \(conv2d\) needs an image input \[H, W\] or \[H, W, C\], but its input is \[784\]: give the model an image inputShape/);
+    refuse([conv2d(4, 3), flatten(), maxPool2d(2), dense(2)], [8, 8], /^layer 3 \(maxpool2d\) needs an image input .* its input is \[144\]/);
+    refuse([conv2d(4, 7), dense(2)], [5, 5], /^layer 1 \(conv2d\): a 7x7 window does not fit its \[5x5x1\] input with 'valid' padding: use a smaller kernel, 'same' padding/);
+    refuse([conv2d(4, 3), maxPool2d(2), maxPool2d(2), maxPool2d(2), dense(2)], [6, 6], /^layer 4 \(maxpool2d\): a 2x2 window does not fit its \[1x1x4\] input/);
+    refuse([{ type: 'conv2d', filters: 3, kernel: [3, 0] }, dense(2)], [5, 5], /^layer 1: conv2d kernel must be a size from 1 to 4096 or \[height, width\]/);
+    refuse([{ type: 'conv2d', filters: 0, kernel: 3 }, dense(2)], [5, 5], /^layer 1: conv2d filters must be an integer from 1 to 16777216, got 0/);
+    refuse([{ type: 'conv2d', filters: 3, kernel: 3, padding: 'full' }, dense(2)], [5, 5], /^layer 1: padding must be 'valid' or 'same', got "full"/);
+    refuse([maxPool2d(2, { stride: 0 }), dense(2)], [5, 5], /^layer 1: maxpool2d stride must be an integer from 1 to 4096, got 0/);
+    refuse([batchNorm({ momentum: 1 }), dense(2)], [5], /^layer 1: batchnorm momentum must be in \[0, 1\)/);
+    refuse([batchNorm({ epsilon: 0 }), dense(2)], [5], /^layer 1: batchnorm epsilon must be in \(0, 1\]/);
+    refuse([conv2d(2048, 3), dense(2)], [512, 512], /^layer 1 \(conv2d\): its output \[510x510x2048\] holds 532684800 values per example, more than 268435456/);
+    refuse([conv2d(4096, 64), globalAvgPool(), dense(2)], [64, 64, 64], /^layer 1 \(conv2d\): its W \[64x64x64x4096\] holds 1073741824 values, more than 268435456/);
+    refuse([{ type: 'conv' }, dense(2)], [5, 5], /^layer 1: unknown layer type "conv": use dense, activation, dropout, conv2d, maxpool2d, avgpool2d, globalavgpool, flatten, batchnorm$/);
+    // 'same' padding always fits; a plain object takes the defaults of the factories
+    expect(resolveConfig({ layers: [{ type: 'conv2d', filters: 2, kernel: 9, padding: 'same' }, { type: 'maxpool2d', size: 3 }, { type: 'batchnorm' }, dense(2)], inputShape: [5, 5] }).model.layers.slice(0, 3)).toEqual([conv2d(2, 9, { padding: 'same' }), maxPool2d(3), batchNorm()]);
+  });
+
+  it('model files whose CNN does not chain, with absurd sizes or a negative running variance are one DataError line', () => {
+    const m = new Model({ layers: [conv2d(3, 3, { activation: 'relu' }), batchNorm(), maxPool2d(2), flatten(), dense(2)], inputShape: [6, 6] }, new TsBackend());
+    const good = encodeModel(m.config, m.getLayerTensors());
+    const cases: [string, (h: any) => void, RegExp][] = [
+      ['a flat input', (h) => { h.model.input = [36]; }, /corrupt header: layer 1 \(conv2d\) needs an image input/],
+      ['a kernel larger than the input', (h) => { h.model.layers[0].kernel = [7, 3]; }, /corrupt header: layer 1 \(conv2d\): a 7x3 window does not fit its \[6x6x1\] input/],
+      ['more channels than the weights', (h) => { h.model.input = [6, 6, 2]; }, /layer 1: weights missing or of the wrong size/],
+      ['absurd filters', (h) => { h.model.layers[0].filters = 2 ** 24; h.model.input = [8, 8]; }, /corrupt header: layer 1 \(conv2d\): its output \[6x6x16777216\] holds 603979776 values per example, more than 268435456/],
+      ['an absurd kernel', (h) => { h.model.layers[0].kernel = [5000, 3]; }, /corrupt header: layer 1: conv2d kernel must be a size from 1 to 4096/],
+      ['a window that empties the image', (h) => { h.model.layers[2].size = 5; }, /corrupt header: layer 3 \(maxpool2d\): a 5x5 window does not fit its \[4x4x3\] input/],
+      ['a stray buffer', (h) => { h.tensors[2].name = 'layers.0.mean'; }, /corrupt header: tensor "layers\.0\.mean" belongs to no layer of the input 6x6, conv 3 3x3 relu, batchnorm, maxpool 2, flatten, dense 2 network/],
+    ];
+    for (const [what, edit, re] of cases) {
+      let err: unknown = null;
+      try {
+        decodeModel(withHeader(good.slice(), edit), 'cnn.simdnet');
+      } catch (e) {
+        err = e;
+      }
+      expect(err, what).toBeInstanceOf(DataError);
+      expect((err as Error).message, what).toMatch(re);
+      expect((err as Error).message, what).not.toContain('\n');
+    }
+    // a negative running variance (the data section: layers.1.variance is the sixth tensor)
+    const t = m.getLayerTensors();
+    t['layers.1.variance'][1] = -0.5;
+    expect(() => decodeModel(encodeModel(m.config, t), 'cnn.simdnet')).toThrow(/layer 2's running variance holds -0\.5, below 0; the model is unusable/);
+  });
+
+  it('a plan over the 4 GiB wasm memory is refused before training with one line', async () => {
+    const m = new Model({ layers: [conv2d(512, 3, { padding: 'same' }), globalAvgPool(), dense(10)], inputShape: [28, 28] }, await createBackend({ prefer: 'wasm-simd' }));
+    const data = synthetic(5000, 784, 10, 1);
+    const before = m.readParams();
+    let err: unknown = null;
+    try {
+      await m.fit(data, { batchSize: 4096 });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(SimdnetError);
+    expect((err as Error).message).toMatch(/^this network with batch size 4096 needs \d+ bytes \(\d+\.\d\d GiB\) of WebAssembly memory, more than the 4 GiB a wasm32 memory can hold; use a smaller batch size, network or dataset$/);
+    expect(m.step).toBe(0);
+    expect(sameBits(m.readParams(), before)).toBe(true);
   });
 });

@@ -12,7 +12,7 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DataError } from '../src/core/errors.js';
 import { decodeModel, encodeModel } from '../src/format/format.js';
-import { activation, dense, dropout } from '../src/nn/layers.js';
+import { activation, batchNorm, buildLayers, conv2d, dense, dropout, flatten, globalAvgPool, maxPool2d, avgPool2d } from '../src/nn/layers.js';
 import { decodeCheckpoint, encodeCheckpoint } from '../src/format/checkpoint.js';
 import { parseIdx } from '../src/format/idx.js';
 import { readIdxFile } from '../src/io/mnist.js';
@@ -108,7 +108,17 @@ function modelSeeds(r: Rng): Uint8Array[] {
   const m1 = { layers: [6, 4, 3], activations: ['relu', 'linear'] as any, loss: 'ce' as const, inputScale: 1 / 255, imageShape: [2, 3] };
   const m2 = { layers: [5, 2], activations: ['linear'] as any, loss: 'mse' as const, inputScale: 1, imageShape: [5] };
   const m3 = { model: { input: [2, 3], layers: [dense(4, 'tanh'), dropout(0.5), dense(3), activation('relu'), dense(2)], loss: 'ce' as const }, inputScale: 1 / 255 };
+  // CNNs: NHWC input with channels, conv same/valid and stride, pooling, batch norm (buffers), both heads
+  const c1 = { model: { input: [6, 5, 2], layers: [conv2d(3, [2, 3], { padding: 'same', activation: 'relu' }), batchNorm(), maxPool2d(2), conv2d(4, 1, { stride: 2 }), flatten(), dense(3)], loss: 'ce' as const }, inputScale: 1 / 255 };
+  const c2 = { model: { input: [7, 7], layers: [conv2d(2, 3, { stride: 2 }), avgPool2d(2, { padding: 'same' }), globalAvgPool(), batchNorm({ momentum: 0.9 }), dense(2)], loss: 'ce' as const }, inputScale: 1 / 255 };
+  const named = (m: typeof c1 | typeof c2) => {
+    const t: Record<string, Float32Array> = {};
+    for (const l of buildLayers(m.model)) for (const s of [...l.params, ...l.buffers]) t[`layers.${l.index}.${s.name}`] = s.name === 'variance' ? w(s.shape.reduce((a, b) => a * b, 1)).map(Math.abs) : w(s.shape.reduce((a, b) => a * b, 1));
+    return t;
+  };
   return [
+    encodeModel(c1, named(c1)),
+    encodeModel(c2, named(c2), { cnn: true }),
     encodeModel(m1, [{ W: w(24), b: w(4) }, { W: w(12), b: w(3) }], { epochs: 2 }),
     encodeModel(m2, [{ W: w(10), b: w(2) }]),
     encodeModel(m3, [{ W: w(24), b: w(4) }, { W: w(12), b: w(3) }, { W: w(6), b: w(2) }]),
@@ -141,7 +151,13 @@ const headerEdits: Record<string, (h: any, r: Rng) => void> = {
   layers: (h, r) => { h.layers = h.layers?.map((n: number) => (r.int(2) ? n : int32(r))); },
   modelInput: (h, r) => { if (h.model) h.model.input = [int32(r), int32(r)]; },
   modelUnits: (h, r) => { const l = h.model?.layers[r.int(h.model.layers.length)]; if (l) l.units = int32(r); },
-  modelLayer: (h, r) => { if (h.model) h.model.layers[r.int(h.model.layers.length)] = pick(r, [{ type: 'dropout', rate: 2 }, { type: 'dense' }, { type: 'activation', activation: 'swish' }, null, 3]); },
+  modelLayer: (h, r) => { if (h.model) h.model.layers[r.int(h.model.layers.length)] = pick(r, [{ type: 'dropout', rate: 2 }, { type: 'dense' }, { type: 'activation', activation: 'swish' }, null, 3, { type: 'conv2d', filters: 2, kernel: 3 }, { type: 'maxpool2d', size: 2 }, { type: 'flatten' }, { type: 'globalavgpool' }, { type: 'batchnorm', momentum: 0.99, epsilon: 0.001 }, { type: 'batchnorm', momentum: 1 }, { type: 'avgpool2d', size: 9, padding: 'full' }]); },
+  // CNN fields: kernel sizes, filters (channels), strides and windows, from plausible to absurd
+  modelInputChannels: (h, r) => { if (h.model) h.model.input = [int32(r), int32(r), pick(r, [1, 2, 3, 17, 2 ** 24, 0])]; },
+  modelKernel: (h, r) => { const l = h.model?.layers.find((x: any) => x?.type === 'conv2d'); if (l) l.kernel = pick(r, [[int32(r), int32(r)], int32(r), [3], [4096, 4096], 'x', null]); },
+  modelFilters: (h, r) => { const l = h.model?.layers.find((x: any) => x?.type === 'conv2d'); if (l) l.filters = pick(r, [int32(r), 2 ** 24, 2 ** 24 + 1, 1.5]); },
+  modelWindow: (h, r) => { const l = h.model?.layers.find((x: any) => x?.type === 'maxpool2d' || x?.type === 'avgpool2d' || x?.type === 'conv2d'); if (l) { if (r.int(2)) l.stride = int32(r); else if (l.size !== undefined) l.size = int32(r); else l.padding = pick(r, ['same', 'valid', 'full']); } },
+  modelHuge: (h) => { if (h.model) h.model.layers.unshift({ type: 'conv2d', filters: 2 ** 24, kernel: [4096, 4096], stride: 1, padding: 'same', activation: 'linear' }); },
   tensorOffset: (h, r) => { const t = h.tensors[r.int(h.tensors.length)]; t.offset = r.int(2) ? 0 : 4 * r.int(40); },
   tensorShape: (h, r) => { const t = h.tensors[r.int(h.tensors.length)]; t.shape = t.shape.slice().reverse(); if (r.int(2)) t.shape.push(1); },
   tensorName: (h, r) => { const t = h.tensors[r.int(h.tensors.length)]; t.name = pick(r, ['layers.0.W', 'layers.0.b', 'layers.7.W', 'params', 'order', 'opt.0', 'x']); },
@@ -153,13 +169,18 @@ const headerEdits: Record<string, (h: any, r: Rng) => void> = {
 
 /** what a decoded model or checkpoint must satisfy whenever the parser accepts it */
 function consistentModel(m: ReturnType<typeof decodeModel>): void {
-  // each dense layer's weights take the outputs of the one before (the flattened input for the first)
-  let n = m.description.input.reduce((a: number, b: number) => a * b, 1), k = 0;
-  for (const l of m.description.layers) {
-    if (l.type !== 'dense') continue;
-    const w = m.weights[k++];
-    if (!w || w.W.length !== n * l.units || w.b.length !== l.units) throw new Error(`accepted dense layer ${k} of the wrong size`);
-    n = l.units;
+  // every layer's parameters and buffers are there, of their spec's size, and nothing else
+  const want = new Map<string, number>();
+  for (const l of buildLayers(m.description)) for (const t of [...l.params, ...l.buffers]) want.set(`layers.${l.index}.${t.name}`, t.shape.reduce((a, b) => a * b, 1));
+  const names = Object.keys(m.tensors);
+  if (names.length !== want.size || names.some((n) => m.tensors[n].length !== want.get(n))) throw new Error(`accepted tensors ${names.join(', ')} for ${[...want.keys()].join(', ')}`);
+  for (const n of names) if (n.endsWith('.variance') && m.tensors[n].some((v) => !(v >= 0))) throw new Error(`accepted a running variance below 0 in ${n}`);
+  // each dense layer's weights take the outputs of the layer before, flattened (the input for the first)
+  let k = 0;
+  for (const l of buildLayers(m.description)) {
+    if (l.desc.type !== 'dense') continue;
+    const n = l.inShape.reduce((a, b) => a * b, 1), w = m.weights[k++];
+    if (!w || w.W.length !== n * l.desc.units || w.b.length !== l.desc.units) throw new Error(`accepted dense layer ${k} of the wrong size`);
   }
   if (k !== m.weights.length) throw new Error(`accepted ${m.weights.length} weight sets for ${k} dense layers`);
 }
