@@ -17,7 +17,7 @@ import { decodeCheckpoint, encodeCheckpoint, type TrainState } from '../src/form
 import { decodeModel, encodeModel } from '../src/format/format.js';
 import { avgPool2d, batchNorm, conv2d, dense, describeNetwork, dropout, flatten, globalAvgPool, maxPool2d, type LayerSpec } from '../src/nn/layers.js';
 import { Model, resolveConfig, type DataSet } from '../src/nn/model.js';
-import { InterruptedError } from '../src/train/train.js';
+import { DivergenceError, InterruptedError } from '../src/train/train.js';
 import { BACKENDS } from './helpers/backends.js';
 import { withHeader } from './helpers/file-header.js';
 import { DataError, SimdnetError, UsageError } from '../src/core/errors.js';
@@ -329,6 +329,26 @@ describe('CNN model files and checkpoints', () => {
     const fresh = new Model(saved.config, be);
     fresh.writeParams(m.readParams());
     expect(sameBits(fresh.predict(data.images), m.predict(data.images))).toBe(false);
+  });
+
+  it('a diverging CNN run stops with one line and leaves finite weights and running statistics; evaluate() works from a callback during fit()', async () => {
+    const be = await createBackend({ prefer: 'wasm-simd' });
+    const m = new Model(cfg, be);
+    let during = NaN;
+    await m.fit(data, { ...opts, epochs: 1, callbacks: { onBatchEnd: (b) => { if (b === 1) during = m.evaluate(data).accuracy; } } });
+    expect(during).toBeGreaterThanOrEqual(0);
+    let err: unknown = null;
+    try {
+      await m.fit(data, { epochs: 3, batchSize: 16, optimizer: 'sgd', learningRate: 1e30 });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(DivergenceError);
+    expect((err as Error).message).toMatch(/^training diverged in epoch \d+, batch \d+: .*the last weights with finite outputs are/);
+    expect((err as Error).message).not.toContain('\n');
+    expect(m.readParams().every(Number.isFinite)).toBe(true);
+    expect(m.readBuffers().every(Number.isFinite)).toBe(true);
+    expect(m.predict(data.images).every(Number.isFinite)).toBe(true);
   });
 
   it('checkpoint -> resume continues bit for bit (parameters, optimizer state and running statistics)', async () => {

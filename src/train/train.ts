@@ -321,7 +321,8 @@ export async function fit(model: Model, train: DataSet, options: FitOptions = {}
           model.writeParams(c[0].params);
           if (model.bufferCount) model.writeBuffers(c[0].buffers);
         }
-        if (overflowOf(model) === null) {
+        // a batch's forward moves the running statistics before its loss or update is checked: they must be finite too
+        if (overflowOf(model) === null && (model.bufferCount === 0 || model.backend.count_nonfinite(model.buffers, model.bufferCount) === 0)) {
           kept = c;
           break;
         }
