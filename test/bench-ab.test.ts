@@ -56,6 +56,16 @@ describe('bench/ab scripts --quick', () => {
     }
   });
 
+  it('cnn-epochs.mjs: the W4 CNN on 1 and 2 threads, the same weights, one (quick) epoch and its accuracy', () => {
+    const out = run('cnn-epochs.mjs', '--epoch');
+    expect(out).toMatch(/^# B: threads=2 -> .* threads 2, wasm-simd \(2 threads\)$/m);
+    expect(out).toMatch(/^A min \d+ .* ms for 3 batches \(n 2\)$/m);
+    expect(out).toMatch(ratioLine);
+    expect(out).toContain('weights bit-identical: true');
+    expect(out).toMatch(/^A: one epoch \(6000 images\) in [\d.]+ s; test accuracy \d+\.\d\d% \(1000 test images\)$/m);
+    expect(out).toMatch(/^peak RSS \d+ MB$/m);
+  });
+
   it('augment-overhead.mjs: plain and augmented steps, and epochs in pairs', () => {
     expect(run('augment-overhead.mjs', '--hidden', '16')).toMatch(/^ratio augmented\/plain \d+\.\d{3} \(overhead -?[\d.]+%\)$/m);
     expect(run('augment-overhead.mjs', '--hidden', '16', '--mode', 'epochs', '--repeats', '2')).toMatch(/^pair ratio augmented\/plain \d+\.\d{3} \(median over the 2 pairs\)$/m);

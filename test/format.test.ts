@@ -6,6 +6,7 @@ import { TsBackend } from '../src/backends/ts/index.js';
 import { decodeModel, encodeModel } from '../src/format/format.js';
 import { loadModel, saveModel } from '../src/io/io.js';
 import { Model } from '../src/nn/model.js';
+import { avgPool2d, batchNorm, conv2d, dense, flatten, maxPool2d } from '../src/nn/layers.js';
 import { BACKENDS } from './helpers/backends.js';
 import { tempDir } from './helpers/idx-fixtures.js';
 import { resign, withHeader } from './helpers/file-header.js';
@@ -62,6 +63,26 @@ describe('model files', () => {
     // the documented forward pass gives the library's probabilities
     const p = m.predict(px);
     (probs as number[][]).flat().forEach((v, i) => expect(Math.abs(v - p[i])).toBeLessThan(1e-5));
+  });
+
+  it('a CNN file (conv same/valid, stride, pools, batch norm, flatten, dense) is readable with the same Python blocks, and loads through loadModel bit for bit', async () => {
+    const m = new Model({ inputShape: [9, 8, 2], seed: 3, layers: [conv2d(4, 3, { padding: 'same', activation: 'relu' }), batchNorm(), conv2d(5, [2, 3], { stride: 2, activation: 'tanh' }), maxPool2d(2, { stride: 1, padding: 'same' }), avgPool2d(2, { padding: 'same' }), flatten(), dense(6, 'sigmoid'), batchNorm(), dense(3)] }, new TsBackend());
+    const N = 40, images = new Uint8Array(N * 144).map((_, i) => ((i * 37) % 10 < 5 ? 0 : (i * 91) % 256)), labels = new Uint8Array(N).map((_, i) => i % 3);
+    await m.fit({ images, labels, count: N, features: 144 }, { epochs: 3, batchSize: 8, optimizer: 'adam', learningRate: 0.01 });
+    const file = join(tmp.dir, 'cnn.simdnet');
+    saveModel(m, file);
+    const { model } = await loadModel(file, { backend: new TsBackend() });
+    expect(Buffer.from(model.predict(images).buffer).equals(Buffer.from(m.predict(images).buffer))).toBe(true);
+    const hasNumpy = spawnSync('python3', ['-c', 'import numpy'], { stdio: 'ignore' }).status === 0;
+    if (!hasNumpy) return void console.log('numpy not importable: Python check skipped');
+    const doc = readFileSync(new URL('../docs/file-format.md', import.meta.url), 'utf8');
+    const blocks = [...doc.matchAll(/```python\n([\s\S]*?)```/g)].map((x) => x[1]);
+    const script = `${blocks[0]}${blocks[1]}\nimport sys\npx = np.frombuffer(bytes.fromhex(sys.argv[2]), np.uint8).reshape(-1, *h['model']['input'])\nprint(json.dumps(predict(px).astype('<f4').tolist()))`;
+    const px = images.subarray(0, 5 * 144);
+    const py = (JSON.parse(execFileSync('python3', ['-c', script, file, Buffer.from(px).toString('hex')]).toString()) as number[][]).flat();
+    const ours = m.predict(px);
+    expect(py.length).toBe(ours.length);
+    py.forEach((v, i) => expect(Math.abs(v - ours[i]), `probability ${i}`).toBeLessThan(1e-5));
   });
 
   it('rejects damaged files with one line naming the file', async () => {
