@@ -1,5 +1,5 @@
 /**
- * Conv2D: a 2-D convolution over NHWC images (src/layers.ts describes the layer interface).
+ * Conv2D: a 2-D convolution over NHWC images (src/nn/layers.ts describes the layer interface).
  * Weights 'W' are HWIO (KH, KW, C, F), bias 'b' (F); the activation, if any, is applied in place to
  * the output, as Dense does. The kernels (Backend.conv2d_*) skip exact zeros of the input and of the
  * output gradient; the input gradient needs the filter with each tap's matrix transposed, which lives

@@ -1,5 +1,5 @@
 /**
- * Pooling and reshaping layers over NHWC images (src/layers.ts describes the layer interface):
+ * Pooling and reshaping layers over NHWC images (src/nn/layers.ts describes the layer interface):
  * MaxPool2D (its argmax indices in the layer's workspace, the model's memory plan), AvgPool2D,
  * GlobalAvgPool ([H, W, C] -> [C]) and Flatten (a view: NHWC rows are already flat).
  */
