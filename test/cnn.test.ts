@@ -406,7 +406,7 @@ describe('bad CNN lists, files and plans', () => {
     refuse([conv2d(4096, 64), globalAvgPool(), dense(2)], [64, 64, 64], /^layer 1 \(conv2d\): its W \[64x64x64x4096\] holds 1073741824 values, more than 268435456/);
     refuse([{ type: 'conv' }, dense(2)], [5, 5], /^layer 1: unknown layer type "conv": use dense, activation, dropout, conv2d, maxpool2d, avgpool2d, globalavgpool, flatten, batchnorm$/);
     // 'same' padding always fits; a plain object takes the defaults of the factories
-    expect(resolveConfig({ layers: [{ type: 'conv2d', filters: 2, kernel: 9, padding: 'same' }, { type: 'maxpool2d', size: 3 }, { type: 'batchnorm' }, dense(2)], inputShape: [5, 5] }).model.layers.slice(0, 3)).toEqual([conv2d(2, 9, { padding: 'same' }), maxPool2d(3), batchNorm()]);
+    expect(resolveConfig({ layers: [{ type: 'conv2d', filters: 2, kernel: 9, padding: 'same' }, { type: 'maxpool2d', size: 3 }, { type: 'batchnorm' }, { type: 'avgpool2d' }, dense(2)], inputShape: [8, 8] }).model.layers.slice(0, 4)).toEqual([conv2d(2, 9, { padding: 'same' }), maxPool2d(3), batchNorm(), avgPool2d(2)]);
   });
 
   it('model files whose CNN does not chain, with absurd sizes or a negative running variance are one DataError line', () => {

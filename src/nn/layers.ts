@@ -44,14 +44,14 @@ export interface BatchNormDesc { type: 'batchnorm'; momentum: number; epsilon: n
 export type LayerDesc = DenseDesc | ActivationDesc | DropoutDesc | Conv2DDesc | MaxPool2DDesc | AvgPool2DDesc | GlobalAvgPoolDesc | FlattenDesc | BatchNormDesc;
 /**
  * a layer as a caller writes it: the optional fields may be left out (Dense's and Conv2D's
- * activation 'linear', stride 1 (pools: their size), padding 'valid', momentum 0.99, epsilon 0.001)
- * and a kernel may be one number
+ * activation 'linear', a pool's size 2, stride 1 (pools: their size), padding 'valid', momentum
+ * 0.99, epsilon 0.001) and a kernel may be one number
  */
 export type LayerSpec =
   | LayerDesc
   | { type: 'dense'; units: number; activation?: ActivationName }
   | { type: 'conv2d'; filters: number; kernel: number | [number, number]; stride?: number; padding?: Padding; activation?: ActivationName }
-  | { type: 'maxpool2d' | 'avgpool2d'; size: number; stride?: number; padding?: Padding }
+  | { type: 'maxpool2d' | 'avgpool2d'; size?: number; stride?: number; padding?: Padding }
   | { type: 'batchnorm'; momentum?: number; epsilon?: number };
 
 /** the model: the shape of one input, the layers in order, and the loss on the last layer's output */
@@ -341,7 +341,7 @@ export function checkLayer(spec: unknown, where: string): LayerDesc {
     }
     case 'maxpool2d':
     case 'avgpool2d': {
-      const size = side(s.size, undefined, `${s.type} size`);
+      const size = side(s.size, 2, `${s.type} size`);
       return { type: s.type, size, stride: side(s.stride, size, `${s.type} stride`), padding: pad(s.padding) };
     }
     case 'globalavgpool':
