@@ -7,7 +7,7 @@
  * touched by an optimizer); the batch's mean and 1/std for the backward are workspace.
  */
 import type { Tensor } from '../core/backend.js';
-import type { BatchNormDesc, Layer, StepContext, TensorSpec, WorkSpec } from './layers.js';
+import type { BatchNormDesc, Layer, StepContext, TensorSpec, WorkSpec } from './layer.js';
 
 export class BatchNorm implements Layer {
   readonly output = 'own';

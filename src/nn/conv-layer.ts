@@ -6,7 +6,7 @@
  * in the layer's workspace (the model's memory plan) and is rebuilt from W at each backward.
  */
 import { Activation, type ActivationName, type Tensor } from '../core/backend.js';
-import { windowOutput, type Conv2DDesc, type Layer, type StepContext, type TensorSpec, type WorkSpec } from './layers.js';
+import { windowOutput, type Conv2DDesc, type Layer, type StepContext, type TensorSpec, type WorkSpec } from './layer.js';
 
 export class Conv2D implements Layer {
   readonly output = 'own';

@@ -4,7 +4,7 @@
  * GlobalAvgPool ([H, W, C] -> [C]) and Flatten (a view: NHWC rows are already flat).
  */
 import type { Tensor } from '../core/backend.js';
-import { windowOutput, type AvgPool2DDesc, type FlattenDesc, type GlobalAvgPoolDesc, type Layer, type MaxPool2DDesc, type StepContext, type TensorSpec, type WorkSpec } from './layers.js';
+import { windowOutput, type AvgPool2DDesc, type FlattenDesc, type GlobalAvgPoolDesc, type Layer, type MaxPool2DDesc, type StepContext, type TensorSpec, type WorkSpec } from './layer.js';
 
 /** a K x K window layer's sizes */
 abstract class Window {
