@@ -351,6 +351,21 @@ describe('CNN model files and checkpoints', () => {
     expect(m.predict(data.images).every(Number.isFinite)).toBe(true);
   });
 
+  it('evaluate() and predict() alone plan no gradient buffers; a fit() afterwards plans them and trains as a fresh model does', async () => {
+    const be = await createBackend({ prefer: 'wasm-simd' });
+    const m = new Model(cfg, be);
+    const base = be.mark();
+    m.evaluate(data, { batchSize: 50 });
+    const inference = m.planSize(50, 'none', [data], null, false), training = m.planSize(50, 'none', [data]);
+    expect(be.mark() - base).toBe(inference);
+    // two gradient buffers of the widest layer (12x12x4) for 50 rows
+    expect(training - inference).toBe(2 * 50 * 12 * 12 * 4 * 4);
+    await m.fit(data, { ...opts, epochs: 1, batchSize: 50 });
+    const fresh = new Model(cfg, be);
+    await fresh.fit(data, { ...opts, epochs: 1, batchSize: 50 });
+    expect(sameBits(m.readParams(), fresh.readParams())).toBe(true);
+  });
+
   it('checkpoint -> resume continues bit for bit (parameters, optimizer state and running statistics)', async () => {
     const be = await createBackend({ prefer: 'wasm-simd' });
     const full = new Model(cfg, be);

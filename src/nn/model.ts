@@ -112,6 +112,12 @@ interface Route {
 interface Session extends StepContext {
   batch: number;
   optKind: 'none' | 'momentum' | 'adam';
+  /**
+   * planned for training steps: the gradient buffers and the training-only outputs exist. A session
+   * that only evaluates and predicts (planned by them, optKind null) has neither: a CNN's gradient
+   * buffers at an evaluation batch of 1,000 would be two of its largest tensors
+   */
+  trains: boolean;
   /** the input batch (B, inputs) */
   input: Tensor<'f32'>;
   /** each layer's output tensor of its own ('own' layers, and 'train-own' ones while training) */
@@ -498,10 +504,12 @@ export class Model {
     this.assertLive();
     const s = this.session;
     const kind = optKind ?? s?.optKind ?? 'none';
+    // an optimizer kind asks for training steps; evaluate() and predict() (null) take any session
+    const trains = optKind !== null;
     // augmentation buffers are kept across re-plans unless fit() asks for other settings (null: none)
     const aug = augment === undefined ? (s?.aug?.cfg ?? null) : augment;
     const sameAug = JSON.stringify(s?.aug?.cfg ?? null) === JSON.stringify(aug);
-    if (s && s.batch === batch && s.optKind === kind && sameAug && datasets.every((d) => s.resident.has(d))) return s;
+    if (s && s.batch === batch && s.optKind === kind && (s.trains || !trains) && sameAug && datasets.every((d) => s.resident.has(d))) return s;
     if (this.training) throw new SimdnetError('this model is training: its memory cannot be re-planned until fit() returns (evaluate() and predict() work meanwhile)');
 
     for (const d of datasets) this.checkData(d);
@@ -516,8 +524,8 @@ export class Model {
     if (s) this.freeOwned(s.owned);
     this.session = null;
     const kept = [...keep];
-    this.checkFits(be.mark(), batch, kind, kept, aug);
-    const session = this.allocSession(batch, kind, kept, aug);
+    this.checkFits(be.mark(), batch, kind, kept, aug, trains);
+    const session = this.allocSession(batch, kind, kept, aug, trains);
     const saved = this.savedOpt;
     if (saved && saved.kind === kind) saved.values.forEach((v, i) => be.write(session.opt[i], v));
     this.savedOpt = null;
@@ -532,21 +540,21 @@ export class Model {
   }
 
   /** bytes of the session plan for this batch size, optimizer kind, datasets and augmentation (the table checkFits and buildSession share) */
-  planSize(batch: number, optKind: Session['optKind'], datasets: DataSet[], augment: ResolvedAugment | null = null): number {
-    return planBytes(this.planTable(this.skeleton(batch, optKind), datasets, augment));
+  planSize(batch: number, optKind: Session['optKind'], datasets: DataSet[], augment: ResolvedAugment | null = null, trains = true): number {
+    return planBytes(this.planTable(this.skeleton(batch, optKind, trains), datasets, augment));
   }
 
   /** refuse (before allocating anything) a session that would not fit the wasm memory from `start` */
-  private checkFits(start: number, batch: number, kind: Session['optKind'], keep: DataSet[], aug: ResolvedAugment | null): void {
-    checkPlanFits(this.backend, start, planBytes(this.planTable(this.skeleton(batch, kind), keep, aug)), batch);
+  private checkFits(start: number, batch: number, kind: Session['optKind'], keep: DataSet[], aug: ResolvedAugment | null, trains: boolean): void {
+    checkPlanFits(this.backend, start, planBytes(this.planTable(this.skeleton(batch, kind, trains), keep, aug)), batch);
   }
 
   /** a session with no tensors yet: planTable's entries fill them in */
-  private skeleton(batch: number, kind: Session['optKind']): Session {
+  private skeleton(batch: number, kind: Session['optKind'], trains: boolean): Session {
     const none = null as unknown as Tensor<'f32'>;
     return {
       be: this.backend, seed: this.config.seed, step: this.step, inputScale: this.config.inputScale, fuse: false,
-      batch, optKind: kind, input: none, outs: this.layers.map(() => null), work: this.layers.map(() => []), route: { train: [], eval: [] }, last: none,
+      batch, optKind: kind, trains, input: none, outs: this.layers.map(() => null), work: this.layers.map(() => []), route: { train: [], eval: [] }, last: none,
       probs: none, dA: none, dB: none, labels: none as unknown as Tensor<'i32'>, preds: none as unknown as Tensor<'i32'>, order: none as unknown as Tensor<'i32'>,
       orderHost: new Int32Array(0), opt: [], resident: new Map(), sparse: null, aug: null, fused: null, rest: null, stage: null, owned: [],
     };
@@ -569,11 +577,13 @@ export class Model {
       if (l.output === 'own') f32(B * size(l.outShape), (x) => (s.outs[i] = x));
     });
     f32(B * this.classes, (x) => (s.probs = x));
-    f32(B * widest, (x) => (s.dA = x));
-    f32(B * widest, (x) => (s.dB = x));
-    this.layers.forEach((l, i) => {
-      if (l.output === 'train-own') f32(B * size(l.outShape), (x) => (s.outs[i] = x));
-    });
+    if (s.trains) {
+      f32(B * widest, (x) => (s.dA = x));
+      f32(B * widest, (x) => (s.dB = x));
+      this.layers.forEach((l, i) => {
+        if (l.output === 'train-own') f32(B * size(l.outShape), (x) => (s.outs[i] = x));
+      });
+    }
     // each layer's workspace (pooling indices, batch statistics, a transposed filter)
     this.layers.forEach((l, i) => {
       for (const w of l.workspace?.(B) ?? []) t.push({ dtype: w.dtype, length: w.length, put: (x) => s.work[i].push(x) });
@@ -634,24 +644,24 @@ export class Model {
   }
 
   /** allocate a session's tensors and make `keep` resident in it (nothing stays allocated if it fails) */
-  private allocSession(batch: number, kind: Session['optKind'], keep: DataSet[], aug: ResolvedAugment | null): Session {
+  private allocSession(batch: number, kind: Session['optKind'], keep: DataSet[], aug: ResolvedAugment | null, trains: boolean): Session {
     const owned: Tensor[] = [];
     try {
-      return this.buildSession(owned, batch, kind, keep, aug);
+      return this.buildSession(owned, batch, kind, keep, aug, trains);
     } catch (e) {
       this.freeOwned(owned);
       throw e;
     }
   }
 
-  private buildSession(owned: Tensor[], batch: number, kind: Session['optKind'], keep: DataSet[], aug: ResolvedAugment | null): Session {
+  private buildSession(owned: Tensor[], batch: number, kind: Session['optKind'], keep: DataSet[], aug: ResolvedAugment | null, trains: boolean): Session {
     const be = this.backend;
-    const s = this.skeleton(batch, kind);
+    const s = this.skeleton(batch, kind, trains);
     s.owned = owned;
     this.allocTable(owned, this.planTable(s, keep, aug));
     s.orderHost = new Int32Array(s.order.length);
     // each layer reads the previous one's output; in-place layers (and dropout in evaluation) pass their input on
-    for (const training of [true, false]) {
+    for (const training of trains ? [true, false] : [false]) {
       let x = s.input;
       const r = training ? s.route.train : s.route.eval;
       for (const [i, l] of this.layers.entries()) {
@@ -691,8 +701,8 @@ export class Model {
   private inTempSession<T>(batch: number, datasets: DataSet[], fn: (s: Session) => T): T {
     this.assertLive();
     for (const d of datasets) this.checkData(d);
-    this.checkFits(this.backend.mark(), batch, 'none', datasets, null);
-    const s = this.allocSession(batch, 'none', datasets, null);
+    this.checkFits(this.backend.mark(), batch, 'none', datasets, null, false);
+    const s = this.allocSession(batch, 'none', datasets, null, false);
     try {
       return fn(s);
     } finally {
