@@ -4,7 +4,7 @@
 //
 // Randomness is counter-based (the lowbias32 hash of assembly/dropout.ts): row b's parameters and
 // noise come from hash(j, stream, rowSeed(seed, b)), so the TS reference draws the same numbers.
-// Every float operation is f32 and in the order of src/nn/augment.ts's reference (which rounds each
+// Every float operation is f32 and in the order of src/backends/ts/augment.ts's reference (which rounds each
 // step with Math.fround); sin/cos are fixed polynomials, the Gaussian weights come from the host.
 //
 // Elastic field: uniform noise in [-1, 1) on a coarse grid (one point every 4 pixels, padded by R

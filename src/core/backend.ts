@@ -198,7 +198,7 @@ export interface Backend {
   /** dinp (N,C) = the gradient through the training forward (overwritten); dgamma, dbeta (C) += theirs (accumulated); mean, invstd from the forward */
   batchnorm_backward(dinp: Tensor<'f32'>, dgamma: Tensor<'f32'>, dbeta: Tensor<'f32'>, dout: Tensor<'f32'>, inp: Tensor<'f32'>, gamma: Tensor<'f32'>, mean: Tensor<'f32'>, invstd: Tensor<'f32'>, N: number, C: number, c0?: number, c1?: number): void;
 
-  // ---- augmentation (src/nn/augment.ts, assembly/augment.ts) ------------------------------------------
+  // ---- augmentation (options src/nn/augment.ts, kernel assembly/augment.ts, reference src/backends/ts/augment.ts)
   /**
    * out (B, W*H) u8 = rows idx[b] of src (rows, W*H) u8, each warped by its own affine transform
    * (params (B, 4) f32: tx, ty, angle in radians, scale; drawn from a hash of (seed, stream, b) when

@@ -8,7 +8,7 @@
 import type { Backend, DType, Tensor, TypedArrayOf } from '../../core/backend.js';
 import { BYTES, checkNzColumns, dropoutKeep, dropoutParams } from '../../core/backend.js';
 import { Activation } from '../../core/backend.js';
-import { augmentRowsRef } from '../../nn/augment.js';
+import { augmentRowsRef } from './augment.js';
 import { conv2dBackwardFilter, conv2dBackwardInput, conv2dFilterTranspose, conv2dForward } from './conv.js';
 import { avgpool2dBackward, avgpool2dForward, globalAvgpoolBackward, globalAvgpoolForward, maxpool2dBackward, maxpool2dForward } from './pool.js';
 import { batchnormBackwardRef, batchnormForwardRef } from './batchnorm.js';
