@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { BACKENDS } from './helpers/backends.js';
 import { synthetic } from './helpers/synthetic.js';
-import { Model, type DataSet } from '../src/nn/model.js';
+import { Model, type DataSet } from '../src/train/model.js';
 import { resolveAugment } from '../src/nn/augment.js';
 import { checkResumable } from '../src/format/checkpoint.js';
 import type { TrainState } from '../src/format/checkpoint.js';

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createBackend } from '../src/backends/index.js';
 import { loadMnist } from '../src/io/mnist.js';
-import { Model } from '../src/nn/model.js';
+import { Model } from '../src/train/model.js';
 import { DEFAULTS, PRESETS } from '../src/train/presets.js';
 import { Rng } from '../src/core/rng.js';
 import { splitValidation } from '../src/train/split.js';

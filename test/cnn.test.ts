@@ -16,7 +16,7 @@ import { batchnormBackwardRef, batchnormForwardRef } from '../src/backends/ts/ba
 import { decodeCheckpoint, encodeCheckpoint, type TrainState } from '../src/format/checkpoint.js';
 import { decodeModel, encodeModel } from '../src/format/format.js';
 import { avgPool2d, batchNorm, conv2d, dense, describeNetwork, dropout, flatten, globalAvgPool, maxPool2d, type LayerSpec } from '../src/nn/layers.js';
-import { Model, resolveConfig, type DataSet } from '../src/nn/model.js';
+import { Model, resolveConfig, type DataSet } from '../src/train/model.js';
 import { DivergenceError, InterruptedError } from '../src/train/train.js';
 import { BACKENDS } from './helpers/backends.js';
 import { withHeader } from './helpers/file-header.js';

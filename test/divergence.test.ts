@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Model, type DataSet } from '../src/nn/model.js';
+import { Model, type DataSet } from '../src/train/model.js';
 import { TsBackend } from '../src/backends/ts/index.js';
 import { DivergenceError } from '../src/train/train.js';
 import { decodeModel, encodeModel } from '../src/format/format.js';

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { decodeCheckpoint, encodeCheckpoint, type TrainState } from '../src/format/checkpoint.js';
-import { Model, type DataSet } from '../src/nn/model.js';
+import { Model, type DataSet } from '../src/train/model.js';
 import { BACKENDS } from './helpers/backends.js';
 import { synthetic } from './helpers/synthetic.js';
 

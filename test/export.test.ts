@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
 import type { ActivationName } from '../src/core/backend.js';
-import { Model, type LossName } from '../src/nn/model.js';
+import { Model, type LossName } from '../src/train/model.js';
 import { loadMnist, type MnistData } from '../src/io/mnist.js';
 import { saveModel, readModelFile } from '../src/io/io.js';
 import { toOnnx, toTfjs, fromTfjs } from '../src/interop/interop.js';

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { TsBackend } from '../src/backends/ts/index.js';
 import { decodeModel, encodeModel } from '../src/format/format.js';
 import { loadModel, saveModel } from '../src/io/io.js';
-import { Model } from '../src/nn/model.js';
+import { Model } from '../src/train/model.js';
 import { avgPool2d, batchNorm, conv2d, dense, flatten, maxPool2d } from '../src/nn/layers.js';
 import { BACKENDS } from './helpers/backends.js';
 import { tempDir } from './helpers/idx-fixtures.js';

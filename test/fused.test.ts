@@ -10,7 +10,7 @@ import { sameBits } from './helpers/bits.js';
 import type { Backend } from '../src/core/backend.js';
 import { TsBackend } from '../src/backends/ts/index.js';
 import { WasmBackend } from '../src/backends/wasm/index.js';
-import { Model, type DataSet } from '../src/nn/model.js';
+import { Model, type DataSet } from '../src/train/model.js';
 import type { OptimizerConfig } from '../src/train/train.js';
 import { Rng } from '../src/core/rng.js';
 

@@ -9,7 +9,7 @@ import { dropoutKeep, dropoutParams } from '../src/core/backend.js';
 import { decodeCheckpoint, encodeCheckpoint, type TrainState } from '../src/format/checkpoint.js';
 import { decodeModel, encodeModel } from '../src/format/format.js';
 import { activation, dense, dropout, denseStack } from '../src/nn/layers.js';
-import { Model, resolveConfig } from '../src/nn/model.js';
+import { Model, resolveConfig } from '../src/train/model.js';
 import { BACKENDS } from './helpers/backends.js';
 import { synthetic } from './helpers/synthetic.js';
 

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { loadMnist } from '../src/io/mnist.js';
-import { Model, type DataSet } from '../src/nn/model.js';
+import { Model, type DataSet } from '../src/train/model.js';
 import { BACKENDS } from './helpers/backends.js';
 import { synthetic } from './helpers/synthetic.js';
 import { sameBits } from './helpers/bits.js';

@@ -4,7 +4,7 @@ import { decodeCheckpoint, encodeCheckpoint, type TrainState } from '../src/form
 import { TsBackend } from '../src/backends/ts/index.js';
 import { WasmBackend } from '../src/backends/wasm/index.js';
 import { SimdnetError } from '../src/core/errors.js';
-import { Model, type DataSet } from '../src/nn/model.js';
+import { Model, type DataSet } from '../src/train/model.js';
 import { DivergenceError, InterruptedError, type FitOptions } from '../src/train/train.js';
 import type { Backend } from '../src/core/backend.js';
 import { synthetic } from './helpers/synthetic.js';

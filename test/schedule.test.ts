@@ -31,7 +31,7 @@ describe('learning-rate schedules (closed form)', () => {
 
 describe('schedule and backend options given the wrong way', () => {
   it('a schedule given as a string, a cosine minLr above the rate, and createBackend given a bare name are one UsageError line each (they silently meant constant, a rising rate, and auto)', async () => {
-    const { Model } = await import('../src/nn/model.js');
+    const { Model } = await import('../src/train/model.js');
     const { TsBackend } = await import('../src/backends/ts/index.js');
     const { createBackend } = await import('../src/backends/index.js');
     const { synthetic } = await import('./helpers/synthetic.js');

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Model } from '../src/nn/model.js';
+import { Model } from '../src/train/model.js';
 import { TsBackend } from '../src/backends/ts/index.js';
 import { shapesAgree } from '../src/nn/image-shape.js';
 import { tempDir } from './helpers/idx-fixtures.js';

@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Backend, Tensor } from '../src/core/backend.js';
 import { createBackend } from '../src/backends/index.js';
 import { WasmBackend } from '../src/backends/wasm/index.js';
-import { Model } from '../src/nn/model.js';
+import { Model } from '../src/train/model.js';
 import { fit } from '../src/train/train.js';
 import { Rng } from '../src/core/rng.js';
 import { sameBits } from './helpers/bits.js';

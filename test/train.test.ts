@@ -4,7 +4,7 @@ import type { ActivationName } from '../src/core/backend.js';
 import { TsBackend } from '../src/backends/ts/index.js';
 import { WasmBackend } from '../src/backends/wasm/index.js';
 import { loadMnist } from '../src/io/mnist.js';
-import { Model, type LossName } from '../src/nn/model.js';
+import { Model, type LossName } from '../src/train/model.js';
 import { PRESETS } from '../src/train/presets.js';
 import type { OptimizerName } from '../src/train/train.js';
 import { BACKENDS } from './helpers/backends.js';

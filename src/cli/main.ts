@@ -16,7 +16,7 @@ import { checkModelFits, readCheckpoint } from '../io/checkpoint-io.js';
 import { CheckpointTrail, shellQuote } from './run-files.js';
 import { fallbackNote, writeOrFallback, type Written } from '../io/files.js';
 import { checkClasses, findDataFiles, loadMnist } from '../io/mnist.js';
-import { ACTIVATIONS, INITS, LOSSES, Model, type Evaluation, type InitName, type LossName } from '../nn/model.js';
+import { ACTIVATIONS, INITS, LOSSES, Model, type Evaluation, type InitName, type LossName } from '../train/model.js';
 import { outputSize } from '../nn/layers.js';
 import { AUGMENTED_PRESETS, DEFAULTS, PRESETS, type TrainSettings } from '../train/presets.js';
 import { AUGMENT_DEFAULTS, resolveAugment } from '../nn/augment.js';

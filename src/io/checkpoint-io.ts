@@ -3,7 +3,7 @@ import { decodeCheckpoint, encodeCheckpoint, type TrainState } from '../format/c
 import { SimdnetError } from '../core/errors.js';
 import { readFileChecked, writeFileAtomic } from './io.js';
 import { describeNetwork } from '../nn/layers.js';
-import type { Model } from '../nn/model.js';
+import type { Model } from '../train/model.js';
 
 export function saveCheckpoint(path: string, state: TrainState): void {
   writeFileAtomic(path, encodeCheckpoint(state));

@@ -4,7 +4,7 @@ import { dirname, basename, join, resolve } from 'node:path';
 import type { Backend, BackendPreference } from '../core/backend.js';
 import { SimdnetError, UsageError } from '../core/errors.js';
 import { decodeModel, encodeModel, type SavedModel } from '../format/format.js';
-import { Model } from '../nn/model.js';
+import { Model } from '../train/model.js';
 import { readRegularFile, removeStaleTemps } from './files.js';
 
 /** a write error that keeps the system's code (ENOSPC, EACCES, ...) for the caller's fallback line */

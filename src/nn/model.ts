@@ -12,7 +12,7 @@ import { Rng } from '../core/rng.js';
 import { checkPlanFits } from '../core/limits.js';
 import { countNonzero, SPARSE_MAX_DENSITY, wantsSparseIndex } from './sparse.js';
 import { ACTIVATIONS, LOSSES, buildLayers, checkLayer, denseStack, Dense, shorthandLayers, type Layer, type LayerDesc, type LayerSpec, type LossName, type ModelDescription, type StepContext, type SparseInput } from './layers.js';
-import { fit, type FitOptions, type History, type OptimizerConfig } from '../train/train.js';
+import type { OptimizerConfig } from './optimizer.js';
 import { augmentScratch, imageSize, type ResolvedAugment } from './augment.js';
 import { shapeText, shapesAgree } from './image-shape.js';
 
@@ -278,7 +278,11 @@ function checkShape(shape: number[] | undefined, inputs?: number): void {
 
 const align4 = (n: number) => Math.ceil(n / 4) * 4;
 
-export class Model {
+/**
+ * The network without its training loop: the public Model (src/train/model.ts) adds fit(), so that
+ * this folder imports nothing from src/train/.
+ */
+export class Network {
   readonly config: ResolvedConfig;
   readonly backend: Backend;
   /** the layers, in order (src/nn/layers.ts) */
@@ -361,11 +365,11 @@ export class Model {
   }
 
   /** create a model on a backend (an instance, or a preference: 'auto' picks wasm SIMD, else wasm scalar, else TS; default $SIMDNET_BACKEND, else 'auto', as createBackend) */
-  static async create(config: ModelConfig, options: { backend?: Backend | BackendPreference; threads?: number } = {}): Promise<Model> {
+  static async create<M extends Network>(this: new (config: ModelConfig, backend: Backend) => M, config: ModelConfig, options: { backend?: Backend | BackendPreference; threads?: number } = {}): Promise<M> {
     const b = options.backend;
     if (b && typeof b === 'object' && options.threads !== undefined) throw new UsageError('Model.create: threads goes to createBackend when you pass a backend instance, not here');
     const backend = b && typeof b === 'object' ? b : await createBackend({ prefer: b, threads: options.threads }); // none given: $SIMDNET_BACKEND, else auto
-    return new Model(config, backend);
+    return new this(config, backend);
   }
 
   get inputs(): number {
@@ -999,16 +1003,6 @@ export class Model {
     return out;
   }
 
-  /** train on a dataset; see FitOptions for the options and their defaults */
-  fit(data: DataSet, options: FitOptions = {}): Promise<History> {
-    try {
-      this.assertLive();
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    return fit(this, data, options);
-  }
-
   /**
    * Give this model's memory (weights, gradients, session) back to its backend, whose later
    * allocations reuse it: for models that share a backend and come and go (a model with a backend of
@@ -1025,7 +1019,7 @@ export class Model {
     this.disposed = true;
   }
 
-  private assertLive(): void {
+  protected assertLive(): void {
     if (this.disposed) throw new UsageError('this model was disposed (dispose() gave its memory back to the backend): create or load a new one');
   }
 

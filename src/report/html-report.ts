@@ -5,7 +5,7 @@
  * timings. The per-epoch test figures are drawn for display only: nothing is chosen on them.
  */
 import type { EpochLogs } from '../train/train.js';
-import type { DataSet, Evaluation, Model } from '../nn/model.js';
+import type { DataSet, Evaluation, Model } from '../train/model.js';
 import { encodeGrayPng, pngDataUrl } from './png.js';
 
 export interface Misclassified {

@@ -3,7 +3,8 @@
  * update, timer, evaluate. Reporting (progress bars, JSON lines, reports) is only ever a callback.
  */
 import { UsageError, SimdnetError } from '../core/errors.js';
-import type { DataSet, Evaluation, Model } from '../nn/model.js';
+import type { DataSet, Evaluation, Network } from '../nn/model.js';
+import { OPTIMIZERS, type OptimizerConfig, type OptimizerName } from '../nn/optimizer.js';
 import { checkResumable, dataFingerprint, type CheckpointSettings, type TrainState } from '../format/checkpoint.js';
 import { imageSize, resolveAugment, type AugmentOptions } from '../nn/augment.js';
 import { EXPLODE_BATCHES, LossWatch, likelyCause } from './divergence.js';
@@ -35,17 +36,7 @@ export class InterruptedError extends SimdnetError {
 }
 import { checkSchedule, checkWarmup, learningRateAt, type ScheduleConfig } from './schedule.js';
 
-export type OptimizerName = 'sgd' | 'momentum' | 'nesterov' | 'adam' | 'adamw';
-export const OPTIMIZERS: readonly OptimizerName[] = ['sgd', 'momentum', 'nesterov', 'adam', 'adamw'];
-
-export interface OptimizerConfig {
-  type: OptimizerName;
-  momentum: number;
-  beta1: number;
-  beta2: number;
-  eps: number;
-  weightDecay: number;
-}
+export { OPTIMIZERS, type OptimizerName, type OptimizerConfig } from '../nn/optimizer.js';
 
 export interface EpochLogs {
   /** 1-based epoch number */
@@ -182,7 +173,7 @@ export function resolveOptimizer(o: FitOptions): { opt: OptimizerConfig; lr: num
 
 /** the model's weights as src/nn/finite-outputs.ts checks them */
 /** the model's outputs on real inputs overflow float32 on this image (null: finite); src/nn/finite-outputs.ts checks stacks of dense layers, which every model the CLI builds is */
-const overflowOf = (m: Model): string | null =>
+const overflowOf = (m: Network): string | null =>
   m.config.activations.length ? overflowWitness({ layers: m.config.layers, activations: m.config.activations, inputScale: m.config.inputScale, weights: m.getWeights() }) : null;
 
 const now = () => (typeof performance !== 'undefined' ? performance.now() : Date.now());
@@ -205,7 +196,7 @@ function withCheckpointOptions(o: FitOptions, st: CheckpointSettings): FitOption
   return out as FitOptions;
 }
 
-export async function fit(model: Model, train: DataSet, options: FitOptions = {}): Promise<History> {
+export async function fit(model: Network, train: DataSet, options: FitOptions = {}): Promise<History> {
   if (options.resume) options = withCheckpointOptions(options, options.resume.settings);
   if (model.training) throw new SimdnetError('this model is already training: wait for fit() to finish before calling it again');
   const epochs = positiveInt('epochs', options.epochs ?? 1);
@@ -233,7 +224,7 @@ export async function fit(model: Model, train: DataSet, options: FitOptions = {}
   // a batch larger than the training set is the whole set (the same steps; memory for the set, not for the batch)
   const batch = Math.min(batchAsked, train.count);
 
-  // planned before training starts: a model that is training refuses a re-plan (see Model.plan)
+  // planned before training starts: a model that is training refuses a re-plan (see Network.plan)
   const s = model.plan(batch, optKind, [train, ...extra], augment);
   model.training = true;
   try {
