@@ -1,12 +1,8 @@
-// Elementwise activations. inp, out, dout, dinp are (N) f32; act is a code shared with the host:
-//   0 = linear, 1 = sigmoid, 2 = relu, 3 = tanh      (src/core/backend.ts: Activation)
+// Elementwise activations. inp, out, dout, dinp are (N) f32; act is a code shared with the host
+// (src/core/abi.ts: 0 = linear, 1 = sigmoid, 2 = relu, 3 = tanh).
 // out may alias inp, dinp may alias dout (each element is read before it is written).
 import { checkSpan } from './data';
-
-const LINEAR = 0;
-const SIGMOID = 1;
-const RELU = 2;
-const TANH = 3;
+import { ACT_LINEAR as LINEAR, ACT_SIGMOID as SIGMOID, ACT_RELU as RELU, ACT_TANH as TANH } from '../src/core/abi';
 
 /** logistic function without overflow: exp of a non-positive argument only */
 // @ts-ignore: decorator

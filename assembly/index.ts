@@ -1,6 +1,7 @@
 // simdnet kernels: the export surface only. Every op of the Backend interface (src/core/backend.ts),
 // same names and argument order; tensors are byte offsets into the host-owned memory (env.memory),
-// 0 = null for nullable arguments; sizes are i32; losses come back as f64, counts as i32.
+// 0 = null for nullable arguments; sizes are i32; losses come back as f64, counts as i32. Every
+// export and its parameter count is listed once in src/core/abi.ts (test/abi.test.ts checks each build).
 export { fill, gather_rows_u8, gather_u8 } from './data';
 export { matmul_forward, matmul_backward, matmul_backward_part } from './matmul';
 export { activation_forward, activation_backward } from './activations';

@@ -9,9 +9,8 @@
 import { checkSpan } from './data';
 import { scratch, SCRATCH_VALS_AT, SCRATCH_TOUCH_AT } from './scratch';
 import { count_nonfinite, sgdVec, sgdPlainVec, sgdOne, momentumVec, momentumPlainVec, momentumOne, maskedCount, TINY4 } from './optim';
-
-/** the largest column count the packed entries hold */
-const NZ_MAX_C = 1 << 23;
+// the largest column count the packed entries hold; the column lists' widest layer (below)
+import { NZ_MAX_COLUMNS as NZ_MAX_C, CSC_MAX_COLUMNS as CSC_MAX_C } from '../src/core/abi';
 
 /** the table of <f32>pixel * scale for every u8 pixel, in the kernel scratch; returns its address */
 // @ts-ignore: decorator
@@ -439,8 +438,8 @@ export function sparse_matmul_backward_rows(dweight: usize, dbias: usize, dout: 
 // lists in pairs of columns where they pay, below):
 // W and dW are streamed in order once per column block instead of gathered row by row per image.
 // The additions happen in the same order as the row-by-row loops (k ascending into each output;
-// rows ascending into each dW element), so the results are bit-identical to them.
-const CSC_MAX_C = 4096;
+// rows ascending into each dW element), so the results are bit-identical to them. Layers of at most
+// CSC_MAX_C inputs (src/core/abi.ts) take this path.
 const CSC_CAP = 65536;
 // rows per chunk of the gradient kernels: one chunk for the usual batches (a second chunk costs a
 // round trip of the partial sums through dweight); a 16-column block of dout (256 x 64 bytes) is 16 KiB

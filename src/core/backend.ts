@@ -12,6 +12,8 @@
  * Backward kernels ACCUMULATE into weight and bias gradients (zeroing is its own call) and
  * OVERWRITE input gradients.
  */
+import { ACT_LINEAR, ACT_RELU, ACT_SIGMOID, ACT_TANH, NZ_MAX_COLUMNS } from './abi.js';
+
 export type DType = 'f32' | 'i32' | 'u8';
 export type BackendName = 'wasm-simd' | 'wasm-scalar' | 'ts';
 export type BackendPreference = 'auto' | 'wasm' | 'wasm-simd' | 'wasm-scalar' | 'ts';
@@ -46,7 +48,7 @@ export function dropoutKeep(i: number, stream: number, seed: number, threshold: 
 export const BYTES: Record<DType, number> = { f32: 4, i32: 4, u8: 1 };
 
 /** the most columns the packed non-zero entries of nz_fill hold (column << 8 | pixel in an i32) */
-export const NZ_MAX_COLUMNS = 1 << 23;
+export { NZ_MAX_COLUMNS };
 
 /** throws a RangeError when nz_fill's packed entries cannot hold C columns */
 export function checkNzColumns(C: number): void {
@@ -76,8 +78,8 @@ export interface Tensor<D extends DType = DType> {
   readonly host?: TypedArrayOf<D>;
 }
 
-/** activation codes shared with the kernels */
-export const Activation = { linear: 0, sigmoid: 1, relu: 2, tanh: 3 } as const;
+/** the activation codes the kernels take, by name (src/core/abi.ts) */
+export const Activation = { linear: ACT_LINEAR, sigmoid: ACT_SIGMOID, relu: ACT_RELU, tanh: ACT_TANH } as const;
 export type ActivationName = keyof typeof Activation;
 
 export interface Backend {

@@ -13,7 +13,9 @@ import type { Backend, BackendName, DType, Tensor, TypedArrayOf } from '../../co
 import { Activation, BYTES, checkNzColumns, conv2dShape, dropoutParams } from '../../core/backend.js';
 import { SimdnetError } from '../../core/errors.js';
 import { instantiateKernels, loadWasmModule, simdSupported, type WasmSource, type WasmVariant } from './loader.js';
-import { CONTROL_BYTES, Team, type TeamOp } from './threads.js';
+import { CONTROL_BYTES, Team } from './threads.js';
+import type { Kernels, TeamOp } from './kernels.js';
+import { CSC_MAX_COLUMNS } from '../../core/abi.js';
 
 export { simdSupported, loadWasmModule, type WasmSource, type WasmVariant } from './loader.js';
 
@@ -21,53 +23,6 @@ const PAGE = 65536;
 const MAX_PAGES = 65536; // wasm32: 4 GiB
 const MAX_BYTES = MAX_PAGES * PAGE;
 
-/** the kernel exports (assembly/index.ts): byte offsets, i32 sizes, f32/f64 scalars */
-interface Kernels {
-  heap_base(): number;
-  fill(out: number, N: number, value: number): void;
-  gather_rows_u8(out: number, src: number, idx: number, B: number, C: number, scale: number): void;
-  gather_u8(out: number, src: number, idx: number, B: number): void;
-  matmul_forward(out: number, inp: number, weight: number, bias: number, B: number, C: number, OC: number): void;
-  matmul_backward(dinp: number, dweight: number, dbias: number, dout: number, inp: number, weight: number, B: number, C: number, OC: number): void;
-  matmul_backward_part(dinp: number, dweight: number, dbias: number, dout: number, inp: number, weight: number, B: number, C: number, OC: number, b0: number, b1: number, c0: number, c1: number): void;
-  activation_forward(out: number, inp: number, N: number, act: number): void;
-  activation_backward(dinp: number, dout: number, out: number, N: number, act: number): void;
-  softmax_xent_forward(probs: number, logits: number, labels: number, B: number, V: number): number;
-  softmax_xent_backward(dlogits: number, probs: number, labels: number, B: number, V: number, scale: number): void;
-  sigmoid_mse_forward(probs: number, logits: number, labels: number, B: number, V: number): number;
-  sigmoid_mse_backward(dlogits: number, probs: number, labels: number, B: number, V: number, scale: number): void;
-  argmax_rows(out: number, scores: number, labels: number, B: number, V: number): number;
-  sgd_update(params: number, grads: number, N: number, lr: number, weightDecay: number): number;
-  momentum_update(params: number, grads: number, vel: number, N: number, lr: number, mu: number, weightDecay: number, nesterov: number): number;
-  adam_update(params: number, grads: number, m: number, v: number, N: number, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, decoupled: number, bc1: number, bc2: number): number;
-  count_nonfinite(x: number, N: number): number;
-  nz_count(nzStart: number, src: number, rows: number, C: number): number;
-  dropout_forward(out: number, inp: number, N: number, threshold: number, scale: number, seed: number, stream: number, i0: number): void;
-  dropout_backward(dinp: number, dout: number, N: number, threshold: number, scale: number, seed: number, stream: number, i0: number): void;
-  augment_rows_u8(out: number, src: number, idx: number, params: number, field: number, B: number, W: number, H: number, seed: number, stream: number, shift: number, rotate: number, scale: number, alpha: number, R: number, random: number): void;
-  nz_fill(nzIdx: number, nzStart: number, src: number, rows: number, C: number): void;
-  sparse_matmul_forward(out: number, nzStart: number, nzIdx: number, idx: number, weight: number, bias: number, B: number, C: number, OC: number, scale: number): void;
-  sparse_matmul_backward(dweight: number, dbias: number, dout: number, nzStart: number, nzIdx: number, idx: number, B: number, C: number, OC: number, scale: number): void;
-  sparse_update(weight: number, vel: number, dweight: number, dout: number, nzStart: number, nzIdx: number, idx: number, B: number, C: number, OC: number, scale: number, lr: number, mu: number, wd: number, nesterov: number): number;
-  sparse_update_rows(weight: number, vel: number, dweight: number, dout: number, nzStart: number, nzIdx: number, idx: number, B: number, C: number, OC: number, scale: number, lr: number, mu: number, wd: number, nesterov: number, k0: number, k1: number): number;
-  sparse_matmul_backward_rows(dweight: number, dbias: number, dout: number, nzStart: number, nzIdx: number, idx: number, B: number, C: number, OC: number, scale: number, k0: number, k1: number): void;
-  scratch_bytes(): number;
-  conv2d_forward(out: number, inp: number, weight: number, bias: number, B: number, H: number, W: number, C: number, OC: number, KH: number, KW: number, S: number, same: number, b0: number, b1: number): void;
-  conv2d_filter_transpose(weightT: number, weight: number, KH: number, KW: number, C: number, OC: number): void;
-  batchnorm_forward(out: number, mean: number, invstd: number, runMean: number, runVar: number, inp: number, gamma: number, beta: number, N: number, C: number, eps: number, momentum: number, training: number, c0: number, c1: number): void;
-  batchnorm_backward(dinp: number, dgamma: number, dbeta: number, dout: number, inp: number, gamma: number, mean: number, invstd: number, N: number, C: number, c0: number, c1: number): void;
-  maxpool2d_forward(out: number, argmax: number, inp: number, B: number, H: number, W: number, C: number, K: number, S: number, same: number, b0: number, b1: number): void;
-  maxpool2d_backward(dinp: number, dout: number, argmax: number, B: number, H: number, W: number, C: number, K: number, S: number, same: number, b0: number, b1: number): void;
-  avgpool2d_forward(out: number, inp: number, B: number, H: number, W: number, C: number, K: number, S: number, same: number, b0: number, b1: number): void;
-  avgpool2d_backward(dinp: number, dout: number, B: number, H: number, W: number, C: number, K: number, S: number, same: number, b0: number, b1: number): void;
-  global_avgpool_forward(out: number, inp: number, B: number, N: number, C: number, b0: number, b1: number): void;
-  global_avgpool_backward(dinp: number, dout: number, B: number, N: number, C: number, b0: number, b1: number): void;
-  conv2d_backward_input(dinp: number, dout: number, weightT: number, B: number, H: number, W: number, C: number, OC: number, KH: number, KW: number, S: number, same: number, b0: number, b1: number): void;
-  conv2d_backward_filter(dweight: number, dbias: number, dout: number, inp: number, B: number, H: number, W: number, C: number, OC: number, KH: number, KW: number, S: number, same: number, o0: number, o1: number): void;
-}
-
-/** the column lists' limit of the fused update (assembly/sparse.ts CSC_MAX_C): wider layers are not split */
-const CSC_MAX_C = 4096;
 /** elementwise ops (updates, fill, the non-finite count) are split between threads from this many elements */
 const SPLIT_MIN_ELEMENTS = 1 << 14;
 /**
@@ -349,7 +304,10 @@ export class WasmBackend implements Backend {
   // ---- ops ------------------------------------------------------------------------------------
   fill(out: Tensor<'f32'>, N: number, value: number): void {
     const at = this.elementParts(N);
-    if (!at) return this.k.fill(out.byteOffset, N, value);
+    if (!at) {
+      this.k.fill(out.byteOffset, N, value);
+      return;
+    }
     checkSpans('fill', [out, N]);
     this.inParts('fill', at, (lo, hi) => [out.byteOffset + lo * 4, hi - lo, value]);
   }
@@ -577,7 +535,7 @@ export class WasmBackend implements Backend {
     this.inParts('sparse_matmul_backward_rows', this.parts(C), (lo, hi, t) => [dweight.byteOffset, t ? 0 : off(dbias), dout.byteOffset, nzStart.byteOffset, nzIdx.byteOffset, idx.byteOffset, B, C, OC, scale, lo, hi]);
   }
   sparse_update(weight: Tensor<'f32'>, vel: Tensor<'f32'> | null, dweight: Tensor<'f32'>, dout: Tensor<'f32'>, nzStart: Tensor<'i32'>, nzIdx: Tensor<'i32'>, idx: Tensor<'i32'>, B: number, C: number, OC: number, scale: number, lr: number, mu: number, weightDecay: number, nesterov: number): number {
-    if (!this.team || C < 2 || C > CSC_MAX_C) {
+    if (!this.team || C < 2 || C > CSC_MAX_COLUMNS) {
       return this.k.sparse_update(weight.byteOffset, off(vel), dweight.byteOffset, dout.byteOffset, nzStart.byteOffset, nzIdx.byteOffset, idx.byteOffset, B, C, OC, scale, lr, mu, weightDecay, nesterov);
     }
     // input rows of W (and vel); each part checks all of dout and returns its own count, so a bad

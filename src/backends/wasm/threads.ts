@@ -25,6 +25,9 @@
  * block, and the calling thread throws it.
  */
 import { SimdnetError } from '../../core/errors.js';
+import { KernelArgs, TEAM_OPS, TeamKernel, type TeamOp } from './kernels.js';
+
+export type { TeamOp };
 
 /** bytes of one worker's control block: 8 i32 words, 24 f64 arguments, 256 bytes of error text */
 export const CONTROL_BYTES = 32 + 24 * 8 + 256;
@@ -32,7 +35,7 @@ export const CONTROL_BYTES = 32 + 24 * 8 + 256;
 // control words (i32 index)
 const POSTED = 0; // sequence number of the last part posted (-1: exit)
 const DONE = 1; // sequence number of the last part finished
-const OP = 2; // which kernel (OPS)
+const OP = 2; // which kernel (its number: TeamKernel in src/core/abi.ts)
 const STATUS = 3; // 0 ok, 1 the kernel threw (message in the text area)
 const RESULT = 4; // the kernel's i32 result
 const READY = 5; // 1 once the worker waits for parts
@@ -53,37 +56,6 @@ const START_POLLS = 1 << 12;
 /** the fewest polls a worker's adaptive budget goes down to (see the worker's loop) */
 const MIN_SPINS = 1 << 8;
 
-/** the kernels a worker runs (by OP: index here) and their argument counts */
-const ARITY = {
-  sparse_matmul_forward: 10,
-  sparse_update_rows: 17,
-  sparse_matmul_backward_rows: 12,
-  sgd_update: 5,
-  momentum_update: 8,
-  adam_update: 13,
-  count_nonfinite: 2,
-  fill: 3,
-  matmul_forward: 7,
-  matmul_backward_part: 13,
-  activation_forward: 4,
-  activation_backward: 5,
-  dropout_forward: 8,
-  dropout_backward: 8,
-  conv2d_forward: 15,
-  conv2d_backward_input: 14,
-  conv2d_backward_filter: 15,
-  maxpool2d_forward: 12,
-  maxpool2d_backward: 12,
-  avgpool2d_forward: 11,
-  avgpool2d_backward: 11,
-  global_avgpool_forward: 7,
-  global_avgpool_backward: 7,
-  batchnorm_forward: 15,
-  batchnorm_backward: 12,
-} as const;
-export type TeamOp = keyof typeof ARITY;
-const OPS = Object.keys(ARITY) as TeamOp[];
-
 /**
  * The worker's program (run with `eval: true` so it needs no file of its own next to the package,
  * under vitest or in a bundle; valid as CommonJS and as an ES module). workerData: { module, memory,
@@ -98,7 +70,7 @@ k.set_scratch(scratch);
 const ctl = new Int32Array(memory.buffer, control, 8);
 const args = new Float64Array(memory.buffer, control + 32, 24);
 const text = new Uint16Array(memory.buffer, control + 32 + 24 * 8, 128);
-const ops = ${JSON.stringify(OPS.map((op) => [op, ARITY[op]]))}.map(([name, n]) => (a) => k[name](...a.subarray(0, n)));
+const ops = ${JSON.stringify(TEAM_OPS.map((op) => [op, KernelArgs[op]]))}.map(([name, n]) => (a) => k[name](...a.subarray(0, n)));
 Atomics.store(ctl, ${READY}, 1);
 Atomics.notify(ctl, ${READY});
 let seen = 0, budget = SPINS;
@@ -225,10 +197,10 @@ export class Team {
   /** posts part `i` (0-based over the workers) of a call: the kernel and its arguments */
   post(i: number, op: TeamOp, args: number[]): void {
     if (this.closed) throw new SimdnetError('this backend was closed: create a new one');
-    if (args.length !== ARITY[op]) throw new Error(`${op} takes ${ARITY[op]} arguments, got ${args.length}`);
+    if (args.length !== KernelArgs[op]) throw new Error(`${op} takes ${KernelArgs[op]} arguments, got ${args.length}`);
     const m = this.members[i];
     m.args.set(args);
-    m.ctl[OP] = OPS.indexOf(op);
+    m.ctl[OP] = TeamKernel[op];
     m.seq = (m.seq % 0x7fffffff) + 1;
     Atomics.store(m.ctl, POSTED, m.seq);
     Atomics.notify(m.ctl, POSTED);
