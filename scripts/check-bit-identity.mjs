@@ -16,13 +16,13 @@ import { allCases, runCase } from './bit-identity-cases.mjs';
 
 const dist = new URL('../dist/', import.meta.url);
 const STORE = new URL('../test/bit-identity.json', import.meta.url);
-if (!existsSync(new URL('model.js', dist))) {
+if (!existsSync(new URL('train/model.js', dist))) {
   process.stderr.write('check-bit-identity: dist/ is missing: run npm run build first\n');
   process.exit(2);
 }
 const imp = (f) => import(new URL(f, dist).href);
 const [{ Model }, { createBackend }, { loadMnist }, { splitValidation }, { PRESETS, DEFAULTS }, { Rng }] = await Promise.all(
-  ['model.js', 'backends/index.js', 'mnist.js', 'split.js', 'presets.js', 'rng.js'].map(imp),
+  ['train/model.js', 'backends/index.js', 'io/mnist.js', 'train/split.js', 'train/presets.js', 'core/rng.js'].map(imp),
 );
 const lib = { Model, createBackend, loadMnist, splitValidation, PRESETS, DEFAULTS, Rng };
 

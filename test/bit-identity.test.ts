@@ -4,6 +4,7 @@
  * cheap subset (every preset on wasm-simd, the article's first epoch on wasm-scalar and ts, the golden
  * runs everywhere) and compares. `node scripts/check-bit-identity.mjs` runs every case (slow).
  */
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createBackend } from '../src/backends/index.js';
@@ -30,4 +31,10 @@ describe('bit-identity of what the current networks compute', () => {
       expect(await runCase(lib, c, mnist)).toBe(stored[id]);
     }, 120_000);
   }
+  it('scripts/check-bit-identity.mjs runs on the built dist/ (its golden cases)', () => {
+    const r = spawnSync(process.execPath, ['scripts/check-bit-identity.mjs', 'golden'], { cwd: new URL('..', import.meta.url).pathname, encoding: 'utf8', timeout: 120_000 });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/^all \d+ runs bit-identical to test\/bit-identity\.json$/m);
+    expect(r.status).toBe(0);
+  }, 120_000);
 });

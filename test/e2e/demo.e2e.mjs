@@ -323,7 +323,7 @@ try {
 
   // the training report: docs/cli.md's command, rendered in the same browser, no network needed
   const reportFile = join(tmpdir(), `simdnet-e2e-report-${process.pid}.html`);
-  const done = JSON.parse(execFileSync(process.execPath, [join(root, 'dist', 'cli.js'), 'train', '--preset', 'article', '--validation-split', '0.1', '--report', reportFile, '--json'], { encoding: 'utf8' }).trim().split('\n').pop());
+  const done = JSON.parse(execFileSync(process.execPath, [join(root, 'dist', 'cli', 'main.js'), 'train', '--preset', 'article', '--validation-split', '0.1', '--report', reportFile, '--json'], { encoding: 'utf8' }).trim().split('\n').pop());
   const rp = await browser.newPage({ viewport: { width: 1150, height: 1700 } });
   const external = [];
   rp.on('request', (r) => { if (!r.url().startsWith('file:') && !r.url().startsWith('data:')) external.push(r.url()); });
