@@ -236,8 +236,9 @@ try {
   // an error the page should show: the banner says so; then it is dismissed for the next checks
   // (keep: leave it on the page; gone: an earlier error that must have been cleared by now)
   const expectError = async (re, what, { keep = false, gone = null } = {}) => {
-    await page.waitForFunction((src) => new RegExp(src).test(document.getElementById('error').textContent), re.source, { timeout: 10_000 }).catch(() => {
-      throw new Error(`${what}: the page did not show an error matching ${re}`);
+    await page.waitForFunction((src) => new RegExp(src).test(document.getElementById('error').textContent), re.source, { timeout: 10_000 }).catch(async () => {
+      const shown = (await page.textContent('#error')).split('\n').pop();
+      throw new Error(`${what}: the page did not show an error matching ${re}${shown ? ` (it shows '${shown}')` : ''}`);
     });
     const text = await page.textContent('#error');
     if (gone && gone.test(text)) throw new Error(`${what}: the banner still shows an earlier error: '${text.split('\n')[0]}'`);
@@ -272,10 +273,10 @@ try {
   await checkErrors();
   log(`empty seed refused; diverged network: prediction '${await page.textContent('#prediction')}'`);
 
-  // a Start whose new network cannot be built (out of memory) keeps the old one, and the download says so
+  // a Start whose new network cannot be built (a layer too big for the library's limits) keeps the old one, and the download says so
   await page.fill('input[name="hidden"]', '100000000');
   await page.click('#start');
-  await expectError(/out of WebAssembly memory/, 'Start with a hidden layer of 10^8');
+  await expectError(/W \[784x100000000\] holds 78400000000 values, more than/, 'Start with a hidden layer of 10^8');
   const [kept] = await Promise.all([page.waitForEvent('download', { timeout: 10_000 }), page.click('#download')]);
   await kept.saveAs(file);
   const keptMeta = readFileSync(file).toString('latin1').match(/"hidden":\[[^\]]*\]/)?.[0];
