@@ -1,5 +1,6 @@
 /** The page: controls, charts, drawing pad and confusion matrix; all training happens in worker.ts. */
 import { LineChart, type Series } from './chart.js';
+import { TRAINING_DEFAULTS, type NetworkKind } from './networks.js';
 import { mnistPreprocess } from './preprocess.js';
 import type { FromWorker, Hyper, ToWorker } from './protocol.js';
 
@@ -49,21 +50,42 @@ const form = $<HTMLFormElement>('hyper');
     sel.title = 'more threads need a cross-origin-isolated page (served with COOP: same-origin and COEP: require-corp, as npm run demo does)';
   }
 }
+// the network kind: the MLP's fields apply to it only, and picking a kind fills in its optimizer settings
+const field = <T extends HTMLInputElement | HTMLSelectElement>(name: string) => form.elements.namedItem(name) as T;
+function showNetworkFields(kind: NetworkKind) {
+  for (const name of ['hidden', 'activation']) {
+    field(name).disabled = kind !== 'mlp';
+    field(name).title = kind === 'mlp' ? '' : 'the CNN has fixed layers: conv 3x3x16 relu, maxpool 2, conv 3x3x32 relu, maxpool 2, flatten, dense 10';
+  }
+}
+field<HTMLSelectElement>('network').addEventListener('change', (e) => {
+  const kind = (e.target as HTMLSelectElement).value as NetworkKind;
+  const d = TRAINING_DEFAULTS[kind];
+  field('optimizer').value = d.optimizer;
+  field('learningRate').value = String(d.learningRate);
+  field('batchSize').value = String(d.batchSize);
+  showNetworkFields(kind);
+});
+showNetworkFields(field('network').value as NetworkKind); // a reload can keep the choice
 function readHyper(): Hyper {
   const f = new FormData(form);
+  const network = f.get('network') as NetworkKind;
   const num = (name: string) => {
     const v = Number(f.get(name));
     // an empty field (also what a number input holds when text is typed into it) is not 0
     if (String(f.get(name)).trim() === '' || !Number.isFinite(v)) throw new Error(`${name} must be a number`);
     return v;
   };
-  const hidden = String(f.get('hidden')).split(',').map((s) => s.trim()).filter(Boolean).map(Number);
-  if (!hidden.length || hidden.some((n) => !Number.isInteger(n) || n < 1)) throw new Error('hidden layers: give comma-separated positive widths, e.g. 64 or 256,128');
+  // (read from the fields: a disabled field, as these are with the CNN, is not in the FormData)
+  const hidden = field('hidden').value.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
+  const badHidden = !hidden.length || hidden.some((n) => !Number.isInteger(n) || n < 1);
+  if (network === 'mlp' && badHidden) throw new Error('hidden layers: give comma-separated positive widths, e.g. 64 or 256,128');
   return {
     backend: f.get('backend') as Hyper['backend'],
     threads: num('threads'),
-    hidden,
-    activation: f.get('activation') as Hyper['activation'],
+    network,
+    hidden: badHidden ? [] : hidden,
+    activation: field('activation').value as Hyper['activation'],
     optimizer: f.get('optimizer') as Hyper['optimizer'],
     learningRate: num('learningRate'),
     momentum: num('momentum'),
@@ -297,7 +319,8 @@ worker.onmessage = (ev: MessageEvent<FromWorker>) => {
       $('backend').textContent = m.backend;
       $('backend').dataset.backend = m.backend;
       $('simd').textContent = m.simd ? '(this browser has WebAssembly SIMD)' : '(no WebAssembly SIMD in this browser)';
-      $('network').textContent = `${m.layers.join('-')}, ${m.params.toLocaleString('en')} parameters`;
+      $('network').textContent = `${m.kind === 'cnn' ? 'CNN: ' : 'MLP '}${m.network}, ${m.params.toLocaleString('en')} parameters`;
+      $('network').dataset.kind = m.kind;
       modelReady = true;
       requestPrediction();
       break;

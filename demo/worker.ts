@@ -1,12 +1,14 @@
 /**
  * The training worker: loads MNIST (gzipped IDX files fetched from data/), builds the model with
  * simdnet's public API and trains it with fit(), so the page's main thread never runs a batch.
- * Pause uses fit()'s shouldStop / resume (the run continues bit for bit where it stopped); drawn
- * digits are classified by a second model that gets a copy of the current weights, so a prediction
- * never touches the training session.
+ * The network is the MLP of the page's fields or the CNN of networks.ts (which reads each image as
+ * [28, 28]). Pause uses fit()'s shouldStop / resume (the run continues bit for bit where it stopped);
+ * drawn digits are classified by a second model of the same network that gets a copy of the current
+ * parameters and buffers, so a prediction never touches the training session.
  */
 /// <reference lib="webworker" />
-import { InterruptedError, Model, backendLabel, encodeModel, isGzip, parseIdx, simdSupported, type DataSet, type TrainState } from '../src/index.js';
+import { InterruptedError, Model, backendLabel, describeNetwork, encodeModel, isGzip, parseIdx, simdSupported, type DataSet, type TrainState } from '../src/index.js';
+import { networkConfig } from './networks.js';
 import type { FromWorker, Hyper, ToWorker } from './protocol.js';
 
 const post = (m: FromWorker, transfer: Transferable[] = []) => (self as unknown as DedicatedWorkerGlobalScope).postMessage(m, transfer);
@@ -56,7 +58,7 @@ async function loadData(base: string) {
 async function buildModel(h: Hyper) {
   generation++;
   resume = undefined;
-  const config = { layers: [train!.features, ...h.hidden, 10], activation: h.activation, loss: 'ce' as const, seed: h.seed, imageShape: [28, 28] };
+  const config = networkConfig(h.network, { ...h, features: train!.features });
   const m = await Model.create(config, { backend: h.backend, threads: h.threads });
   // the predictor classifies one drawing at a time: one thread
   const p = await Model.create(config, { backend: h.backend === 'auto' ? m.backend.name : h.backend });
@@ -65,7 +67,9 @@ async function buildModel(h: Hyper) {
   hyper = h; // only now: settings that failed to build (out of memory, say) do not describe the model kept
   // (not training: Reset waited for the run to stop, Start rebuilds only a model that never trained)
   if (old && old.backend !== m.backend) await (old.backend as { close?: () => Promise<void> }).close?.();
-  post({ type: 'model', backend: backendLabel(model.backend), simd: simdSupported(), layers: model.config.layers, params: model.paramCount });
+  // (paramCount includes the 16-byte alignment of each tensor: the count shown is the tensors' sizes)
+  const params = model.layers.reduce((n, l) => n + l.params.reduce((k, t) => k + t.shape.reduce((a, b) => a * b, 1), 0), 0);
+  post({ type: 'model', backend: backendLabel(model.backend), simd: simdSupported(), kind: h.network, network: describeNetwork(model.config.model), params });
   post({ type: 'state', state: 'idle' });
 }
 
@@ -135,10 +139,10 @@ async function handle(msg: ToWorker) {
       if (training || !model) return;
       if (!resume) {
         // a fresh run (or more epochs after one finished) takes the current optimizer settings
-        if (hyper && (msg.hyper.backend !== hyper.backend || msg.hyper.threads !== hyper.threads || msg.hyper.seed !== hyper.seed || msg.hyper.hidden.join() !== hyper.hidden.join() || msg.hyper.activation !== hyper.activation)) {
+        if (hyper && (msg.hyper.backend !== hyper.backend || msg.hyper.threads !== hyper.threads || msg.hyper.seed !== hyper.seed || msg.hyper.network !== hyper.network || msg.hyper.hidden.join() !== hyper.hidden.join() || msg.hyper.activation !== hyper.activation)) {
           if (model.epochsDone === 0) await buildModel(msg.hyper);
         }
-        hyper = { ...msg.hyper, backend: hyper!.backend, threads: hyper!.threads, hidden: hyper!.hidden, activation: hyper!.activation, seed: hyper!.seed };
+        hyper = { ...msg.hyper, backend: hyper!.backend, threads: hyper!.threads, network: hyper!.network, hidden: hyper!.hidden, activation: hyper!.activation, seed: hyper!.seed };
       }
       runFit();
       break;
@@ -154,7 +158,8 @@ async function handle(msg: ToWorker) {
       break;
     case 'predict': {
       if (!model || !predictor) return;
-      predictor.setWeights(model.getWeights());
+      predictor.writeParams(model.readParams());
+      if (model.bufferCount) predictor.writeBuffers(model.readBuffers()); // running statistics (batch norm)
       const probs = predictor.predict(msg.pixels, 1);
       post({ type: 'prediction', id: msg.id, probs }, [probs.buffer]);
       break;
@@ -163,9 +168,12 @@ async function handle(msg: ToWorker) {
       if (!model) return;
       // the settings first: their epochs (per run) and backend (a preference such as 'auto') must not
       // overwrite the epochs trained and the backend used
-      const meta = { trainedIn: 'simdnet browser demo', ...hyper, epochs: model.epochsDone, backend: model.backend.name };
-      const bytes = encodeModel(model.config, model.getWeights(), meta);
-      post({ type: 'file', bytes, name: `mnist-${model.config.layers.join('-')}-e${model.epochsDone}.simdnet` }, [bytes.buffer]);
+      // (the CNN's layers are in the file's model description: the MLP's hidden and activation fields are left out)
+      const { hidden, activation, ...rest } = hyper!;
+      const meta = { trainedIn: 'simdnet browser demo', ...rest, ...(hyper!.network === 'mlp' ? { hidden, activation } : {}), epochs: model.epochsDone, backend: model.backend.name };
+      const bytes = encodeModel(model.config, model.getLayerTensors(), meta);
+      const name = hyper!.network === 'cnn' ? 'cnn' : model.config.layers.join('-');
+      post({ type: 'file', bytes, name: `mnist-${name}-e${model.epochsDone}.simdnet` }, [bytes.buffer]);
       break;
     }
   }
