@@ -11,7 +11,8 @@ export const NETWORK_KINDS: readonly NetworkKind[] = ['mlp', 'cnn'];
 /**
  * The CNN: conv 3x3x16 relu, maxpool 2, conv 3x3x32 relu, maxpool 2, flatten, dense 10 (12,810
  * parameters; the Keras mnist_convnet's shape at half its filters and without dropout). One epoch of
- * the 60,000 training images reaches about 98% test accuracy in under 20 s in a browser tab (docs/demo.md).
+ * the 60,000 training images reaches about 98% test accuracy in about 18 s in a browser tab
+ * (docs/api.md, "The browser demo").
  */
 export function cnnLayers() {
   return [conv2d(16, 3, { activation: 'relu' }), maxPool2d(2), conv2d(32, 3, { activation: 'relu' }), maxPool2d(2), flatten(), dense(10)];
@@ -29,7 +30,7 @@ export function networkConfig(kind: NetworkKind, opts: { hidden: number[]; activ
 /**
  * The optimizer settings the page fills in when a network kind is picked (the user may change them):
  * the MLP's are the demo's long-standing ones; the CNN's were chosen on a validation split (the last
- * 10,000 training images held out), as docs/demo.md says.
+ * 10,000 training images held out; docs/api.md, "The browser demo").
  */
 export const TRAINING_DEFAULTS: Record<NetworkKind, { optimizer: OptimizerName; learningRate: number; batchSize: number }> = {
   mlp: { optimizer: 'momentum', learningRate: 0.1, batchSize: 32 },
