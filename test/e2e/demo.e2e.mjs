@@ -8,7 +8,9 @@
 // Clear during a prediction, a double-clicked Start, Resume and Reset by keyboard while training,
 // an empty field, a diverged network, a network too big to build, a data file that fails to load
 // once; then, on a fresh page, one epoch with 2 threads (Web Workers over a shared memory: the page
-// is cross-origin isolated) that must reach the first run's test accuracy exactly. Then it trains
+// is cross-origin isolated) that must reach the first run's test accuracy exactly; then, on that
+// page, one epoch of the CNN (>= 97% test accuracy, progress within the epoch, the main thread's
+// timer never stalled), its prediction of a drawn 7 and its download, and demo-cnn.png. Then it trains
 // the article preset with `simdnet train --report`, opens the HTML report in the same browser, checks it rendered its figures, and saves report.png beside demo.png. Any failure: one
 // line on stderr, exit code 1.
 import { execFileSync } from 'node:child_process';
@@ -16,7 +18,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { screenshotDir } from './screenshots.mjs';
 
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
@@ -367,6 +369,16 @@ try {
   if ((await page.getAttribute('#prediction', 'data-digit')) !== '7') throw new Error(`the CNN predicts the drawn 7 as ${predictionCnn}`);
   await page.screenshot({ path: cnnShot, fullPage: true });
   log(`screenshot: ${cnnShot}`);
+  // the CNN downloads as a model file holding its layer list and tensors
+  const [cnnDownload] = await Promise.all([page.waitForEvent('download', { timeout: 10_000 }), page.click('#download')]);
+  await cnnDownload.saveAs(file);
+  const { decodeModel } = await import(pathToFileURL(join(root, 'dist', 'index.js')).href);
+  const saved = decodeModel(new Uint8Array(readFileSync(file)), cnnDownload.suggestedFilename());
+  const kinds = saved.description.layers.map((l) => l.type).join(' ');
+  log(`downloaded ${cnnDownload.suggestedFilename()}: ${kinds}; meta ${JSON.stringify({ network: saved.meta.network, epochs: saved.meta.epochs, hidden: saved.meta.hidden })}`);
+  if (cnnDownload.suggestedFilename() !== 'mnist-cnn-e1.simdnet' || kinds !== 'conv2d maxpool2d conv2d maxpool2d flatten dense' || saved.meta.epochs !== 1 || saved.meta.network !== 'cnn' || 'hidden' in saved.meta) {
+    throw new Error(`the CNN's download is ${cnnDownload.suggestedFilename()} with layers '${kinds}' and meta ${JSON.stringify(saved.meta)}`);
+  }
 
   // the training report: docs/cli.md's command, rendered in the same browser, no network needed
   const reportFile = join(tmpdir(), `simdnet-e2e-report-${process.pid}.html`);
