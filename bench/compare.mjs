@@ -120,8 +120,7 @@ const TRAIN_N = 60000, TEST_N = 10000, C = 784, V = 10;
 const WORKLOADS = [
   ...MLP_WORKLOADS.map((w) => ({ ...w, infer: `W3-${w.name}`, peers: MLP_PEERS, budget: 8 })),
   ...CNN_WORKLOADS.map((w) => ({
-    ...w, infer: 'W5', peers: ['tfjs-cpu', 'tfjs-wasm', 'jaxjs', 'torch'], budget: 30, calibBatches: 1, inferFraction: true,
-    absent: Object.fromEntries(SIMDNET.map((id) => [id, 'simdnet cannot train convolutional networks yet (issue 22)'])),
+    ...w, infer: 'W5', peers: [...SIMDNET, 'tfjs-cpu', 'tfjs-wasm', 'jaxjs', 'torch'], budget: 30, calibBatches: 1, inferFraction: true,
   })),
 ];
 const describe = (w) => (w.net ? `${w.net} (conv 3x3x32 relu, maxpool 2, conv 3x3x64 relu, maxpool 2, flatten, dropout ${w.dropout}, dense 10), ${w.optimizer} lr ${w.lr}, batch ${w.batchSize}`
@@ -332,6 +331,8 @@ const TARGETS = [
   { what: 'W1 epoch, TS fallback / tfjs-cpu', a: 'simdnet-ts', b: 'tfjs-cpu', workload: 'W1', max: 0.5 },
   { what: 'W4 epoch, wasm-simd / pytorch', a: 'simdnet-wasm-simd', b: 'torch', workload: 'W4', max: 1.0 },
   { what: 'W4 epoch, wasm-simd / jax-js', a: 'simdnet-wasm-simd', b: 'jaxjs', workload: 'W4', max: 0.01 },
+  { what: 'W4 epoch, wasm-simd 2 threads / 1 thread', a: 'simdnet-wasm-simd-2t', b: 'simdnet-wasm-simd', workload: 'W4', max: 0.6 },
+  { what: 'W4 epoch, TS fallback / tfjs-cpu', a: 'simdnet-ts', b: 'tfjs-cpu', workload: 'W4', max: 0.1 },
   { what: 'W5 samples/s, wasm-simd >= 1.5 x tfjs-wasm', a: 'simdnet-wasm-simd', b: 'tfjs-wasm', workload: 'W5', max: 1 / 1.5 },
   { what: 'W5 samples/s, wasm-simd >= 1.0 x pytorch', a: 'simdnet-wasm-simd', b: 'torch', workload: 'W5', max: 1 / 1.0 },
 ].filter((t) => selected.has(t.workload.replace(/^W3-/, '').replace(/^W5$/, 'W4')));
