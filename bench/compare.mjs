@@ -17,8 +17,8 @@
 // --workloads picks what runs: W1 and W2 each bring their W3 row, W4 brings W5 (W3 or W5 alone run
 // the training they infer with). Default: W1,W2,W3, the set bench/results/compare.* holds; W4/W5 run
 // when asked for (--workloads W4,W5) and write bench/results/compare-W4-W5.* (any set other than the
-// default writes compare-<set>.*). simdnet cannot train CNNs yet: its W4/W5 rows are listed as not
-// measured, with the reason, never as a number. tfjs-backend-wasm's CNN training fails (tfjs #8474):
+// default writes compare-<set>.*). simdnet trains the CNN through its layer factories and fit() on each
+// backend (bench/peers/simdnet.mjs). tfjs-backend-wasm's CNN training fails (tfjs #8474):
 // its error is recorded, and its W5 inference timed (with untrained weights: no accuracy given).
 // W4's time budget per run is 30 s (a tfjs-cpu batch alone takes minutes); W5's slow peers infer a
 // fraction of the test set (whole batches of 1,000, as many as fit the budget), scaled like W4's.

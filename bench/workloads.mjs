@@ -3,7 +3,7 @@
  * network on MNIST, its optimizer and batch.
  *   W1  the article's network: 784-64-10 sigmoid, softmax + cross-entropy, SGD lr 0.1, batch 64
  *   W2  wide: 784-800-10 ReLU, softmax + cross-entropy, SGD momentum 0.9, lr 0.01, batch 128
- * and the convolutional one (bench:compare's peers train it; simdnet cannot yet):
+ * and the convolutional one:
  *   W4  the Keras "mnist_convnet": conv 3x3x32 relu, maxpool 2, conv 3x3x64 relu, maxpool 2, flatten,
  *       dropout 0.5, dense 10 softmax (34,826 parameters), Adam lr 0.001 (Keras's betas and epsilon), batch 128
  */

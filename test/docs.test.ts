@@ -298,5 +298,9 @@ describe('performance figures in the docs', () => {
     expect(perf).toContain(readFileSync(join(root, 'bench/results/compare-W4-W5.md'), 'utf8').trim());
     const cnn = JSON.parse(readFileSync(join(root, 'bench/results/compare-W4-W5.json'), 'utf8'));
     expect(perf).toContain(cnn.environment.date.slice(0, 10));
+    expect(cnn.targets.length).toBe(6);
+    for (const t of cnn.targets) {
+      expect(perf).toContain(t.timeRatio === null ? `| ${t.target} | - | - | ${t.maxTimeRatio.toFixed(3)} | not measured |` : `| ${t.target} | ${t.timeRatio.toFixed(3)} | ${t.pairedTimeRatio.toFixed(3)} | ${t.maxTimeRatio.toFixed(3)} | ${t.pass ? 'met' : 'missed'} |`);
+    }
   });
 });

@@ -1,0 +1,74 @@
+#!/usr/bin/env node
+// Where a W4 training step's time goes (bench/workloads.mjs: the Keras mnist_convnet, Adam, batch
+// 128): every backend op timed from the host, per batch and as a share of the step, the conv and
+// pooling ops per layer (by input channels), and the conv ops' rate in dense-equivalent GMAC/s.
+// Then (--infer) the same for inference in batches of 1,000 (W5).
+//   npm run build && node bench/cnn-ops.mjs [--threads 1] [--batches 40] [--backend wasm-simd] [--infer]
+// Timing from the host adds a few microseconds per call; the shares, not the sums, are the point.
+import { parseArgs } from 'node:util';
+import { conv2d, createBackend, dense, dropout, fit, flatten, loadMnist, maxPool2d, Model } from '../dist/node.js';
+import { CNN_WORKLOADS } from './workloads.mjs';
+
+const { values: o } = parseArgs({ options: { threads: { type: 'string', default: '1' }, batches: { type: 'string', default: '40' }, backend: { type: 'string', default: 'wasm-simd' }, infer: { type: 'boolean', default: false } } });
+const threads = Number(o.threads), batches = Number(o.batches);
+if (!(threads >= 1) || !(batches >= 1)) {
+  process.stderr.write('usage: node bench/cnn-ops.mjs [--threads N] [--batches N] [--backend wasm-simd|wasm-scalar|ts] [--infer]\n');
+  process.exit(2);
+}
+const w = CNN_WORKLOADS.find((x) => x.name === 'W4');
+const be = await createBackend({ prefer: o.backend, threads });
+
+// every op on the backend, timed; conv and pooling ops keyed by their input channels (the layer)
+const times = new Map(), calls = new Map(), macs = new Map();
+const CHANNELS_AT = { conv2d_forward: 7, conv2d_backward_filter: 7, conv2d_backward_input: 6, maxpool2d_forward: 6, maxpool2d_backward: 6 };
+const INNER = new Set(['ranged', 'inParts', 'parts', 'elementParts', 'checkPool', 'views', 'view', 'mark', 'trimTop', 'bestHole']);
+for (const name of Object.getOwnPropertyNames(Object.getPrototypeOf(be))) {
+  if (name === 'constructor' || INNER.has(name) || typeof be[name] !== 'function') continue;
+  const f = be[name].bind(be), at = CHANNELS_AT[name];
+  be[name] = (...a) => {
+    const key = at === undefined ? name : `${name} C=${a[at]}`;
+    const t = performance.now();
+    const r = f(...a);
+    times.set(key, (times.get(key) ?? 0) + performance.now() - t);
+    calls.set(key, (calls.get(key) ?? 0) + 1);
+    if (name.startsWith('conv2d_') && name !== 'conv2d_filter_transpose') {
+      // dense-equivalent multiply-adds: B OH OW OC KH KW C (valid padding, stride 1 as in W4)
+      const [B, H, W, C, OC, KH, KW] = name === 'conv2d_backward_input' ? a.slice(3, 10) : a.slice(4, 11);
+      macs.set(key, (macs.get(key) ?? 0) + B * (H - KH + 1) * (W - KW + 1) * OC * KH * KW * C);
+    }
+    return r;
+  };
+}
+const reset = () => [times, calls, macs].forEach((m) => m.clear());
+const data = loadMnist();
+const model = new Model({
+  inputShape: [28, 28], loss: 'ce', init: 'xavier-uniform', seed: w.seed,
+  layers: [conv2d(32, 3, { activation: 'relu' }), maxPool2d(2), conv2d(64, 3, { activation: 'relu' }), maxPool2d(2), flatten(), dropout(w.dropout), dense(10)],
+}, be);
+const opts = { epochs: 1, batchSize: w.batchSize, optimizer: w.optimizer, learningRate: w.lr, beta1: w.beta1, beta2: w.beta2, epsilon: w.epsilon, yieldMs: 60_000 };
+
+function print(title, total, n) {
+  console.log(`${title}: ${total.toFixed(0)} ms, ${(total / n).toFixed(2)} ms per batch`);
+  const rows = [...times].filter(([, t]) => t / total >= 0.001).sort((a, b) => b[1] - a[1]);
+  for (const [k, t] of rows) {
+    const rate = macs.has(k) ? `${(macs.get(k) / (t * 1e6)).toFixed(1).padStart(6)} GMAC/s` : '';
+    console.log(`  ${k.padEnd(30)} ${(t / n).toFixed(3).padStart(8)} ms ${((100 * t) / total).toFixed(1).padStart(5)}%  ${(calls.get(k) / n).toFixed(2).padStart(5)} calls ${rate}`);
+  }
+}
+
+console.log(`# ${be.name}, ${threads} thread${threads > 1 ? 's' : ''}, Node ${process.version}`);
+const part = { ...data.train, count: w.batchSize * batches };
+await fit(model, part, opts); // warm-up (and the plan)
+reset();
+let t0 = performance.now();
+await fit(model, part, opts); // (fit's check of the last update adds one forward pass)
+print(`W4 training, ${batches} batches of ${w.batchSize}`, performance.now() - t0, batches);
+if (o.infer) {
+  const test = { ...data.test, count: 5000 };
+  model.evaluate(test, { batchSize: 1000 }); // plans the session
+  reset();
+  t0 = performance.now();
+  model.evaluate(test, { batchSize: 1000 });
+  print('W5 inference, 5 batches of 1,000', performance.now() - t0, 5);
+}
+await be.close?.();
