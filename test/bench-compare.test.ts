@@ -4,8 +4,9 @@
  * as one line to the history file (here a copy of bench/results/history.jsonl in a temporary
  * folder: the run never touches the repo's files). No timing thresholds: the figures only have to
  * be finite and consistent. The CNN workloads (W4/W5) are not in --quick's default set; their own
- * smoke test runs them with --quick on the peers that take seconds (tfjs-wasm, PyTorch when
- * installed) and checks what is recorded for those that cannot train (simdnet, tfjs-wasm).
+ * smoke test runs them with --quick on the peers that take seconds (simdnet's wasm-simd on one and
+ * two threads, tfjs-wasm, PyTorch when installed) and checks what is recorded for tfjs-wasm, which
+ * cannot train it.
  */
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -83,16 +84,15 @@ describe('bench/compare.mjs --quick', () => {
     expect(snapshot()).toEqual(before);
   }, 240_000);
 
-  it('W4/W5 (the CNN): tfjs-wasm\'s training error recorded and its inference timed, PyTorch trains, simdnet listed as not measured', () => {
+  it('W4/W5 (the CNN): simdnet trains it on one and two threads, tfjs-wasm\'s training error recorded and its inference timed, PyTorch trains', () => {
     copyFileSync(join(results, 'history.jsonl'), join(out, 'history.jsonl'));
     const history0 = readFileSync(join(out, 'history.jsonl'), 'utf8');
-    // jax-js and tfjs-cpu are left out: one CNN step costs them seconds to minutes (jax-js compiles first)
-    const r = spawnSync(process.execPath, [script, '--quick', '--json', '--out', out, '--workloads', 'W4,W5', '--peers', 'simdnet-wasm-simd,tfjs-wasm,torch'], { encoding: 'utf8', timeout: 240_000 });
+    // jax-js, tfjs-cpu and simdnet's scalar and ts backends are left out: one CNN step costs them seconds to minutes (jax-js compiles first)
+    const r = spawnSync(process.execPath, [script, '--quick', '--json', '--out', out, '--workloads', 'W4,W5', '--peers', 'simdnet-wasm-simd,simdnet-wasm-simd-2t,tfjs-wasm,torch'], { encoding: 'utf8', timeout: 240_000 });
     expect(r.status, r.stderr).toBe(0);
     const report = JSON.parse(r.stdout.trim().split('\n').pop()!);
     type Skip = { peer: string; workload: string; reason: string };
     const skip = (peer: string, workload: string) => report.environment.skipped.find((s: Skip) => s.peer === peer && s.workload === workload)?.reason;
-    for (const w of ['W4', 'W5']) expect(skip('simdnet-wasm-simd', w)).toMatch(/cannot train convolutional networks/);
     expect(skip('tfjs-wasm', 'W4')).toMatch(/training fails: .*Conv2DBackpropFilter/);
     const rowOf = (id: string, workload: string) => report.results.find((x: { id: string; workload: string }) => x.id === id && x.workload === workload);
     expect(rowOf('tfjs-wasm', 'W4')).toBeUndefined();
@@ -101,29 +101,44 @@ describe('bench/compare.mjs --quick', () => {
     expect(wasm5.testAccuracy).toBeNull(); // untrained weights: no accuracy claimed
     expect(wasm5.trainedSamples).toBe(0);
     expect(report.environment.peers['tfjs-wasm'].parameters).toBe(34826);
-    const torchReason = skip('torch', 'W4');
-    if (torchReason) expect(torchReason).toMatch(/PyTorch is not installed .*python3-torch/);
-    else {
-      expect(report.environment.peers.torch.parameters).toBe(34826);
-      expect(report.environment.peers.torch.threads).toBe(1);
+    const trained = (id: string) => {
       for (const w of ['W4', 'W5']) {
-        const row = rowOf('torch', w);
-        for (const k of ['epochMsMin', 'epochMsMedian', 'samplesPerSec', 'gflops']) expect(row[k] > 0 && Number.isFinite(row[k]), `${w} ${k}`).toBe(true);
+        const row = rowOf(id, w);
+        expect(row, `${id} ${w}`).toBeDefined();
+        for (const k of ['epochMsMin', 'epochMsMedian', 'samplesPerSec', 'gflops']) expect(row[k] > 0 && Number.isFinite(row[k]), `${id} ${w} ${k}`).toBe(true);
         expect(row.testAccuracy).toBeGreaterThanOrEqual(0);
         // warm-up (+ the estimate unless the warm-up outlasted the budget), then three runs of one batch
         expect([128 * 4, 128 * 5]).toContain(row.trainedSamples);
         expect(row.testImages).toBe(200);
       }
+      expect(report.environment.peers[id].parameters).toBe(34826);
+    };
+    for (const id of ['simdnet-wasm-simd', 'simdnet-wasm-simd-2t']) {
+      trained(id);
+      expect(skip(id, 'W4')).toBeUndefined();
     }
-    expect(report.targets.map((t: { target: string }) => t.target.slice(0, 2))).toEqual(['W4', 'W4', 'W5', 'W5']);
-    for (const t of report.targets) {
-      expect(t.pass).toBeNull();
-      expect(t.notMeasured).toMatch(/simdnet-wasm-simd: simdnet cannot train/);
+    expect(report.environment.threadsOf['simdnet-wasm-simd-2t']).toBe(2);
+    const torchReason = skip('torch', 'W4');
+    if (torchReason) expect(torchReason).toMatch(/PyTorch is not installed .*python3-torch/);
+    else {
+      expect(report.environment.peers.torch.threads).toBe(1);
+      trained('torch');
     }
+    type Target = { target: string; timeRatio: number | null; pass: boolean | null };
+    expect(report.targets.map((t: Target) => t.target)).toEqual([
+      'W4 epoch, wasm-simd / pytorch', 'W4 epoch, wasm-simd / jax-js', 'W4 epoch, wasm-simd 2 threads / 1 thread', 'W4 epoch, TS fallback / tfjs-cpu',
+      'W5 samples/s, wasm-simd >= 1.5 x tfjs-wasm', 'W5 samples/s, wasm-simd >= 1.0 x pytorch',
+    ]);
+    // measured where both sides ran (jax-js, tfjs-cpu and ts were not asked for)
+    const measured = report.targets.filter((t: Target) => t.timeRatio !== null).map((t: Target) => t.target);
+    expect(measured).toEqual(['W4 epoch, wasm-simd 2 threads / 1 thread', 'W5 samples/s, wasm-simd >= 1.5 x tfjs-wasm', ...(torchReason ? [] : ['W4 epoch, wasm-simd / pytorch', 'W5 samples/s, wasm-simd >= 1.0 x pytorch'])].sort((a, b) => report.targets.findIndex((t: Target) => t.target === a) - report.targets.findIndex((t: Target) => t.target === b)));
+    for (const t of report.targets) expect(t.pass === null).toBe(t.timeRatio === null);
     const md = readFileSync(join(out, 'compare-quick-W4-W5.md'), 'utf8');
+    expect(md).toMatch(/\| W4 +\| simdnet +\| wasm-simd +\|/);
+    expect(md).toMatch(/\| W5 +\| simdnet +\| wasm-simd-2t +\|/);
     expect(md).toMatch(/\| W5 +\| tfjs +\| wasm +\|/);
     expect(md).toContain("- W4 tfjs-wasm: training fails: Kernel 'Conv2DBackpropFilter' not registered for backend 'wasm'");
-    expect(md).toContain('- W4 simdnet-wasm-simd: simdnet cannot train convolutional networks yet');
+    expect(md).not.toContain('cannot train convolutional networks');
     const added = readFileSync(join(out, 'history.jsonl'), 'utf8').slice(history0.length).trim().split('\n');
     expect(added.length).toBe(1);
     expect(JSON.parse(added[0]).results).toEqual(report.results);
