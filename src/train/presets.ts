@@ -8,8 +8,14 @@ import type { InitName, LossName } from '../nn/model.js';
 import type { OptimizerName } from './train.js';
 import type { ScheduleConfig } from './schedule.js';
 import type { AugmentOptions } from '../nn/augment.js';
+import type { LayerSpec } from '../nn/layer.js';
 
 export interface TrainSettings {
+  /**
+   * the network after the input as a layer list (e.g. a CNN; `simdnet train --layers`), the last
+   * layer giving one output per class; when given, `hidden`, `activation` and `dropout` are not used
+   */
+  layers?: LayerSpec[];
   hidden: number[];
   activation: ActivationName;
   loss: LossName;
