@@ -75,7 +75,8 @@ describe('parseLayers: a bad token is one line naming it, what is wrong and a ri
     ['conv0x3x8', /'conv0x3x8': the kernel height must be an integer from 1 to 4096, got '0'/],
     ['conv3x5000x8', /'conv3x5000x8': the kernel width must be an integer from 1 to 4096, got '5000'/],
     ['conv3x3x8:s0', /'conv3x3x8:s0': the stride \(s<N>\) must be an integer from 1 to 4096, got '0'; e\.g\. conv3x3x32:relu/],
-    ['conv3x3x8:softmax', /'conv3x3x8:softmax': unknown option 'softmax' for a convolution \(it takes s<N> \(stride\), same or valid, sigmoid \| relu \| tanh \| linear\); e\.g\. /],
+    ['conv3x3x8:elu', /'conv3x3x8:elu': unknown option 'elu' for a convolution \(it takes s<N> \(stride\), same or valid, sigmoid \| relu \| tanh \| linear\); e\.g\. /],
+    ['dense10:softmax', /^--layers: layer 1 'dense10:softmax': softmax comes with the loss \(--loss ce, the default\): end the list with a dense layer without an activation; e\.g\. dense10$/],
     ['conv3x3x8:relu:tanh', /'conv3x3x8:relu:tanh': gives the activation twice; e\.g\. /],
     ['conv3x3x8:same:valid', /gives the padding twice/],
     ['conv3x3x8:', /'conv3x3x8:': has an empty option/],
@@ -98,7 +99,8 @@ describe('parseLayers: a bad token is one line naming it, what is wrong and a ri
     ['dense10:s2', /'dense10:s2': unknown option 's2' for a dense layer \(it takes sigmoid \| relu \| tanh \| linear\)/],
     ['relu:2', /'relu:2': an activation layer takes no options; e\.g\. relu$/],
     ['dense10,conv', /^--layers: layer 2 'conv': a convolution is/],
-    ['softmax', /^--layers: layer 1 'softmax': unknown layer \(use conv<KH>x<KW>x<F>, maxpool, avgpool, globalavgpool, flatten, batchnorm, dropout<P>, dense<N>, relu\|sigmoid\|tanh\|linear\); e\.g\. conv3x3x32:relu,maxpool2,flatten,dense10$/],
+    ['softmax', /^--layers: layer 1 'softmax': softmax comes with the loss/],
+    ['elu', /^--layers: layer 1 'elu': unknown layer \(use conv<KH>x<KW>x<F>, maxpool, avgpool, globalavgpool, flatten, batchnorm, dropout<P>, dense<N>, relu\|sigmoid\|tanh\|linear\); e\.g\. conv3x3x32:relu,maxpool2,flatten,dense10$/],
   ];
   for (const [t, re] of bad) {
     it(`'${t}'`, () => {

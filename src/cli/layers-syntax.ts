@@ -62,6 +62,7 @@ function parseToken(token: string, n: number, flag: string): LayerDesc {
   };
   if (token === '') bad('is empty (two commas in a row, or one at either end)', EXAMPLE);
   const [head, ...opts] = token.toLowerCase().split(':');
+  if (head === 'softmax' || opts.includes('softmax')) bad('softmax comes with the loss (--loss ce, the default): end the list with a dense layer without an activation', 'dense10');
   const seen = new Set<string>();
   /** the options of a token, each once: `take(test)` returns the option that passes test, if any */
   const take = (kind: string, example: string, allowed: Record<string, (o: string) => boolean>): Record<string, string | undefined> => {

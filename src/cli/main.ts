@@ -17,7 +17,9 @@ import { CheckpointTrail, shellQuote } from './run-files.js';
 import { fallbackNote, writeOrFallback, type Written } from '../io/files.js';
 import { checkClasses, findDataFiles, loadMnist } from '../io/mnist.js';
 import { ACTIVATIONS, INITS, LOSSES, Model, type Evaluation, type InitName, type LossName } from '../train/model.js';
-import { outputSize } from '../nn/layers.js';
+import { checkLayer, outputSize } from '../nn/layers.js';
+import { formatLayers, parseLayers } from './layers-syntax.js';
+import { networkConfig, networkText, reportSettings } from './network.js';
 import { AUGMENTED_PRESETS, DEFAULTS, PRESETS, type TrainSettings } from '../train/presets.js';
 import { AUGMENT_DEFAULTS, resolveAugment } from '../nn/augment.js';
 import { DivergenceError, InterruptedError, OPTIMIZERS, checkLearningRate, type EpochLogs, type OptimizerName } from '../train/train.js';
@@ -30,8 +32,8 @@ import { EXPORT_FORMATS, exportModelFile, importTfjsModel, type ExportFormat } f
 const HELP = `simdnet: train neural networks on WebAssembly SIMD
 
 Usage:
-  simdnet train [options]            train an MLP on MNIST (or any IDX data) and report test accuracy
-  simdnet eval --model FILE [--data DIR] [--backend B] [--threads N] [--json]
+  simdnet train [options]            train an MLP or a CNN on MNIST (or any IDX data) and report test accuracy
+  simdnet eval --model FILE [--data DIR] [--backend B] [--threads N] [--batch-size N] [--json]
   simdnet export --format tfjs|onnx --model FILE --out PATH
                                      convert a model file for TensorFlow.js (PATH: a folder, given
                                      model.json + weights.bin) or ONNX (PATH: a .onnx file, or a folder
@@ -43,9 +45,19 @@ Usage:
 
 Train options (explicit flags override the preset's values; the defaults are the article preset's):
   --preset NAME        ${Object.keys(PRESETS).join(', ')}; with --augment also ${Object.keys(AUGMENTED_PRESETS).join(', ')} (default none)
-  --hidden LIST        hidden layer sizes, comma-separated (default ${DEFAULTS.hidden.join(',')}); input and
+  --layers LIST        the network after the input as a layer list instead of an MLP, e.g.
+                       conv3x3x32:relu,maxpool2,conv3x3x64:relu,maxpool2,flatten,dropout0.5,dense10
+                       (the last layer gives one output per class); tokens, options after colons:
+                         conv<KH>x<KW>x<F>[:s<N>][:same|valid][:ACT]   convolution, F filters, stride N
+                         maxpool[<K>][:s<N>][:same|valid]              max-pooling, K x K (default 2)
+                         avgpool[<K>][:s<N>][:same|valid]              average-pooling
+                         globalavgpool | flatten                       mean per channel | image as a vector
+                         batchnorm[:m<X>][:e<X>]                       momentum (0.99), epsilon (0.001)
+                         dropout<P> | dense<N>[:ACT] | ACT             ACT: relu | sigmoid | tanh | linear
+                       not with --hidden, --activation or --dropout
+  --hidden LIST        MLP hidden layer sizes, comma-separated (default ${DEFAULTS.hidden.join(',')}); input and
                        output sizes come from the data
-  --activation A       ${ACTIVATIONS.filter((a) => a !== 'linear').join(' | ')} (default ${DEFAULTS.activation})
+  --activation A       MLP hidden activation: ${ACTIVATIONS.filter((a) => a !== 'linear').join(' | ')} (default ${DEFAULTS.activation})
   --loss L             ce (softmax + cross-entropy) | mse (sigmoid + squared error) (default ${DEFAULTS.loss})
   --init I             ${INITS.join(' | ')} (default ${DEFAULTS.init})
   --optimizer O        ${OPTIMIZERS.join(' | ')} (default ${DEFAULTS.optimizer})
@@ -56,7 +68,7 @@ Train options (explicit flags override the preset's values; the defaults are the
   --warmup N           linear warm-up epochs before the schedule (default 0)
   --validation-split F hold out fraction F of the training set (seeded, same every run) as validation;
                        0 turns a preset's hold-out off (default 0)
-  --dropout P          inverted dropout after each hidden layer while training, P in [0, 1) (default 0)
+  --dropout P          MLP: inverted dropout after each hidden layer while training, P in [0, 1) (default 0)
   --augment            augment the training batches on the fly (default off): random shift, rotation,
                        scale and elastic distortion per image (seeded; never the validation or test data)
   --augment-shift PX   maximum shift in pixels (default ${AUGMENT_DEFAULTS.shift})
@@ -140,6 +152,17 @@ export function resolveTrainSettings(v: Record<string, string | boolean | undefi
       if (x !== undefined) a[k] = x;
     }
     s.augment = resolveAugment(a)!;
+  }
+  // the network: a layer list (--layers, or a preset's) or the MLP flags, never both
+  const mlpFlags = ['hidden', 'activation', 'dropout'].filter((f) => str(f) !== undefined);
+  if (str('layers') !== undefined) {
+    if (mlpFlags.length) throw new UsageError(`--layers and --${mlpFlags[0]} do not combine: --layers lists the whole network; give hidden layers as dense<N>:ACT, activations and dropout<P> in the list (e.g. --layers dense128:relu,dropout0.3,dense10)`);
+    s.layers = parseLayers(str('layers')!);
+  } else if (s.layers) {
+    // a preset's list may leave fields out (LayerSpec): complete it as the library would
+    const list = s.layers.map((l, i) => checkLayer(l, `--preset ${v.preset}: layer ${i + 1}`));
+    if (mlpFlags.length) throw new UsageError(`--${mlpFlags[0]} describes an MLP, but ${v.preset !== undefined ? `--preset ${v.preset}` : 'the run'} trains the layer list ${formatLayers(list)}: change its network with --layers LIST instead`);
+    s.layers = list;
   }
   const dr = num('dropout', str('dropout'));
   if (dr !== undefined && !(dr >= 0 && dr < 1)) throw new UsageError(`--dropout must be in [0, 1), got '${str('dropout')}'`);
@@ -242,7 +265,7 @@ async function train(argv: string[]): Promise<void> {
     strict: true,
     allowPositionals: false,
     options: {
-      preset: { type: 'string' }, hidden: { type: 'string' }, activation: { type: 'string' }, loss: { type: 'string' },
+      preset: { type: 'string' }, layers: { type: 'string' }, hidden: { type: 'string' }, activation: { type: 'string' }, loss: { type: 'string' },
       init: { type: 'string' }, optimizer: { type: 'string' }, lr: { type: 'string' }, momentum: { type: 'string' },
       'weight-decay': { type: 'string' }, 'batch-size': { type: 'string' }, epochs: { type: 'string' }, seed: { type: 'string' },
       augment: { type: 'boolean' }, 'augment-shift': { type: 'string' }, 'augment-rotate': { type: 'string' }, 'augment-scale': { type: 'string' }, 'augment-elastic': { type: 'string' }, 'augment-sigma': { type: 'string' },
@@ -268,7 +291,7 @@ async function train(argv: string[]): Promise<void> {
   checkLearningRate(s.lr);
   checkWarmup(s.schedule?.warmup ?? 0, s.epochs, s.lr);
   noteTinyLearningRate(s.lr, note);
-  const vs = s.validationSplit, patience = s.earlyStopping, dropout = s.dropout ?? 0;
+  const vs = s.validationSplit, patience = s.earlyStopping, dropout = s.layers ? 0 : s.dropout ?? 0; // a layer list holds its own dropout
   // the class count: --classes, or a resumed run's output width, or the training labels
   const classes = int('classes', v.classes) ?? (resumed ? outputSize(resumed.settings.model) : undefined);
   const data = loadMnist(v.data ?? prior?.data, { classes });
@@ -285,14 +308,13 @@ async function train(argv: string[]): Promise<void> {
   clampBatch(s.batchSize, (split?.train ?? data.train).count, note); // fit() takes the whole set
   const backend = await createBackend({ prefer, threads });
   const backendName = backendLabel(backend);
-  const model = new Model(
-    { layers: [data.features, ...s.hidden, data.classes], activation: s.activation, loss: s.loss, init: s.init, seed: s.seed, imageShape: data.imageShape, dropout },
-    backend,
-  );
+  const from = v.layers !== undefined ? '--layers' : prior ? `the network of ${v.resume}` : `--preset ${v.preset}`;
+  const model = new Model(networkConfig(s, data, from), backend);
+  const network = `${networkText(s, model)}, ${s.loss === 'ce' ? 'softmax + cross-entropy' : 'sigmoid + squared error'}`;
   const json = !!v.json;
   const out = (line: string) => process.stdout.write(line + '\n');
   if (!json) {
-    out(`simdnet: ${model.config.layers.join('-')} ${s.activation}, ${s.loss === 'ce' ? 'softmax + cross-entropy' : 'sigmoid + squared error'}, ${s.optimizer} lr ${s.lr}${s.optimizer.includes('mom') || s.optimizer === 'nesterov' ? ` momentum ${s.momentum}` : ''}, batch ${s.batchSize}, ${s.epochs} epochs, seed ${s.seed}${dropout ? `, dropout ${dropout}` : ''}${s.augment ? `, augment ${JSON.stringify(s.augment)}` : ''}, backend ${backendName}`);
+    out(`simdnet: ${network}, ${s.optimizer} lr ${s.lr}${s.optimizer.includes('mom') || s.optimizer === 'nesterov' ? ` momentum ${s.momentum}` : ''}, batch ${s.batchSize}, ${s.epochs} epochs, seed ${s.seed}${dropout ? `, dropout ${dropout}` : ''}${s.augment ? `, augment ${JSON.stringify(s.augment)}` : ''}, backend ${backendName}`);
     if (resumed) out(`resuming ${v.resume} ${position(resumed)}, with the settings of its run`);
     out(`data: ${split ? `${split.train.count} training (${split.validation.count} held out for validation)` : `${data.train.count} training`} and ${data.test.count} test images of ${data.imageShape.join('x')} from ${data.dir}`);
   }
@@ -383,8 +405,8 @@ async function train(argv: string[]): Promise<void> {
       const wrong = findMisclassified(model, data.test, 60);
       const html = renderReport({
         command: ['simdnet', 'train', ...argv].map(shellQuote).join(' '),
-        network: `${model.config.layers.join('-')} ${s.activation}, ${s.loss === 'ce' ? 'softmax + cross-entropy' : 'sigmoid + squared error'}`,
-        settings: { preset: v.preset, layers: model.config.layers.join('-'), ...s, hidden: s.hidden.join(','), schedule: s.schedule ?? { type: 'constant' }, epochsRun: history.epochs.length },
+        network,
+        settings: reportSettings(v.preset as string | undefined, s, model.config, history.epochs.length),
         data: { dir: data.dir, train: (split ? split.train : data.train).count, validation: split?.validation.count, test: data.test.count, imageShape: data.imageShape },
         epochs: history.epochs,
         bestEpoch: history.bestEpoch,

