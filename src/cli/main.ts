@@ -26,7 +26,7 @@ import { DivergenceError, InterruptedError, OPTIMIZERS, checkLearningRate, type 
 import { progressReporter, sparkline } from '../report/report.js';
 import { checkCheckpointTarget, checkSameData, interruptedPath, position, resumeRun, runRecord } from './resume-settings.js';
 import { INT_RANGES, capThreads, clampBatch, int, note, noteTinyLearningRate, num } from './numbers.js';
-import { findMisclassified, renderReport } from '../report/html-report.js';
+import { findMisclassified, firstConvFilters, renderReport } from '../report/html-report.js';
 import { EXPORT_FORMATS, exportModelFile, importTfjsModel, type ExportFormat } from '../interop/interop-io.js';
 
 const HELP = `simdnet: train neural networks on WebAssembly SIMD
@@ -417,6 +417,7 @@ async function train(argv: string[]): Promise<void> {
         env: { simdnet: version(), node: process.version, backend: backend.name, threads, cpu: cpus()[0]?.model?.trim() || 'unknown', cpus: cpus().length, platform: `${platform()} ${release()} ${arch()}`, date: new Date().toISOString() },
         timings: { totalMs, epochMsMedian, evalMs },
         savedTo,
+        filters: firstConvFilters(model),
       });
       reportWritten = writeOrFallback(v.report, (p) => writeFileAtomic(p, new TextEncoder().encode(html)));
     } catch (e) {

@@ -33,6 +33,61 @@ export interface ReportInput {
   env: { simdnet: string; node: string; backend: string; threads?: number; cpu: string; cpus: number; platform: string; date: string };
   timings: { totalMs: number; epochMsMedian: number; evalMs: number };
   savedTo?: string;
+  /** a CNN's first convolution, drawn as small images (absent for networks without one) */
+  filters?: ConvFilters;
+}
+
+/** the weights of a convolution: HWIO (KH, KW, C, F), as Conv2D holds them */
+export interface ConvFilters {
+  /** the layer's 1-based position in the list */
+  layer: number;
+  kernel: [number, number];
+  channels: number;
+  filters: number;
+  W: Float32Array;
+}
+
+/** the first convolution of a model's layer list, with a copy of its weights; undefined when there is none */
+export function firstConvFilters(model: Model): ConvFilters | undefined {
+  const i = model.config.model.layers.findIndex((d) => d.type === 'conv2d');
+  if (i < 0) return undefined;
+  const [KH, KW, C, F] = model.layers[i].params.find((t) => t.name === 'W')!.shape;
+  return { layer: i + 1, kernel: [KH, KW], channels: C, filters: F, W: model.getLayerTensors()[`layers.${i}.W`] };
+}
+
+/** at most this many filters are drawn */
+export const MAX_FILTERS_SHOWN = 128;
+
+/**
+ * each filter as a KH x KW grayscale image (the mean over its input channels when there are several):
+ * mid-gray is 0, white the largest positive weight of all the filters shown, black minus that (one
+ * scale for all, so the filters compare)
+ */
+export function filterImages(f: ConvFilters): Uint8Array[] {
+  const [KH, KW] = f.kernel, C = f.channels, F = f.filters, n = Math.min(F, MAX_FILTERS_SHOWN);
+  const means = Array.from({ length: n }, (_, k) => {
+    const px = new Float64Array(KH * KW);
+    for (let t = 0; t < KH * KW; t++) {
+      let sum = 0;
+      for (let c = 0; c < C; c++) sum += f.W[(t * C + c) * F + k];
+      px[t] = sum / C;
+    }
+    return px;
+  });
+  let max = 0;
+  for (const px of means) for (const v of px) max = Math.max(max, Math.abs(v));
+  return means.map((px) => Uint8Array.from(px, (v) => (max > 0 ? Math.round(127.5 + (127.5 * v) / max) : 128)));
+}
+
+function filterGrid(f: ConvFilters): string {
+  const [KH, KW] = f.kernel;
+  const zoom = Math.max(2, Math.round(48 / Math.max(KH, KW)));
+  const imgs = filterImages(f).map((px, k) => `<img src="${pngDataUrl(encodeGrayPng(px, KW, KH))}" width="${KW * zoom}" height="${KH * zoom}" alt="filter ${k + 1}" title="filter ${k + 1}" style="image-rendering:pixelated;border:1px solid #ddd;margin:2px">`);
+  const shown = imgs.length < f.filters ? `the first ${imgs.length} of its ${f.filters} filters` : `its ${f.filters} filters`;
+  return `<h2>First convolution's filters</h2>
+<p class="muted">Layer ${f.layer}, ${KH}x${KW} over ${f.channels} input channel${f.channels > 1 ? 's (each image is the mean over them)' : ''}: ${shown}, one scale for all: mid-gray 0, white the largest positive weight, black its negative.</p>
+<div class="filters">${imgs.join('')}</div>
+`;
 }
 
 /** the test samples the model gets wrong, most confident first (at most `max`) */
@@ -217,7 +272,7 @@ export function renderReport(r: ReportInput): string {
 <p class="muted">Rows: true class; columns: predicted class. Diagonal shaded by the row's accuracy (blue), errors by their count relative to the largest error cell (red).</p>
 ${confusionHeatmap(r.test)}
 
-<h2>Misclassified test digits</h2>
+${r.filters ? filterGrid(r.filters) : ''}<h2>Misclassified test digits</h2>
 ${digitGrid(r.misclassified, r.data.imageShape, r.misclassifiedTotal, r.test.count)}
 
 <h2>Per epoch</h2>
