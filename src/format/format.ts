@@ -13,7 +13,7 @@
 import type { ActivationName } from '../core/backend.js';
 import { DataError, SimdnetError } from '../core/errors.js';
 import { ACTIVATIONS, LOSSES, buildLayers, checkLayer, denseStack, describeNetwork, shorthandLayers, type LayerDesc, type LossName, type ModelDescription } from '../nn/layers.js';
-import { largestWeight, overflowWitness } from '../nn/finite-outputs.js';
+import { largestWeight, overflowMessage, overflowWitness } from '../nn/finite-outputs.js';
 
 export const MAGIC = [0x53, 0x49, 0x4d, 0x44, 0x4e, 0x45, 0x54, 0x00]; // "SIMDNET\0"
 /** version 2: the model as a layer list (header `model`); version 1: widths and activations (read, never written) */
@@ -287,7 +287,7 @@ export function modelFromDecoded(header: FileHeader, tensors: Map<string, Float3
   // finite outputs on every real input (src/nn/finite-outputs.ts takes a stack of dense layers)
   const stack = denseStack(description);
   const witness = stack && overflowWitness({ layers: stack.layers, activations: stack.activations, inputScale: h.inputScale, weights });
-  if (witness) throw new DataError(file, `the model's outputs overflow float32 (Inf/NaN) on ${witness} (largest weight ${largestWeight(weights).toExponential(2)}): it cannot predict; use a model whose outputs are finite (a diverged run saves its last weights that are)`);
+  if (witness) throw new DataError(file, overflowMessage(witness, largestWeight(weights)));
   return {
     config: { layers: description.layers, inputShape: description.input, loss: description.loss, inputScale: h.inputScale },
     description,

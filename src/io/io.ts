@@ -2,7 +2,9 @@
 import { closeSync, fsyncSync, openSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname, basename, join, resolve } from 'node:path';
 import type { Backend, BackendPreference } from '../core/backend.js';
-import { SimdnetError, UsageError } from '../core/errors.js';
+import { DataError, SimdnetError, UsageError } from '../core/errors.js';
+import { largestWeight, overflowMessage, predictWitness } from '../nn/finite-outputs.js';
+import { denseStack } from '../nn/layers.js';
 import { decodeModel, encodeModel, type SavedModel } from '../format/format.js';
 import { Model } from '../train/model.js';
 import { readRegularFile, removeStaleTemps } from './files.js';
@@ -111,5 +113,13 @@ export async function loadModel(path: string, options: { backend?: Backend | Bac
   const saved = readModelFile(path);
   const model = await Model.create(saved.config, options);
   model.setLayerTensors(saved.tensors);
+  // a dense stack's outputs were checked by decodeModel; any other network (a CNN) is run on witness images
+  if (!denseStack(saved.description)) {
+    const witness = predictWitness((x, n) => model.predict(x, n), model.inputs);
+    if (witness) {
+      model.dispose();
+      throw new DataError(path, overflowMessage(witness, largestWeight(Object.entries(saved.tensors).filter(([k]) => !/\.(mean|variance)$/.test(k)).map(([, W]) => ({ W, b: [] })))));
+    }
+  }
   return { model, meta: saved.meta };
 }

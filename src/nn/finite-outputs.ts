@@ -94,17 +94,46 @@ export function overflowWitness(m: WeightsOnly): string | null {
   const { ok, unit } = boundsFinite(m);
   if (ok) return null;
   const n = m.layers[0], O = m.layers[1], W0 = m.weights[0].W;
+  const [blank, full, ...random] = witnessImages(n);
   const witnesses: [string, Uint8Array][] = [
-    ['a blank (all-0) image', new Uint8Array(n)],
-    ['an all-255 image', new Uint8Array(n).fill(255)],
+    blank,
+    full,
     [`the image that drives first-layer unit ${unit + 1} up`, Uint8Array.from({ length: n }, (_, i) => (W0[i * O + unit] > 0 ? 255 : 0))],
     [`the image that drives first-layer unit ${unit + 1} down`, Uint8Array.from({ length: n }, (_, i) => (W0[i * O + unit] < 0 ? 255 : 0))],
+    ...random,
   ];
-  const rng = new Rng(0x0f1417e);
-  for (let k = 1; k <= 8; k++) witnesses.push([`random image ${k} (seeded)`, Uint8Array.from({ length: n }, () => rng.int(256))]);
   for (const [name, img] of witnesses) if (!forwardFinite(m, img)) return name;
   return null;
 }
+
+/** images of `n` u8 pixels to try a model on, named for messages: blank, all-255 and 8 seeded random ones */
+export function witnessImages(n: number): [string, Uint8Array][] {
+  const out: [string, Uint8Array][] = [['a blank (all-0) image', new Uint8Array(n)], ['an all-255 image', new Uint8Array(n).fill(255)]];
+  const rng = new Rng(0x0f1417e);
+  for (let k = 1; k <= 8; k++) out.push([`random image ${k} (seeded)`, Uint8Array.from({ length: n }, () => rng.int(256))]);
+  return out;
+}
+
+/**
+ * the check for a network that is not a stack of dense layers (a CNN), whose interval bounds this file
+ * does not compute: the model itself, in evaluation mode, on the witness images (and `extra` ones,
+ * e.g. real training images); null when every output is finite, else the first image's name
+ */
+export function predictWitness(predict: (images: Uint8Array, count: number) => Float32Array, inputs: number, extra: [string, Uint8Array][] = []): string | null {
+  const witnesses = [...witnessImages(inputs), ...extra];
+  const images = new Uint8Array(witnesses.length * inputs);
+  witnesses.forEach(([, img], k) => images.set(img, k * inputs));
+  const out = predict(images, witnesses.length);
+  const per = out.length / witnesses.length;
+  for (let k = 0; k < witnesses.length; k++) {
+    for (let j = k * per; j < (k + 1) * per; j++) if (!Number.isFinite(out[j])) return witnesses[k][0];
+  }
+  return null;
+}
+
+/** the one line for a model whose outputs overflow (`largest`: its largest weight in absolute value) */
+export const overflowMessage = (witness: string, largest: number): string =>
+  `the model's outputs overflow float32 (Inf/NaN) on ${witness} (largest weight ${largest.toExponential(2)}): it cannot predict; use a model whose outputs are finite (a diverged run saves its last weights that are)`;
 
 /** the largest weight or bias in absolute value, for messages */
 export function largestWeight(weights: readonly { W: ArrayLike<number>; b: ArrayLike<number> }[]): number {

@@ -8,7 +8,7 @@ import { OPTIMIZERS, type OptimizerConfig, type OptimizerName } from '../nn/opti
 import { checkResumable, dataFingerprint, type CheckpointSettings, type TrainState } from '../format/checkpoint.js';
 import { imageSize, resolveAugment, type AugmentOptions } from '../nn/augment.js';
 import { EXPLODE_BATCHES, LossWatch, likelyCause } from './divergence.js';
-import { overflowWitness } from '../nn/finite-outputs.js';
+import { overflowWitness, predictWitness } from '../nn/finite-outputs.js';
 
 /**
  * training stopped because the loss, a gradient or an update became NaN/Inf, or the loss exploded
@@ -171,10 +171,14 @@ export function resolveOptimizer(o: FitOptions): { opt: OptimizerConfig; lr: num
 }
 
 
-/** the model's weights as src/nn/finite-outputs.ts checks them */
-/** the model's outputs on real inputs overflow float32 on this image (null: finite); src/nn/finite-outputs.ts checks stacks of dense layers, which every model the CLI builds is */
+/**
+ * the model's outputs on real inputs overflow float32 on this image (null: finite): a stack of dense
+ * layers by src/nn/finite-outputs.ts's bounds, any other network (a CNN) by running it on witness images
+ */
 const overflowOf = (m: Network): string | null =>
-  m.config.activations.length ? overflowWitness({ layers: m.config.layers, activations: m.config.activations, inputScale: m.config.inputScale, weights: m.getWeights() }) : null;
+  m.config.activations.length
+    ? overflowWitness({ layers: m.config.layers, activations: m.config.activations, inputScale: m.config.inputScale, weights: m.getWeights() })
+    : predictWitness((x, n) => m.predict(x, n), m.inputs);
 
 const now = () => (typeof performance !== 'undefined' ? performance.now() : Date.now());
 /**
