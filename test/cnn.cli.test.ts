@@ -3,7 +3,7 @@
  * 500 test images: the first line, --save, eval and predict on the file, --report's filters, bad
  * lists, checkpoints, SIGINT and --resume alone, divergence; the progress bar on a terminal.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
@@ -13,10 +13,10 @@ import { loadModel } from '../src/io/io.js';
 import { loadMnist } from '../src/io/mnist.js';
 import { filterImages } from '../src/report/html-report.js';
 import { tempDir } from './helpers/idx-fixtures.js';
+import { CLI, interrupt } from './helpers/cli-process.js';
 import { writeMnistSlice } from './helpers/mnist-slice.js';
 import { sameBits } from './helpers/bits.js';
 
-const CLI = new URL('../dist/cli/main.js', import.meta.url).pathname;
 const tmp = tempDir('simdnet-cnn-cli-');
 const data = writeMnistSlice(tmp, 'mnist', 2000, 500);
 const small = writeMnistSlice(tmp, 'mnist-small', 500, 200);
@@ -34,24 +34,6 @@ const lastJson = (out: string) => JSON.parse(out.trim().split('\n').pop()!);
 const tensorsOf = (path: string) => decodeModel(readFileSync(path), path).tensors;
 const sameTensors = (a: Record<string, Float32Array>, b: Record<string, Float32Array>) =>
   Object.keys(a).length === Object.keys(b).length && Object.keys(a).every((k) => b[k] !== undefined && sameBits(a[k], b[k]));
-
-/** start training, send `signal` once the first epoch is reported, resolve with the exit code and output */
-function interrupt(args: string[], signal: NodeJS.Signals): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args]);
-    let out = '', err = '', sent = false;
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error('child did not exit')); }, 60_000);
-    child.stdout.on('data', (d) => {
-      out += d;
-      if (!sent && out.includes('"epoch":1,')) {
-        sent = true;
-        child.kill(signal);
-      }
-    });
-    child.stderr.on('data', (d) => (err += d));
-    child.on('exit', (code) => { clearTimeout(timer); resolve({ code, out, err }); });
-  });
-}
 
 describe('simdnet train --layers: a CNN on 2,000 MNIST images', () => {
   it('trains it, names it on the first line, saves a file that eval and predict read with the same test accuracy, and draws its first convolution in the report', async () => {

@@ -7,10 +7,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { decodeModel } from '../src/format/format.js';
 import { decodeCheckpoint } from '../src/format/checkpoint.js';
 import { tempDir } from './helpers/idx-fixtures.js';
+import { CLI, interrupt } from './helpers/cli-process.js';
 import { writeSyntheticDir } from './helpers/synthetic.js';
 import { sameBits as sameFloats } from './helpers/bits.js';
 
-const CLI = new URL('../dist/cli/main.js', import.meta.url).pathname;
 const tmp = tempDir('simdnet-robust-cli-');
 const data = writeSyntheticDir(tmp, 'data', { train: 600, test: 100, shape: [6, 5], classes: 4 });
 afterAll(() => tmp.remove());
@@ -21,24 +21,6 @@ const base = ['train', '--data', data, '--hidden', '16', '--activation', 'relu',
 function run(args: string[]) {
   const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 120_000 });
   return { code: r.status, out: r.stdout, err: r.stderr };
-}
-
-/** start training, send `signal` once the first epoch is reported, resolve with the exit code and output */
-function interrupt(args: string[], signal: NodeJS.Signals, cwd?: string): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd });
-    let out = '', err = '', sent = false;
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error('child did not exit')); }, 60_000);
-    child.stdout.on('data', (d) => {
-      out += d;
-      if (!sent && out.includes('"epoch":1,')) {
-        sent = true;
-        child.kill(signal);
-      }
-    });
-    child.stderr.on('data', (d) => (err += d));
-    child.on('exit', (code) => { clearTimeout(timer); resolve({ code, out, err }); });
-  });
 }
 
 const weightsOf = (path: string) => decodeModel(readFileSync(path), path).weights.flatMap((w) => [w.W, w.b]);

@@ -1,0 +1,22 @@
+/** The built CLI (dist/cli/main.js) in a child process, for tests of its signals and output. */
+import { spawn } from 'node:child_process';
+
+export const CLI = new URL('../../dist/cli/main.js', import.meta.url).pathname;
+
+/** start `simdnet ARGS`, send `signal` once the first epoch is reported (--json), resolve with the exit code and output */
+export function interrupt(args: string[], signal: NodeJS.Signals, cwd?: string): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd });
+    let out = '', err = '', sent = false;
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error('child did not exit')); }, 60_000);
+    child.stdout.on('data', (d) => {
+      out += d;
+      if (!sent && out.includes('"epoch":1,')) {
+        sent = true;
+        child.kill(signal);
+      }
+    });
+    child.stderr.on('data', (d) => (err += d));
+    child.on('exit', (code) => { clearTimeout(timer); resolve({ code, out, err }); });
+  });
+}
