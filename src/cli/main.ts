@@ -160,8 +160,9 @@ export function resolveTrainSettings(v: Record<string, string | boolean | undefi
     s.layers = parseLayers(str('layers')!);
   } else if (s.layers) {
     // a preset's list may leave fields out (LayerSpec): complete it as the library would
-    const list = s.layers.map((l, i) => checkLayer(l, `--preset ${v.preset}: layer ${i + 1}`));
-    if (mlpFlags.length) throw new UsageError(`--${mlpFlags[0]} describes an MLP, but ${v.preset !== undefined ? `--preset ${v.preset}` : 'the run'} trains the layer list ${formatLayers(list)}: change its network with --layers LIST instead`);
+    const from = v.preset !== undefined ? `--preset ${v.preset}` : 'the run';
+    const list = s.layers.map((l, i) => checkLayer(l, `${from}: layer ${i + 1}`));
+    if (mlpFlags.length) throw new UsageError(`--${mlpFlags[0]} describes an MLP, but ${from} trains the layer list ${formatLayers(list)}: change its network with --layers LIST instead`);
     s.layers = list;
   }
   const dr = num('dropout', str('dropout'));
