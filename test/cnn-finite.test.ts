@@ -11,7 +11,7 @@ import { DataError } from '../src/core/errors.js';
 import { encodeModel } from '../src/format/format.js';
 import { loadModel } from '../src/io/io.js';
 import { batchNorm, conv2d, dense, flatten, maxPool2d } from '../src/nn/layers.js';
-import { Model } from '../src/nn/model.js';
+import { Model } from '../src/train/model.js';
 import { DivergenceError } from '../src/train/train.js';
 import { tempDir } from './helpers/idx-fixtures.js';
 import { synthetic } from './helpers/synthetic.js';
