@@ -44,3 +44,32 @@ describe('schedule and backend options given the wrong way', () => {
     expect(() => checkSchedule(null as never)).toThrow(/schedule must be an object/);
   });
 });
+
+describe('a per-batch schedule', () => {
+  it('rates every batch at its fractional epoch: cosine over 2 epochs of 3 batches is the same run as 6 one-batch fit() calls at lr (1 + cos(pi k / 6)) / 2', async () => {
+    const { Model } = await import('../src/train/model.js');
+    const { TsBackend } = await import('../src/backends/ts/index.js');
+    const { synthetic } = await import('./helpers/synthetic.js');
+    const d = synthetic(30, 12, 3, 5);
+    const a = new Model({ layers: [12, 8, 3], seed: 2 }, new TsBackend());
+    const h = await a.fit(d, { epochs: 2, batchSize: 10, optimizer: 'sgd', learningRate: 0.4, shuffle: false, schedule: { type: 'cosine', perBatch: true } });
+    expect(h.epochs.map((e) => e.learningRate)).toEqual([0.4, learningRateAt({ type: 'cosine' }, 0.4, 1, 2)]);
+    const b = new Model({ layers: [12, 8, 3], seed: 2 }, new TsBackend());
+    for (let k = 0; k < 6; k++) {
+      const i = k % 3;
+      const slice = { ...d, images: d.images.subarray(i * 10 * 12, (i + 1) * 10 * 12), labels: d.labels.subarray(i * 10, (i + 1) * 10), count: 10 };
+      await b.fit(slice, { epochs: 1, batchSize: 10, optimizer: 'sgd', learningRate: (0.4 * (1 + Math.cos((Math.PI * k) / 6))) / 2, shuffle: false });
+    }
+    expect(Array.from(a.readParams())).toEqual(Array.from(b.readParams()));
+    // per epoch (the default), the same run differs: the rate is 0.4 for all of epoch 1
+    const c = new Model({ layers: [12, 8, 3], seed: 2 }, new TsBackend());
+    await c.fit(d, { epochs: 2, batchSize: 10, optimizer: 'sgd', learningRate: 0.4, shuffle: false, schedule: { type: 'cosine' } });
+    expect(Array.from(c.readParams())).not.toEqual(Array.from(a.readParams()));
+  });
+  it('is resolved only when true, so checkpoints made before it stay resumable, and refuses a non-boolean', () => {
+    expect(checkSchedule({ type: 'cosine' })).not.toHaveProperty('perBatch');
+    expect(checkSchedule({ type: 'cosine', perBatch: false })).not.toHaveProperty('perBatch');
+    expect(checkSchedule({ type: 'cosine', perBatch: true }).perBatch).toBe(true);
+    expect(() => checkSchedule({ perBatch: 'yes' as never })).toThrow(/^schedule perBatch must be true or false, got "yes"$/);
+  });
+});

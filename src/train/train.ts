@@ -94,7 +94,7 @@ export interface FitOptions {
    * the best epoch (needs validationData; the test data is never looked at)
    */
   earlyStopping?: { patience: number };
-  /** learning-rate schedule, evaluated per epoch (default constant; see schedule.ts) */
+  /** learning-rate schedule, evaluated per epoch, or per batch with perBatch (default constant; see schedule.ts) */
   schedule?: ScheduleConfig;
   /**
    * on-the-fly augmentation of the training batches (never validation/test): true for the
@@ -331,7 +331,8 @@ export async function fit(model: Network, train: DataSet, options: FitOptions = 
 
     while (model.epochsDone < targetEpochs) {
       const epoch = model.epochsDone + 1;
-      const rate = learningRateAt(options.schedule, lr, model.epochsDone, targetEpochs);
+      // a per-batch schedule's rate at the epoch's first batch is this one too
+      const epochRate = learningRateAt(sched, lr, model.epochsDone, targetEpochs);
       cb.onEpochBegin?.(epoch);
       const skip = firstBatch;
       if (skip === 0 && shuffle) model.rng.shuffle(order);
@@ -344,6 +345,7 @@ export async function fit(model: Network, train: DataSet, options: FitOptions = 
       resumeSums = null;
       for (let bi = skip, start = skip * batch; start < N; bi++, start += batch) {
         const B = Math.min(batch, N - start);
+        const rate = sched.perBatch ? learningRateAt(sched, lr, model.epochsDone + bi / batchesPerEpoch, targetEpochs) : epochRate;
         model.loadBatch(s, r, start, B, !!augment);
         model.forward(s, B, true);
         const loss = model.lossForward(s, B);
@@ -375,7 +377,7 @@ export async function fit(model: Network, train: DataSet, options: FitOptions = 
         }
       }
       const epochMs = now() - t0 - paused;
-      if (watch.epochEnd()) throw diverge(watch.describe(lossSum / N, 'more than half of the epoch\'s batches'), epoch, Math.ceil(N / batch), rate, null);
+      if (watch.epochEnd()) throw diverge(watch.describe(lossSum / N, 'more than half of the epoch\'s batches'), epoch, Math.ceil(N / batch), epochRate, null);
       if (watch.streak === 0) good = { params: model.readParams(), buffers: model.readBuffers(), where: `those at the end of epoch ${epoch}` };
       model.epochsDone++;
       const logs: EpochLogs = {
@@ -384,7 +386,7 @@ export async function fit(model: Network, train: DataSet, options: FitOptions = 
         trainAccuracy: correct / N,
         epochMs,
         samplesPerSec: (N / epochMs) * 1000,
-        learningRate: rate,
+        learningRate: epochRate,
         backend: be.name,
       };
       if (options.validationData) {
