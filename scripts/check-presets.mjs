@@ -31,6 +31,8 @@ export const CHECKS = [
   { name: 'fast', min: 0.97, maxEpochs: 2 },
   { name: 'best-mlp', min: 0.985 },
   { name: 'best-mlp --augment', args: ['--preset', 'best-mlp', '--augment'], min: 0.99, maxMinutes: 30 },
+  { name: 'cnn', min: 0.992, maxEpochs: 2, maxMinutes: 2 },
+  { name: 'best-cnn', min: 0.996, maxMinutes: 30 },
 ];
 
 function usage(msg) {

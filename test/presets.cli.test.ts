@@ -85,3 +85,44 @@ describe('the defaults of simdnet train', () => {
     expect(shown('epochs')).toBe(String(a.epochs));
   });
 });
+
+describe('presets cnn and best-cnn', () => {
+  // 28x28 synthetic images: the presets' convolutions and pools chain on them as on MNIST
+  const images = writeSyntheticDir(tmp, 'images', { train: 160, test: 40, shape: [28, 28], classes: 10 });
+
+  const kinds = (l: unknown) => (l as { type: string }[]).map((x) => x.type);
+
+  it('are CNN layer lists with batch norm, Adam and a per-batch cosine schedule; cnn in 2 epochs on every image, best-cnn augmented with a validation split', () => {
+    const cnn = PRESETS.cnn.settings, best = PRESETS['best-cnn'].settings;
+    for (const p of [cnn, best]) {
+      expect(p).toMatchObject({ optimizer: 'adam', loss: 'ce', schedule: { type: 'cosine', perBatch: true } });
+      expect(kinds(p.layers)).toContain('conv2d');
+      expect(kinds(p.layers)).toContain('batchnorm');
+    }
+    expect(cnn.epochs).toBe(2);
+    expect(cnn.validationSplit).toBeUndefined();
+    expect(cnn.augment).toBeUndefined();
+    expect(best.validationSplit).toBe(0.1);
+    expect(best.augment).toBeDefined();
+  });
+
+  for (const name of ['cnn', 'best-cnn']) {
+    it(`--preset ${name} trains its CNN through the CLI (1 epoch on 160 images; the saved model holds the preset's layers)`, () => {
+      const path = join(tmp.dir, `${name}.simdnet`);
+      const r = run(['train', '--preset', name, '--data', images, '--epochs', '1', '--json', '--save', path]);
+      expect(r.err).toBe('');
+      expect(r.code).toBe(0);
+      const lines = r.out.trim().split('\n').map((l) => JSON.parse(l));
+      expect(Number.isFinite(lines[0].loss)).toBe(true);
+      expect(typeof lines[0].valAccuracy).toBe(name === 'best-cnn' ? 'number' : 'undefined');
+      // the CLI resolved the preset to its settings (the saved ones), flags over them (--epochs 1)
+      const p = PRESETS[name].settings;
+      const settings = (decodeModel(readFileSync(path), path).meta as { settings: Record<string, unknown> }).settings;
+      expect(kinds(settings.layers)).toEqual(kinds(p.layers));
+      expect(settings).toMatchObject({ optimizer: p.optimizer, lr: p.lr, batchSize: p.batchSize, epochs: 1, schedule: { type: 'cosine', perBatch: true } });
+      expect(settings.validationSplit).toBe(p.validationSplit);
+      if (p.augment) expect(settings.augment).toEqual(p.augment);
+      else expect(settings.augment).toBeUndefined();
+    });
+  }
+});
