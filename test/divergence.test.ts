@@ -60,7 +60,9 @@ describe('a loss that explodes while finite is divergence (exit 3)', () => {
     const train: DataSet = { images: d.train.images.subarray(0, n * 784), labels: d.train.labels.subarray(0, n), count: n, features: 784 };
     const all: [string, Partial<TrainSettings>][] = [...Object.entries(PRESETS).map(([k, p]): [string, Partial<TrainSettings>] => [k, p.settings]), ['best-mlp --augment', { ...PRESETS['best-mlp'].settings, ...AUGMENTED_PRESETS['best-mlp'].settings }]];
     for (const [name, s] of all) {
-      const m = await Model.create({ layers: [784, ...s.hidden!, 10], activation: s.activation, loss: s.loss, seed: 1, imageShape: [28, 28], dropout: s.dropout ?? 0 }, { backend: 'wasm-simd' });
+      // a preset names an MLP by its hidden widths, or a network (a CNN) by its layer list
+      const net = s.layers ? { layers: s.layers, loss: s.loss, seed: 1, inputShape: [28, 28] } : { layers: [784, ...s.hidden!, 10], activation: s.activation, loss: s.loss, seed: 1, imageShape: [28, 28], dropout: s.dropout ?? 0 };
+      const m = await Model.create(net, { backend: 'wasm-simd' });
       const losses: number[] = [];
       await m.fit(train, { epochs: 1, batchSize: s.batchSize, learningRate: s.lr, optimizer: s.optimizer, momentum: s.momentum, schedule: s.schedule, augment: s.augment, callbacks: { onBatchEnd: (_b, l) => losses.push(l.loss) } });
       const limit = EXPLODE_FACTOR * Math.max(losses[0], Math.log(10));
