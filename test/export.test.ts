@@ -199,9 +199,8 @@ describe('simdnet export: the same predictions in TensorFlow.js and ONNX Runtime
     const m = { ...model.config, weights: model.getWeights() };
     const { modelJson, weightsBin } = toTfjs(m);
     const back = fromTfjs(JSON.parse(JSON.stringify(modelJson)), weightsBin);
-    expect(back.loss).toBe('mse');
-    expect(back.activations).toEqual(['sigmoid', 'linear']);
-    expect(Array.from(back.weights[0].W)).toEqual(Array.from(m.weights[0].W));
+    expect(back.model).toEqual({ input: [784], layers: [{ type: 'dense', units: 8, activation: 'sigmoid' }, { type: 'dense', units: 10, activation: 'linear' }], loss: 'mse' });
+    expect(Array.from(back.tensors[0].W)).toEqual(Array.from(m.weights[0].W));
     expect(Buffer.from(toOnnx(m)).equals(Buffer.from(toOnnx(exportableFromSaved(decodeModel(encodeModel(model.config, model.getWeights()))))))).toBe(true);
   });
 });
@@ -215,11 +214,11 @@ describe('simdnet export/import errors: one line, exit 2, no stack trace', () =>
     saveModel(await Model.create({ layers: [784, 4, 10], seed: 1 }, { backend: 'ts' }), model());
   });
   const unsupported = () => {
-    const dir = tmp.sub('conv');
+    const dir = tmp.sub('lstm');
     writeFileSync(join(dir, 'model.json'), JSON.stringify({
       format: 'layers-model',
       modelTopology: { class_name: 'Sequential', config: { name: 's', layers: [
-        { class_name: 'Conv2D', config: { name: 'conv', filters: 4, kernel_size: [3, 3], batch_input_shape: [null, 28, 28, 1] } },
+        { class_name: 'LSTM', config: { name: 'lstm', units: 4, batch_input_shape: [null, 28, 28] } },
         { class_name: 'Dense', config: { name: 'd', units: 10, activation: 'softmax' } },
       ] } },
       weightsManifest: [{ paths: ['w.bin'], weights: [] }],
@@ -249,7 +248,7 @@ describe('simdnet export/import errors: one line, exit 2, no stack trace', () =>
     ['import: unknown format', () => ['import', '--format', 'onnx', '--model', 'x', '--out', 'y'], /--format: unknown value 'onnx'; use one of tfjs/],
     ['import: missing folder', () => ['import', '--format', 'tfjs', '--model', join(tmp.dir, 'nowhere'), '--out', join(tmp.dir, 'y.simdnet')], /nowhere: not found/],
     ['import: folder without model.json', () => ['import', '--format', 'tfjs', '--model', tmp.sub('empty'), '--out', join(tmp.dir, 'y.simdnet')], /model\.json: TensorFlow\.js model\.json not found/],
-    ['import: unsupported layer', () => ['import', '--format', 'tfjs', '--model', unsupported(), '--out', join(tmp.dir, 'y.simdnet')], /unsupported layer 1: Conv2D; simdnet imports Dense layers only/],
+    ['import: unsupported layer', () => ['import', '--format', 'tfjs', '--model', unsupported(), '--out', join(tmp.dir, 'y.simdnet')], /unsupported layer 1: LSTM; simdnet imports InputLayer, Conv2D, MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, Flatten, BatchNormalization, Dense, Dropout, Activation \(channels_last\)$/m],
     ['import: unsupported activation', () => ['import', '--format', 'tfjs', '--model', badActivation(), '--out', join(tmp.dir, 'y.simdnet')], /layer a: unsupported activation 'elu'/],
   ];
   it.each(cases)('%s', (_name, args, message) => {

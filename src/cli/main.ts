@@ -28,6 +28,7 @@ import { checkCheckpointTarget, checkSameData, interruptedPath, position, resume
 import { INT_RANGES, capThreads, clampBatch, int, note, noteTinyLearningRate, num } from './numbers.js';
 import { findMisclassified, firstConvFilters, renderReport } from '../report/html-report.js';
 import { EXPORT_FORMATS, exportModelFile, importTfjsModel, type ExportFormat } from '../interop/interop-io.js';
+import { describeNet } from '../interop/interop.js';
 
 const HELP = `simdnet: train neural networks on WebAssembly SIMD
 
@@ -561,7 +562,7 @@ function importCommand(argv: string[]): void {
   if (!v.model) throw new UsageError('import needs --model DIR (the folder holding a TensorFlow.js model.json, or the file)');
   if (!v.out) throw new UsageError('import needs --out FILE (the simdnet model file to write)');
   const m = importTfjsModel(v.model, v.out);
-  process.stdout.write(`wrote ${v.out}: ${m.layers.join('-')} ${m.activations.slice(0, -1).join(',') || 'no hidden layers'}, loss ${m.loss}\n`);
+  process.stdout.write(`wrote ${v.out}: ${describeNet(m)}\n`);
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -3,19 +3,18 @@ import { mkdirSync, statSync } from 'node:fs';
 import { dirname, extname, join, resolve, sep } from 'node:path';
 import { DataError, SimdnetError } from '../core/errors.js';
 import { encodeModel, type SavedModel } from '../format/format.js';
-import { fromTfjs, toOnnx, toTfjs, type ExportableModel } from './interop.js';
+import { denseStackOf, describeNet, fromTfjs, toOnnx, toTfjs, type ExportableNet } from './interop.js';
 import { checkDistinct, checkWritable, readFileChecked, readModelFile, writeFileAtomic } from '../io/io.js';
 import { FallbackError, fallbackNote, fsReason, readError, writeOrFallback } from '../io/files.js';
-import { denseStack } from '../nn/layers.js';
 
 export const EXPORT_FORMATS = ['tfjs', 'onnx'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 /** a decoded model file as an export's input */
-export function exportableFromSaved(saved: SavedModel): ExportableModel {
-  const stack = denseStack(saved.description);
-  if (!stack) throw new SimdnetError('cannot export: the tfjs and ONNX exports take a stack of dense layers (each with an activation, or followed by one, and dropout); this model has other layers');
-  return { layers: stack.layers, activations: stack.activations, loss: saved.description.loss, inputScale: saved.config.inputScale, weights: saved.weights };
+export function exportableFromSaved(saved: SavedModel): ExportableNet {
+  let k = 0;
+  const tensors = saved.description.layers.map((d): Record<string, Float32Array> => (d.type === 'dense' ? { ...saved.weights[k++] } : {}));
+  return { model: saved.description, inputScale: saved.config.inputScale, tensors };
 }
 
 /**
@@ -74,12 +73,12 @@ export function exportModelFile(modelFile: string, format: ExportFormat, out: st
 }
 
 /** read a TensorFlow.js layers model: `path` is its folder (holding model.json) or the model.json itself */
-export function readTfjsModel(path: string): ExportableModel {
+export function readTfjsModel(path: string): ExportableNet {
   return readTfjs(path).model;
 }
 
 /** the model and the files it was read from (model.json, then the weight files) */
-function readTfjs(path: string): { model: ExportableModel; files: string[] } {
+function readTfjs(path: string): { model: ExportableNet; files: string[] } {
   let jsonPath = path;
   try {
     if (statSync(path).isDirectory()) jsonPath = join(path, 'model.json');
@@ -113,12 +112,14 @@ function readTfjs(path: string): { model: ExportableModel; files: string[] } {
   return { model: fromTfjs(json, all, jsonPath), files };
 }
 
-/** convert a TensorFlow.js dense Sequential model into a simdnet model file */
-export function importTfjsModel(path: string, out: string): ExportableModel {
+/** convert a TensorFlow.js Sequential model into a simdnet model file */
+export function importTfjsModel(path: string, out: string): ExportableNet {
   const { model: m, files } = readTfjs(path);
   checkDistinct(out, '--out', files.map((f, i): [string, string] => [i ? `a weights file of the model being imported (${f})` : 'the model.json being imported', f]));
   checkWritable(out, '--out', 'model.simdnet', 'nothing was written');
-  const bytes = encodeModel({ ...m, imageShape: [m.layers[0]] }, m.weights, { importedFrom: path, format: 'tfjs' });
+  const stack = denseStackOf(m);
+  if (!stack) throw new DataError(path, `the model (${describeNet(m)}) has layers this version's model files do not hold`);
+  const bytes = encodeModel({ ...stack, imageShape: [stack.layers[0]] }, stack.weights, { importedFrom: path, format: 'tfjs' });
   writeOutput(out, 'the model', (p) => writeFileAtomic(p, bytes));
   return m;
 }
