@@ -194,3 +194,145 @@ describe('CNN export: TensorFlow.js and ONNX Runtime give simdnet\'s outputs', (
     expect(argmax(again, n)).toEqual(classes);
   });
 });
+
+/** a model's artifacts as tfjs saves them: the topology JSON and the weight bytes */
+async function saved(m: tf.LayersModel): Promise<{ json: unknown; bin: Uint8Array }> {
+  let out: { json: unknown; bin: Uint8Array } | undefined;
+  await m.save(tf.io.withSaveHandler(async (art) => {
+    out = { json: JSON.parse(JSON.stringify({ format: art.format, modelTopology: art.modelTopology, weightsManifest: [{ paths: ['w.bin'], weights: art.weightSpecs }] })), bin: new Uint8Array(art.weightData as ArrayBuffer) };
+    return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+  }));
+  return out!;
+}
+
+/** batch-norm layers given running statistics far from (0, 1), and gamma/beta off their init */
+function perturbBatchNorms(m: tf.LayersModel, seed: number): void {
+  const rng = new Rng(seed);
+  for (const layer of m.layers) {
+    if (layer.getClassName() !== 'BatchNormalization') continue;
+    layer.setWeights(layer.getWeights().map((w) => {
+      const n = w.size, name = w.name;
+      const v = Float32Array.from({ length: n }, () => (/variance/.test(name) ? 0.3 + 2 * rng.float() : /gamma/.test(name) ? 0.5 + rng.float() : rng.float() - 0.4));
+      return tf.tensor(v, w.shape);
+    }));
+  }
+}
+
+describe('tfjs import: models built in TensorFlow.js predict the same in simdnet', () => {
+  it('MNIST: Conv2D 2x3 stride 2 same relu, BatchNormalization, MaxPooling2D same, AveragePooling2D 3 stride 1 same, Conv2D tanh, Flatten, Dropout, Dense without bias + Activation relu, BatchNormalization, Dense softmax', async () => {
+    const m = tf.sequential();
+    m.add(tf.layers.conv2d({ inputShape: [28, 28, 1], filters: 4, kernelSize: [2, 3], strides: 2, padding: 'same', activation: 'relu' }));
+    m.add(tf.layers.batchNormalization({ momentum: 0.9, epsilon: 0.01 }));
+    m.add(tf.layers.maxPooling2d({ poolSize: 2, strides: 2, padding: 'same' }));
+    m.add(tf.layers.averagePooling2d({ poolSize: 3, strides: 1, padding: 'same' }));
+    m.add(tf.layers.conv2d({ filters: 6, kernelSize: 3, activation: 'tanh' }));
+    m.add(tf.layers.flatten());
+    m.add(tf.layers.dropout({ rate: 0.25 }));
+    m.add(tf.layers.dense({ units: 12, useBias: false }));
+    m.add(tf.layers.activation({ activation: 'relu' }));
+    m.add(tf.layers.batchNormalization({}));
+    m.add(tf.layers.dense({ units: 10, activation: 'softmax' }));
+    perturbBatchNorms(m, 3);
+    const x = tf.tensor(unitPixels(mnist.images), [N, 28, 28, 1]);
+    const theirs = (await (m.predict(x) as tf.Tensor).data()) as Float32Array;
+    const { json, bin } = await saved(m);
+    const net = fromTfjs(json, bin, 'built/model.json');
+    expect(net.model.input).toEqual([28, 28]);
+    expect(net.model.loss).toBe('ce');
+    expect(describeNet(net)).toBe('input 28x28: conv 2x3x4 stride 2 same relu, batchnorm, maxpool 2 same, avgpool 3 stride 1 same, conv 3x3x6 tanh, flatten, dropout 0.25, dense 12, relu, batchnorm, dense 10, loss ce');
+    expect(net.model.layers[1]).toEqual({ type: 'batchnorm', momentum: 0.9, epsilon: 0.01 });
+    const ours = referencePredict(net, mnist.images, N);
+    const diff = maxAbsDiff(ours, theirs);
+    console.log(`tfjs-built CNN imported: max |simdnet - tfjs| ${diff.toExponential(2)} over ${N} MNIST test images`);
+    expect(diff).toBeLessThanOrEqual(1e-5);
+    expect(argmax(ours, N)).toEqual(argmax(theirs, N));
+    tf.dispose([x, m]);
+  });
+
+  it('3 channels: GlobalAveragePooling2D, BatchNormalization without center and scale, sigmoid output (-> mse)', async () => {
+    const m = tf.sequential();
+    m.add(tf.layers.conv2d({ inputShape: [9, 7, 3], filters: 5, kernelSize: 3, padding: 'same' }));
+    m.add(tf.layers.batchNormalization({ center: false, scale: false }));
+    m.add(tf.layers.activation({ activation: 'sigmoid' }));
+    m.add(tf.layers.globalAveragePooling2d({}));
+    m.add(tf.layers.dense({ units: 3, activation: 'sigmoid' }));
+    perturbBatchNorms(m, 4);
+    const rng = new Rng(9), n = 16, u8 = Uint8Array.from({ length: n * 9 * 7 * 3 }, () => Math.floor(rng.float() * 256));
+    const x = tf.tensor(unitPixels(u8), [n, 9, 7, 3]);
+    const theirs = (await (m.predict(x) as tf.Tensor).data()) as Float32Array;
+    const { json, bin } = await saved(m);
+    const net = fromTfjs(json, bin);
+    expect(net.model.input).toEqual([9, 7, 3]);
+    expect(net.model.loss).toBe('mse');
+    expect(Array.from(net.tensors[1].gamma)).toEqual([1, 1, 1, 1, 1]);
+    expect(Array.from(net.tensors[1].beta)).toEqual([0, 0, 0, 0, 0]);
+    expect(maxAbsDiff(referencePredict(net, u8, n), theirs)).toBeLessThanOrEqual(1e-5);
+    tf.dispose([x, m]);
+  });
+});
+
+describe('tfjs import: what simdnet cannot run is one line naming the layer', () => {
+  const model = (layers: { class_name: string; config: Record<string, unknown> }[]) => ({ format: 'layers-model', modelTopology: { class_name: 'Sequential', config: { name: 's', layers } }, weightsManifest: [{ paths: ['w.bin'], weights: [] }] });
+  const input = { batch_input_shape: [null, 8, 8, 1] };
+  const cases: [string, { class_name: string; config: Record<string, unknown> }[], RegExp][] = [
+    ['channels_first', [{ class_name: 'Conv2D', config: { name: 'c', filters: 2, kernel_size: [3, 3], data_format: 'channels_first', ...input } }], /^m\.json: layer 1 \(Conv2D c\): data_format channels_first; simdnet imports channels_last \(NHWC\) models only$/],
+    ['dilation', [{ class_name: 'Conv2D', config: { name: 'c', filters: 2, kernel_size: 3, dilation_rate: [2, 2], ...input } }], /^m\.json: layer 1 \(Conv2D c\): dilation_rate \[2,2\]; simdnet convolutions are not dilated$/],
+    ['two strides', [{ class_name: 'Conv2D', config: { name: 'c', filters: 2, kernel_size: 3, strides: [1, 2], ...input } }], /^m\.json: layer 1 \(Conv2D c\): strides \[1,2\]; simdnet takes one stride for both axes$/],
+    ['a non-square pool', [{ class_name: 'MaxPooling2D', config: { name: 'p', pool_size: [2, 3], ...input } }], /^m\.json: layer 1 \(MaxPooling2D p\): pool_size \[2,3\]; simdnet pools square windows$/],
+    ['a Dense on an image', [{ class_name: 'Dense', config: { name: 'd', units: 3, ...input } }], /^m\.json: layer 1 \(Dense d\): its input is 8x8x1: a Keras Dense acts on the last axis only, simdnet's dense reads its input flattened; add a Flatten before it$/],
+    ['a conv on a vector', [{ class_name: 'Conv2D', config: { name: 'c', filters: 2, kernel_size: 3, batch_input_shape: [null, 64] } }], /^m\.json: layer 1 \(Conv2D c\): takes an image \(H x W x C\) but its input is 64$/],
+    ['batch norm on another axis', [{ class_name: 'BatchNormalization', config: { name: 'b', axis: 1, ...input } }], /^m\.json: layer 1 \(BatchNormalization b\): axis 1; simdnet normalises the last axis \(channels_last\)$/],
+    ['keepdims', [{ class_name: 'GlobalAveragePooling2D', config: { name: 'g', keepdims: true, ...input } }], /^m\.json: layer 1 \(GlobalAveragePooling2D g\): keepdims is not supported$/],
+    ['a Conv3D', [{ class_name: 'Conv3D', config: { name: 'c', ...input } }], /^m\.json: unsupported layer 1: Conv3D; simdnet imports InputLayer, Conv2D, MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, Flatten, BatchNormalization, Dense, Dropout, Activation \(channels_last\)$/],
+  ];
+  it.each(cases)('%s', (_name, layers, message) => {
+    expect(() => fromTfjs(model(layers), new Uint8Array(0), 'm.json')).toThrow(message);
+  });
+
+  it('an image output, a hidden softmax, an elu: one line each', async () => {
+    const build = (add: (m: tf.Sequential) => void) => {
+      const m = tf.sequential();
+      add(m);
+      return m;
+    };
+    const imageOut = build((m) => m.add(tf.layers.conv2d({ inputShape: [6, 6, 1], filters: 3, kernelSize: 3, activation: 'softmax' })));
+    const hidden = build((m) => {
+      m.add(tf.layers.conv2d({ inputShape: [6, 6, 1], filters: 3, kernelSize: 3, activation: 'softmax' }));
+      m.add(tf.layers.flatten());
+      m.add(tf.layers.dense({ units: 2, activation: 'softmax' }));
+    });
+    const elu = build((m) => {
+      m.add(tf.layers.conv2d({ inputShape: [6, 6, 1], filters: 3, kernelSize: 3, activation: 'elu', name: 'conv_elu' }));
+      m.add(tf.layers.globalAveragePooling2d({}));
+      m.add(tf.layers.dense({ units: 2, activation: 'softmax' }));
+    });
+    for (const [m, re] of [
+      [imageOut, /^m\.json: the output is 4x4x3; simdnet needs one value per class \(add a Flatten or GlobalAveragePooling2D\)$/],
+      [hidden, /^m\.json: layer conv2d_Conv2D\d+: unsupported activation 'softmax'; simdnet supports sigmoid, relu, tanh, linear \(and softmax or sigmoid on the last layer\)$/],
+      [elu, /^m\.json: layer conv_elu: unsupported activation 'elu'/],
+    ] as const) {
+      const { json, bin } = await saved(m);
+      expect(() => fromTfjs(json, bin, 'm.json')).toThrow(re);
+      m.dispose();
+    }
+  });
+});
+
+describe('CNN export: what the formats cannot express is one line', () => {
+  it('an inputScale other than 1/255 folds into the first conv only past layers that commute with it', () => {
+    const net = randomNet([8, 8], [bn, conv(2, [3, 3], 1, 'valid'), { type: 'flatten' }, { type: 'dense', units: 2, activation: 'linear' }], 'ce', 1, 2 / 255);
+    expect(() => toTfjs(net)).toThrow(/^cannot export: inputScale 0\.00784\d* \(not 1\/255\) cannot be folded past layer 1 \(batchnorm\); train with the default inputScale$/);
+    expect(() => toOnnx(net)).toThrow(/cannot be folded past layer 1 \(batchnorm\)/);
+    // past a max pooling it folds (max(k x) = k max(x) for k > 0)
+    const pooled = randomNet([8, 8], [pool('maxpool2d', 2, 2, 'valid'), conv(2, [3, 3], 1, 'valid'), { type: 'flatten' }, { type: 'dense', units: 2, activation: 'linear' }], 'ce', 1, 2 / 255);
+    expect(toTfjs(pooled).weightsBin.length).toBe((3 * 3 * 2 + 2 + 8 * 2 + 2) * 4);
+  });
+
+  it('tensors that do not match the layers are refused', () => {
+    const net = randomNet([8, 8], [conv(2, [3, 3], 1, 'valid'), { type: 'flatten' }, { type: 'dense', units: 2, activation: 'linear' }], 'ce', 1);
+    net.tensors[0].W = new Float32Array(5);
+    expect(() => toOnnx(net)).toThrow(/^cannot export: layer 1 \(conv2d\): its W should hold 3x3x1x2 values, it holds 5$/);
+    const net2 = randomNet([8, 8], [conv(2, [9, 9], 1, 'valid'), { type: 'flatten' }, { type: 'dense', units: 2, activation: 'linear' }], 'ce', 1);
+    expect(() => toTfjs(net2)).toThrow(/^cannot export: layer 1 \(conv2d\): a 9x9 kernel does not fit a 8x8 input$/);
+  });
+});
