@@ -40,8 +40,8 @@ Usage:
                                      model.json + weights.bin) or ONNX (PATH: a .onnx file, or a folder
                                      given model.onnx); the export takes pixels scaled to [0, 1]
   simdnet import --format tfjs --model DIR --out FILE
-                                     convert a TensorFlow.js Sequential model of Dense layers (DIR holds
-                                     model.json) into a simdnet model file
+                                     convert a TensorFlow.js Sequential model (Dense and CNN layers;
+                                     DIR holds model.json) into a simdnet model file
   simdnet --help | --version
 
 Train options (explicit flags override the preset's values; the defaults are the article preset's):
