@@ -31,7 +31,7 @@ function randomNet(input: number[], layers: NetLayer[], loss: 'ce' | 'mse', seed
   const rng = new Rng(seed);
   const u = (lo: number, hi: number) => lo + (hi - lo) * rng.float();
   let shape = input.length === 2 ? [input[0], input[1], 1] : input.slice();
-  const tensors = layers.map((d) => {
+  const perLayer = layers.map((d): Record<string, Float32Array> => {
     const fill = (n: number, g: () => number) => Float32Array.from({ length: n }, g);
     switch (d.type) {
       case 'dense': {
@@ -65,6 +65,8 @@ function randomNet(input: number[], layers: NetLayer[], loss: 'ce' | 'mse', seed
         return {};
     }
   });
+  const tensors: Record<string, Float32Array> = {};
+  perLayer.forEach((t, i) => Object.entries(t).forEach(([n, a]) => (tensors[`layers.${i}.${n}`] = a)));
   return { model: { input, layers, loss }, inputScale, tensors };
 }
 
@@ -99,10 +101,15 @@ const NETS: { name: string; net: () => ExportableNet; images: () => { x: Uint8Ar
   },
 ];
 
-/** the network without its flatten layers */
+/** the network without its flatten layers (the tensors renamed after the layers' new indices) */
 function withoutFlatten(net: ExportableNet): ExportableNet {
-  const keep = net.model.layers.map((d) => d.type !== 'flatten');
-  return { ...net, model: { ...net.model, layers: net.model.layers.filter((_, i) => keep[i]) }, tensors: net.tensors.filter((_, i) => keep[i]) };
+  const index: number[] = [];
+  const layers = net.model.layers.filter((d, i) => {
+    index[i] = d.type === 'flatten' ? -1 : index.filter((j) => j >= 0).length;
+    return d.type !== 'flatten';
+  });
+  const tensors = Object.fromEntries(Object.entries(net.tensors).map(([k, v]) => [k.replace(/^layers\.(\d+)\./, (_, i) => `layers.${index[Number(i)]}.`), v]));
+  return { ...net, model: { ...net.model, layers }, tensors };
 }
 
 function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -185,10 +192,8 @@ describe('CNN export: TensorFlow.js and ONNX Runtime give simdnet\'s outputs', (
     const a = withoutFlatten(back), b = withoutFlatten(net);
     expect(a.model).toEqual(b.model);
     const k = net.inputScale * 255, first = b.model.layers.findIndex((d) => d.type === 'conv2d' || d.type === 'dense');
-    a.tensors.forEach((t, l) => {
-      expect(Object.keys(t).sort()).toEqual(Object.keys(b.tensors[l]).sort());
-      for (const [name, v] of Object.entries(t)) expect(Array.from(v)).toEqual(Array.from(b.tensors[l][name], (w) => (l === first && name === 'W' && k !== 1 ? Math.fround(w * k) : w)));
-    });
+    expect(Object.keys(a.tensors).sort()).toEqual(Object.keys(b.tensors).sort());
+    for (const [name, v] of Object.entries(a.tensors)) expect(Array.from(v)).toEqual(Array.from(b.tensors[name], (w) => (name === `layers.${first}.W` && k !== 1 ? Math.fround(w * k) : w)));
     const again = referencePredict(back, x, n);
     expect(maxAbsDiff(again, ours)).toBeLessThanOrEqual(k === 1 ? 0 : 1e-6);
     expect(argmax(again, n)).toEqual(classes);
@@ -264,8 +269,8 @@ describe('tfjs import: models built in TensorFlow.js predict the same in simdnet
     const net = fromTfjs(json, bin);
     expect(net.model.input).toEqual([9, 7, 3]);
     expect(net.model.loss).toBe('mse');
-    expect(Array.from(net.tensors[1].gamma)).toEqual([1, 1, 1, 1, 1]);
-    expect(Array.from(net.tensors[1].beta)).toEqual([0, 0, 0, 0, 0]);
+    expect(Array.from(net.tensors['layers.1.gamma'])).toEqual([1, 1, 1, 1, 1]);
+    expect(Array.from(net.tensors['layers.1.beta'])).toEqual([0, 0, 0, 0, 0]);
     expect(maxAbsDiff(referencePredict(net, u8, n), theirs)).toBeLessThanOrEqual(1e-5);
     tf.dispose([x, m]);
   });
@@ -330,7 +335,7 @@ describe('CNN export: what the formats cannot express is one line', () => {
 
   it('tensors that do not match the layers are refused', () => {
     const net = randomNet([8, 8], [conv(2, [3, 3], 1, 'valid'), { type: 'flatten' }, { type: 'dense', units: 2, activation: 'linear' }], 'ce', 1);
-    net.tensors[0].W = new Float32Array(5);
+    net.tensors['layers.0.W'] = new Float32Array(5);
     expect(() => toOnnx(net)).toThrow(/^cannot export: layer 1 \(conv2d\): its W should hold 3x3x1x2 values, it holds 5$/);
     const net2 = randomNet([8, 8], [conv(2, [9, 9], 1, 'valid'), { type: 'flatten' }, { type: 'dense', units: 2, activation: 'linear' }], 'ce', 1);
     expect(() => toTfjs(net2)).toThrow(/^cannot export: layer 1 \(conv2d\): a 9x9 kernel does not fit a 8x8 input$/);

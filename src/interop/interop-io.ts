@@ -3,7 +3,7 @@ import { mkdirSync, statSync } from 'node:fs';
 import { dirname, extname, join, resolve, sep } from 'node:path';
 import { DataError, SimdnetError } from '../core/errors.js';
 import { encodeModel, type SavedModel } from '../format/format.js';
-import { denseStackOf, describeNet, fromTfjs, toOnnx, toTfjs, type ExportableNet } from './interop.js';
+import { denseStackOf, describeNet, exportableNet, fromTfjs, toOnnx, toTfjs, type ExportableNet } from './interop.js';
 import { checkDistinct, checkWritable, readFileChecked, readModelFile, writeFileAtomic } from '../io/io.js';
 import { FallbackError, fallbackNote, fsReason, readError, writeOrFallback } from '../io/files.js';
 
@@ -12,9 +12,7 @@ export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 /** a decoded model file as an export's input */
 export function exportableFromSaved(saved: SavedModel): ExportableNet {
-  let k = 0;
-  const tensors = saved.description.layers.map((d): Record<string, Float32Array> => (d.type === 'dense' ? { ...saved.weights[k++] } : {}));
-  return { model: saved.description, inputScale: saved.config.inputScale, tensors };
+  return exportableNet({ model: saved.description, inputScale: saved.config.inputScale, weights: saved.weights } as Parameters<typeof exportableNet>[0]);
 }
 
 /**

@@ -45,10 +45,11 @@ export interface ExportableNet {
   /** multiplier simdnet applies to u8 pixels (1/255 by default) */
   inputScale: number;
   /**
-   * one entry per layer ({} for layers without tensors): dense W (inputs, units) and b (units);
-   * conv2d W (KH, KW, C, F) (HWIO) and b (F); batchnorm gamma, beta, mean, variance (C)
+   * every layer's tensors by name, 'layers.{i}.{name}' (i its index in the list), as model files and
+   * Model.getLayerTensors() name them: dense W (inputs, units) and b (units); conv2d W (KH, KW, C, F)
+   * (HWIO) and b (F); batchnorm gamma, beta, mean, variance (C)
    */
-  tensors: Record<string, Float32Array>[];
+  tensors: Record<string, Float32Array>;
 }
 
 const HIDDEN_ACTIVATIONS: readonly ActivationName[] = ['sigmoid', 'relu', 'tanh', 'linear'];
@@ -80,18 +81,25 @@ export function unitInputWeights(m: ExportableModel): { W: Float32Array; b: Floa
 
 /** a dense stack, a Model's config with its dense weights, or a layer list with its tensors, as a layer list */
 export function exportableNet(m: ExportableModel | ExportableNet | (ExportableModel & { model: ExportableNet['model'] })): ExportableNet {
-  if ('tensors' in m && Array.isArray(m.tensors)) return m as ExportableNet;
+  if ('tensors' in m && m.tensors && typeof m.tensors === 'object') return m as ExportableNet;
   const s = m as ExportableModel & { model?: ExportableNet['model'] };
-  if (s.model && Array.isArray(s.model.layers)) {
-    // a Model's config: its layer list, the weights of its layers with weights in order
+  /** the dense weights { W, b }, in order, named after the dense layers of `layers` */
+  const named = (layers: NetLayer[]) => {
+    const tensors: Record<string, Float32Array> = {};
     let k = 0;
-    const tensors = s.model.layers.map((d) => (d.type === 'dense' || d.type === 'conv2d' ? { ...s.weights[k++] } : {}));
-    if (k !== s.weights.length) throw new SimdnetError(`cannot export: ${s.weights.length} weight sets for ${k} layers with weights`);
-    return { model: s.model, inputScale: s.inputScale, tensors };
-  }
+    layers.forEach((d, i) => {
+      if (d.type !== 'dense') return;
+      const w = s.weights[k++];
+      if (w) (tensors[`layers.${i}.W`] = w.W), (tensors[`layers.${i}.b`] = w.b);
+    });
+    if (k !== s.weights.length) throw new SimdnetError(`cannot export: ${s.weights.length} weight sets for ${k} dense layers; give a network with other layers as { model, inputScale, tensors } (Model.getLayerTensors())`);
+    return tensors;
+  };
+  // a Model's config with getWeights(): its layer list
+  if (s.model && Array.isArray(s.model.layers)) return { model: s.model, inputScale: s.inputScale, tensors: named(s.model.layers) };
   check(s);
   const layers = shorthandLayers(s.layers, s.activations, []);
-  return { model: { input: [s.layers[0]], layers, loss: s.loss }, inputScale: s.inputScale, tensors: s.weights.map((w) => ({ W: w.W, b: w.b })) };
+  return { model: { input: [s.layers[0]], layers, loss: s.loss }, inputScale: s.inputScale, tensors: named(layers) };
 }
 
 /** one layer of a network as the exporters walk it */
@@ -122,7 +130,12 @@ function plan(net: ExportableNet): Plan {
   const { model } = net;
   if (model.loss !== 'ce' && model.loss !== 'mse') throw new SimdnetError(`cannot export: unknown loss '${String(model.loss)}'`);
   if (!Array.isArray(model.layers) || model.layers.length === 0) throw new SimdnetError('cannot export: the network has no layers');
-  if (net.tensors.length !== model.layers.length) throw new SimdnetError(`cannot export: ${net.tensors.length} tensor sets for ${model.layers.length} layers`);
+  const byLayer: Record<string, Float32Array>[] = model.layers.map(() => ({}));
+  for (const [key, a] of Object.entries(net.tensors)) {
+    const m = /^layers\.(\d+)\.(\w+)$/.exec(key);
+    if (!m || Number(m[1]) >= model.layers.length) throw new SimdnetError(`cannot export: tensor ${key} belongs to no layer (names are layers.{index}.{name}, index < ${model.layers.length})`);
+    byLayer[Number(m[1])][m[2]] = a;
+  }
   const inp = model.input;
   if (!Array.isArray(inp) || inp.length < 1 || inp.length > 3 || !inp.every((n) => Number.isInteger(n) && n > 0)) throw new SimdnetError(`cannot export: input shape ${JSON.stringify(inp)} is not [features], [H, W] or [H, W, C]`);
   const image3 = inp.length === 1 ? null : inp.length === 2 ? [inp[0], inp[1], 1] : inp.slice();
@@ -139,7 +152,7 @@ function plan(net: ExportableNet): Plan {
   const steps: Step[] = model.layers.map((d, i) => {
     const where = layerName(d, i);
     const bad = (problem: string) => new SimdnetError(`cannot export: ${where}: ${problem}`);
-    const t = net.tensors[i] ?? {};
+    const t = byLayer[i];
     const want: [string, number[]][] = [];
     const inShape = shape;
     const spatialIn = () => {
@@ -414,7 +427,7 @@ export function fromTfjs(modelJson: unknown, weightData: Uint8Array, where = 'mo
   };
 
   const layers: NetLayer[] = [];
-  const tensors: Record<string, Float32Array>[] = [];
+  const perLayer: Record<string, Float32Array>[] = [];
   const names: string[] = [];
   /** the input shape (no batch axis), as given or as the first Dense's kernel implies */
   let input: number[] | undefined;
@@ -436,7 +449,7 @@ export function fromTfjs(modelJson: unknown, weightData: Uint8Array, where = 'mo
     if (c.data_format !== undefined && c.data_format !== null && c.data_format !== 'channels_last') throw no(`data_format ${String(c.data_format)}; simdnet imports channels_last (NHWC) models only`);
     const push = (d: NetLayer, t: Record<string, Float32Array> = {}) => {
       layers.push(d);
-      tensors.push(t);
+      perLayer.push(t);
       names.push(name);
     };
     const activationOf = (a: unknown): string => (a === undefined || a === null ? 'linear' : String(a));
@@ -555,7 +568,7 @@ export function fromTfjs(modelJson: unknown, weightData: Uint8Array, where = 'mo
   // the last activation is the loss's: softmax -> ce, sigmoid -> mse
   while (layers.length && layers[layers.length - 1].type === 'activation' && (layers[layers.length - 1] as { activation: string }).activation === 'linear') {
     layers.pop();
-    tensors.pop();
+    perLayer.pop();
     names.pop();
   }
   const last = layers[layers.length - 1];
@@ -566,7 +579,7 @@ export function fromTfjs(modelJson: unknown, weightData: Uint8Array, where = 'mo
   if (shape && shape.length !== 1) throw bad(`the output is ${shape.join('x')}; simdnet needs one value per class (add a Flatten or GlobalAveragePooling2D)`);
   if (last.type === 'activation') {
     layers.pop();
-    tensors.pop();
+    perLayer.pop();
     names.pop();
   } else (last as { activation: string }).activation = 'linear';
   layers.forEach((d, k) => {
@@ -580,10 +593,12 @@ export function fromTfjs(modelJson: unknown, weightData: Uint8Array, where = 'mo
   let inShape = input!;
   if (flattenedInput || layers.findIndex((d) => d.type !== 'dropout' && d.type !== 'activation') === layers.findIndex((d) => d.type === 'dense')) inShape = [product(inShape)];
   else if (inShape.length === 3 && inShape[2] === 1) inShape = inShape.slice(0, 2);
+  const tensors: Record<string, Float32Array> = {};
+  perLayer.forEach((t, i) => Object.entries(t).forEach(([n, a]) => (tensors[`layers.${i}.${n}`] = a)));
   const net: ExportableNet = { model: { input: inShape, layers, loss: lastAct === 'softmax' ? 'ce' : 'mse' }, inputScale: 1 / 255, tensors };
-  const stack = denseStack(net.model as { input: number[]; layers: LayerDesc[]; loss: LossName });
+  const stack = denseStackOf(net);
   if (stack) {
-    const weights = tensors.filter((t) => t.W).map((t) => ({ W: t.W, b: t.b }));
+    const weights = stack.weights;
     const witness = overflowWitness({ layers: stack.layers, activations: stack.activations, inputScale: 1 / 255, weights });
     if (witness !== null) throw bad(`the model's outputs overflow float32 (Inf/NaN) on ${witness} (pixels scaled to [0, 1]; largest weight ${largestWeight(weights).toExponential(2)}); simdnet imports models whose outputs are finite`);
   }
@@ -595,7 +610,7 @@ export function denseStackOf(net: ExportableNet): ExportableModel | null {
   if (!net.model.layers.every((d) => d.type === 'dense' || d.type === 'activation' || d.type === 'dropout')) return null;
   const stack = denseStack(net.model as { input: number[]; layers: LayerDesc[]; loss: LossName });
   if (!stack) return null;
-  const weights = net.tensors.filter((t) => t.W).map((t) => ({ W: t.W, b: t.b }));
+  const weights = net.model.layers.flatMap((d, i) => (d.type === 'dense' ? [{ W: net.tensors[`layers.${i}.W`], b: net.tensors[`layers.${i}.b`] }] : []));
   return { layers: stack.layers, activations: stack.activations, loss: net.model.loss, inputScale: net.inputScale, weights };
 }
 

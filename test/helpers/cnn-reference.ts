@@ -26,7 +26,7 @@ export function referencePredict(net: ExportableNet, images: Uint8Array, B: numb
   let x = new Float32Array(images.length);
   for (let i = 0; i < x.length; i++) x[i] = images[i] * net.inputScale;
   net.model.layers.forEach((d, l) => {
-    const t = net.tensors[l];
+    const t = Object.fromEntries(Object.entries(net.tensors).filter(([k]) => k.startsWith(`layers.${l}.`)).map(([k, v]) => [k.slice(`layers.${l}.`.length), v]));
     switch (d.type) {
       case 'dense': {
         const I = shape.reduce((a, b) => a * b, 1), O = d.units, y = new Float32Array(B * O);
