@@ -60,12 +60,12 @@ export function exportModelFile(modelFile: string, format: ExportFormat, out: st
     });
     return [jsonPath, binPath];
   }
+  const bytes = toOnnx(m, { producerVersion: version }); // before anything is created: a model the format cannot express leaves no folder
   const named = extname(out).toLowerCase() === '.onnx';
   const file = named ? out : join(out, 'model.onnx');
   checkDistinct(file, '--out', [['the model file being exported', modelFile]]);
   if (named) checkWritable(file, '--out', 'model.onnx', 'nothing was written');
   else makeOutputDir(out);
-  const bytes = toOnnx(m, { producerVersion: version });
   writeOutput(file, 'the ONNX model', (p) => writeFileAtomic(p, bytes));
   return [file];
 }
