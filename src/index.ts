@@ -15,5 +15,5 @@ export { SimdnetError, DataError, UsageError } from './core/errors.js';
 export { Rng } from './core/rng.js';
 export { parseIdx, parseIdxHeader, isGzip, type IdxArray } from './format/idx.js';
 export { PRESETS, DEFAULTS } from './train/presets.js';
-export { toTfjs, toOnnx, fromTfjs, unitInputWeights, describeNet, type ExportableModel, type ExportableNet, type NetLayer, type TfjsArtifacts, type TfjsModelJson } from './interop/interop.js';
+export { toTfjs, toOnnx, fromTfjs, exportableNet, unitInputWeights, describeNet, type Exportable, type ExportableModel, type ExportableNet, type ModelLike, type NetLayer, type TfjsArtifacts, type TfjsModelJson } from './interop/interop.js';
 export { resolveAugment, AUGMENT_DEFAULTS, type AugmentOptions, type ResolvedAugment } from './nn/augment.js';

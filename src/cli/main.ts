@@ -11,7 +11,7 @@ import { BACKEND_PREFERENCES, backendLabel, createBackend } from '../backends/in
 import { SimdnetError, UsageError } from '../core/errors.js';
 import { splitValidation } from '../train/split.js';
 import { SCHEDULES, checkSchedule, checkWarmup, type ScheduleName } from '../train/schedule.js';
-import { checkDistinct, checkWritable, loadModel, saveModel, writeFileAtomic } from '../io/io.js';
+import { checkDistinct, checkWritable, loadModel, readModelFile, saveModel, writeFileAtomic } from '../io/io.js';
 import { checkModelFits, readCheckpoint } from '../io/checkpoint-io.js';
 import { CheckpointTrail, shellQuote } from './run-files.js';
 import { fallbackNote, writeOrFallback, type Written } from '../io/files.js';
@@ -27,8 +27,8 @@ import { progressReporter, sparkline } from '../report/report.js';
 import { checkCheckpointTarget, checkSameData, interruptedPath, position, resumeRun, runRecord } from './resume-settings.js';
 import { INT_RANGES, capThreads, clampBatch, int, note, noteTinyLearningRate, num } from './numbers.js';
 import { findMisclassified, firstConvFilters, renderReport } from '../report/html-report.js';
-import { EXPORT_FORMATS, exportModelFile, importTfjsModel, type ExportFormat } from '../interop/interop-io.js';
-import { describeNet } from '../interop/interop.js';
+import { EXPORT_FORMATS, exportModelFile, exportableFromSaved, importTfjsModel, type ExportFormat } from '../interop/interop-io.js';
+import { describeNet, exportInput } from '../interop/interop.js';
 
 const HELP = `simdnet: train neural networks on WebAssembly SIMD
 
@@ -547,7 +547,8 @@ function exportCommand(argv: string[]): void {
   if (!v.model) throw new UsageError('export needs --model FILE (a file written by simdnet train --save)');
   if (!v.out) throw new UsageError(`export needs --out ${format === 'tfjs' ? 'DIR (the folder for model.json and weights.bin)' : 'FILE.onnx (or a folder for model.onnx)'}`);
   const written = exportModelFile(v.model, format, v.out, version());
-  process.stdout.write(`wrote ${written.join(' and ')} (input: pixels scaled to [0, 1])\n`);
+  const input = exportInput(exportableFromSaved(readModelFile(v.model)));
+  process.stdout.write(`wrote ${written.join(' and ')} (input: ${input} pixels scaled to [0, 1])\n`);
 }
 
 function importCommand(argv: string[]): void {

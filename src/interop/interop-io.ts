@@ -2,8 +2,8 @@
 import { mkdirSync, statSync } from 'node:fs';
 import { dirname, extname, join, resolve, sep } from 'node:path';
 import { DataError, SimdnetError } from '../core/errors.js';
-import { encodeModel, type SavedModel } from '../format/format.js';
-import { denseStackOf, describeNet, exportableNet, fromTfjs, toOnnx, toTfjs, type ExportableNet } from './interop.js';
+import { decodeModel, encodeModel, type SavedModel } from '../format/format.js';
+import { fromTfjs, toOnnx, toTfjs, type ExportableNet } from './interop.js';
 import { checkDistinct, checkWritable, readFileChecked, readModelFile, writeFileAtomic } from '../io/io.js';
 import { FallbackError, fallbackNote, fsReason, readError, writeOrFallback } from '../io/files.js';
 
@@ -12,7 +12,7 @@ export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 /** a decoded model file as an export's input */
 export function exportableFromSaved(saved: SavedModel): ExportableNet {
-  return exportableNet({ model: saved.description, inputScale: saved.config.inputScale, weights: saved.weights } as Parameters<typeof exportableNet>[0]);
+  return { model: saved.description, inputScale: saved.config.inputScale, tensors: saved.tensors };
 }
 
 /**
@@ -115,9 +115,8 @@ export function importTfjsModel(path: string, out: string): ExportableNet {
   const { model: m, files } = readTfjs(path);
   checkDistinct(out, '--out', files.map((f, i): [string, string] => [i ? `a weights file of the model being imported (${f})` : 'the model.json being imported', f]));
   checkWritable(out, '--out', 'model.simdnet', 'nothing was written');
-  const stack = denseStackOf(m);
-  if (!stack) throw new DataError(path, `the model (${describeNet(m)}) has layers this version's model files do not hold`);
-  const bytes = encodeModel({ ...stack, imageShape: [stack.layers[0]] }, stack.weights, { importedFrom: path, format: 'tfjs' });
+  const bytes = encodeModel({ model: m.model, inputScale: m.inputScale }, m.tensors, { importedFrom: path, format: 'tfjs' });
+  decodeModel(bytes, path); // the checks every model file passes when it is loaded (finite outputs, running variances)
   writeOutput(out, 'the model', (p) => writeFileAtomic(p, bytes));
   return m;
 }

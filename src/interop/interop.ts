@@ -5,6 +5,6 @@
  * (src/interop/interop-io.ts writes the files). The network forms and their walk: ./net.ts;
  * TensorFlow.js: ./tfjs.ts; ONNX: ./onnx.ts.
  */
-export { exportableNet, unitInputWeights, denseStackOf, describeNet, type ExportableModel, type ExportableNet, type NetLayer } from './net.js';
+export { exportableNet, exportInput, unitInputWeights, denseStackOf, describeNet, type Exportable, type ExportableModel, type ExportableNet, type ModelLike, type NetLayer } from './net.js';
 export { toTfjs, fromTfjs, type TfjsArtifacts, type TfjsModelJson } from './tfjs.js';
 export { toOnnx } from './onnx.js';

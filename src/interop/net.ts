@@ -12,7 +12,7 @@
  */
 import { conv2dShape, type ActivationName } from '../core/backend.js';
 import { SimdnetError } from '../core/errors.js';
-import { denseStack, shorthandLayers, type LayerDesc, type LossName } from '../nn/layers.js';
+import { denseStack, describeNetwork, shorthandLayers, type LayerDesc, type LossName, type ModelDescription } from '../nn/layers.js';
 
 /** what an export of a stack of dense layers takes: a Model's `config` and `getWeights()`, or a decoded model file */
 export interface ExportableModel {
@@ -27,19 +27,13 @@ export interface ExportableModel {
   weights: { W: Float32Array; b: Float32Array }[];
 }
 
-// The CNN layer descriptors (issue 22), as files, checkpoints and exporters store them.
-export interface Conv2DDesc { type: 'conv2d'; filters: number; kernel: [number, number]; stride: number; padding: 'valid' | 'same'; activation: ActivationName }
-export interface Pool2DDesc { type: 'maxpool2d' | 'avgpool2d'; size: number; stride: number; padding: 'valid' | 'same' }
-export interface GlobalAvgPoolDesc { type: 'globalavgpool' }
-export interface FlattenDesc { type: 'flatten' }
-export interface BatchNormDesc { type: 'batchnorm'; momentum: number; epsilon: number }
-/** a layer an export takes */
-export type NetLayer = LayerDesc | Conv2DDesc | Pool2DDesc | GlobalAvgPoolDesc | FlattenDesc | BatchNormDesc;
+/** a layer an export takes: any of simdnet's (src/nn/layers.ts) */
+export type NetLayer = LayerDesc;
 
 /** any layer list an export takes: a model description and each layer's tensors */
 export interface ExportableNet {
   /** the shape of one input ([H, W] is one channel, [H, W, C], or [features]), the layers, the loss */
-  model: { input: number[]; layers: NetLayer[]; loss: LossName };
+  model: ModelDescription;
   /** multiplier simdnet applies to u8 pixels (1/255 by default) */
   inputScale: number;
   /**
@@ -77,8 +71,24 @@ export function unitInputWeights(m: ExportableModel): { W: Float32Array; b: Floa
   });
 }
 
-/** a dense stack, a Model's config with its dense weights, or a layer list with its tensors, as a layer list */
-export function exportableNet(m: ExportableModel | ExportableNet | (ExportableModel & { model: ExportableNet['model'] })): ExportableNet {
+/** a simdnet Model (anything with its config and getLayerTensors()) */
+export interface ModelLike {
+  readonly config: { model: ModelDescription; inputScale: number };
+  getLayerTensors(): Record<string, Float32Array>;
+}
+
+/**
+ * what the exports take: a Model itself, a layer list with its tensors (ExportableNet), a stack of
+ * dense layers (ExportableModel), or a Model's config with getWeights() (dense layers only)
+ */
+export type Exportable = ModelLike | ExportableNet | ExportableModel | (ExportableModel & { model: ModelDescription });
+
+/** any Exportable as a layer list with its tensors */
+export function exportableNet(m: Exportable): ExportableNet {
+  if (typeof (m as ModelLike).getLayerTensors === 'function') {
+    const model = m as ModelLike;
+    return { model: model.config.model, inputScale: model.config.inputScale, tensors: model.getLayerTensors() };
+  }
   if ('tensors' in m && m.tensors && typeof m.tensors === 'object') return m as ExportableNet;
   const s = m as ExportableModel & { model?: ExportableNet['model'] };
   /** the dense weights { W, b }, in order, named after the dense layers of `layers` */
@@ -94,7 +104,10 @@ export function exportableNet(m: ExportableModel | ExportableNet | (ExportableMo
     return tensors;
   };
   // a Model's config with getWeights(): its layer list
-  if (s.model && Array.isArray(s.model.layers)) return { model: s.model, inputScale: s.inputScale, tensors: named(s.model.layers) };
+  if (s.model && Array.isArray(s.model.layers)) {
+    if (s.model.layers.some((d) => d.type === 'conv2d' || d.type === 'batchnorm')) throw new SimdnetError('cannot export: getWeights() holds the dense layers only; pass the Model itself (toTfjs(model)) or { model, inputScale, tensors: model.getLayerTensors() }');
+    return { model: s.model, inputScale: s.inputScale, tensors: named(s.model.layers) };
+  }
   check(s);
   const layers = shorthandLayers(s.layers, s.activations, []);
   return { model: { input: [s.layers[0]], layers, loss: s.loss }, inputScale: s.inputScale, tensors: named(layers) };
@@ -121,6 +134,12 @@ export interface Plan {
 
 function layerName(d: NetLayer, i: number): string {
   return `layer ${i + 1} (${d.type})`;
+}
+
+/** the exports' input, e.g. '[N, 28, 28, 1] (NHWC)' for a CNN or '[N, 784]' for a dense stack */
+export function exportInput(m: Exportable): string {
+  const p = plan(exportableNet(m));
+  return `[N, ${p.input.join(', ')}]${p.image ? ' (NHWC)' : ''}`;
 }
 
 /** the shapes through the network, every layer's parameters and tensor sizes checked */
@@ -258,25 +277,15 @@ export function f32Bytes(arrays: Float32Array[]): Uint8Array {
 /** a network as a stack of dense layers (ExportableModel), or null when it has other layers */
 export function denseStackOf(net: ExportableNet): ExportableModel | null {
   if (!net.model.layers.every((d) => d.type === 'dense' || d.type === 'activation' || d.type === 'dropout')) return null;
-  const stack = denseStack(net.model as { input: number[]; layers: LayerDesc[]; loss: LossName });
+  const stack = denseStack(net.model);
   if (!stack) return null;
   const weights = net.model.layers.flatMap((d, i) => (d.type === 'dense' ? [{ W: net.tensors[`layers.${i}.W`], b: net.tensors[`layers.${i}.b`] }] : []));
   return { layers: stack.layers, activations: stack.activations, loss: net.model.loss, inputScale: net.inputScale, weights };
 }
 
-/** a network in a few words: a dense stack as '784-30-10 tanh, loss ce', else its input shape and layers */
+/** a network in a few words: a dense stack as '784-30-10 tanh, loss ce', else describeNetwork's words and the loss */
 export function describeNet(net: ExportableNet): string {
   const stack = denseStackOf(net);
   if (stack) return `${stack.layers.join('-')} ${stack.activations.slice(0, -1).join(',') || 'no hidden layers'}, loss ${net.model.loss}`;
-  const one = (d: NetLayer): string => {
-    switch (d.type) {
-      case 'dense': return `dense ${d.units}${d.activation !== 'linear' ? ` ${d.activation}` : ''}`;
-      case 'conv2d': return `conv ${d.kernel[0]}x${d.kernel[1]}x${d.filters}${d.stride !== 1 ? ` stride ${d.stride}` : ''}${d.padding === 'same' ? ' same' : ''}${d.activation !== 'linear' ? ` ${d.activation}` : ''}`;
-      case 'maxpool2d': case 'avgpool2d': return `${d.type === 'maxpool2d' ? 'maxpool' : 'avgpool'} ${d.size}${d.stride !== d.size ? ` stride ${d.stride}` : ''}${d.padding === 'same' ? ' same' : ''}`;
-      case 'activation': return d.activation;
-      case 'dropout': return `dropout ${d.rate}`;
-      default: return d.type;
-    }
-  };
-  return `input ${net.model.input.join('x')}: ${net.model.layers.map(one).join(', ')}, loss ${net.model.loss}`;
+  return `${describeNetwork(net.model)}, loss ${net.model.loss}`;
 }

@@ -3,7 +3,7 @@
  * Pure: no Node imports.
  */
 import { conv2dShape } from '../core/backend.js';
-import { exportableNet, f32Bytes, plan, product, unitInputTensors, type ExportableModel, type ExportableNet } from './net.js';
+import { exportableNet, f32Bytes, plan, product, unitInputTensors, type Exportable } from './net.js';
 
 /** a minimal protobuf writer: varints (non-negative), length-delimited fields, fixed32 floats */
 class Pb {
@@ -115,7 +115,7 @@ function onnxPads(H: number, W: number, KH: number, KW: number, S: number, same:
  * before a Flatten or Gemm a Transpose back to NHWC, so the flattened order and the dense weights are
  * simdnet's. Dense layers are Gemm (X·W + b, W [inputs, outputs]); dropout is left out.
  */
-export function toOnnx(m: ExportableModel | ExportableNet, options: { producerVersion?: string } = {}): Uint8Array {
+export function toOnnx(m: Exportable, options: { producerVersion?: string } = {}): Uint8Array {
   const net = exportableNet(m);
   const p = plan(net);
   const tensors = unitInputTensors(p, net.inputScale);

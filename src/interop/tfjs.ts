@@ -5,7 +5,7 @@
 import { conv2dShape, type ActivationName } from '../core/backend.js';
 import { DataError } from '../core/errors.js';
 import { largestWeight, overflowWitness } from '../nn/finite-outputs.js';
-import { HIDDEN_ACTIVATIONS, denseStackOf, exportableNet, f32Bytes, plan, product, unitInputTensors, type ExportableModel, type ExportableNet, type NetLayer } from './net.js';
+import { HIDDEN_ACTIVATIONS, denseStackOf, exportableNet, f32Bytes, plan, product, unitInputTensors, type Exportable, type ExportableNet, type NetLayer } from './net.js';
 
 export interface TfjsArtifacts {
   /** the contents of model.json */
@@ -28,10 +28,10 @@ const NO_REGULARIZERS = { kernel_regularizer: null, bias_regularizer: null, acti
 
 /**
  * a TensorFlow.js layers model (a Sequential, channels_last) equivalent to simdnet's predict on
- * [0, 1] pixels. Takes a stack of dense layers (ExportableModel), a Model's config with its
- * weights, or any layer list with its tensors (ExportableNet).
+ * [0, 1] pixels. Takes a Model, any layer list with its tensors (ExportableNet), or a stack of dense
+ * layers (ExportableModel).
  */
-export function toTfjs(m: ExportableModel | ExportableNet, options: { weightsFile?: string; generatedBy?: string } = {}): TfjsArtifacts {
+export function toTfjs(m: Exportable, options: { weightsFile?: string; generatedBy?: string } = {}): TfjsArtifacts {
   const net = exportableNet(m);
   const p = plan(net);
   const tensors = unitInputTensors(p, net.inputScale);
