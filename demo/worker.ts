@@ -67,8 +67,7 @@ async function buildModel(h: Hyper) {
   hyper = h; // only now: settings that failed to build (out of memory, say) do not describe the model kept
   // (not training: Reset waited for the run to stop, Start rebuilds only a model that never trained)
   if (old && old.backend !== m.backend) await (old.backend as { close?: () => Promise<void> }).close?.();
-  // (paramCount includes the 16-byte alignment of each tensor: the count shown is the tensors' sizes)
-  const params = model.layers.reduce((n, l) => n + l.params.reduce((k, t) => k + t.shape.reduce((a, b) => a * b, 1), 0), 0);
+  const params = model.paramCount;
   post({ type: 'model', backend: backendLabel(model.backend), simd: simdSupported(), kind: h.network, network: describeNetwork(model.config.model), params });
   post({ type: 'state', state: 'idle' });
 }

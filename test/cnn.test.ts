@@ -150,6 +150,10 @@ describe('a CNN from a mixed layer list', () => {
     const k = new Model({ inputShape: [28, 28], layers: [conv2d(32, 3, { activation: 'relu' }), maxPool2d(2), conv2d(64, 3, { activation: 'relu' }), maxPool2d(2), flatten(), dropout(0.5), dense(10)] }, new TsBackend());
     const count = k.layers.reduce((n, l) => n + l.params.reduce((a, t) => a + t.shape.reduce((x, y) => x * y, 1), 0), 0);
     expect(count).toBe(34826);
+    // paramCount is that count (Keras's); the parameter block readParams() returns has each tensor padded to 4 floats
+    expect(k.paramCount).toBe(34826);
+    expect(k.paramBlockLength).toBe(34828);
+    expect(k.readParams().length).toBe(34828);
     expect(k.layers.map((l) => l.outShape)).toEqual([[26, 26, 32], [13, 13, 32], [11, 11, 64], [5, 5, 64], [1600], [1600], [10]]);
   });
 

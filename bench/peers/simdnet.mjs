@@ -25,9 +25,7 @@ const commands = {
     data = loadMnist();
     work = w;
     model = new Model(network(w), backend);
-    // the network's parameter count (model.paramCount is the parameter block's size, each tensor padded to 4 floats)
-    const parameters = model.layers.reduce((n, l) => n + l.params.reduce((m, t) => m + t.shape.reduce((a, b) => a * b, 1), 0), 0);
-    return { info: { backend: backend.name, parameters } };
+    return { info: { backend: backend.name, parameters: model.paramCount } };
   },
   async epoch({ samples }) {
     // the first `samples` images (the peer's whole training set when samples = 60,000), reshuffled by fit()

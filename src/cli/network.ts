@@ -39,15 +39,10 @@ export function networkConfig(s: TrainSettings, data: DataShape, from: string): 
   return { layers, inputShape: data.imageShape, ...common };
 }
 
-/** trainable values of a model's layers (without the alignment padding of its parameter block) */
-export function parameterCount(layers: { params: { shape: number[] }[] }[]): number {
-  return layers.reduce((n, l) => n + l.params.reduce((m, t) => m + t.shape.reduce((a, b) => a * b, 1), 0), 0);
-}
-
 /** the network in a few words: 'input 28x28, conv3x3x32:relu,maxpool2,flatten,dense10 (5,418 parameters)', or an MLP's '784-64-10 sigmoid' */
-export function networkText(s: TrainSettings, model: { config: { layers: number[]; imageShape: number[]; model: { layers: LayerDesc[] } }; layers: { params: { shape: number[] }[] }[] }): string {
+export function networkText(s: TrainSettings, model: { config: { layers: number[]; imageShape: number[]; model: { layers: LayerDesc[] } }; paramCount: number }): string {
   if (!s.layers) return `${model.config.layers.join('-')} ${s.activation}`;
-  return `input ${model.config.imageShape.join('x')}, ${formatLayers(model.config.model.layers)} (${parameterCount(model.layers).toLocaleString('en-US')} parameters)`;
+  return `input ${model.config.imageShape.join('x')}, ${formatLayers(model.config.model.layers)} (${model.paramCount.toLocaleString('en-US')} parameters)`;
 }
 
 /** the settings table of the HTML report: a layer list's run shows its list (in --layers syntax), an MLP's its widths and MLP flags */

@@ -306,7 +306,13 @@ export class Network {
   /** all trainable parameters, contiguous (each tensor 16-byte aligned), so one call updates them */
   readonly params: Tensor<'f32'>;
   readonly grads: Tensor<'f32'>;
+  /** the trainable parameters (Keras's count: the mnist_convnet has 34,826) */
   readonly paramCount: number;
+  /**
+   * the parameter block's length in floats: paramCount plus the padding that starts each tensor at
+   * 16 bytes; what readParams() returns, writeParams() and a checkpoint's parameters hold
+   */
+  readonly paramBlockLength: number;
   /** non-trainable buffers (running statistics, ...): a block of their own, never updated by an optimizer (empty for dense, activation and dropout layers) */
   readonly buffers: Tensor<'f32'>;
   readonly bufferCount: number;
@@ -349,7 +355,8 @@ export class Network {
       return { total, at };
     };
     const p = offsets((l) => l.params), bf = offsets((l) => l.buffers);
-    this.paramCount = p.total;
+    this.paramBlockLength = p.total;
+    this.paramCount = this.layers.reduce((n, l) => n + l.params.reduce((m, t) => m + t.shape.reduce((a, b) => a * b, 1), 0), 0);
     this.bufferCount = bf.total;
     // parameters, gradients and buffers are allocated now: refuse, in one line, blocks that cannot fit
     checkPlanFits(backend, backend.mark(), (2 * align4(p.total) + align4(bf.total)) * 4, 1, 'the parameters of this network');
@@ -447,7 +454,7 @@ export class Network {
   }
   writeParams(values: ArrayLike<number>): void {
     this.assertLive();
-    if (values.length !== this.paramCount) throw new UsageError(`expected ${this.paramCount} parameters, got ${values.length}`);
+    if (values.length !== this.paramBlockLength) throw new UsageError(`expected the parameter block's ${this.paramBlockLength} values (readParams()'s length), got ${values.length}`);
     checkFinite(values, 'writeParams: the parameters');
     this.backend.write(this.params, values);
   }
@@ -596,7 +603,7 @@ export class Network {
     i32(B, (x) => (s.preds = x));
     const maxCount = Math.max(B, ...keep.map((d) => d.count));
     i32(maxCount, (x) => (s.order = x));
-    for (let k = 0; k < OPT_TENSORS[s.optKind]; k++) f32(this.paramCount, (x) => s.opt.push(x));
+    for (let k = 0; k < OPT_TENSORS[s.optKind]; k++) f32(this.paramBlockLength, (x) => s.opt.push(x));
     if (aug) {
       const { W, H } = imageSize(this.inputs, this.config.imageShape);
       const sc = augmentScratch(W, H, aug.sigma);
@@ -838,7 +845,7 @@ export class Network {
       // the first layer's weight gradient is never stored: zero only the rest
       const rest = (s.rest ??= this.restViews(s));
       be.fill(rest.grads, rest.n, 0);
-    } else be.fill(this.grads, this.paramCount, 0);
+    } else be.fill(this.grads, this.paramBlockLength, 0);
     let cur = s.dA, next = s.dB;
     if (this.config.loss === 'ce') be.softmax_xent_backward(cur, s.probs, s.labels, B, this.classes, 1 / B);
     else be.sigmoid_mse_backward(cur, s.probs, s.labels, B, this.classes, 1 / B);
@@ -859,7 +866,7 @@ export class Network {
   /** views of everything after the first layer's weights (its bias onwards), for the fused step */
   private restViews(s: Session): NonNullable<Session['rest']> {
     const be = this.backend, first = this.layers[0] as Dense, nw = first.W.length;
-    const at = align4(nw), n = this.paramCount - at; // the first layer's W opens the parameter block (the constructor's layout)
+    const at = align4(nw), n = this.paramBlockLength - at; // the first layer's W opens the parameter block (the constructor's layout)
     const vel = s.opt.length ? s.opt[0] : null;
     return {
       params: be.slice(this.params, at, n), grads: be.slice(this.grads, at, n), n,
@@ -873,7 +880,7 @@ export class Network {
    * changed), < 0 elements whose update overflowed (kept at their old values).
    */
   update(s: Session, opt: OptimizerConfig, lr: number): number {
-    const be = this.backend, n = this.paramCount;
+    const be = this.backend, n = this.paramBlockLength;
     this.step++;
     const f = s.fused;
     if (f) {

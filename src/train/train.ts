@@ -259,8 +259,8 @@ export async function fit(model: Network, train: DataSet, options: FitOptions = 
     if (res) {
       settings.data = dataFingerprint(train);
       checkResumable(res.settings, settings, 'the checkpoint');
-      if (res.params.length !== model.paramCount || res.opt.length !== s.opt.length || res.opt.some((o) => o.length !== model.paramCount)) {
-        throw new SimdnetError(`checkpoint holds ${res.params.length} parameters and ${res.opt.length} optimizer tensors; this model needs ${model.paramCount} and ${s.opt.length}`);
+      if (res.params.length !== model.paramBlockLength || res.opt.length !== s.opt.length || res.opt.some((o) => o.length !== model.paramBlockLength)) {
+        throw new SimdnetError(`checkpoint holds ${res.params.length} parameter values and ${res.opt.length} optimizer tensors; this model needs ${model.paramBlockLength} and ${s.opt.length}`);
       }
       const resBuffers = res.buffers ?? new Float32Array(0);
       if (resBuffers.length !== model.bufferCount) throw new SimdnetError(`checkpoint holds ${resBuffers.length} buffer values (running statistics); this model needs ${model.bufferCount}`);
