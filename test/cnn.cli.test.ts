@@ -172,7 +172,7 @@ describe('simdnet train --layers: a CNN on 2,000 MNIST images', () => {
 const hasScript = spawnSync('script', ['--version'], { stdio: 'ignore' }).status === 0;
 
 describe('simdnet train --layers on a terminal', () => {
-  it.skipIf(!hasScript)('draws the progress bar within each epoch of a CNN run', () => {
+  it.skipIf(!hasScript)('draws the progress bar within each epoch of a CNN run, and during its evaluation of the test set', () => {
     const cmd = [process.execPath, CLI, 'train', '--data', data, '--layers', 'conv3x3x32:relu,maxpool2,conv3x3x64:relu,maxpool2,flatten,dense10', '--optimizer', 'adam', '--lr', '0.003', '--epochs', '1'].join(' ');
     const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { encoding: 'utf8', timeout: 60_000 });
     expect(r.status).toBe(0);
@@ -180,6 +180,8 @@ describe('simdnet train --layers on a terminal', () => {
     // drawn part-way through the epoch, not only at its ends (the mnist_convnet's convolutions: a
     // few seconds an epoch here, so the bar's 10 redraws a second land inside it)
     expect(batches.some((b) => b > 0 && b < 63)).toBe(true);
+    // the epoch's evaluation has a bar of its own (drawn when it starts, after the first batch of 32)
+    expect(r.stdout).toMatch(/epoch 1\/1 \[[^\]]*\] +\d+% \| evaluating test (32|[\d,]+)\/500/);
     expect(r.stdout).toContain('Accuracy report');
   }, 60_000);
 });

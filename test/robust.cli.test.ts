@@ -65,15 +65,16 @@ describe('simdnet train: signals, checkpoints, resume', () => {
     expect(r2.code).toBe(0);
   }, 120_000);
 
-  it('a signal after the last batch (final evaluation, save) still saves the model, then exits 130 saying the run is complete', async () => {
-    // a large test set through a wide layer makes the final evaluation (~0.5-1 s here) the part of the
-    // run the signal lands in (with 64 hidden units it took a few ms and the signal sometimes came
-    // after the exit); lr 0.01: at the default 0.1 this 2000-unit sigmoid layer blows the loss up to
-    // 25x its start (a divergence, exit 3)
+  it('a signal after the last batch (save, report) still saves the model, then exits 130 saying the run is complete', async () => {
+    // a large test set through a wide layer makes the report's pass over the test images (~0.5-1 s
+    // here) the part of the run the signal lands in (the accuracy report reuses the last epoch's
+    // evaluation, and the model alone saves in a few ms: the signal sometimes came after the exit);
+    // lr 0.01: at the default 0.1 this 2000-unit sigmoid layer blows the loss up to 25x its start (a
+    // divergence, exit 3)
     const big = writeSyntheticDir(tmp, 'bigtest', { train: 200, test: 50_000, shape: [10, 10], classes: 4 });
     const saved = join(tmp.dir, 'after.simdnet');
     const r = await new Promise<{ code: number | null; out: string; err: string }>((resolve, reject) => {
-      const child = spawn(process.execPath, [CLI, 'train', '--data', big, '--hidden', '2000', '--epochs', '2', '--batch-size', '50', '--lr', '0.01', '--json', '--save', saved]);
+      const child = spawn(process.execPath, [CLI, 'train', '--data', big, '--hidden', '2000', '--epochs', '2', '--batch-size', '50', '--lr', '0.01', '--json', '--save', saved, '--report', join(tmp.dir, 'after.html')]);
       let out = '', err = '', sent = false;
       const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error('child did not exit')); }, 60_000);
       child.stdout.on('data', (d) => {

@@ -362,6 +362,7 @@ async function train(argv: string[]): Promise<void> {
     callbacks: {
       onTrainBegin: (info) => progress?.begin(info),
       onBatchEnd: (b, logs) => progress?.batch(b, logs),
+      onEvaluateProgress: (p) => progress?.evaluating(p),
       onEpochEnd: (epoch, logs) => {
         progress?.epochDone();
         if (json) out(JSON.stringify(logs));
@@ -387,9 +388,11 @@ async function train(argv: string[]): Promise<void> {
   }
   progress?.stop();
   const totalMs = performance.now() - t0;
+  // the test evaluation of the weights the model holds: fit()'s own (its last epoch's, or the best
+  // epoch's with early stopping), else (a resumed run's best epoch came before this run) measured now
   const e0 = performance.now();
-  const test = model.evaluate(data.test);
-  const evalMs = performance.now() - e0;
+  const test = history.test?.evaluation ?? model.evaluate(data.test);
+  const evalMs = history.test?.ms ?? performance.now() - e0;
   const last = history.epochs[history.epochs.length - 1];
   // the epoch whose weights the model holds (early stopping may have gone back to an earlier one)
   // (after a resume it may be an epoch of the earlier run: then its figures are not in this history)

@@ -925,12 +925,24 @@ export class Network {
     return this.evaluateIn(this.plan(batch, null, [data]), data, batch);
   }
 
-  /** @internal fit()'s own evaluations between epochs: in the training session, where the data is resident */
-  evaluateResident(data: DataSet, batch: number): Evaluation {
-    return this.evaluateIn(this.plan(batch, null, [data]), data, batch);
+  /**
+   * @internal fit()'s own evaluations between epochs, in the training session where the data is
+   * resident: one batch per step, each step yielding the samples done so far, the Evaluation at the
+   * end. fit() yields to the event loop between steps (evaluate() drains the same steps at once)
+   */
+  evaluateResident(data: DataSet, batch: number): Generator<number, Evaluation, void> {
+    return this.evaluateSteps(this.plan(batch, null, [data]), data, batch);
   }
 
   private evaluateIn(s: Session, data: DataSet, batch: number): Evaluation {
+    const steps = this.evaluateSteps(s, data, batch);
+    for (;;) {
+      const r = steps.next();
+      if (r.done) return r.value;
+    }
+  }
+
+  private *evaluateSteps(s: Session, data: DataSet, batch: number): Generator<number, Evaluation, void> {
     const r = s.resident.get(data)!;
     const be = this.backend, V = this.classes;
     this.setOrder(s, identity(data.count));
@@ -944,6 +956,7 @@ export class Network {
       correct += be.argmax_rows(s.preds, s.last, s.labels, B, V);
       const preds = be.view(s.preds);
       for (let i = 0; i < B; i++) confusion[data.labels[start + i]][preds[i]]++;
+      if (start + B < data.count) yield start + B;
     }
     const perClass = confusion.map((row, c) => {
       const n = row.reduce((a, x) => a + x, 0);

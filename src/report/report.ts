@@ -1,47 +1,62 @@
 /** Terminal progress: a cli-progress bar per epoch when stderr is a terminal, nothing otherwise. */
 import cliProgress from 'cli-progress';
-import type { BatchLogs } from '../train/train.js';
+import type { BatchLogs, EvaluateProgress } from '../train/train.js';
 
 export interface ProgressReporter {
   begin(info: { epochs: number; batchesPerEpoch: number }): void;
   batch(b: number, logs: BatchLogs): void;
+  /** an epoch's evaluation of the validation or test data: its bar replaces the epoch's */
+  evaluating(p: EvaluateProgress): void;
   epochDone(): void;
   stop(): void;
 }
 
+const count = (n: number) => n.toLocaleString('en-US');
+
+/** `stream` is a terminal's (only its isTTY, columns and cursor methods are used) */
 export function progressReporter(stream: NodeJS.WriteStream): ProgressReporter | null {
   if (!stream.isTTY) return null;
   let bar: cliProgress.SingleBar | null = null;
+  // what the bar shows: the epoch's batches, or one dataset's evaluation
+  let showing = '';
   let total = 0;
-  let epoch = 0;
+  let epoch = 0; // epochs done in this run
   let epochs = 0;
   let lossAvg = 0;
+  const open = (what: string, format: string, of: number, value: number, payload: object) => {
+    bar?.stop();
+    showing = what;
+    bar = new cliProgress.SingleBar({ stream, format: `epoch ${epoch + 1}/${epochs} ${format}`, hideCursor: true, clearOnComplete: true, fps: 10 }, cliProgress.Presets.shades_classic);
+    bar.start(of, value, payload);
+  };
+  const close = () => {
+    bar?.stop();
+    bar = null;
+    showing = '';
+  };
   return {
     begin(info) {
       total = info.batchesPerEpoch;
       epochs = info.epochs;
     },
     batch(b, logs) {
-      if (!bar) {
-        epoch++;
+      if (showing !== 'batches') {
         lossAvg = logs.loss;
-        bar = new cliProgress.SingleBar(
-          { stream, format: `epoch ${epoch}/${epochs} [{bar}] {percentage}% | batch {value}/{total} | loss {loss}`, hideCursor: true, clearOnComplete: true, fps: 10 },
-          cliProgress.Presets.shades_classic,
-        );
-        bar.start(total, 0, { loss: logs.loss.toFixed(4) });
+        open('batches', '[{bar}] {percentage}% | batch {value}/{total} | loss {loss}', total, 0, { loss: logs.loss.toFixed(4) });
       }
       lossAvg = 0.98 * lossAvg + 0.02 * logs.loss;
-      bar.update(b + 1, { loss: lossAvg.toFixed(4) });
+      bar!.update(b + 1, { loss: lossAvg.toFixed(4) });
+    },
+    evaluating(p) {
+      const payload = { done: count(p.done), count: count(p.count) };
+      if (showing !== p.set) open(p.set, `[{bar}] {percentage}% | evaluating ${p.set} {done}/{count}`, p.count, p.done, payload);
+      bar!.update(p.done, payload);
     },
     epochDone() {
-      bar?.stop();
-      bar = null;
+      close();
+      epoch++;
     },
-    stop() {
-      bar?.stop();
-      bar = null;
-    },
+    stop: close,
   };
 }
 

@@ -69,7 +69,28 @@ export interface Callbacks {
   onTrainBegin?(info: { epochs: number; batchesPerEpoch: number; samples: number }): void;
   onEpochBegin?(epoch: number): void;
   onBatchEnd?(batch: number, logs: BatchLogs): void;
-  onEpochEnd?(epoch: number, logs: EpochLogs): void | Promise<void>;
+  /**
+   * the epoch's evaluations in full (per-class accuracy, confusion matrix) come as the third argument:
+   * the weights they measured are the model's until the next epoch's first batch
+   */
+  onEpochEnd?(epoch: number, logs: EpochLogs, evaluations: EpochEvaluations): void | Promise<void>;
+  /**
+   * during an epoch's evaluation of the validation or test data, after each of its batches but the
+   * last: `done` of `count` samples evaluated
+   */
+  onEvaluateProgress?(info: EvaluateProgress): void;
+}
+
+export interface EpochEvaluations {
+  validation?: Evaluation;
+  test?: Evaluation;
+}
+
+export interface EvaluateProgress {
+  epoch: number;
+  set: 'validation' | 'test';
+  done: number;
+  count: number;
 }
 
 export interface FitOptions {
@@ -108,7 +129,10 @@ export interface FitOptions {
   /** data evaluated after each epoch for display only (labelled test) */
   testData?: DataSet;
   callbacks?: Callbacks;
-  /** yield to the event loop at least this often, in ms, so timers and progress bars run (default 50) */
+  /**
+   * yield to the event loop at least this often, in ms, so timers and progress bars run (default 50):
+   * between training batches, and between the batches of the per-epoch evaluations
+   */
   yieldMs?: number;
   /**
    * continue from a checkpoint; `epochs` then counts the run's total epochs, not additional ones. Every
@@ -119,7 +143,11 @@ export interface FitOptions {
   resume?: TrainState;
   /** called with the full training state after every epoch, and every `everyBatches` batches when set */
   checkpoint?: { everyBatches?: number; write(state: TrainState): void };
-  /** polled after every batch; when it returns true, fit() throws InterruptedError carrying the state */
+  /**
+   * polled after every batch, training or evaluation; when it returns true, fit() throws
+   * InterruptedError carrying the state (during an epoch's evaluations: the state after its last
+   * batch, so a resumed run evaluates the epoch again)
+   */
   shouldStop?: () => boolean;
 }
 
@@ -129,6 +157,13 @@ export interface History {
   bestEpoch?: number;
   /** with earlyStopping: true when training stopped before the epochs asked for */
   stoppedEarly?: boolean;
+  /**
+   * the testData's evaluation of the weights the model holds when fit() returns (the last epoch's, or
+   * with earlyStopping the best epoch's), the epoch that measured it and the wall time it took: what
+   * model.evaluate(testData) with the training batch size would give, at no cost. Absent without
+   * testData, or when the weights restored were measured by an earlier call (a resumed run's best epoch)
+   */
+  test?: { evaluation: Evaluation; epoch: number; ms: number };
 }
 
 function positiveInt(name: string, v: number): number {
@@ -256,6 +291,8 @@ export async function fit(model: Network, train: DataSet, options: FitOptions = 
     let targetEpochs = model.epochsDone + epochs;
     // early stopping: the best epoch so far (its validation loss and weights), carried by checkpoints
     let best: { loss: number; epoch: number; params: Float32Array; buffers: Float32Array } | null = null;
+    // the test evaluation of the last epoch, and of the best one (null: measured before this call)
+    let lastTest: History['test'] | null = null, bestTest: History['test'] | null = null;
     if (res) {
       settings.data = dataFingerprint(train);
       checkResumable(res.settings, settings, 'the checkpoint');
@@ -326,6 +363,27 @@ export async function fit(model: Network, train: DataSet, options: FitOptions = 
       return new DivergenceError(`training diverged in epoch ${epoch}, batch ${bi}: ${what}; ${tail}; ${likelyCause(opt, rate)}`, epoch, bi, partial && kept?.[0] === null, kept ? kept[1] : null);
     };
     let lastYield = now();
+    /**
+     * an epoch's evaluation of a dataset, one batch at a time: between batches, progress, the stop
+     * poll and a turn of the event loop every yieldMs as in training; `ms` excludes those turns
+     */
+    const evaluate = async (data: DataSet, set: EvaluateProgress['set'], epoch: number, stopped: () => TrainState) => {
+      const steps = model.evaluateResident(data, batch);
+      const t = now();
+      let paused = 0;
+      for (;;) {
+        const r = steps.next();
+        if (r.done) return { evaluation: r.value, epoch, ms: now() - t - paused };
+        cb.onEvaluateProgress?.({ epoch, set, done: r.value, count: data.count });
+        if (options.shouldStop?.()) throw new InterruptedError(`training interrupted in epoch ${epoch} while evaluating the ${set} data (after the epoch's last batch: a resumed run evaluates it again)`, stopped());
+        if (now() - lastYield > yieldMs) {
+          const p0 = now();
+          await pause();
+          lastYield = now();
+          paused += lastYield - p0;
+        }
+      }
+    };
     // the run's last trained batch (lastB 0: none yet), checked once more after the loop
     let lastStart = 0, lastB = 0;
 
@@ -379,6 +437,12 @@ export async function fit(model: Network, train: DataSet, options: FitOptions = 
       const epochMs = now() - t0 - paused;
       if (watch.epochEnd()) throw diverge(watch.describe(lossSum / N, 'more than half of the epoch\'s batches'), epoch, Math.ceil(N / batch), epochRate, null);
       if (watch.streak === 0) good = { params: model.readParams(), buffers: model.readBuffers(), where: `those at the end of epoch ${epoch}` };
+      // the evaluations come before the epoch counts as done: an interrupt during them leaves the
+      // state of an interrupt after the epoch's last batch
+      const afterLast = () => state(batchesPerEpoch, lossSum, correct);
+      const val = options.validationData ? await evaluate(options.validationData, 'validation', epoch, afterLast) : undefined;
+      const test = options.testData ? await evaluate(options.testData, 'test', epoch, afterLast) : undefined;
+      lastTest = test ?? null;
       model.epochsDone++;
       const logs: EpochLogs = {
         epoch,
@@ -389,26 +453,27 @@ export async function fit(model: Network, train: DataSet, options: FitOptions = 
         learningRate: epochRate,
         backend: be.name,
       };
-      if (options.validationData) {
-        const v: Evaluation = model.evaluateResident(options.validationData, batch);
-        logs.valLoss = v.loss;
-        logs.valAccuracy = v.accuracy;
+      if (val) {
+        logs.valLoss = val.evaluation.loss;
+        logs.valAccuracy = val.evaluation.accuracy;
       }
-      if (options.testData) {
-        const t: Evaluation = model.evaluateResident(options.testData, batch);
-        logs.testLoss = t.loss;
-        logs.testAccuracy = t.accuracy;
+      if (test) {
+        logs.testLoss = test.evaluation.loss;
+        logs.testAccuracy = test.evaluation.accuracy;
       }
       history.epochs.push(logs);
       // before the checkpoint is written, so that it carries this epoch's verdict
       let stop = false;
       if (options.earlyStopping) {
         // a NaN or infinite validation loss is never the best (nor could a checkpoint's JSON carry it)
-        if (logs.valLoss! < (best?.loss ?? Infinity)) best = { loss: logs.valLoss!, epoch, params: model.readParams(), buffers: model.readBuffers() };
+        if (logs.valLoss! < (best?.loss ?? Infinity)) {
+          best = { loss: logs.valLoss!, epoch, params: model.readParams(), buffers: model.readBuffers() };
+          bestTest = lastTest;
+        }
         else stop = epoch - (best?.epoch ?? 0) >= options.earlyStopping.patience;
       }
       options.checkpoint?.write(state(0, 0, 0));
-      await cb.onEpochEnd?.(epoch, logs);
+      await cb.onEpochEnd?.(epoch, logs, { ...(val ? { validation: val.evaluation } : {}), ...(test ? { test: test.evaluation } : {}) });
       await pause();
       lastYield = now();
       if (stop) {
@@ -440,6 +505,8 @@ export async function fit(model: Network, train: DataSet, options: FitOptions = 
       throw diverge(`after training the outputs overflow float32 on ${witness}`, epoch, batchesPerEpoch, rate, null);
     }
     if (options.earlyStopping) history.stoppedEarly ??= false;
+    const measured = best ? (bestTest?.epoch === best.epoch ? bestTest : null) : lastTest;
+    if (measured) history.test = measured;
     return history;
   } finally {
     model.training = false;
