@@ -87,6 +87,7 @@ function runFit() {
     learningRate: h.learningRate,
     momentum: h.momentum,
     yieldMs: 30,
+    testData: test!,
     shouldStop: () => stopRequested || gen !== generation,
     callbacks: {
       onTrainBegin: (info) => (batches = info.batchesPerEpoch),
@@ -95,11 +96,10 @@ function runFit() {
           post({ type: 'batch', epoch: m.epochsDone + 1, batch: b + 1, batches, loss: logs.loss, accuracy: logs.accuracy });
         }
       },
-      onEpochEnd: (_epoch, logs) => {
-        // the test set once per epoch, here rather than as fit()'s testData too, for its confusion matrix
-        // (fit() is still running: evaluate() gets a session of its own, the test set copied in, a few ms)
-        const ev = m.evaluate(test!, { batchSize: h.batchSize });
-        post({ type: 'epoch', logs: { ...logs, testLoss: ev.loss, testAccuracy: ev.accuracy }, confusion: ev.confusion });
+      // fit() evaluates the test set a batch at a time, yielding every yieldMs: a drawing's prediction
+      // is answered between its batches; the full evaluation (its confusion matrix) comes with the epoch
+      onEpochEnd: (_epoch, logs, evaluations) => {
+        post({ type: 'epoch', logs, confusion: evaluations.test!.confusion });
       },
     },
   });

@@ -10,7 +10,8 @@
 // once; then, on a fresh page, one epoch with 2 threads (Web Workers over a shared memory: the page
 // is cross-origin isolated) that must reach the first run's test accuracy exactly; then, on that
 // page, one epoch of the CNN (>= 97% test accuracy, progress within the epoch, the main thread's
-// timer never stalled), its prediction of a drawn 7 and its download, and demo-cnn.png. Then it trains
+// timer never stalled, a drawn digit's prediction answered during its end-of-epoch evaluation of the
+// test set), its prediction of a drawn 7 and its download, and demo-cnn.png. Then it trains
 // the article preset with `simdnet train --report`, opens the HTML report in the same browser, checks it rendered its figures, and saves report.png beside demo.png. Any failure: one
 // line on stderr, exit code 1.
 import { execFileSync } from 'node:child_process';
@@ -353,7 +354,26 @@ try {
     throw new Error(`after choosing the CNN and Reset the page shows the network '${await page.textContent('#network')}'`);
   });
   log(`${await page.textContent('#network')}; backend ${await page.textContent('#backend')}`);
+  // a 7 on the pad while the CNN trains: the page asks for its prediction after every batch message,
+  // the last one included, which reaches the worker as the epoch's evaluation of the 10,000 test
+  // images starts; fit() yields between the evaluation's batches, so the answer comes before the
+  // epoch's end (a worker evaluating in one synchronous pass answered it only after the epoch message)
+  await page.click('#clear');
+  await drawSeven(2);
+  await page.evaluate(() => {
+    const events = (window.__e2eEvents = []);
+    const watch = (id, what, opts) => new MutationObserver(() => events.push(what())).observe(document.getElementById(id), opts);
+    watch('progress', () => (document.getElementById('progress').value === 1 ? 'last batch' : 'batch'), { attributes: true });
+    watch('prediction', () => 'prediction', { childList: true, characterData: true, subtree: true });
+    watch('test-accuracy', () => 'epoch', { childList: true, characterData: true, subtree: true });
+  });
   const cnn = await trainWatched('one epoch of the CNN', 120_000);
+  const events = await page.evaluate(() => window.__e2eEvents);
+  const lastBatch = events.indexOf('last batch'), epochEnd = events.indexOf('epoch', lastBatch);
+  if (lastBatch < 0 || epochEnd < 0) throw new Error(`the CNN's epoch showed no last batch or no epoch end: ${events.slice(-8).join(', ')}`);
+  const duringEval = events.slice(lastBatch, epochEnd).filter((e) => e === 'prediction').length;
+  log(`drawn 7 during the CNN's end-of-epoch evaluation: ${duringEval} predictions answered between its last batch and the epoch's end`);
+  if (duringEval === 0) throw new Error(`the worker answered no prediction during the CNN's end-of-epoch evaluation (events after its last batch: ${events.slice(lastBatch, epochEnd + 2).join(', ')})`);
   const accCnn = Number(await page.getAttribute('#test-accuracy', 'data-value'));
   const epochMsCnn = Number(await page.getAttribute('#epoch-time', 'data-ms'));
   log(`CNN epoch 1: test accuracy ${(accCnn * 100).toFixed(2)}%, epoch time ${(epochMsCnn / 1000).toFixed(2)} s (${(cnn.wall / 1000).toFixed(1)} s from Start to done, evaluation included); ${cnn.progress} progress values within the epoch`);
