@@ -56,6 +56,13 @@ describe('bench/ab scripts --quick', () => {
     }
   });
 
+  it('eval-gap.mjs: the longest event-loop gap during fit()\'s evaluation of the test set, on two sides, the same test figures', () => {
+    const out = run('eval-gap.mjs');
+    expect(out).toMatch(/^# W4 \(mnist_convnet, batch 128\): 2 training batches, then fit\(\)'s evaluation of 1000 test images; 0 warm-up \+ 1 pairs$/m);
+    for (const side of ['A', 'B']) expect(out).toMatch(new RegExp(`^${side} longest event-loop gap during the evaluation: min \\d+ .* ms \\(n 1\\); the evaluation min \\d+ .* ms \\(n 1\\)$`, 'm'));
+    expect(out).toContain('test loss and accuracy bit-identical: true');
+  });
+
   it('cnn-epochs.mjs: the W4 CNN on 1 and 2 threads, the same weights, one (quick) epoch and its accuracy', () => {
     const out = run('cnn-epochs.mjs', '--epoch');
     expect(out).toMatch(/^# B: threads=2 -> .* threads 2, wasm-simd \(2 threads\)$/m);
