@@ -3,13 +3,13 @@
  * last epoch's test evaluation (no second pass over the test set); a SIGINT during an epoch's
  * evaluation stops there with a checkpoint, as one during training does.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { decodeModel } from '../src/format/format.js';
 import { sameBits } from './helpers/bits.js';
-import { CLI } from './helpers/cli-process.js';
+import { CLI, interrupt } from './helpers/cli-process.js';
 import { tempDir } from './helpers/idx-fixtures.js';
 import { writeSyntheticDir } from './helpers/synthetic.js';
 
@@ -59,20 +59,7 @@ describe('simdnet train: SIGINT during an epoch\'s evaluation', () => {
     let r: { code: number | null; out: string; err: string } | null = null;
     for (let attempt = 0; attempt < 3; attempt++) {
       rmSync(ckpt, { force: true });
-      r = await new Promise((resolve, reject) => {
-        const child = spawn(process.execPath, [CLI, ...args, '--checkpoint', ckpt]);
-        let out = '', err = '', sent = false;
-        const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error('child did not exit')); }, 60_000);
-        child.stdout.on('data', (d) => {
-          out += d;
-          if (!sent && out.includes('"epoch":1,')) {
-            sent = true;
-            setTimeout(() => child.kill('SIGINT'), 200);
-          }
-        });
-        child.stderr.on('data', (d) => (err += d));
-        child.on('exit', (code) => { clearTimeout(timer); resolve({ code, out, err }); });
-      });
+      r = await interrupt([...args, '--checkpoint', ckpt], 'SIGINT', undefined, 200);
       if (!/after batch \d+;/.test(r!.err)) break;
     }
     expect(r!.err).toBe(`simdnet: SIGINT: training interrupted in epoch 2 while evaluating the test data (after the epoch's last batch: a resumed run evaluates it again); checkpoint written to ${ckpt}; continue with --resume ${ckpt}\n`);

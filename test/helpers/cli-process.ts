@@ -3,8 +3,8 @@ import { spawn } from 'node:child_process';
 
 export const CLI = new URL('../../dist/cli/main.js', import.meta.url).pathname;
 
-/** start `simdnet ARGS`, send `signal` once the first epoch is reported (--json), resolve with the exit code and output */
-export function interrupt(args: string[], signal: NodeJS.Signals, cwd?: string): Promise<{ code: number | null; out: string; err: string }> {
+/** start `simdnet ARGS`, send `signal` once the first epoch is reported (--json), or `delayMs` after it, resolve with the exit code and output */
+export function interrupt(args: string[], signal: NodeJS.Signals, cwd?: string, delayMs = 0): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], { cwd });
     let out = '', err = '', sent = false;
@@ -13,7 +13,8 @@ export function interrupt(args: string[], signal: NodeJS.Signals, cwd?: string):
       out += d;
       if (!sent && out.includes('"epoch":1,')) {
         sent = true;
-        child.kill(signal);
+        if (delayMs > 0) setTimeout(() => child.kill(signal), delayMs);
+        else child.kill(signal);
       }
     });
     child.stderr.on('data', (d) => (err += d));
