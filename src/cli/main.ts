@@ -336,7 +336,7 @@ async function train(argv: string[]): Promise<void> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  // kept until the model is saved: a signal during the final evaluation must not lose the trained model
+  // kept until the model is saved: a signal after fit() returns (during a final evaluation, the save or the report) must not lose the trained model
   const offSignals = () => {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -484,12 +484,12 @@ async function train(argv: string[]): Promise<void> {
     offSignals();
     throw new SimdnetError(problems.join('; '));
   }
-  // the final evaluation and the save run without yielding, so a signal that came during them is
+  // a final evaluation, the save and the report run without yielding, so a signal that came during them is
   // still waiting in the event loop: let it be handled before the handlers go
   await new Promise((resolve) => setImmediate(resolve));
   offSignals();
   if (stopSignal) {
-    // it came after the last batch (during the final evaluations or the save): the run is complete
+    // it came after the last epoch's evaluations (during the save or the report): the run is complete
     throw new SimdnetError(`${stopSignal} after training had finished: the run is complete${savedTo ? ` and the model was saved to ${savedTo}` : ''}`, signalExit(stopSignal));
   }
 }
