@@ -21,80 +21,166 @@
 // [o0, o1): no sum is divided, so a split between threads is bit-identical to one call.
 //
 // Design (bench/conv-kernels.mjs): direct convolution, vectorised over output channels in the
-// forward and the filter gradient (register tiles of 4 output pixels x 8 channels and 4 input
-// channels x 8 output channels), and over input channels in the input gradient, which scatters
+// forward and the filter gradient (register tiles of 4 output pixels x 8 channels, the pixels taken
+// in raster order across rows, and 4 input channels x 8 output channels), and over input channels in the input gradient, which scatters
 // each output pixel's non-zero gradients (a list made once per pixel) into the input rows its
 // taps touch.
 import { checkSpan } from './data';
 import { outSize, padBefore } from './window';
 import { scratch, SCRATCH_WT_AT } from './scratch';
+import { ACT_LINEAR as LINEAR, ACT_RELU as RELU } from '../src/core/abi';
 
 /** the most (channel, value) entries of the input gradient's non-zero list (the 64 KiB transposed-weight scratch of matmul.ts) */
 const NZ_LIST = 8192;
 
 // ---------------------------------------------------------------------------------------------
-// forward: out (B, OH, OW, OC) = conv(inp, weight) + bias, rows [b0, b1) of the batch
+// forward: out (B, OH, OW, OC) = act(conv(inp, weight) + bias), rows [b0, b1) of the batch;
+// act = ACT_LINEAR or ACT_RELU (x > 0 ? x : 0, applied as each output is stored)
 
-export function conv2d_forward(out: usize, inp: usize, weight: usize, bias: usize, B: i32, H: i32, W: i32, C: i32, OC: i32, KH: i32, KW: i32, S: i32, same: i32, b0: i32, b1: i32): void {
+export function conv2d_forward(out: usize, inp: usize, weight: usize, bias: usize, B: i32, H: i32, W: i32, C: i32, OC: i32, KH: i32, KW: i32, S: i32, same: i32, act: i32, b0: i32, b1: i32): void {
   const OH = outSize(H, KH, S, same), OW = outSize(W, KW, S, same);
   const PT = padBefore(H, KH, S, same), PL = padBefore(W, KW, S, same);
   assert(OH > 0 && OW > 0 && S > 0 && 0 <= b0 && b0 <= b1 && b1 <= B, 'conv2d_forward: bad shape or range');
+  assert(act == LINEAR || act == RELU, 'conv2d_forward: act must be linear or relu');
   checkSpan(out, B * OH * OW * OC, 4);
   checkSpan(inp, B * H * W * C, 4);
   checkSpan(weight, KH * KW * C * OC, 4);
   if (bias) checkSpan(bias, OC, 4);
+  const relu = act == RELU;
   const pixI = <usize>C << 2, pixO = <usize>OC << 2;
   const tapW = <usize>C * pixO; // bytes per (kh, kw) of weight
-  // output columns whose taps all lie inside the row: [owLo, owHi)
+  const rowX = <usize>W * pixI;
+  // interior output pixels, whose taps all lie inside the image: rows [ohLo, ohHi) x columns [owLo, owHi)
+  const ohLo = min((PT + S - 1) / S, OH);
+  const ohHi = max(ohLo, min(H - KH + PT >= 0 ? (H - KH + PT) / S + 1 : 0, OH));
   const owLo = min((PL + S - 1) / S, OW);
   const owHi = max(owLo, min(W - KW + PL >= 0 ? (W - KW + PL) / S + 1 : 0, OW));
+  let tiled = false;
+  if (ASC_FEATURE_SIMD) {
+    tiled = OC >= 8 && ohHi > ohLo && owHi > owLo;
+    if (tiled) {
+      // the interior pixels of rows [b0, b1) in raster order (across output rows and images), four a
+      // tile; with fewer than 4 input channels (the first layer: one input value feeds every output
+      // channel), a pixel whose patch is all exact zeros is its bias (the test costs far less than
+      // its products), and the tiles take the others
+      const sparse = C < 4, nk = KW * C;
+      const nC = owHi - owLo, n = (b1 - b0) * (ohHi - ohLo) * nC;
+      let b = b0, oh = ohLo, ow = owLo, k = 0;
+      let x0: usize = 0, x1: usize = 0, x2: usize = 0, x3: usize = 0, o0: usize = 0, o1: usize = 0, o2: usize = 0, o3: usize = 0;
+      for (let q = 0; q < n; q++) {
+        const x = inp + <usize>((b * H + oh * S - PT) * W + ow * S - PL) * pixI, o = out + <usize>((b * OH + oh) * OW + ow) * pixO;
+        if (++ow == owHi) {
+          ow = owLo;
+          if (++oh == ohHi) { oh = ohLo; b++; }
+        }
+        if (sparse && zeroPatch(x, KH, nk, rowX)) {
+          fwd_bias(o, bias, OC, relu);
+          continue;
+        }
+        if (k == 0) { x0 = x; o0 = o; } else if (k == 1) { x1 = x; o1 = o; } else if (k == 2) { x2 = x; o2 = o; } else { x3 = x; o3 = o; }
+        if (++k < 4) continue;
+        k = 0;
+        let j = 0;
+        for (; j + 8 <= OC; j += 8) {
+          const jo = <usize>j << 2;
+          fwd_4x8(o0 + jo, o1 + jo, o2 + jo, o3 + jo, x0, x1 - x0, x2 - x0, x3 - x0, weight + jo, bias ? bias + jo : 0, KH, KW, C, rowX, pixO, tapW, relu);
+        }
+        for (; j < OC; j++) {
+          const jo = <usize>j << 2, wj = weight + jo, bj = bias ? bias + jo : 0;
+          fwd_1x1(o0 + jo, x0, wj, bj, KH, 0, KW, KW, C, rowX, pixO, tapW, relu);
+          fwd_1x1(o1 + jo, x1, wj, bj, KH, 0, KW, KW, C, rowX, pixO, tapW, relu);
+          fwd_1x1(o2 + jo, x2, wj, bj, KH, 0, KW, KW, C, rowX, pixO, tapW, relu);
+          fwd_1x1(o3 + jo, x3, wj, bj, KH, 0, KW, KW, C, rowX, pixO, tapW, relu);
+        }
+      }
+      // the last pixels short of a tile, one at a time
+      if (k > 0) fwd_px(o0, x0, weight, bias, KH, KW, C, OC, rowX, pixO, tapW, relu);
+      if (k > 1) fwd_px(o1, x1, weight, bias, KH, KW, C, OC, rowX, pixO, tapW, relu);
+      if (k > 2) fwd_px(o2, x2, weight, bias, KH, KW, C, OC, rowX, pixO, tapW, relu);
+    }
+  }
+  // every pixel the tiles did not take (all of them in the scalar build), one at a time
   for (let b = b0; b < b1; b++) {
     for (let oh = 0; oh < OH; oh++) {
-      const ih0 = oh * S - PT;
-      const kh0 = max(0, -ih0), kh1 = min(KH, H - ih0);
-      const o = out + <usize>((b * OH + oh) * OW) * pixO;
-      // the input pixel of tap (0, 0) of output column ow is xrow + (ow * S - PL) * pixI, for kh >= kh0
-      const xrow = inp + <usize>(b * H + ih0 + kh0) * <usize>W * pixI;
-      const wrow = weight + <usize>(kh0 * KW) * tapW;
-      const nh = kh1 - kh0;
-      let ow = 0;
-      while (ow < OW) {
-        const iw0 = ow * S - PL;
-        if (ASC_FEATURE_SIMD) {
-          if (C >= 4 && ow >= owLo && ow + 4 <= owHi) {
-            // four output pixels whose taps all lie inside the row (with fewer input channels, the
-            // first layer's, one pixel's input value feeds 32 channels and its zero test pays)
-            const x = xrow + <usize>iw0 * pixI;
-            let j = 0;
-            for (; j + 8 <= OC; j += 8) fwd_4x8(o + <usize>ow * pixO + (<usize>j << 2), x, wrow + (<usize>j << 2), bias ? bias + (<usize>j << 2) : 0, nh, KW, C, <usize>W * pixI, <usize>S * pixI, pixO, tapW);
-            for (; j < OC; j++) for (let p = 0; p < 4; p++) fwd_1x1(o + <usize>(ow + p) * pixO + (<usize>j << 2), x + <usize>(p * S) * pixI, wrow + (<usize>j << 2), bias ? bias + (<usize>j << 2) : 0, nh, 0, KW, KW, C, <usize>W * pixI, pixO, tapW);
-            ow += 4;
-            continue;
-          }
-        }
-        // one output pixel, its taps clipped to the row
-        const kw0 = max(0, -iw0), kw1 = min(KW, W - iw0);
-        const x = xrow + <usize>(iw0 * C << 2); // wraps below xrow for a padded tap: only taps from kw0 are read
-        const op = o + <usize>ow * pixO;
-        let j = 0;
-        if (ASC_FEATURE_SIMD) {
-          for (; j + 32 <= OC; j += 32) fwd_1x32(op + (<usize>j << 2), x, wrow + (<usize>j << 2), bias ? bias + (<usize>j << 2) : 0, nh, kw0, kw1, KW, C, <usize>W * pixI, pixO, tapW);
-          for (; j + 8 <= OC; j += 8) fwd_1x8(op + (<usize>j << 2), x, wrow + (<usize>j << 2), bias ? bias + (<usize>j << 2) : 0, nh, kw0, kw1, KW, C, <usize>W * pixI, pixO, tapW);
-        } else {
-          for (; j + 4 <= OC; j += 4) fwd_scalar_1x4(op + (<usize>j << 2), x, wrow + (<usize>j << 2), bias ? bias + (<usize>j << 2) : 0, nh, kw0, kw1, KW, C, <usize>W * pixI, pixO, tapW);
-        }
-        for (; j < OC; j++) fwd_1x1(op + (<usize>j << 2), x, wrow + (<usize>j << 2), bias ? bias + (<usize>j << 2) : 0, nh, kw0, kw1, KW, C, <usize>W * pixI, pixO, tapW);
-        ow++;
+      const rowInside = tiled && oh >= ohLo && oh < ohHi;
+      for (let ow = 0; ow < OW; ow++) {
+        if (rowInside && ow == owLo) { ow = owHi - 1; continue; }
+        fwd_pixel(out, inp, weight, bias, b, oh, ow, H, W, C, OC, KH, KW, S, OH, OW, PT, PL, relu);
       }
     }
   }
 }
 
-// four output pixels (input pixels S apart: xStep bytes) x 8 output channels, every tap inside the row;
-// x is the first pixel's tap (kh0, 0), w the weight at (kh0, 0, 0, j); rows of taps are rowX bytes apart in x
+// whether the KH rows of n values from x, rowX bytes apart, are all +0 (a -0 counts as non-zero: its products are computed)
 // @ts-ignore: decorator
 @inline
-function fwd_4x8(o: usize, x: usize, w: usize, bias: usize, nh: i32, KW: i32, C: i32, rowX: usize, xStep: usize, pixO: usize, tapW: usize): void {
+function zeroPatch(x: usize, KH: i32, n: i32, rowX: usize): bool {
+  let bits: u32 = 0;
+  for (let kh = 0; kh < KH; kh++) {
+    const r = x + <usize>kh * rowX;
+    for (let k = 0; k < n; k++) bits |= load<u32>(r + (<usize>k << 2));
+  }
+  return bits == 0;
+}
+
+// one pixel with only zero inputs: its bias (0 without), through the activation
+// @ts-ignore: decorator
+@inline
+function fwd_bias(o: usize, bias: usize, OC: i32, relu: bool): void {
+  let j = 0;
+  if (ASC_FEATURE_SIMD) {
+    const z = f32x4.splat(0);
+    for (; j + 4 <= OC; j += 4) {
+      const jo = <usize>j << 2;
+      let a = bias ? v128.load(bias + jo) : z;
+      if (relu) a = f32x4.pmax(z, a);
+      v128.store(o + jo, a);
+    }
+  }
+  for (; j < OC; j++) {
+    const a: f32 = bias ? load<f32>(bias + (<usize>j << 2)) : 0;
+    store<f32>(o + (<usize>j << 2), relu ? (a > 0 ? a : 0) : a);
+  }
+}
+
+// one interior output pixel (every tap inside the image), every output channel: o its output, x its input at tap (0, 0)
+function fwd_px(o: usize, x: usize, weight: usize, bias: usize, KH: i32, KW: i32, C: i32, OC: i32, rowX: usize, pixO: usize, tapW: usize, relu: bool): void {
+  let j = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; j + 32 <= OC; j += 32) fwd_1x32(o + (<usize>j << 2), x, weight + (<usize>j << 2), bias ? bias + (<usize>j << 2) : 0, KH, 0, KW, KW, C, rowX, pixO, tapW, relu);
+    for (; j + 8 <= OC; j += 8) fwd_1x8(o + (<usize>j << 2), x, weight + (<usize>j << 2), bias ? bias + (<usize>j << 2) : 0, KH, 0, KW, KW, C, rowX, pixO, tapW, relu);
+  }
+  for (; j < OC; j++) fwd_1x1(o + (<usize>j << 2), x, weight + (<usize>j << 2), bias ? bias + (<usize>j << 2) : 0, KH, 0, KW, KW, C, rowX, pixO, tapW, relu);
+}
+
+// output pixel (b, oh, ow), every output channel, its taps clipped to the image
+function fwd_pixel(out: usize, inp: usize, weight: usize, bias: usize, b: i32, oh: i32, ow: i32, H: i32, W: i32, C: i32, OC: i32, KH: i32, KW: i32, S: i32, OH: i32, OW: i32, PT: i32, PL: i32, relu: bool): void {
+  const pixI = <usize>C << 2, pixO = <usize>OC << 2;
+  const tapW = <usize>C * pixO, rowX = <usize>W * pixI;
+  const ih0 = oh * S - PT, iw0 = ow * S - PL;
+  const kh0 = max(0, -ih0), kh1 = min(KH, H - ih0);
+  const kw0 = max(0, -iw0), kw1 = min(KW, W - iw0);
+  const nh = kh1 - kh0;
+  // x: the pixel's tap (kh0, 0); it wraps below the row for a padded tap: only taps from kw0 are read
+  const x = inp + <usize>(b * H + ih0 + kh0) * rowX + <usize>(iw0 * C << 2);
+  const w = weight + <usize>(kh0 * KW) * tapW;
+  const op = out + <usize>((b * OH + oh) * OW + ow) * pixO;
+  let j = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; j + 32 <= OC; j += 32) fwd_1x32(op + (<usize>j << 2), x, w + (<usize>j << 2), bias ? bias + (<usize>j << 2) : 0, nh, kw0, kw1, KW, C, rowX, pixO, tapW, relu);
+    for (; j + 8 <= OC; j += 8) fwd_1x8(op + (<usize>j << 2), x, w + (<usize>j << 2), bias ? bias + (<usize>j << 2) : 0, nh, kw0, kw1, KW, C, rowX, pixO, tapW, relu);
+  } else {
+    for (; j + 4 <= OC; j += 4) fwd_scalar_1x4(op + (<usize>j << 2), x, w + (<usize>j << 2), bias ? bias + (<usize>j << 2) : 0, nh, kw0, kw1, KW, C, rowX, pixO, tapW, relu);
+  }
+  for (; j < OC; j++) fwd_1x1(op + (<usize>j << 2), x, w + (<usize>j << 2), bias ? bias + (<usize>j << 2) : 0, nh, kw0, kw1, KW, C, rowX, pixO, tapW, relu);
+}
+
+// four output pixels x 8 output channels, every tap inside the image: x is the first pixel's tap
+// (0, 0) and d1, d2, d3 the other pixels' offsets from it, w the weight at (0, 0, 0, j); rows of taps
+// are rowX bytes apart in x; o0..o3 the outputs
+// @ts-ignore: decorator
+@inline
+function fwd_4x8(o0: usize, o1: usize, o2: usize, o3: usize, x: usize, d1: usize, d2: usize, d3: usize, w: usize, bias: usize, KH: i32, KW: i32, C: i32, rowX: usize, pixO: usize, tapW: usize, relu: bool): void {
   let a00 = f32x4.splat(0), a01 = a00;
   if (bias) {
     a00 = v128.load(bias);
@@ -102,7 +188,7 @@ function fwd_4x8(o: usize, x: usize, w: usize, bias: usize, nh: i32, KW: i32, C:
   }
   let a10 = a00, a11 = a01, a20 = a00, a21 = a01, a30 = a00, a31 = a01;
   const nk = KW * C; // (kw, c) of one kernel row are contiguous in both x (one input row) and w
-  for (let kh = 0; kh < nh; kh++) {
+  for (let kh = 0; kh < KH; kh++) {
     let xk = x + <usize>kh * rowX;
     let wk = w + <usize>(kh * KW) * tapW;
     for (let k = 0; k < nk; k++) {
@@ -112,36 +198,44 @@ function fwd_4x8(o: usize, x: usize, w: usize, bias: usize, nh: i32, KW: i32, C:
       let s = v128.load32_splat(xk);
       a00 = f32x4.add(a00, f32x4.mul(s, w0));
       a01 = f32x4.add(a01, f32x4.mul(s, w1));
-      s = v128.load32_splat(xk + xStep);
+      s = v128.load32_splat(xk + d1);
       a10 = f32x4.add(a10, f32x4.mul(s, w0));
       a11 = f32x4.add(a11, f32x4.mul(s, w1));
-      s = v128.load32_splat(xk + 2 * xStep);
+      s = v128.load32_splat(xk + d2);
       a20 = f32x4.add(a20, f32x4.mul(s, w0));
       a21 = f32x4.add(a21, f32x4.mul(s, w1));
-      s = v128.load32_splat(xk + 3 * xStep);
+      s = v128.load32_splat(xk + d3);
       a30 = f32x4.add(a30, f32x4.mul(s, w0));
       a31 = f32x4.add(a31, f32x4.mul(s, w1));
       xk += 4;
       wk += pixO;
     }
   }
-  v128.store(o, a00);
-  v128.store(o, a01, 16);
-  o += pixO;
-  v128.store(o, a10);
-  v128.store(o, a11, 16);
-  o += pixO;
-  v128.store(o, a20);
-  v128.store(o, a21, 16);
-  o += pixO;
-  v128.store(o, a30);
-  v128.store(o, a31, 16);
+  if (relu) {
+    const z = f32x4.splat(0);
+    a00 = f32x4.pmax(z, a00);
+    a01 = f32x4.pmax(z, a01);
+    a10 = f32x4.pmax(z, a10);
+    a11 = f32x4.pmax(z, a11);
+    a20 = f32x4.pmax(z, a20);
+    a21 = f32x4.pmax(z, a21);
+    a30 = f32x4.pmax(z, a30);
+    a31 = f32x4.pmax(z, a31);
+  }
+  v128.store(o0, a00);
+  v128.store(o0, a01, 16);
+  v128.store(o1, a10);
+  v128.store(o1, a11, 16);
+  v128.store(o2, a20);
+  v128.store(o2, a21, 16);
+  v128.store(o3, a30);
+  v128.store(o3, a31, 16);
 }
 
 // one output pixel x 8 output channels over the taps kw in [kw0, kw1); x is the pixel's tap (kh0, 0) (it may lie outside the row)
 // @ts-ignore: decorator
 @inline
-function fwd_1x8(o: usize, x: usize, w: usize, bias: usize, nh: i32, kw0: i32, kw1: i32, KW: i32, C: i32, rowX: usize, pixO: usize, tapW: usize): void {
+function fwd_1x8(o: usize, x: usize, w: usize, bias: usize, nh: i32, kw0: i32, kw1: i32, KW: i32, C: i32, rowX: usize, pixO: usize, tapW: usize, relu: bool): void {
   let a0 = f32x4.splat(0), a1 = a0;
   if (bias) {
     a0 = v128.load(bias);
@@ -164,6 +258,11 @@ function fwd_1x8(o: usize, x: usize, w: usize, bias: usize, nh: i32, kw0: i32, k
       }
     }
   }
+  if (relu) {
+    const z = f32x4.splat(0);
+    a0 = f32x4.pmax(z, a0);
+    a1 = f32x4.pmax(z, a1);
+  }
   v128.store(o, a0);
   v128.store(o, a1, 16);
 }
@@ -171,7 +270,7 @@ function fwd_1x8(o: usize, x: usize, w: usize, bias: usize, nh: i32, kw0: i32, k
 // one output pixel x 32 output channels over the taps kw in [kw0, kw1); x is the pixel's tap (kh0, 0) (it may lie outside the row)
 // @ts-ignore: decorator
 @inline
-function fwd_1x32(o: usize, x: usize, w: usize, bias: usize, nh: i32, kw0: i32, kw1: i32, KW: i32, C: i32, rowX: usize, pixO: usize, tapW: usize): void {
+function fwd_1x32(o: usize, x: usize, w: usize, bias: usize, nh: i32, kw0: i32, kw1: i32, KW: i32, C: i32, rowX: usize, pixO: usize, tapW: usize, relu: bool): void {
   let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
   if (bias) {
     a0 = v128.load(bias);
@@ -206,6 +305,17 @@ function fwd_1x32(o: usize, x: usize, w: usize, bias: usize, nh: i32, kw0: i32, 
       }
     }
   }
+  if (relu) {
+    const z = f32x4.splat(0);
+    a0 = f32x4.pmax(z, a0);
+    a1 = f32x4.pmax(z, a1);
+    a2 = f32x4.pmax(z, a2);
+    a3 = f32x4.pmax(z, a3);
+    a4 = f32x4.pmax(z, a4);
+    a5 = f32x4.pmax(z, a5);
+    a6 = f32x4.pmax(z, a6);
+    a7 = f32x4.pmax(z, a7);
+  }
   v128.store(o, a0);
   v128.store(o, a1, 16);
   v128.store(o, a2, 32);
@@ -219,7 +329,7 @@ function fwd_1x32(o: usize, x: usize, w: usize, bias: usize, nh: i32, kw0: i32, 
 // scalar build: one output pixel x 4 output channels
 // @ts-ignore: decorator
 @inline
-function fwd_scalar_1x4(o: usize, x: usize, w: usize, bias: usize, nh: i32, kw0: i32, kw1: i32, KW: i32, C: i32, rowX: usize, pixO: usize, tapW: usize): void {
+function fwd_scalar_1x4(o: usize, x: usize, w: usize, bias: usize, nh: i32, kw0: i32, kw1: i32, KW: i32, C: i32, rowX: usize, pixO: usize, tapW: usize, relu: bool): void {
   let a0: f32 = 0, a1: f32 = 0, a2: f32 = 0, a3: f32 = 0;
   if (bias) {
     a0 = load<f32>(bias);
@@ -245,6 +355,12 @@ function fwd_scalar_1x4(o: usize, x: usize, w: usize, bias: usize, nh: i32, kw0:
       }
     }
   }
+  if (relu) {
+    a0 = a0 > 0 ? a0 : 0;
+    a1 = a1 > 0 ? a1 : 0;
+    a2 = a2 > 0 ? a2 : 0;
+    a3 = a3 > 0 ? a3 : 0;
+  }
   store<f32>(o, a0);
   store<f32>(o, a1, 4);
   store<f32>(o, a2, 8);
@@ -252,7 +368,7 @@ function fwd_scalar_1x4(o: usize, x: usize, w: usize, bias: usize, nh: i32, kw0:
 }
 
 // one output pixel x one output channel (the channels past the last tile)
-function fwd_1x1(o: usize, x: usize, w: usize, bias: usize, nh: i32, kw0: i32, kw1: i32, KW: i32, C: i32, rowX: usize, pixO: usize, tapW: usize): void {
+function fwd_1x1(o: usize, x: usize, w: usize, bias: usize, nh: i32, kw0: i32, kw1: i32, KW: i32, C: i32, rowX: usize, pixO: usize, tapW: usize, relu: bool): void {
   let a: f32 = bias ? load<f32>(bias) : 0;
   const pixI = <usize>C << 2;
   for (let kh = 0; kh < nh; kh++) {
@@ -267,6 +383,7 @@ function fwd_1x1(o: usize, x: usize, w: usize, bias: usize, nh: i32, kw0: i32, k
       }
     }
   }
+  if (relu) a = a > 0 ? a : 0;
   store<f32>(o, a);
 }
 

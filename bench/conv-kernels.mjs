@@ -94,7 +94,7 @@ for (const l of L) {
   l.bias = uniform(l.OC, 0.05);
   const y = new Float32Array(l.P * l.OC);
   const [xi, wi, bi, yi] = [put(l.x), put(l.w), put(l.bias), alloc(y.length)];
-  k.conv2d_forward(yi.at, xi.at, wi.at, bi.at, B, l.H, l.W, l.C, l.OC, 3, 3, 1, 0, 0, B);
+  k.conv2d_forward(yi.at, xi.at, wi.at, bi.at, B, l.H, l.W, l.C, l.OC, 3, 3, 1, 0, 0, 0, B);
   y.set(f32(yi));
   const { pooled, from } = reluPool(y, l.OH, l.OW, l.OC);
   l.dout = poolGrad(y.length, from);
@@ -130,7 +130,7 @@ for (const l of L) {
     xNchw: put(nhwcToNchw(l.x, H, W, C)), wOihw: put(hwioToOihw(l.w, C, OC)), outNchw: alloc(P * OC),
   };
   k.indirection(t.ind.at, t.x.at, t.zero.at, B, H, W, C, 3, 3, 1, 0);
-  const conv = (x) => () => k.conv2d_forward(t.out.at, x.at, t.w.at, t.bias.at, B, H, W, C, OC, 3, 3, 1, 0, 0, B);
+  const conv = (x) => () => k.conv2d_forward(t.out.at, x.at, t.w.at, t.bias.at, B, H, W, C, OC, 3, 3, 1, 0, 0, 0, B);
   const dinput = (d) => () => {
     k.conv2d_filter_transpose(t.wT.at, t.w.at, 3, 3, C, OC);
     k.conv2d_backward_input(t.dinp.at, d.at, t.wT.at, B, H, W, C, OC, 3, 3, 1, 0, 0, B);

@@ -72,7 +72,7 @@ for (const l of L) {
   l.w = uniform(l.K * l.OC, Math.sqrt(6 / l.K));
   l.bias = uniform(l.OC, 0.05);
   l.y = new Float32Array(l.P * l.OC);
-  fast.conv2dForward(l.y, l.x, l.w, l.bias, B, l.H, l.W, l.C, l.OC, 3, 3, 1, false);
+  fast.conv2dForward(l.y, l.x, l.w, l.bias, B, l.H, l.W, l.C, l.OC, 3, 3, 1, false, 0);
   const { r, pooled, argmax } = reluPool(l.y, l.OH, l.OW, l.OC);
   l.r = r;
   l.pooled = pooled;
@@ -101,8 +101,8 @@ for (const l of L) {
   };
   ops.push({
     name: `${l.name} forward`, macs: l.macs, zeros: zeros(l.x),
-    ref: () => (ref.conv2dForwardRef(out, l.x, l.w, l.bias, B, H, W, C, OC, 3, 3, 1, false), out),
-    fast: () => (fast.conv2dForward(out, l.x, l.w, l.bias, B, H, W, C, OC, 3, 3, 1, false), out),
+    ref: () => (ref.conv2dForwardRef(out, l.x, l.w, l.bias, B, H, W, C, OC, 3, 3, 1, false, 0), out),
+    fast: () => (fast.conv2dForward(out, l.x, l.w, l.bias, B, H, W, C, OC, 3, 3, 1, false, 0), out),
     tfjs: run(() => tf.fused.conv2d({ x: tx, filter: tw, bias: tb, strides: 1, pad: 'valid' })),
   });
   if (l.C > 1) {

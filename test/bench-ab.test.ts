@@ -73,6 +73,14 @@ describe('bench/ab scripts --quick', () => {
     expect(out).toMatch(/^peak RSS \d+ MB$/m);
   });
 
+  it('cnn-epochs.mjs --infer: W5 inference on two sides, samples/s and the same loss', () => {
+    const out = run('cnn-epochs.mjs', '--infer', '--a', '.', '--b', '.');
+    expect(out).toMatch(/^A min \d+ .* ms a pass \(n 2\)$/m);
+    expect(out).toMatch(ratioLine);
+    expect(out).toMatch(/^A \d+, B \d+ samples\/s \(medians\)$/m);
+    expect(out).toMatch(/^loss bit-identical: true; accuracy A \d+\.\d\d%, B \d+\.\d\d%$/m);
+  });
+
   it('augment-overhead.mjs: plain and augmented steps, and epochs in pairs', () => {
     expect(run('augment-overhead.mjs', '--hidden', '16')).toMatch(/^ratio augmented\/plain \d+\.\d{3} \(overhead -?[\d.]+%\)$/m);
     expect(run('augment-overhead.mjs', '--hidden', '16', '--mode', 'epochs', '--repeats', '2')).toMatch(/^pair ratio augmented\/plain \d+\.\d{3} \(median over the 2 pairs\)$/m);

@@ -73,12 +73,12 @@ function reference(w: T, training: boolean) {
   const t = Object.fromEntries(Object.entries(w).map(([k, v]) => [k, v.slice()])) as T; // running statistics move in training
   const x = Float32Array.from(pixels(B, 144), (p) => p * f(SCALE));
   const c1 = new Float32Array(B * 9 * 8 * 4);
-  conv2dForwardRef(c1, x, t['layers.0.W'], t['layers.0.b'], B, 9, 8, 2, 4, 3, 3, 1, true);
+  conv2dForwardRef(c1, x, t['layers.0.W'], t['layers.0.b'], B, 9, 8, 2, 4, 3, 3, 1, true, 0);
   const r1 = c1.map((v) => Math.max(0, v));
   const bn1 = new Float32Array(r1.length), m1 = new Float32Array(4), s1 = new Float32Array(4);
   batchnormForwardRef(bn1, m1, s1, t['layers.1.mean'], t['layers.1.variance'], r1, t['layers.1.gamma'], t['layers.1.beta'], B * 72, 4, 0.001, 0.9, training);
   const c2 = new Float32Array(B * 4 * 3 * 5);
-  conv2dForwardRef(c2, bn1, t['layers.2.W'], t['layers.2.b'], B, 9, 8, 4, 5, 2, 3, 2, false);
+  conv2dForwardRef(c2, bn1, t['layers.2.W'], t['layers.2.b'], B, 9, 8, 4, 5, 2, 3, 2, false, 0);
   const mp = new Float32Array(B * 3 * 2 * 5), am = new Int32Array(mp.length);
   maxpool2dForwardRef(mp, am, c2, B, 4, 3, 5, 2, 1, false);
   const ap = new Float32Array(B * 2 * 1 * 5);
@@ -124,10 +124,10 @@ function reference(w: T, training: boolean) {
   maxpool2dBackwardRef(dc2, dmp, am, B, 4, 3, 5, 2, 1, false);
   g['layers.2.W'] = new Float32Array(2 * 3 * 4 * 5);
   g['layers.2.b'] = new Float32Array(5);
-  conv2dBackwardFilterRef(g['layers.2.W'], g['layers.2.b'], dc2, bn1, B, 9, 8, 4, 5, 2, 3, 2, false);
+  conv2dBackwardFilterRef(g['layers.2.W'], g['layers.2.b'], dc2, bn1, B, 9, 8, 4, 5, 2, 3, 2, false, 0);
   const wt = new Float32Array(2 * 3 * 4 * 5), dbn1 = new Float32Array(bn1.length);
   conv2dFilterTransposeRef(wt, t['layers.2.W'], 2, 3, 4, 5);
-  conv2dBackwardInputRef(dbn1, dc2, wt, B, 9, 8, 4, 5, 2, 3, 2, false);
+  conv2dBackwardInputRef(dbn1, dc2, wt, B, 9, 8, 4, 5, 2, 3, 2, false, 0);
   const dr1 = new Float32Array(r1.length);
   g['layers.1.gamma'] = new Float32Array(4);
   g['layers.1.beta'] = new Float32Array(4);
@@ -135,7 +135,7 @@ function reference(w: T, training: boolean) {
   const dc1 = dr1.map((v, i) => (r1[i] > 0 ? v : 0));
   g['layers.0.W'] = new Float32Array(3 * 3 * 2 * 4);
   g['layers.0.b'] = new Float32Array(4);
-  conv2dBackwardFilterRef(g['layers.0.W'], g['layers.0.b'], dc1, x, B, 9, 8, 2, 4, 3, 3, 1, true);
+  conv2dBackwardFilterRef(g['layers.0.W'], g['layers.0.b'], dc1, x, B, 9, 8, 2, 4, 3, 3, 1, true, 0);
   for (const [k, v] of Object.entries(g)) t[k] = t[k].map((w, i) => w - LR * v[i]);
   return { p, stepped: t };
 }
@@ -183,7 +183,7 @@ describe('a CNN from a mixed layer list', () => {
     const w = m.getLayerTensors();
     const x = Float32Array.from(pixels(4, 35, 3), (p) => p * f(SCALE));
     const c = new Float32Array(4 * 3 * 4 * 3);
-    conv2dForwardRef(c, x, w['layers.0.W'], w['layers.0.b'], 4, 5, 7, 1, 3, 2, 2, 2, true);
+    conv2dForwardRef(c, x, w['layers.0.W'], w['layers.0.b'], 4, 5, 7, 1, 3, 2, 2, 2, true, 0);
     const g = new Float32Array(4 * 3);
     globalAvgpoolForwardRef(g, c.map((v) => Math.max(0, v)), 4, 12, 3);
     const p = new Float32Array(12);

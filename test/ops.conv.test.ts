@@ -11,14 +11,15 @@
  * fast TS path equals the reference also with infinite or NaN operands and -0 starts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { conv2dShape, type Backend } from '../src/core/backend.js';
+import { Activation, conv2dShape, type Backend } from '../src/core/backend.js';
 import { TsBackend } from '../src/backends/ts/index.js';
 import { WasmBackend } from '../src/backends/wasm/index.js';
 import { expectSame, guarded, put, values } from './helpers/exact.js';
 import { ReferenceBackend } from './helpers/reference-backend.js';
 import { Rng } from '../src/core/rng.js';
 
-interface Shape { B: number; H: number; W: number; C: number; OC: number; KH: number; KW: number; S: number; same: boolean }
+/** blank: the inputs are exact zeros outside the middle half of each image (rows and columns), as MNIST's borders */
+interface Shape { B: number; H: number; W: number; C: number; OC: number; KH: number; KW: number; S: number; same: boolean; blank?: boolean }
 const label = (s: Shape) => `B=${s.B} ${s.H}x${s.W}x${s.C} -> ${s.KH}x${s.KW}x${s.OC} s${s.S} ${s.same ? 'same' : 'valid'}`;
 
 const KERNELS = [[1, 1], [3, 3], [5, 5], [2, 3]];
@@ -36,6 +37,9 @@ function sampleShapes(): Shape[] {
     // the Keras mnist_convnet layers, small batches, and a batch past 128
     { B: 2, H: 28, W: 28, C: 1, OC: 32, KH: 3, KW: 3, S: 1, same: false },
     { B: 2, H: 13, W: 13, C: 32, OC: 64, KH: 3, KW: 3, S: 1, same: false },
+    // the first layer's zero-patch test (blank borders), with 'same' padding and channels past the last 8
+    { B: 5, H: 28, W: 28, C: 1, OC: 32, KH: 3, KW: 3, S: 1, same: false, blank: true },
+    { B: 3, H: 13, W: 11, C: 3, OC: 13, KH: 3, KW: 2, S: 1, same: true, blank: true },
     { B: 129, H: 5, W: 5, C: 3, OC: 5, KH: 3, KW: 3, S: 1, same: true },
     { B: 1, H: 1, W: 1, C: 1, OC: 1, KH: 1, KW: 1, S: 1, same: false },
     { B: 3, H: 7, W: 7, C: 17, OC: 17, KH: 5, KW: 5, S: 2, same: true },
@@ -62,13 +66,17 @@ function sampleShapes(): Shape[] {
 const SHAPES = sampleShapes();
 
 /** a case's inputs and the reference's outputs (computed once, shared by the builds) */
-interface Case { s: Shape; inp: Float32Array; weight: Float32Array; bias: Float32Array | null; dout: Float32Array; dw0: Float32Array; db0: Float32Array; out: Float32Array; dinp: Float32Array; dweight: Float32Array; dbias: Float32Array }
+interface Case { s: Shape; act: number; inp: Float32Array; weight: Float32Array; bias: Float32Array | null; dout: Float32Array; dw0: Float32Array; db0: Float32Array; out: Float32Array; dinp: Float32Array; dweight: Float32Array; dbias: Float32Array }
 
 function reference(s: Shape, seed: number): Case {
   const rng = new Rng(seed);
   const { OH, OW } = conv2dShape(s.H, s.W, s.KH, s.KW, s.S, s.same);
   const nIn = s.B * s.H * s.W * s.C, nOut = s.B * OH * OW * s.OC, nW = s.KH * s.KW * s.C * s.OC;
-  const c: Omit<Case, 'out' | 'dinp' | 'dweight' | 'dbias'> = { s, inp: values(rng, nIn), weight: values(rng, nW, 0), bias: seed % 3 ? values(rng, s.OC, 0) : null, dout: values(rng, nOut, seed % 2 || s.OC > 100 ? 0.85 : 0.2), dw0: values(rng, nW, 0), db0: values(rng, s.OC, 0) };
+  const c: Omit<Case, 'out' | 'dinp' | 'dweight' | 'dbias'> = { s, act: seed % 4 < 2 ? Activation.relu : Activation.linear, inp: values(rng, nIn), weight: values(rng, nW, 0), bias: seed % 3 ? values(rng, s.OC, 0) : null, dout: values(rng, nOut, seed % 2 || s.OC > 100 ? 0.85 : 0.2), dw0: values(rng, nW, 0), db0: values(rng, s.OC, 0) };
+  if (s.blank) {
+    const inside = (i: number, n: number) => i >= n >> 2 && i < n - (n >> 2);
+    for (let p = 0; p < s.B * s.H * s.W; p++) if (!inside(Math.floor(p / s.W) % s.H, s.H) || !inside(p % s.W, s.W)) c.inp.fill(0, p * s.C, (p + 1) * s.C);
+  }
   const r = run(new ReferenceBackend(), c);
   return { ...c, ...r };
 }
@@ -84,13 +92,13 @@ function run(be: Backend, c: Omit<Case, 'out' | 'dinp' | 'dweight' | 'dbias'>, s
     const weightT = be.alloc('f32', c.weight.length);
     be.conv2d_filter_transpose(weightT, weight, KH, KW, C, OC);
     if (split === undefined) {
-      be.conv2d_forward(out.t, inp, weight, bias, B, H, W, C, OC, KH, KW, S, same);
+      be.conv2d_forward(out.t, inp, weight, bias, B, H, W, C, OC, KH, KW, S, same, c.act);
       be.conv2d_backward_input(dinp.t, dout, weightT, B, H, W, C, OC, KH, KW, S, same);
       be.conv2d_backward_filter(dweight, dbias, dout, inp, B, H, W, C, OC, KH, KW, S, same);
     } else {
       const b = Math.round(split * B), o = Math.round(split * OC);
-      be.conv2d_forward(out.t, inp, weight, bias, B, H, W, C, OC, KH, KW, S, same, b, B);
-      be.conv2d_forward(out.t, inp, weight, bias, B, H, W, C, OC, KH, KW, S, same, 0, b);
+      be.conv2d_forward(out.t, inp, weight, bias, B, H, W, C, OC, KH, KW, S, same, c.act, b, B);
+      be.conv2d_forward(out.t, inp, weight, bias, B, H, W, C, OC, KH, KW, S, same, c.act, 0, b);
       be.conv2d_backward_input(dinp.t, dout, weightT, B, H, W, C, OC, KH, KW, S, same, b, B);
       be.conv2d_backward_input(dinp.t, dout, weightT, B, H, W, C, OC, KH, KW, S, same, 0, b);
       be.conv2d_backward_filter(dweight, dbias, dout, inp, B, H, W, C, OC, KH, KW, S, same, o, OC);
@@ -134,8 +142,9 @@ describe.each(['ts', 'simd', 'scalar', 'debug', 'threads'] as const)('conv2d ker
 
   it.runIf(variant !== 'ts')('refuses a kernel that does not fit, a range outside the call and a short tensor, with a RangeError', () => {
     const t = w.alloc('f32', 64);
-    expect(() => w.conv2d_forward(t, t, t, null, 1, 2, 2, 1, 1, 3, 3, 1, false)).toThrow(/does not fit a 2x2 input/);
-    expect(() => w.conv2d_forward(t, t, t, null, 1, 4, 4, 1, 1, 3, 3, 1, false, 0, 2)).toThrow(/range \[0, 2\) outside \[0, 1\)/);
+    expect(() => w.conv2d_forward(t, t, t, null, 1, 2, 2, 1, 1, 3, 3, 1, false, 0)).toThrow(/does not fit a 2x2 input/);
+    expect(() => w.conv2d_forward(t, t, t, null, 1, 4, 4, 1, 1, 3, 3, 1, false, 0, 0, 2)).toThrow(/range \[0, 2\) outside \[0, 1\)/);
+    expect(() => w.conv2d_forward(t, t, t, null, 1, 4, 4, 1, 1, 3, 3, 1, false, Activation.sigmoid)).toThrow(/activation code 1 is not linear \(0\) or relu \(2\)/);
     expect(() => w.conv2d_backward_filter(t, null, t, t, 2, 8, 8, 1, 2, 3, 3, 1, true)).toThrow(/tensor of 64 elements where 256 are needed/);
   });
 });
@@ -193,7 +202,9 @@ describe('conv2d reference', () => {
         for (let j = 0; j < OC; j++) {
           let s = c.bias ? c.bias[j] : 0, mag = Math.abs(s);
           for (let k = 0; k < patch.length; k++) (s += patch[k] * c.weight[k * OC + j]), (mag += Math.abs(patch[k] * c.weight[k * OC + j]));
-          worst = Math.max(worst, Math.abs(c.out[((b * OH + oh) * OW + ow) * OC + j] - s) / (mag * 2 ** -24 * (patch.length + 1)));
+          const want = c.act === Activation.relu ? Math.max(s, 0) : s; // ReLU moves no value further from another
+          const err = Math.abs(c.out[((b * OH + oh) * OW + ow) * OC + j] - want);
+          worst = Math.max(worst, err === 0 ? 0 : err / (mag * 2 ** -24 * (patch.length + 1)));
         }
       }
       expect(worst, label(c.s)).toBeLessThanOrEqual(1);

@@ -2,13 +2,16 @@
 // W4, the Keras mnist_convnet (bench/workloads.mjs), trained by simdnet's layers: N batches of two
 // sides (default: 1 and 2 threads) alternating in one process, the pair ratio of their times and
 // whether both end with the same weights; then, with --epoch, one whole epoch on side A (fresh model,
-// the same seed) and its accuracy on the 10,000 test images, and the process's peak RSS.
+// the same seed) and its accuracy on the 10,000 test images, and the process's peak RSS. With --infer,
+// W5 instead: each side trains its model on the first N batches once (untimed), then the runs are
+// inference on the 10,000 test images in batches of 1,000 (Model.evaluate), and the last line says
+// whether both sides give the same loss bits.
 // See bench/ab/README.md.
-import { backendFor, describe, describeRatio, fail, interleave, library, mnist, options, parseSide, printEnvironment, sameBits, timed } from './harness.mjs';
+import { backendFor, describe, describeRatio, fail, interleave, library, median, mnist, options, parseSide, printEnvironment, sameBits, timed } from './harness.mjs';
 import { CNN_WORKLOADS } from '../workloads.mjs';
 
-const USAGE = 'node bench/ab/cnn-epochs.mjs [--a SPEC] [--b SPEC] [--batches 100] [--pairs 5] [--warmup 1] [--epoch] [--quick]';
-const o = options({ batches: { type: 'string' }, epoch: { type: 'boolean' } }, USAGE, { pairs: 5, warmup: 1, batches: 100 });
+const USAGE = 'node bench/ab/cnn-epochs.mjs [--a SPEC] [--b SPEC] [--batches 100] [--pairs 5] [--warmup 1] [--epoch] [--infer] [--quick]';
+const o = options({ batches: { type: 'string' }, epoch: { type: 'boolean' }, infer: { type: 'boolean' } }, USAGE, { pairs: 5, warmup: 1, batches: 100 });
 if (o.quick) (o.pairs = Math.min(o.pairs, 2)), (o.batches = 3), (o.warmup = 0);
 const batches = o.quick ? 3 : o.count('batches', 1);
 const w = CNN_WORKLOADS.find((x) => x.name === 'W4');
@@ -38,6 +41,24 @@ const run = (r) => async () => {
   return timed(() => r.model.fit(part, fitOptions));
 };
 printEnvironment(runs);
+if (o.infer) {
+  // W5: the same trained weights on both sides (the same seed, the same batches), then inference passes
+  for (const r of Object.values(runs)) {
+    r.model = new r.lib.Model(network(r.lib), r.be);
+    await r.model.fit(part, fitOptions);
+  }
+  const evaluation = {};
+  const pass = (name) => () => timed(() => (evaluation[name] = runs[name].model.evaluate(data.test, { batchSize: 1000 })));
+  console.log(`# W5 (mnist_convnet inference): ${data.test.count} test images in batches of 1,000 per run, weights from ${batches} training batches; ${o.warmup} warm-up + ${o.pairs} pairs`);
+  const res = await interleave(o.pairs, pass('A'), pass('B'), { warmup: o.warmup });
+  console.log(`A ${describe(res.a, 'ms a pass')}`);
+  console.log(`B ${describe(res.b, 'ms a pass')}`);
+  console.log(describeRatio(res.a, res.b));
+  console.log(`A ${(data.test.count / (median(res.a) / 1000)).toFixed(0)}, B ${(data.test.count / (median(res.b) / 1000)).toFixed(0)} samples/s (medians)`);
+  console.log(`loss bit-identical: ${Object.is(evaluation.A.loss, evaluation.B.loss)}; accuracy A ${(evaluation.A.accuracy * 100).toFixed(2)}%, B ${(evaluation.B.accuracy * 100).toFixed(2)}%`);
+  for (const r of Object.values(runs)) await r.be.close?.();
+  process.exit(0);
+}
 console.log(`# W4 (mnist_convnet, ${w.optimizer} lr ${w.lr}, batch ${w.batchSize}): ${batches} batches (${part.count} images) per run; ${o.warmup} warm-up + ${o.pairs} pairs`);
 const res = await interleave(o.pairs, run(runs.A), run(runs.B), { warmup: o.warmup });
 console.log(`A ${describe(res.a, `ms for ${batches} batches`)}`);

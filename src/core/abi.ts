@@ -59,7 +59,7 @@ export enum KernelArgs {
   dropout_forward = 8,
   dropout_backward = 8,
   augment_rows_u8 = 16,
-  conv2d_forward = 15,
+  conv2d_forward = 16,
   conv2d_filter_transpose = 6,
   conv2d_backward_input = 14,
   conv2d_backward_filter = 15,

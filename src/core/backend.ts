@@ -82,6 +82,11 @@ export interface Tensor<D extends DType = DType> {
 export const Activation = { linear: ACT_LINEAR, sigmoid: ACT_SIGMOID, relu: ACT_RELU, tanh: ACT_TANH } as const;
 export type ActivationName = keyof typeof Activation;
 
+/** conv2d_forward's activation: linear or relu (other activations run as their own pass); a RangeError otherwise */
+export function checkConvActivation(act: number): void {
+  if (act !== ACT_LINEAR && act !== ACT_RELU) throw new RangeError(`conv2d_forward: activation code ${act} is not linear (${ACT_LINEAR}) or relu (${ACT_RELU})`);
+}
+
 export interface Backend {
   readonly name: BackendName;
 
@@ -166,8 +171,12 @@ export interface Backend {
   // B images of H x W x C in, OH x OW x OC out (conv2dShape), kernel KH x KW, stride S, padding
   // 'same' (true) or 'valid'. A range ([b0, b1) of the batch, [o0, o1) of the output channels,
   // default all) computes only that part, bit-identical to the whole call's.
-  /** out (B,OH,OW,OC) = conv(inp (B,H,W,C), weight (KH,KW,C,OC)) + bias (OC) (bias may be null) */
-  conv2d_forward(out: Tensor<'f32'>, inp: Tensor<'f32'>, weight: Tensor<'f32'>, bias: Tensor<'f32'> | null, B: number, H: number, W: number, C: number, OC: number, KH: number, KW: number, S: number, same: boolean, b0?: number, b1?: number): void;
+  /**
+   * out (B,OH,OW,OC) = act(conv(inp (B,H,W,C), weight (KH,KW,C,OC)) + bias (OC)) (bias may be null);
+   * act is Activation.linear or Activation.relu (x > 0 ? x : 0, as activation_forward), applied as
+   * each output is stored (checkConvActivation)
+   */
+  conv2d_forward(out: Tensor<'f32'>, inp: Tensor<'f32'>, weight: Tensor<'f32'>, bias: Tensor<'f32'> | null, B: number, H: number, W: number, C: number, OC: number, KH: number, KW: number, S: number, same: boolean, act: number, b0?: number, b1?: number): void;
   /** weightT (KH,KW,OC,C) = weight (KH,KW,C,OC) with each tap's matrix transposed: conv2d_backward_input's filter */
   conv2d_filter_transpose(weightT: Tensor<'f32'>, weight: Tensor<'f32'>, KH: number, KW: number, C: number, OC: number): void;
   /** dinp (B,H,W,C) = d out / d inp applied to dout (B,OH,OW,OC) (overwritten), weightT from conv2d_filter_transpose */

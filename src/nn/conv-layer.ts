@@ -1,8 +1,8 @@
 /**
  * Conv2D: a 2-D convolution over NHWC images (src/nn/layers.ts describes the layer interface).
- * Weights 'W' are HWIO (KH, KW, C, F), bias 'b' (F); the activation, if any, is applied in place to
- * the output, as Dense does. The kernels (Backend.conv2d_*) skip exact zeros of the input and of the
- * output gradient; the input gradient needs the filter with each tap's matrix transposed, which lives
+ * Weights 'W' are HWIO (KH, KW, C, F), bias 'b' (F); ReLU is applied by conv2d_forward as it stores
+ * the output, another activation in place to the output afterwards, as Dense does. The kernels
+ * (Backend.conv2d_*) skip exact zeros of the input and of the output gradient; the input gradient needs the filter with each tap's matrix transposed, which lives
  * in the layer's workspace (the model's memory plan) and is rebuilt from W at each backward.
  */
 import { Activation, type ActivationName, type Tensor } from '../core/backend.js';
@@ -60,8 +60,10 @@ export class Conv2D implements Layer {
 
   forward(ctx: StepContext, y: Tensor<'f32'>, x: Tensor<'f32'>, B: number): void {
     const be = ctx.be;
-    be.conv2d_forward(y, x, this.w, this.b, B, this.H, this.W, this.C, this.F, this.KH, this.KW, this.S, this.same);
-    if (this.act !== Activation.linear) be.activation_forward(y, y, B * this.outShape[0] * this.outShape[1] * this.F, this.act);
+    // ReLU is applied by the convolution as it stores each output; other activations are a pass of their own
+    const fused = this.act === Activation.relu ? this.act : Activation.linear;
+    be.conv2d_forward(y, x, this.w, this.b, B, this.H, this.W, this.C, this.F, this.KH, this.KW, this.S, this.same, fused);
+    if (this.act !== fused) be.activation_forward(y, y, B * this.outShape[0] * this.outShape[1] * this.F, this.act);
   }
 
   backward(ctx: StepContext, dx: Tensor<'f32'> | null, dy: Tensor<'f32'>, x: Tensor<'f32'>, y: Tensor<'f32'>, B: number): void {

@@ -43,7 +43,7 @@ export function referencePredict(net: ExportableNet, images: Uint8Array, B: numb
         const [H, W, C] = shape, [KH, KW] = d.kernel, same = d.padding === 'same';
         const { OH, OW } = conv2dShape(H, W, KH, KW, d.stride, same);
         const y = new Float32Array(B * OH * OW * d.filters);
-        conv2dForwardRef(y, x, t.W, t.b, B, H, W, C, d.filters, KH, KW, d.stride, same);
+        conv2dForwardRef(y, x, t.W, t.b, B, H, W, C, d.filters, KH, KW, d.stride, same, 0);
         activate(y, d.activation);
         (x = y), (shape = [OH, OW, d.filters]);
         break;

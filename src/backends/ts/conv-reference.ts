@@ -4,12 +4,13 @@
  * WASM builds match it bit for bit. Products with a zero input are computed here (the kernels skip
  * them), so the conformance tests check that the skipping is exact.
  */
+import { ACT_RELU } from '../../core/abi.js';
 import { conv2dShape } from '../../core/backend.js';
 
 const f = Math.fround;
 
-/** out (B, OH, OW, OC) = conv(inp (B, H, W, C), weight (KH, KW, C, OC)) + bias (OC), rows [b0, b1) */
-export function conv2dForwardRef(out: Float32Array, inp: Float32Array, weight: Float32Array, bias: Float32Array | null, B: number, H: number, W: number, C: number, OC: number, KH: number, KW: number, S: number, same: boolean, b0 = 0, b1 = B): void {
+/** out (B, OH, OW, OC) = act(conv(inp (B, H, W, C), weight (KH, KW, C, OC)) + bias (OC)), rows [b0, b1); act: ACT_LINEAR or ACT_RELU */
+export function conv2dForwardRef(out: Float32Array, inp: Float32Array, weight: Float32Array, bias: Float32Array | null, B: number, H: number, W: number, C: number, OC: number, KH: number, KW: number, S: number, same: boolean, act: number, b0 = 0, b1 = B): void {
   const { OH, OW, PT, PL } = conv2dShape(H, W, KH, KW, S, same);
   for (let b = b0; b < b1; b++) {
     for (let oh = 0; oh < OH; oh++) {
@@ -26,7 +27,7 @@ export function conv2dForwardRef(out: Float32Array, inp: Float32Array, weight: F
               for (let c = 0; c < C; c++) a = f(a + f(inp[x + c] * weight[w + c * OC]));
             }
           }
-          out[((b * OH + oh) * OW + ow) * OC + j] = a;
+          out[((b * OH + oh) * OW + ow) * OC + j] = act === ACT_RELU ? (a > 0 ? a : 0) : a;
         }
       }
     }

@@ -13,6 +13,7 @@
  * every product, as the reference does, when they do not allow the skipping (a -0 bias or gradient
  * start, a weight, input or gradient that is not finite): the result is the reference's in every case.
  */
+import { ACT_RELU } from '../../core/abi.js';
 import { conv2dShape } from '../../core/backend.js';
 
 const f = Math.fround;
@@ -43,12 +44,12 @@ export function conv2dFilterTranspose(weightT: Float32Array, weight: Float32Arra
   }
 }
 
-/** out (B, OH, OW, OC) = conv(inp (B, H, W, C), weight (KH, KW, C, OC)) + bias (OC), rows [b0, b1) */
-export function conv2dForward(out: Float32Array, inp: Float32Array, weight: Float32Array, bias: Float32Array | null, B: number, H: number, W: number, C: number, OC: number, KH: number, KW: number, S: number, same: boolean, b0 = 0, b1 = B): void {
+/** out (B, OH, OW, OC) = act(conv(inp (B, H, W, C), weight (KH, KW, C, OC)) + bias (OC)), rows [b0, b1); act: ACT_LINEAR or ACT_RELU */
+export function conv2dForward(out: Float32Array, inp: Float32Array, weight: Float32Array, bias: Float32Array | null, B: number, H: number, W: number, C: number, OC: number, KH: number, KW: number, S: number, same: boolean, act: number, b0 = 0, b1 = B): void {
   // zero inputs are skipped: exact with finite weights and no -0 bias
   const skip = allFinite(weight, 0, KH * KW * C * OC) && !(bias && hasNegZero(bias.subarray(0, OC), 0, OC, OC));
   const { OH, OW, PT, PL } = conv2dShape(H, W, KH, KW, S, same);
-  const tapW = C * OC, rowI = W * C;
+  const tapW = C * OC, rowI = W * C, relu = act === ACT_RELU;
   lists(KH * KW * C);
   const J = listJ, V = listV;
   for (let b = b0; b < b1; b++) {
@@ -97,6 +98,7 @@ export function conv2dForward(out: Float32Array, inp: Float32Array, weight: Floa
           for (let e = 0; e < n; e++) a = f(a + f(V[e] * weight[J[e] + j]));
           out[o + j] = a;
         }
+        if (relu) for (let j = o; j < o + OC; j++) if (!(out[j] > 0)) out[j] = 0;
       }
     }
   }

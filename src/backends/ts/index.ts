@@ -6,7 +6,7 @@
  * (./conv-reference.ts, ./pool-reference.ts), which the tests keep as the oracle.
  */
 import type { Backend, DType, Tensor, TypedArrayOf } from '../../core/backend.js';
-import { BYTES, checkNzColumns, dropoutKeep, dropoutParams } from '../../core/backend.js';
+import { BYTES, checkConvActivation, checkNzColumns, dropoutKeep, dropoutParams } from '../../core/backend.js';
 import { Activation } from '../../core/backend.js';
 import { augmentRowsRef } from './augment.js';
 import { conv2dBackwardFilter, conv2dBackwardInput, conv2dFilterTranspose, conv2dForward } from './conv.js';
@@ -279,8 +279,9 @@ export class TsBackend implements Backend {
   }
 
   // out is (B, OC); row b of X is src[idx[b]] * scale, visited through its non-zeros only
-  conv2d_forward(out: Tensor<'f32'>, inp: Tensor<'f32'>, weight: Tensor<'f32'>, bias: Tensor<'f32'> | null, B: number, H: number, W: number, C: number, OC: number, KH: number, KW: number, S: number, same: boolean, b0 = 0, b1 = B): void {
-    conv2dForward(out.host!, inp.host!, weight.host!, bias ? bias.host! : null, B, H, W, C, OC, KH, KW, S, same, b0, b1);
+  conv2d_forward(out: Tensor<'f32'>, inp: Tensor<'f32'>, weight: Tensor<'f32'>, bias: Tensor<'f32'> | null, B: number, H: number, W: number, C: number, OC: number, KH: number, KW: number, S: number, same: boolean, act: number, b0 = 0, b1 = B): void {
+    checkConvActivation(act);
+    conv2dForward(out.host!, inp.host!, weight.host!, bias ? bias.host! : null, B, H, W, C, OC, KH, KW, S, same, act, b0, b1);
   }
   conv2d_filter_transpose(weightT: Tensor<'f32'>, weight: Tensor<'f32'>, KH: number, KW: number, C: number, OC: number): void {
     conv2dFilterTranspose(weightT.host!, weight.host!, KH, KW, C, OC);

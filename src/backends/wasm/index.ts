@@ -10,7 +10,7 @@
  * changes. Ops pass byteOffsets straight to the kernels.
  */
 import type { Backend, BackendName, DType, Tensor, TypedArrayOf } from '../../core/backend.js';
-import { Activation, BYTES, checkNzColumns, conv2dShape, dropoutParams } from '../../core/backend.js';
+import { Activation, BYTES, checkConvActivation, checkNzColumns, conv2dShape, dropoutParams } from '../../core/backend.js';
 import { SimdnetError } from '../../core/errors.js';
 import { instantiateKernels, loadWasmModule, simdSupported, type WasmSource, type WasmVariant } from './loader.js';
 import { CONTROL_BYTES, Team } from './threads.js';
@@ -442,10 +442,11 @@ export class WasmBackend implements Backend {
     checkNzColumns(C);
     this.k.nz_fill(nzIdx.byteOffset, nzStart.byteOffset, src.byteOffset, rows, C);
   }
-  conv2d_forward(out: Tensor<'f32'>, inp: Tensor<'f32'>, weight: Tensor<'f32'>, bias: Tensor<'f32'> | null, B: number, H: number, W: number, C: number, OC: number, KH: number, KW: number, S: number, same: boolean, b0 = 0, b1 = B): void {
+  conv2d_forward(out: Tensor<'f32'>, inp: Tensor<'f32'>, weight: Tensor<'f32'>, bias: Tensor<'f32'> | null, B: number, H: number, W: number, C: number, OC: number, KH: number, KW: number, S: number, same: boolean, act: number, b0 = 0, b1 = B): void {
     const { OH, OW } = conv2dShape(H, W, KH, KW, S, same);
+    checkConvActivation(act);
     checkConv('conv2d_forward', B, H, W, C, OC, KH, KW, S, same, b0, b1, B, [[out, B * OH * OW * OC], [inp, B * H * W * C], [weight, KH * KW * C * OC], [bias, OC]]);
-    this.ranged('conv2d_forward', b0, b1, B * OH * OW * OC * KH * KW * C, SPLIT_MIN_PRODUCTS, (lo, hi) => [out.byteOffset, inp.byteOffset, weight.byteOffset, off(bias), B, H, W, C, OC, KH, KW, S, same ? 1 : 0, lo, hi]);
+    this.ranged('conv2d_forward', b0, b1, B * OH * OW * OC * KH * KW * C, SPLIT_MIN_PRODUCTS, (lo, hi) => [out.byteOffset, inp.byteOffset, weight.byteOffset, off(bias), B, H, W, C, OC, KH, KW, S, same ? 1 : 0, act, lo, hi]);
   }
   conv2d_filter_transpose(weightT: Tensor<'f32'>, weight: Tensor<'f32'>, KH: number, KW: number, C: number, OC: number): void {
     checkSpans('conv2d_filter_transpose', [weightT, KH * KW * C * OC], [weight, KH * KW * C * OC]);
