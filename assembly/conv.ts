@@ -123,6 +123,14 @@ function zeroPatch(x: usize, KH: i32, n: i32, rowX: usize): bool {
   return bits == 0;
 }
 
+// stores a, through ReLU (pmax(0, a) = 0 < a ? a : 0, exactly a > 0 ? a : 0 with NaN and -0) when relu
+// @ts-ignore: decorator
+@inline
+function storeAct(o: usize, a: v128, relu: bool): void {
+  if (relu) a = f32x4.pmax(f32x4.splat(0), a);
+  v128.store(o, a);
+}
+
 // one pixel with only zero inputs: its bias (0 without), through the activation
 // @ts-ignore: decorator
 @inline
@@ -132,9 +140,7 @@ function fwd_bias(o: usize, bias: usize, OC: i32, relu: bool): void {
     const z = f32x4.splat(0);
     for (; j + 4 <= OC; j += 4) {
       const jo = <usize>j << 2;
-      let a = bias ? v128.load(bias + jo) : z;
-      if (relu) a = f32x4.pmax(z, a);
-      v128.store(o + jo, a);
+      storeAct(o + jo, bias ? v128.load(bias + jo) : z, relu);
     }
   }
   for (; j < OC; j++) {
@@ -258,13 +264,8 @@ function fwd_1x8(o: usize, x: usize, w: usize, bias: usize, nh: i32, kw0: i32, k
       }
     }
   }
-  if (relu) {
-    const z = f32x4.splat(0);
-    a0 = f32x4.pmax(z, a0);
-    a1 = f32x4.pmax(z, a1);
-  }
-  v128.store(o, a0);
-  v128.store(o, a1, 16);
+  storeAct(o, a0, relu);
+  storeAct(o + 16, a1, relu);
 }
 
 // one output pixel x 32 output channels over the taps kw in [kw0, kw1); x is the pixel's tap (kh0, 0) (it may lie outside the row)
@@ -305,25 +306,14 @@ function fwd_1x32(o: usize, x: usize, w: usize, bias: usize, nh: i32, kw0: i32, 
       }
     }
   }
-  if (relu) {
-    const z = f32x4.splat(0);
-    a0 = f32x4.pmax(z, a0);
-    a1 = f32x4.pmax(z, a1);
-    a2 = f32x4.pmax(z, a2);
-    a3 = f32x4.pmax(z, a3);
-    a4 = f32x4.pmax(z, a4);
-    a5 = f32x4.pmax(z, a5);
-    a6 = f32x4.pmax(z, a6);
-    a7 = f32x4.pmax(z, a7);
-  }
-  v128.store(o, a0);
-  v128.store(o, a1, 16);
-  v128.store(o, a2, 32);
-  v128.store(o, a3, 48);
-  v128.store(o, a4, 64);
-  v128.store(o, a5, 80);
-  v128.store(o, a6, 96);
-  v128.store(o, a7, 112);
+  storeAct(o, a0, relu);
+  storeAct(o + 16, a1, relu);
+  storeAct(o + 32, a2, relu);
+  storeAct(o + 48, a3, relu);
+  storeAct(o + 64, a4, relu);
+  storeAct(o + 80, a5, relu);
+  storeAct(o + 96, a6, relu);
+  storeAct(o + 112, a7, relu);
 }
 
 // scalar build: one output pixel x 4 output channels
