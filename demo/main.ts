@@ -346,7 +346,7 @@ worker.onmessage = (ev: MessageEvent<FromWorker>) => {
       $('epoch').textContent = String(l.epoch);
       $('test-accuracy').textContent = `${(l.testAccuracy! * 100).toFixed(2)}%`;
       $('test-accuracy').dataset.value = String(l.testAccuracy);
-      $('epoch-time').textContent = `${(l.epochMs / 1000).toFixed(2)} s (${Math.round(l.samplesPerSec).toLocaleString('en')} images/s, ${l.backend})`;
+      $('epoch-time').textContent = `${(l.epochMs / 1000).toFixed(2)} s (${l.samplesPerSec === null ? '' : `${Math.round(l.samplesPerSec).toLocaleString('en')} images/s, `}${l.backend})`;
       $('epoch-time').dataset.ms = String(l.epochMs);
       showConfusion(m.confusion, l.epoch);
       scheduleCharts();

@@ -60,6 +60,28 @@ describe.each(backends)('resume on %s', (_name, make) => {
   }, 60_000);
 });
 
+describe('samples/s after a resume', () => {
+  it('counts only the samples this call trained in the epoch: none after a resume at the epoch\'s end (null, not a rate), the rest after a mid-epoch one', async () => {
+    const o: FitOptions = { ...opts, epochs: 2 };
+    const whole = await new Model(cfg, new TsBackend()).fit(data, o);
+    expect(whole.epochs.map((l) => l.samples)).toEqual([230, 230]);
+    for (const l of whole.epochs) expect(l.samplesPerSec).toBeCloseTo((230 / l.epochMs) * 1000, 6);
+    // stopped after epoch 1's last batch (15 batches: as Ctrl-C during its evaluation leaves it), and after its 5th
+    for (const [k, left] of [[15, 0], [5, 230 - 5 * 16]]) {
+      let n = 0;
+      const err = await new Model(cfg, new TsBackend()).fit(data, { ...o, testData: data, shouldStop: () => ++n === k }).catch((e) => e);
+      expect(err).toBeInstanceOf(InterruptedError);
+      expect(err.state.batchInEpoch).toBe(k);
+      const h = await new Model(cfg, new TsBackend()).fit(data, { ...o, resume: err.state });
+      const [e1, e2] = h.epochs;
+      expect([e1.epoch, e1.samples, e2.samples]).toEqual([1, left, 230]);
+      if (left === 0) expect(e1.samplesPerSec).toBeNull();
+      else expect(e1.samplesPerSec).toBeCloseTo((left / e1.epochMs) * 1000, 6);
+      expect(e2.samplesPerSec).toBeCloseTo((230 / e2.epochMs) * 1000, 6);
+    }
+  });
+});
+
 describe('early stopping across a resume', () => {
   it('interrupted at any batch (the last of an epoch too) and resumed: same best epoch and bit-identical weights; a run that already stopped is refused', async () => {
     // noisy data so that the validation loss turns up after a couple of epochs

@@ -234,7 +234,9 @@ function epochLine(l: EpochLogs, epochs: number): string {
   ];
   if (l.valAccuracy !== undefined) parts.push(`val ${pct(l.valAccuracy)}`);
   if (l.testAccuracy !== undefined) parts.push(`test ${pct(l.testAccuracy)}`);
-  parts.push(`${Math.round(l.epochMs)} ms`, `${Math.round(l.samplesPerSec).toLocaleString('en-US')} samples/s`, l.backend);
+  // a run resumed after the epoch's last batch trained none of it here: no rate, not a made-up one
+  const rate = l.samplesPerSec === null ? 'no batches trained (resumed after them)' : `${Math.round(l.samplesPerSec).toLocaleString('en-US')} samples/s`;
+  parts.push(`${Math.round(l.epochMs)} ms`, rate, l.backend);
   return parts.join('  ');
 }
 

@@ -246,7 +246,7 @@ export function renderReport(r: ReportInput): string {
     [String(ep.length), 'epochs'],
     [fmtMs(r.timings.totalMs), 'training time'],
   ];
-  const epochRows = ep.map((e) => `<tr><td>${e.epoch}${r.bestEpoch === e.epoch ? ' *' : ''}</td><td>${e.learningRate.toPrecision(3)}</td><td>${e.loss.toFixed(4)}</td><td>${pct(e.trainAccuracy)}</td>${hasVal ? `<td>${e.valLoss?.toFixed(4) ?? '-'}</td><td>${pct(e.valAccuracy)}</td>` : ''}${hasTest ? `<td>${e.testLoss?.toFixed(4) ?? '-'}</td><td>${pct(e.testAccuracy)}</td>` : ''}<td>${Math.round(e.epochMs).toLocaleString('en-US')}</td><td>${Math.round(e.samplesPerSec).toLocaleString('en-US')}</td></tr>`).join('');
+  const epochRows = ep.map((e) => `<tr><td>${e.epoch}${r.bestEpoch === e.epoch ? ' *' : ''}</td><td>${e.learningRate.toPrecision(3)}</td><td>${e.loss.toFixed(4)}</td><td>${pct(e.trainAccuracy)}</td>${hasVal ? `<td>${e.valLoss?.toFixed(4) ?? '-'}</td><td>${pct(e.valAccuracy)}</td>` : ''}${hasTest ? `<td>${e.testLoss?.toFixed(4) ?? '-'}</td><td>${pct(e.testAccuracy)}</td>` : ''}<td>${Math.round(e.epochMs).toLocaleString('en-US')}</td><td>${e.samplesPerSec === null ? '-' : Math.round(e.samplesPerSec).toLocaleString('en-US')}</td></tr>`).join('');
   const epochHead = `<tr><th>epoch</th><th>lr</th><th>train loss</th><th>train acc.</th>${hasVal ? '<th>val loss</th><th>val acc.</th>' : ''}${hasTest ? '<th>test loss*</th><th>test acc.*</th>' : ''}<th>ms</th><th>samples/s</th></tr>`;
   const settingsRows: [string, unknown][] = Object.entries(r.settings).map(([k, v]) => [k, typeof v === 'object' && v !== null ? JSON.stringify(v) : v]);
   const data = {

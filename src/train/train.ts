@@ -50,9 +50,15 @@ export interface EpochLogs {
   /** on the test data passed as testData: for display only, never used to choose anything */
   testLoss?: number;
   testAccuracy?: number;
-  /** wall time of the epoch's training steps (evaluation excluded) */
+  /** wall time of the epoch's training steps in this call (evaluation excluded) */
   epochMs: number;
-  samplesPerSec: number;
+  /**
+   * training samples this call trained in the epoch: all of them, or after a resume from a
+   * mid-epoch checkpoint those after its position (0 when it was written after the epoch's last batch)
+   */
+  samples: number;
+  /** samples / epochMs in seconds: this call's training rate in the epoch; null when it trained none */
+  samplesPerSec: number | null;
   learningRate: number;
   backend: string;
 }
@@ -435,6 +441,8 @@ export async function fit(model: Network, train: DataSet, options: FitOptions = 
         }
       }
       const epochMs = now() - t0 - paused;
+      // after a resume mid-epoch (or after its last batch) this call trained only the batches from `skip` on
+      const trained = Math.max(0, N - skip * batch);
       if (watch.epochEnd()) throw diverge(watch.describe(lossSum / N, 'more than half of the epoch\'s batches'), epoch, Math.ceil(N / batch), epochRate, null);
       if (watch.streak === 0) good = { params: model.readParams(), buffers: model.readBuffers(), where: `those at the end of epoch ${epoch}` };
       // the evaluations come before the epoch counts as done: an interrupt during them leaves the
@@ -449,7 +457,8 @@ export async function fit(model: Network, train: DataSet, options: FitOptions = 
         loss: lossSum / N,
         trainAccuracy: correct / N,
         epochMs,
-        samplesPerSec: (N / epochMs) * 1000,
+        samples: trained,
+        samplesPerSec: trained > 0 && epochMs > 0 ? (trained / epochMs) * 1000 : null,
         learningRate: epochRate,
         backend: be.name,
       };
