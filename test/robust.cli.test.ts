@@ -235,3 +235,74 @@ describe("a checkpoint of another run is never overwritten", () => {
     expect(existsSync(join(cwd, 'simdnet-interrupted-2.ckpt'))).toBe(true);
   }, 120_000);
 });
+
+describe('two runs never write one checkpoint: a lock file beside it', () => {
+  /** `simdnet ARGS` in a child process: its first epoch line (--json), and its exit */
+  const startRun = (args: string[]) => {
+    const child = spawn(process.execPath, [CLI, ...args]);
+    let out = '', err = '';
+    child.stderr.on('data', (d) => (err += d));
+    const exited = new Promise<{ code: number | null; err: string }>((resolve) => child.on('exit', (code) => resolve({ code, err })));
+    const epochLine = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error('no epoch line')); }, 60_000);
+      child.stdout.on('data', (d) => {
+        out += d;
+        if (out.includes('"epoch":')) { clearTimeout(timer); resolve(); }
+      });
+      child.on('exit', () => { clearTimeout(timer); reject(new Error(`exited before an epoch line: ${err}`)); });
+    });
+    return { child, epochLine, exited };
+  };
+  const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  it('a second run with the same --checkpoint, or a --resume of it, is refused in one line naming the first one\'s process; the lock goes when the first ends (SIGINT too)', async () => {
+    const ckpt = join(tmp.dir, 'race.ckpt'), lock = `${ckpt}.lock`;
+    // long enough to outlast the three refused runs below on a slow machine; stopped by SIGINT
+    const first = startRun([...base, '--epochs', '100000', '--checkpoint', ckpt]);
+    await first.epochLine;
+    try {
+      expect(readFileSync(lock, 'utf8')).toBe(`${first.child.pid}\n`);
+      const inUse = (flag: string) => new RegExp(`^simdnet: ${flag} ${esc(ckpt)}: another simdnet train \\(process ${first.child.pid}\\) is using this checkpoint \\(lock file ${esc(lock)}\\); .*nothing was trained\n$`);
+      const second = run([...base, '--epochs', '2', '--checkpoint', ckpt]);
+      expect(second.code).toBe(2);
+      expect(second.err).toMatch(inUse('--checkpoint'));
+      expect(second.out).toBe('');
+      const resumer = run(['train', '--resume', ckpt, '--checkpoint', ckpt]);
+      expect(resumer.code).toBe(2);
+      expect(resumer.err).toMatch(inUse('--checkpoint'));
+      const reader = run(['train', '--resume', ckpt, '--json']);
+      expect(reader.code).toBe(2);
+      expect(reader.err).toMatch(inUse('--resume'));
+      expect(readFileSync(lock, 'utf8')).toBe(`${first.child.pid}\n`); // theirs, left alone
+    } finally {
+      first.child.kill('SIGINT');
+    }
+    const { code, err } = await first.exited;
+    expect(code).toBe(130);
+    expect(err).toMatch(/^simdnet: SIGINT: training interrupted .*checkpoint written to .*race\.ckpt; continue with --resume/);
+    expect(existsSync(lock)).toBe(false);
+    // now the run continues from it (stopped again after an epoch), and leaves no lock either
+    const again = startRun(['train', '--resume', ckpt, '--checkpoint', ckpt, '--json']);
+    await again.epochLine;
+    again.child.kill('SIGINT');
+    const resumed = await again.exited;
+    expect(resumed.err).toMatch(/^simdnet: SIGINT: training interrupted /);
+    expect(resumed.code).toBe(130);
+    expect(existsSync(lock)).toBe(false);
+  }, 120_000);
+
+  it('a lock whose process is gone is taken over with a note; a run that fails after taking its lock removes it', () => {
+    const ckpt = join(tmp.dir, 'stale.ckpt'), lock = `${ckpt}.lock`;
+    const dead = spawnSync(process.execPath, ['-e', '']).pid;
+    writeFileSync(lock, `${dead}\n`);
+    const r = run([...base, '--epochs', '1', '--checkpoint', ckpt]);
+    expect(r.code).toBe(0);
+    expect(r.err).toBe(`simdnet: note: took over the lock file ${lock}: process ${dead}, which left it, is no longer running\n`);
+    expect(existsSync(lock)).toBe(false);
+    expect(decodeCheckpoint(readFileSync(ckpt), ckpt).epochsDone).toBe(1);
+    // refused after the lock is taken (a checkpoint of other settings): one line, exit 2, no lock left
+    const other = run([...base, '--epochs', '2', '--lr', '0.02', '--resume', ckpt, '--checkpoint', ckpt]);
+    expect(other.code).toBe(2);
+    expect(other.err.trim().split('\n').length).toBe(1);
+    expect(existsSync(lock)).toBe(false);
+  }, 60_000);
+});

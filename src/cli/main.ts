@@ -14,6 +14,7 @@ import { SCHEDULES, checkSchedule, checkWarmup, type ScheduleName } from '../tra
 import { checkDistinct, checkWritable, loadModel, readModelFile, saveModel, writeFileAtomic } from '../io/io.js';
 import { checkModelFits, readCheckpoint } from '../io/checkpoint-io.js';
 import { CheckpointTrail, shellQuote } from './run-files.js';
+import { lockFile, lockPathOf, type RunLock } from '../io/run-lock.js';
 import { fallbackNote, writeOrFallback, type Written } from '../io/files.js';
 import { checkClasses, findDataFiles, loadMnist } from '../io/mnist.js';
 import { ACTIVATIONS, INITS, LOSSES, Model, type Evaluation, type InitName, type LossName } from '../train/model.js';
@@ -99,7 +100,8 @@ Train options (explicit flags override the preset's values; the defaults are the
                        digits, settings, environment, timings) to FILE
   --checkpoint FILE    write a checkpoint (weights, optimizer and rng state, position) to FILE
                        atomically after every epoch; also on SIGINT/SIGTERM; a FILE that holds
-                       another run's checkpoint is refused (without --checkpoint a signal writes
+                       another run's checkpoint, or that a running simdnet train uses (FILE.lock),
+                       is refused (without --checkpoint a signal writes
                        simdnet-interrupted.ckpt, or simdnet-interrupted-2.ckpt, ... if that is another run's)
   --checkpoint-every N also write it every N batches
   --resume FILE        continue the run saved in checkpoint FILE with its settings (data folder, network,
@@ -263,7 +265,31 @@ function confusionTable(e: Evaluation): string {
 /** the exit code of a run stopped by a signal: 128 + its number, as shells report it */
 const signalExit = (sig: NodeJS.Signals | null): number => (sig === 'SIGTERM' ? 143 : 130);
 
+/** the train command; the checkpoint locks it takes are removed however it ends */
 async function train(argv: string[]): Promise<void> {
+  const locks: RunLock[] = [];
+  try {
+    await trainRun(argv, locks);
+  } finally {
+    for (const l of locks) l.release();
+  }
+}
+
+/**
+ * refuse a run whose --checkpoint or --resume file another live run uses (writes, or will write):
+ * one lock file beside each, held until the run ends
+ */
+function lockCheckpoints(v: { checkpoint?: string; resume?: string }, locks: RunLock[]): void {
+  const files: [string, string][] = [];
+  if (v.checkpoint !== undefined) files.push(['--checkpoint', v.checkpoint]);
+  if (v.resume !== undefined && (v.checkpoint === undefined || lockPathOf(v.resume) !== lockPathOf(v.checkpoint))) files.push(['--resume', v.resume]);
+  for (const [flag, file] of files) {
+    const lock = lockFile(file, (pid, lock) => `${flag} ${file}: another simdnet train (process ${pid}) is using this checkpoint (lock file ${lock}); two runs writing one checkpoint would lose one's work: wait for it to end, stop it, or give another file; nothing was trained`, note, flag === '--resume');
+    if (lock) locks.push(lock);
+  }
+}
+
+async function trainRun(argv: string[], locks: RunLock[]): Promise<void> {
   const { values: v } = parseArgs({
     args: glueNegatives(argv),
     strict: true,
@@ -285,6 +311,7 @@ async function train(argv: string[]): Promise<void> {
   if (v.checkpoint !== undefined) checkWritable(v.checkpoint, '--checkpoint', 'run.ckpt');
   const ckptEvery = int('checkpoint-every', v['checkpoint-every']);
   if (ckptEvery !== undefined && !v.checkpoint) throw new UsageError('--checkpoint-every needs --checkpoint FILE');
+  lockCheckpoints(v, locks);
   const resumed = v.resume ? readCheckpoint(v.resume) : undefined;
   // a resume takes the run's settings from the checkpoint; a flag that contradicts them is refused
   const prior = resumed ? resumeRun(v, resumed, v.resume!, resolveTrainSettings) : undefined;

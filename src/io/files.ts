@@ -21,7 +21,7 @@ import { DataError, SimdnetError } from '../core/errors.js';
 /** the largest file simdnet reads: 2 GiB - 1, what Node and every browser hold in one buffer */
 export const MAX_READ_BYTES = 2 ** 31 - 1;
 
-const errCode = (e: unknown): string | undefined => (typeof e === 'object' && e !== null && 'code' in e ? String((e as { code: unknown }).code) : undefined);
+export const errCode = (e: unknown): string | undefined => (typeof e === 'object' && e !== null && 'code' in e ? String((e as { code: unknown }).code) : undefined);
 
 /** why a file operation failed, in words, with the system's code: 'no space left on the device (ENOSPC)' */
 export function fsReason(e: unknown): string {
@@ -108,7 +108,7 @@ export function readRegularFile(path: string, what: string, opts: { maxBytes?: n
   }
 }
 
-const isAlive = (pid: number): boolean => {
+export const isAlive = (pid: number): boolean => {
   try {
     process.kill(pid, 0);
     return true;
