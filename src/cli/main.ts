@@ -23,8 +23,8 @@ import { formatLayers, parseLayers } from './layers-syntax.js';
 import { networkConfig, networkText, reportSettings } from './network.js';
 import { AUGMENTED_PRESETS, DEFAULTS, PRESETS, type TrainSettings } from '../train/presets.js';
 import { AUGMENT_DEFAULTS, resolveAugment } from '../nn/augment.js';
-import { DivergenceError, InterruptedError, OPTIMIZERS, checkLearningRate, type EpochLogs, type OptimizerName } from '../train/train.js';
-import { progressReporter, sparkline } from '../report/report.js';
+import { DivergenceError, InterruptedError, OPTIMIZERS, checkLearningRate, evaluateAsync, type EpochLogs, type OptimizerName } from '../train/train.js';
+import { evaluationProgress, progressReporter, sparkline } from '../report/report.js';
 import { checkCheckpointTarget, checkSameData, interruptedPath, position, resumeRun, runRecord } from './resume-settings.js';
 import { INT_RANGES, capThreads, clampBatch, int, note, noteTinyLearningRate, num } from './numbers.js';
 import { findMisclassified, firstConvFilters, renderReport } from '../report/html-report.js';
@@ -110,7 +110,7 @@ Train options (explicit flags override the preset's values; the defaults are the
 
 Numbers are decimal; counts (epochs, sizes, seeds) are integers in decimal digits.
 Exit codes: 0 ok, 2 bad input, 3 training diverged, 130/143 interrupted by SIGINT/SIGTERM
-(a checkpoint is written first), 1 internal error.
+(train writes a checkpoint first), 1 internal error.
 
 Output files (--save, --report, --checkpoint, --out): simdnet creates the file (export: the folder
 --out names) but never the folders above it; a missing folder is refused before any work. A write
@@ -559,7 +559,31 @@ async function evalCommand(argv: string[]): Promise<void> {
   if (data.features !== model.inputs) throw new SimdnetError(`${v.model} takes ${model.inputs} inputs but the data in ${data.dir} has ${data.features} per image`);
   checkClasses(data.train.labels, data.test.labels, findDataFiles(data.dir), { classes: model.classes, classesFrom: `the model ${v.model}` });
   model.checkData(data.test, `test data in ${data.dir}`);
-  const e = model.evaluate(data.test, { batchSize: Math.min(batchSize, data.test.count) }); // a batch beyond the data: the data
+  // one batch at a time, so a signal is seen between batches and a terminal shows progress (stderr,
+  // only when stdout is a terminal too and without --json); the figures are model.evaluate()'s
+  const bar = v.json || !process.stdout.isTTY ? null : evaluationProgress(process.stderr);
+  let stopSignal: NodeJS.Signals | null = null;
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (stopSignal) {
+      // a second one: at once
+      bar?.stop();
+      process.stderr.write(`simdnet: ${sig} again: evaluation stopped at once; nothing was written\n`);
+      process.exit(signalExit(sig));
+    }
+    stopSignal = sig;
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  let r;
+  try {
+    r = await evaluateAsync(model, data.test, { batchSize, onProgress: (done, count) => bar?.update(done, count), shouldStop: () => stopSignal !== null });
+  } finally {
+    bar?.stop();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  if ('stopped' in r) throw new SimdnetError(`${stopSignal}: evaluation interrupted after ${r.stopped.toLocaleString('en-US')} of the ${data.test.count.toLocaleString('en-US')} test images; nothing was written`, signalExit(stopSignal));
+  const e = r.evaluation;
   if (v.json) {
     process.stdout.write(JSON.stringify({ model: v.model, backend: model.backend.name, ...e }) + '\n');
   } else {

@@ -11,7 +11,10 @@ export interface ProgressReporter {
   stop(): void;
 }
 
-const count = (n: number) => n.toLocaleString('en-US');
+const countText = (n: number) => n.toLocaleString('en-US');
+
+/** a bar drawn on `stream` (a terminal's), cleared when it stops */
+const newBar = (stream: NodeJS.WriteStream, format: string) => new cliProgress.SingleBar({ stream, format, hideCursor: true, clearOnComplete: true, fps: 10 }, cliProgress.Presets.shades_classic);
 
 /** `stream` is a terminal's (only its isTTY, columns and cursor methods are used) */
 export function progressReporter(stream: NodeJS.WriteStream): ProgressReporter | null {
@@ -26,7 +29,7 @@ export function progressReporter(stream: NodeJS.WriteStream): ProgressReporter |
   const open = (what: string, format: string, of: number, value: number, payload: object) => {
     bar?.stop();
     showing = what;
-    bar = new cliProgress.SingleBar({ stream, format: `epoch ${epoch + 1}/${epochs} ${format}`, hideCursor: true, clearOnComplete: true, fps: 10 }, cliProgress.Presets.shades_classic);
+    bar = newBar(stream, `epoch ${epoch + 1}/${epochs} ${format}`);
     bar.start(of, value, payload);
   };
   const close = () => {
@@ -48,7 +51,7 @@ export function progressReporter(stream: NodeJS.WriteStream): ProgressReporter |
       bar!.update(b + 1, { loss: lossAvg.toFixed(4) });
     },
     evaluating(p) {
-      const payload = { done: count(p.done), count: count(p.count) };
+      const payload = { done: countText(p.done), count: countText(p.count) };
       if (showing !== p.set) open(p.set, `[{bar}] {percentage}% | evaluating ${p.set} {done}/{count}`, p.count, p.done, payload);
       bar!.update(p.done, payload);
     },
@@ -57,6 +60,26 @@ export function progressReporter(stream: NodeJS.WriteStream): ProgressReporter |
       epoch++;
     },
     stop: close,
+  };
+}
+
+/** `simdnet eval`'s bar: `evaluating test 4,000/10,000`, on a terminal's stream only (else null) */
+export function evaluationProgress(stream: NodeJS.WriteStream): { update(done: number, count: number): void; stop(): void } | null {
+  if (!stream.isTTY) return null;
+  let bar: cliProgress.SingleBar | null = null;
+  return {
+    update(done, count) {
+      const payload = { done: countText(done), count: countText(count) };
+      if (!bar) {
+        bar = newBar(stream, '[{bar}] {percentage}% | evaluating test {done}/{count}');
+        bar.start(count, done, payload);
+      }
+      bar.update(done, payload);
+    },
+    stop() {
+      bar?.stop();
+      bar = null;
+    },
   };
 }
 

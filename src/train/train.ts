@@ -229,6 +229,64 @@ const now = () => (typeof performance !== 'undefined' ? performance.now() : Date
 const immediate = (globalThis as { setImmediate?: (f: () => void) => unknown }).setImmediate;
 const pause = () => new Promise<void>((resolve) => (immediate ? immediate(resolve) : setTimeout(resolve, 0)));
 
+/** turns of the event loop at least every `everyMs` of work: `maybe()` takes one when due and returns the ms it took (0: none) */
+class Turns {
+  private last = now();
+  constructor(private readonly everyMs: number) {}
+  async maybe(): Promise<number> {
+    if (now() - this.last <= this.everyMs) return 0;
+    const p0 = now();
+    await pause();
+    this.last = now();
+    return this.last - p0;
+  }
+  /** one turn now */
+  async take(): Promise<void> {
+    await pause();
+    this.last = now();
+  }
+}
+
+/**
+ * an evaluation's steps (Network.evaluateResident), one batch at a time: after each batch but the
+ * last, `progress(done)`, the `stop` poll and a turn of the event loop when due; `ms` excludes those
+ * turns. Resolves with `stopped` (the samples done) when `stop` returned true.
+ */
+async function driveEvaluation(steps: Generator<number, Evaluation, void>, turns: Turns, o: { progress?: (done: number) => void; stop?: () => boolean }): Promise<{ evaluation: Evaluation; ms: number } | { stopped: number }> {
+  const t = now();
+  let paused = 0;
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return { evaluation: r.value, ms: now() - t - paused };
+    o.progress?.(r.value);
+    if (o.stop?.()) return { stopped: r.value };
+    paused += await turns.maybe();
+  }
+}
+
+export interface EvaluateOptions {
+  /** samples per forward pass (default 256; one larger than the data is the data) */
+  batchSize?: number;
+  /** yield to the event loop at least this often, in ms (default 50) */
+  yieldMs?: number;
+  /** after each batch but the last: `done` of `count` samples evaluated */
+  onProgress?: (done: number, count: number) => void;
+  /** polled after each batch but the last; when it returns true the evaluation stops and resolves with `stopped` */
+  shouldStop?: () => boolean;
+}
+
+/**
+ * model.evaluate() one batch at a time, yielding to the event loop between batches (timers, signal
+ * handlers, a progress bar run): the same figures, bit for bit. `ms`: the evaluation's wall time
+ * without those turns; `{ stopped }` (the samples done) when shouldStop asked it to stop.
+ */
+export async function evaluateAsync(model: Network, data: DataSet, o: EvaluateOptions = {}): Promise<{ evaluation: Evaluation; ms: number } | { stopped: number }> {
+  if (model.training) throw new SimdnetError('this model is training: use model.evaluate() while fit() runs, or evaluateAsync() after it returns');
+  const batch = Math.min(positiveInt('evaluate: batchSize', o.batchSize ?? 256), data.count);
+  model.checkData(data);
+  return driveEvaluation(model.evaluateResident(data, batch), new Turns(o.yieldMs ?? 50), { progress: o.onProgress && ((done) => o.onProgress!(done, data.count)), stop: o.shouldStop });
+}
+
 /** a resume's options: those not given come from the checkpoint's settings */
 function withCheckpointOptions(o: FitOptions, st: CheckpointSettings): FitOptions {
   const saved: FitOptions = {
@@ -368,27 +426,12 @@ export async function fit(model: Network, train: DataSet, options: FitOptions = 
       const tail = kept ? `the last weights with finite outputs are ${kept[1]}` : 'no weights with finite outputs exist (even those this training started from overflow)';
       return new DivergenceError(`training diverged in epoch ${epoch}, batch ${bi}: ${what}; ${tail}; ${likelyCause(opt, rate)}`, epoch, bi, partial && kept?.[0] === null, kept ? kept[1] : null);
     };
-    let lastYield = now();
-    /**
-     * an epoch's evaluation of a dataset, one batch at a time: between batches, progress, the stop
-     * poll and a turn of the event loop every yieldMs as in training; `ms` excludes those turns
-     */
+    const turns = new Turns(yieldMs);
+    /** an epoch's evaluation of a dataset, one batch at a time: progress, the stop poll and turns of the event loop as in training */
     const evaluate = async (data: DataSet, set: EvaluateProgress['set'], epoch: number, stopped: () => TrainState) => {
-      const steps = model.evaluateResident(data, batch);
-      const t = now();
-      let paused = 0;
-      for (;;) {
-        const r = steps.next();
-        if (r.done) return { evaluation: r.value, epoch, ms: now() - t - paused };
-        cb.onEvaluateProgress?.({ epoch, set, done: r.value, count: data.count });
-        if (options.shouldStop?.()) throw new InterruptedError(`training interrupted in epoch ${epoch} while evaluating the ${set} data (after the epoch's last batch: a resumed run evaluates it again)`, stopped());
-        if (now() - lastYield > yieldMs) {
-          const p0 = now();
-          await pause();
-          lastYield = now();
-          paused += lastYield - p0;
-        }
-      }
+      const r = await driveEvaluation(model.evaluateResident(data, batch), turns, { progress: (done) => cb.onEvaluateProgress?.({ epoch, set, done, count: data.count }), stop: options.shouldStop });
+      if ('stopped' in r) throw new InterruptedError(`training interrupted in epoch ${epoch} while evaluating the ${set} data (after the epoch's last batch: a resumed run evaluates it again)`, stopped());
+      return { evaluation: r.evaluation, epoch, ms: r.ms };
     };
     // the run's last trained batch (lastB 0: none yet), checked once more after the loop
     let lastStart = 0, lastB = 0;
@@ -433,12 +476,7 @@ export async function fit(model: Network, train: DataSet, options: FitOptions = 
           const st = state(next, lossSum, correct);
           throw new InterruptedError(`training interrupted in epoch ${epoch} after batch ${next}`, st);
         }
-        if (now() - lastYield > yieldMs) {
-          const p0 = now();
-          await pause();
-          lastYield = now();
-          paused += lastYield - p0;
-        }
+        paused += await turns.maybe();
       }
       const epochMs = now() - t0 - paused;
       // after a resume mid-epoch (or after its last batch) this call trained only the batches from `skip` on
@@ -483,8 +521,7 @@ export async function fit(model: Network, train: DataSet, options: FitOptions = 
       }
       options.checkpoint?.write(state(0, 0, 0));
       await cb.onEpochEnd?.(epoch, logs, { ...(val ? { validation: val.evaluation } : {}), ...(test ? { test: test.evaluation } : {}) });
-      await pause();
-      lastYield = now();
+      await turns.take();
       if (stop) {
         history.stoppedEarly = true;
         break;
