@@ -261,7 +261,8 @@ describe.skipIf(!UNSHARE)('a full disk (a tmpfs of a few pages)', () => {
     const pages = Math.ceil(statSync(probe).size / 4096);
     const dir = join(tmp.dir, 'full-ckpt'), kept = join(tmp.dir, 'full-ckpt-kept');
     const ckpt = join(dir, 'run.ckpt');
-    const r = runOnFullDisk(dir, pages + 8, pages, kept, [...base, '--epochs', '4', '--json', '--checkpoint', ckpt]);
+    // (and one page for the lock file the run holds beside its checkpoint)
+    const r = runOnFullDisk(dir, pages + 9, pages + 1, kept, [...base, '--epochs', '4', '--json', '--checkpoint', ckpt]);
     expect(r.code, r.err).toBe(2);
     expect(oneLine(r.err)).toBe(true);
     const m = new RegExp(`^simdnet: could not write the checkpoint ${ckpt} after epoch 2 of 4: no space left on the device \\(ENOSPC\\); the previous checkpoint ${ckpt} \\(after epoch 1 of 4\\) is intact; this one was written to (\\S+) instead; continue with: simdnet train .* --checkpoint ${ckpt} --resume (\\S+)\n$`).exec(r.err);
@@ -287,7 +288,7 @@ describe.skipIf(!UNSHARE)('a full disk at the last epoch', () => {
     const pages = Math.ceil(statSync(probe).size / 4096);
     const dir = join(tmp.dir, 'full-last');
     const model2 = join(tmp.dir, 'last.simdnet');
-    const r = runOnFullDisk(dir, pages + 8, pages, join(tmp.dir, 'full-last-kept'), [...base, '--epochs', '2', '--json', '--checkpoint', join(dir, 'run.ckpt'), '--save', model2]);
+    const r = runOnFullDisk(dir, pages + 9, pages + 1, join(tmp.dir, 'full-last-kept'), [...base, '--epochs', '2', '--json', '--checkpoint', join(dir, 'run.ckpt'), '--save', model2]); // + the lock file's page
     expect(r.code, r.err).toBe(2);
     const done = JSON.parse(r.out.trim().split('\n').pop()!);
     expect(done.done).toBe(true);

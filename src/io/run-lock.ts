@@ -9,7 +9,7 @@
 import { closeSync, openSync, readFileSync, realpathSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { SimdnetError } from '../core/errors.js';
-import { errCode, isAlive } from './files.js';
+import { errCode, fsReason, isAlive } from './files.js';
 
 export interface RunLock {
   /** the lock file */
@@ -71,7 +71,7 @@ export function lockFile(file: string, inUse: (pid: number, lock: string) => str
       } catch (e) {
         if (errCode(e) !== 'EEXIST') {
           if (readOnly) return null;
-          throw new SimdnetError(`cannot create the lock file ${path} beside ${file}: ${errCode(e) ?? (e as Error).message}; nothing was trained`);
+          throw new SimdnetError(`cannot create the lock file ${path} beside ${file}: ${fsReason(e)}; nothing was trained`);
         }
         let pid = readPid(path);
         if (pid === null) {
@@ -86,6 +86,10 @@ export function lockFile(file: string, inUse: (pid: number, lock: string) => str
       }
       try {
         writeSync(fd, `${process.pid}\n`);
+      } catch (e) {
+        try { unlinkSync(path); } catch { /* gone already */ }
+        if (readOnly) return null;
+        throw new SimdnetError(`cannot write the lock file ${path} beside ${file}: ${fsReason(e)}; nothing was trained`);
       } finally {
         closeSync(fd);
       }
