@@ -64,8 +64,9 @@ describe('bench/ab scripts --quick', () => {
   });
 
   it('cnn-epochs.mjs: the W4 CNN on 1 and 2 threads, the same weights, one (quick) epoch and its accuracy', () => {
-    const out = run('cnn-epochs.mjs', '--epoch');
+    const out = run('cnn-epochs.mjs', '--epoch', '--kernels');
     expect(out).toMatch(/^# B: threads=2 -> .* threads 2, wasm-simd \(2 threads\)$/m);
+    expect(out).toMatch(/^ {2}conv2d_backward_filter C=1 +\d+\.\d\d +\d+\.\d\d {2}\d+\.\d\d$/m);
     expect(out).toMatch(/^A min \d+ .* ms for 3 batches \(n 2\)$/m);
     expect(out).toMatch(ratioLine);
     expect(out).toContain('weights bit-identical: true');

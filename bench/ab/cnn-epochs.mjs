@@ -2,16 +2,18 @@
 // W4, the Keras mnist_convnet (bench/workloads.mjs), trained by simdnet's layers: N batches of two
 // sides (default: 1 and 2 threads) alternating in one process, the pair ratio of their times and
 // whether both end with the same weights; then, with --epoch, one whole epoch on side A (fresh model,
-// the same seed) and its accuracy on the 10,000 test images, and the process's peak RSS. With --infer,
-// W5 instead: each side trains its model on the first N batches once (untimed), then the runs are
-// inference on the 10,000 test images in batches of 1,000 (Model.evaluate), and the last line says
-// whether both sides give the same loss bits.
+// the same seed) and its accuracy on the 10,000 test images, and the process's peak RSS. --kernels
+// also times the backend calls inside the runs (the conv and pooling ops per layer, by input
+// channels) and prints each op's median per side and its pair ratio. With --infer, W5 instead: each
+// side trains its model on the first N batches once (untimed), then the runs are inference on the
+// 10,000 test images in batches of 1,000 (Model.evaluate), and the last line says whether both sides
+// give the same loss bits.
 // See bench/ab/README.md.
-import { backendFor, describe, describeRatio, fail, interleave, library, median, mnist, options, parseSide, printEnvironment, sameBits, timed } from './harness.mjs';
+import { backendFor, describe, describeRatio, fail, interleave, library, median, mnist, options, pairRatio, parseSide, printEnvironment, sameBits, timed } from './harness.mjs';
 import { CNN_WORKLOADS } from '../workloads.mjs';
 
-const USAGE = 'node bench/ab/cnn-epochs.mjs [--a SPEC] [--b SPEC] [--batches 100] [--pairs 5] [--warmup 1] [--epoch] [--infer] [--quick]';
-const o = options({ batches: { type: 'string' }, epoch: { type: 'boolean' }, infer: { type: 'boolean' } }, USAGE, { pairs: 5, warmup: 1, batches: 100 });
+const USAGE = 'node bench/ab/cnn-epochs.mjs [--a SPEC] [--b SPEC] [--batches 100] [--pairs 5] [--warmup 1] [--kernels] [--epoch] [--infer] [--quick]';
+const o = options({ batches: { type: 'string' }, epoch: { type: 'boolean' }, kernels: { type: 'boolean' }, infer: { type: 'boolean' } }, USAGE, { pairs: 5, warmup: 1, batches: 100 });
 if (o.quick) (o.pairs = Math.min(o.pairs, 2)), (o.batches = 3), (o.warmup = 0);
 const batches = o.quick ? 3 : o.count('batches', 1);
 const w = CNN_WORKLOADS.find((x) => x.name === 'W4');
@@ -29,17 +31,39 @@ const runs = {};
 for (const [name, side] of Object.entries(sides)) {
   const lib = await library(side.root);
   const be = await backendFor(side);
-  runs[name] = { side, lib, be, backend: lib.backendLabel(be), model: null };
+  runs[name] = { side, lib, be, backend: lib.backendLabel(be), model: null, spent: new Map(), perRun: new Map() };
+  if (o.kernels) timeCalls(runs[name]);
 }
 const data = mnist(runs.A.lib, o.quick);
 const part = { ...data.train, count: Math.min(data.train.count, batches * w.batchSize) };
 
 // each run: a fresh model (the same seed on both sides) trains the first `batches` batches
-const run = (r) => async () => {
+const run = (r) => async (p) => {
   r.model?.dispose();
   r.model = new r.lib.Model(network(r.lib), r.be);
-  return timed(() => r.model.fit(part, fitOptions));
+  r.spent.clear();
+  const ms = await timed(() => r.model.fit(part, fitOptions));
+  if (p >= 0) for (const [k, v] of r.spent) r.perRun.set(k, [...(r.perRun.get(k) ?? []), v / batches]);
+  return ms;
 };
+
+/** --kernels: every backend method of run r timed into r.spent, the conv and pooling ops keyed by their input channels */
+function timeCalls(r) {
+  const CHANNELS_AT = { conv2d_forward: 7, conv2d_backward_filter: 7, conv2d_backward_input: 6, maxpool2d_forward: 6, maxpool2d_backward: 6 };
+  const INNER = new Set(['ranged', 'inParts', 'parts', 'elementParts', 'checkPool', 'views', 'view', 'mark', 'trimTop', 'bestHole']);
+  const be = r.be;
+  for (const name of Object.getOwnPropertyNames(Object.getPrototypeOf(be))) {
+    if (name === 'constructor' || INNER.has(name) || typeof be[name] !== 'function') continue;
+    const f = be[name].bind(be), at = CHANNELS_AT[name];
+    be[name] = (...a) => {
+      const t0 = performance.now();
+      try { return f(...a); } finally {
+        const key = at === undefined ? name : `${name} C=${a[at]}`;
+        r.spent.set(key, (r.spent.get(key) ?? 0) + performance.now() - t0);
+      }
+    };
+  }
+}
 printEnvironment(runs);
 if (o.infer) {
   // W5: the same trained weights on both sides (the same seed, the same batches), then inference passes
@@ -64,6 +88,15 @@ const res = await interleave(o.pairs, run(runs.A), run(runs.B), { warmup: o.warm
 console.log(`A ${describe(res.a, `ms for ${batches} batches`)}`);
 console.log(`B ${describe(res.b, `ms for ${batches} batches`)}`);
 console.log(describeRatio(res.a, res.b));
+if (o.kernels) {
+  console.log('# ms per batch inside the runs: median A, median B, A/B pair ratio');
+  const keys = [...runs.A.perRun.keys()].filter((k) => runs.B.perRun.has(k)).sort((x, y) => median(runs.A.perRun.get(y)) - median(runs.A.perRun.get(x)));
+  for (const k of keys) {
+    const a = runs.A.perRun.get(k), b = runs.B.perRun.get(k);
+    if (median(a) < 0.05 && median(b) < 0.05) continue;
+    console.log(`  ${k.padEnd(30)} ${median(a).toFixed(2).padStart(7)} ${median(b).toFixed(2).padStart(7)}  ${pairRatio(a, b).toFixed(2)}`);
+  }
+}
 console.log(`weights bit-identical: ${sameBits(runs.A.model.readParams(), runs.B.model.readParams())}`);
 if (o.epoch) {
   const r = runs.A;
