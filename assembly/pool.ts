@@ -7,7 +7,8 @@
 // first element stays and a later NaN is passed over, in every build). Average: the sum in window
 // order from +0, divided by the number of window elements inside the input. Backward kernels
 // overwrite dinp for their rows: zeroed, then each output pixel in order adds its gradient (max:
-// to its argmax, skipping exact zeros; average: dout / count to each element of its window).
+// to its argmax (an exact zero added or skipped alike: the sums start at +0); average: dout / count
+// to each element of its window).
 // Every value is rounded to f32 at each step, so all builds and the TS reference agree bit for bit.
 // Ranges [b0, b1) of the batch: a split is bit-identical to one call.
 import { checkSpan } from './data';
@@ -30,7 +31,31 @@ export function maxpool2d_forward(out: usize, argmax: usize, inp: usize, B: i32,
         const o = <usize>((b * OH + oh) * OW + ow) * pix;
         const first = ((ih0 + kh0) * W + iw0 + kw0) * C; // the first window element's index in the image
         let c = 0;
-        if (ASC_FEATURE_SIMD) {
+        if (ASC_FEATURE_SIMD && K == 2 && kh1 - kh0 == 2 && kw1 - kw0 == 2) {
+          // a whole 2 x 2 window, unrolled: its elements (0, 0), (0, 1), (1, 0), (1, 1) are 0, pix,
+          // W pix and W pix + pix bytes from the first, and C, W C and W C + C indices
+          const x = xb + (<usize>first << 2), rowB = <usize>W * pix;
+          const dC = i32x4.splat(C), dR = i32x4.splat(W * C), dRC = i32x4.splat(W * C + C), four = i32x4.splat(4);
+          let ic = i32x4.add(i32x4.splat(first), i32x4(0, 1, 2, 3)); // channels c..c+3 of the first element
+          for (; c + 4 <= C; c += 4) {
+            const p = x + (<usize>c << 2);
+            let m = v128.load(p), mi = ic;
+            let v = v128.load(p + pix), gt = f32x4.gt(v, m);
+            m = v128.bitselect(v, m, gt);
+            mi = v128.bitselect(i32x4.add(ic, dC), mi, gt);
+            v = v128.load(p + rowB);
+            gt = f32x4.gt(v, m);
+            m = v128.bitselect(v, m, gt);
+            mi = v128.bitselect(i32x4.add(ic, dR), mi, gt);
+            v = v128.load(p + rowB + pix);
+            gt = f32x4.gt(v, m);
+            m = v128.bitselect(v, m, gt);
+            mi = v128.bitselect(i32x4.add(ic, dRC), mi, gt);
+            v128.store(out + o + (<usize>c << 2), m);
+            v128.store(argmax + o + (<usize>c << 2), mi);
+            ic = i32x4.add(ic, four);
+          }
+        } else if (ASC_FEATURE_SIMD) {
           for (; c + 4 <= C; c += 4) {
             const co = <usize>c << 2;
             let m = v128.load(xb + (<usize>first << 2) + co);
@@ -80,14 +105,14 @@ export function maxpool2d_backward(dinp: usize, dout: usize, argmax: usize, B: i
     const xb = dinp + (<usize>(b * HWC) << 2);
     memory.fill(xb, 0, <usize>HWC << 2);
     const d = dout + (<usize>(b * N) << 2), a = argmax + (<usize>(b * N) << 2);
+    // every gradient added, exact zeros too, with no branch on the values: the sums start at +0 and
+    // adding a non-zero value never gives -0, so adding a zero (+0 or -0) leaves them unchanged
     for (let i = 0; i < N; i++) {
       const v = load<f32>(d + (<usize>i << 2));
-      if (v != 0) {
-        const at = load<i32>(a + (<usize>i << 2));
-        assert(at >= 0 && at < HWC, 'maxpool2d_backward: argmax outside the image');
-        const p = xb + (<usize>at << 2);
-        store<f32>(p, load<f32>(p) + v);
-      }
+      const at = load<i32>(a + (<usize>i << 2));
+      assert(at >= 0 && at < HWC, 'maxpool2d_backward: argmax outside the image');
+      const p = xb + (<usize>at << 2);
+      store<f32>(p, load<f32>(p) + v);
     }
   }
 }

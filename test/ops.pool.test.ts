@@ -3,8 +3,8 @@
  * debug, and threads: a team of 2) against the plain TS reference (src/backends/ts/pool-reference.ts), bit for bit (assembly/pool.ts: every value rounded to f32 in one
  * order), on sampled windows 1, 2, 3 and strides 1, 2, 3; 'same' and 'valid'; sizes 1, 2, 5, 7,
  * 13, 28; channels 1, 3, 5, 17, 32, 64; batches 1 to 129. Max-pool inputs are drawn from a few
- * values (ties: the first maximum wins) with NaN and -Infinity among them; a range split in two
- * equals the whole call.
+ * values (ties: the first maximum wins) with NaN and -Infinity among them, gradients with -0 and NaN
+ * among them; a range split in two equals the whole call.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { conv2dShape, type Backend } from '../src/core/backend.js';
@@ -25,6 +25,11 @@ function sampleShapes(): Shape[] {
     { B: 2, H: 11, W: 11, C: 64, K: 2, S: 2, same: false },
     { B: 129, H: 5, W: 5, C: 3, K: 3, S: 1, same: true },
     { B: 8, H: 28, W: 28, C: 16, K: 2, S: 2, same: false }, // past the threads' split size
+    // uneven splits between threads (batch 1, 129; channels 1, 5, 17) and windows past the image's edge
+    { B: 1, H: 26, W: 26, C: 32, K: 2, S: 2, same: false },
+    { B: 129, H: 11, W: 11, C: 5, K: 2, S: 2, same: false },
+    { B: 129, H: 7, W: 7, C: 17, K: 2, S: 2, same: true },
+    { B: 129, H: 28, W: 28, C: 1, K: 2, S: 2, same: false },
   ];
   for (const K of [1, 2, 3]) for (const S of [1, 2, 3]) for (const same of [false, true]) {
     for (let n = 0; n < 3; ) {
@@ -50,6 +55,8 @@ function run(be: Backend, s: Shape, seed: number, split?: number): Result {
   const xs = Float32Array.from({ length: nIn }, () => tieValues[Math.floor(rng.float() * (rng.float() < 0.02 ? 8 : 4))] * (rng.float() < 0.5 ? 1 : 2 * rng.float()));
   const smooth = values(rng, nIn, 0.2);
   const dout = values(rng, nOut), gd = values(rng, B * C, 0.2);
+  // some gradients -0 and NaN: max-pooling's backward adds every gradient, zeros too (a -0 leaves +0)
+  for (let i = 3; i < nOut; i += 17) dout[i] = i % 2 ? -0 : NaN;
   const m = be.mark();
   try {
     const x = put(be, 'f32', xs), xs2 = put(be, 'f32', smooth), d = put(be, 'f32', dout), g = put(be, 'f32', gd);
