@@ -17,8 +17,9 @@
 // debug builds and the TS reference are bit-identical. Taps in the padding are skipped, and so are
 // products with an exact zero input (in, dout): adding a product of 0 leaves a sum unchanged unless
 // the sum is -0 (only a -0 start with no other product can be) or the weight is not finite.
-// Ranges: forward and dinp take rows [b0, b1) of the batch, dweight and dbias the output channels
-// [o0, o1): no sum is divided, so a split between threads is bit-identical to one call.
+// Ranges: forward and dinp take rows [b0, b1) of the batch, dweight the rows [r0, r1) of its
+// (KH KW C) x OC matrix in the output channels [o0, o1), dbias those channels: no sum is divided,
+// so a split between threads is bit-identical to one call.
 //
 // Design (bench/conv-kernels.mjs): direct convolution, vectorised over output channels in the
 // forward and the filter gradient (register tiles of 4 output pixels x 8 channels, the pixels taken
@@ -496,40 +497,79 @@ function dinp_scatter(x: usize, wt: usize, L: usize, n: i32, C: i32): void {
 
 // ---------------------------------------------------------------------------------------------
 // filter gradient: dweight (KH, KW, C, OC) += in^T . dout, dbias (OC) += sums of dout (skipped
-// when null), output channels [o0, o1)
+// when null): the rows [r0, r1) of dweight (row (kh KW + kw) C + c, each OC wide) in the output
+// channels [o0, o1), and dbias's channels [o0, o1)
 
-export function conv2d_backward_filter(dweight: usize, dbias: usize, dout: usize, inp: usize, B: i32, H: i32, W: i32, C: i32, OC: i32, KH: i32, KW: i32, S: i32, same: i32, o0: i32, o1: i32): void {
+export function conv2d_backward_filter(dweight: usize, dbias: usize, dout: usize, inp: usize, B: i32, H: i32, W: i32, C: i32, OC: i32, KH: i32, KW: i32, S: i32, same: i32, o0: i32, o1: i32, r0: i32, r1: i32): void {
   const OH = outSize(H, KH, S, same), OW = outSize(W, KW, S, same);
   const PT = padBefore(H, KH, S, same), PL = padBefore(W, KW, S, same);
-  assert(OH > 0 && OW > 0 && S > 0 && 0 <= o0 && o0 <= o1 && o1 <= OC, 'conv2d_backward_filter: bad shape or range');
+  assert(OH > 0 && OW > 0 && S > 0 && 0 <= o0 && o0 <= o1 && o1 <= OC && 0 <= r0 && r0 <= r1 && r1 <= KH * KW * C, 'conv2d_backward_filter: bad shape or range');
   checkSpan(dweight, KH * KW * C * OC, 4);
   checkSpan(dout, B * OH * OW * OC, 4);
   checkSpan(inp, B * H * W * C, 4);
   if (dbias) checkSpan(dbias, OC, 4);
-  const pixO = <usize>OC << 2;
-  if (C >= 4 && KH * KW * C <= DW_T_CAP && o1 > o0 && mostlyZero(dout, min(B * OH * OW, 4096), OC, o0, o1)) {
-    // output gradients after ReLU and max-pooling: the scatter form, whose work is the non-zeros'
-    dw_scatter(dweight, dout, inp, B, H, W, C, OC, KH, KW, S, OH, OW, PT, PL, o0, o1);
-  } else {
-    dw_tiles(dweight, dout, inp, B, H, W, C, OC, KH, KW, S, OH, OW, PT, PL, o0, o1);
+  if (r1 > r0 && o1 > o0) {
+    if (C >= 4 && KH * KW * C <= DW_T_CAP && mostlyZero(dout, min(B * OH * OW, 4096), OC, o0, o1)) {
+      // output gradients after ReLU and max-pooling: the scatter form, whose work is the non-zeros'
+      dw_scatter(dweight, dout, inp, B, H, W, C, OC, KH, KW, S, OH, OW, PT, PL, o0, o1, r0, r1);
+    } else {
+      dw_tiles(dweight, dout, inp, B, H, W, C, OC, KH, KW, S, OH, OW, PT, PL, o0, o1, r0, r1);
+    }
   }
-  if (dbias) {
-    let j = o0;
-    const P = B * OH * OW;
-    if (ASC_FEATURE_SIMD) {
-      for (; j + 4 <= o1; j += 4) {
-        const jo = <usize>j << 2;
-        let a = v128.load(dbias + jo);
-        for (let p = 0; p < P; p++) a = f32x4.add(a, v128.load(dout + <usize>p * pixO + jo));
-        v128.store(dbias + jo, a);
+  if (dbias) db_sums(dbias, dout, B * OH * OW, OC, o0, o1);
+}
+
+// dbias[o0..o1) += the sums over P pixels of dout (P, OC), each in pixel order; 8 vectors of
+// channels at a time, so the adds of a pixel do not wait on each other
+function db_sums(dbias: usize, dout: usize, P: i32, OC: i32, o0: i32, o1: i32): void {
+  const pixO = <usize>OC << 2;
+  let j = o0;
+  if (ASC_FEATURE_SIMD) {
+    for (; j + 32 <= o1; j += 32) {
+      const b = dbias + (<usize>j << 2);
+      let a0 = v128.load(b), a1 = v128.load(b, 16), a2 = v128.load(b, 32), a3 = v128.load(b, 48);
+      let a4 = v128.load(b, 64), a5 = v128.load(b, 80), a6 = v128.load(b, 96), a7 = v128.load(b, 112);
+      let d = dout + (<usize>j << 2);
+      for (let p = 0; p < P; p++) {
+        a0 = f32x4.add(a0, v128.load(d));
+        a1 = f32x4.add(a1, v128.load(d, 16));
+        a2 = f32x4.add(a2, v128.load(d, 32));
+        a3 = f32x4.add(a3, v128.load(d, 48));
+        a4 = f32x4.add(a4, v128.load(d, 64));
+        a5 = f32x4.add(a5, v128.load(d, 80));
+        a6 = f32x4.add(a6, v128.load(d, 96));
+        a7 = f32x4.add(a7, v128.load(d, 112));
+        d += pixO;
       }
+      v128.store(b, a0);
+      v128.store(b, a1, 16);
+      v128.store(b, a2, 32);
+      v128.store(b, a3, 48);
+      v128.store(b, a4, 64);
+      v128.store(b, a5, 80);
+      v128.store(b, a6, 96);
+      v128.store(b, a7, 112);
     }
-    for (; j < o1; j++) {
-      const jo = <usize>j << 2;
-      let a = load<f32>(dbias + jo);
-      for (let p = 0; p < P; p++) a += load<f32>(dout + <usize>p * pixO + jo);
-      store<f32>(dbias + jo, a);
+    for (; j + 4 <= o1; j += 4) {
+      const b = dbias + (<usize>j << 2);
+      let a = v128.load(b);
+      let d = dout + (<usize>j << 2);
+      for (let p = 0; p < P; p++) {
+        a = f32x4.add(a, v128.load(d));
+        d += pixO;
+      }
+      v128.store(b, a);
     }
+  }
+  for (; j < o1; j++) {
+    const b = dbias + (<usize>j << 2);
+    let a = load<f32>(b);
+    let d = dout + (<usize>j << 2);
+    for (let p = 0; p < P; p++) {
+      a += load<f32>(d);
+      d += pixO;
+    }
+    store<f32>(b, a);
   }
 }
 
@@ -548,17 +588,19 @@ function mostlyZero(dout: usize, P: i32, OC: i32, o0: i32, o1: i32): bool {
 
 // The scatter form: for each output pixel, its non-zero gradients (a list, as the input gradient's)
 // times the input row (C values) of each tap are added to a transposed block (KH, KW, nj, C) of the
-// filter gradient for the channels [j0, j0 + nj), held in the scratch; the block is read from and
-// written back to dweight around it. An element's sum still runs over the pixels in order.
-function dw_scatter(dweight: usize, dout: usize, inp: usize, B: i32, H: i32, W: i32, C: i32, OC: i32, KH: i32, KW: i32, S: i32, OH: i32, OW: i32, PT: i32, PL: i32, o0: i32, o1: i32): void {
+// filter gradient for the channels [j0, j0 + nj), held in the scratch; the rows [r0, r1) of the block
+// are read from and written back to dweight around it. An element's sum still runs over the pixels in order.
+function dw_scatter(dweight: usize, dout: usize, inp: usize, B: i32, H: i32, W: i32, C: i32, OC: i32, KH: i32, KW: i32, S: i32, OH: i32, OW: i32, PT: i32, PL: i32, o0: i32, o1: i32, r0: i32, r1: i32): void {
   const T = KH * KW;
   const A = scratch(), L = scratch() + SCRATCH_WT_AT;
   const pixI = <usize>C << 2, pixO = <usize>OC << 2;
   const J = min(o1 - o0, min(NZ_LIST, DW_T_CAP / (T * C)));
+  // the taps [t0, t1) hold the rows; tap t's input channels in the range: [max(r0 - t C, 0), min(r1 - t C, C))
+  const t0 = r0 / C, t1 = (r1 + C - 1) / C;
   for (let j0 = o0; j0 < o1; j0 += J) {
     const j1 = min(o1, j0 + J), nj = j1 - j0;
     const tapA = <usize>(nj * C) << 2;
-    for (let t = 0; t < T; t++) for (let c = 0; c < C; c++) for (let j = 0; j < nj; j++) store<f32>(A + <usize>t * tapA + (<usize>(j * C + c) << 2), load<f32>(dweight + (<usize>((t * C + c) * OC + j0 + j) << 2)));
+    for (let r = r0; r < r1; r++) for (let j = 0; j < nj; j++) store<f32>(A + <usize>(r / C) * tapA + (<usize>(j * C + r % C) << 2), load<f32>(dweight + (<usize>(r * OC + j0 + j) << 2)));
     for (let b = 0; b < B; b++) {
       for (let oh = 0; oh < OH; oh++) {
         const ih0 = oh * S - PT;
@@ -578,18 +620,21 @@ function dw_scatter(dweight: usize, dout: usize, inp: usize, B: i32, H: i32, W: 
           const kw0 = max(0, -iw0), kw1 = min(KW, W - iw0);
           for (let kh = kh0; kh < kh1; kh++) {
             for (let kw = kw0; kw < kw1; kw++) {
-              const x = inp + <usize>((b * H + ih0 + kh) * W + iw0 + kw) * pixI;
-              dw_scatter_row(A + <usize>(kh * KW + kw) * tapA, x, L, n, C);
+              const t = kh * KW + kw;
+              if (t < t0 || t >= t1) continue;
+              const c0 = max(r0 - t * C, 0), c1 = min(r1 - t * C, C);
+              const x = inp + <usize>((b * H + ih0 + kh) * W + iw0 + kw) * pixI + (<usize>c0 << 2);
+              dw_scatter_row(A + <usize>t * tapA + (<usize>c0 << 2), x, L, n, c1 - c0);
             }
           }
         }
       }
     }
-    for (let t = 0; t < T; t++) for (let c = 0; c < C; c++) for (let j = 0; j < nj; j++) store<f32>(dweight + (<usize>((t * C + c) * OC + j0 + j) << 2), load<f32>(A + <usize>t * tapA + (<usize>(j * C + c) << 2)));
+    for (let r = r0; r < r1; r++) for (let j = 0; j < nj; j++) store<f32>(dweight + (<usize>(r * OC + j0 + j) << 2), load<f32>(A + <usize>(r / C) * tapA + (<usize>(j * C + r % C) << 2)));
   }
 }
 
-// a[off / 4 + 0..C) += v * x[0..C) for each list entry (off, v)
+// a[off / 4 + 0..C) += v * x[0..C) for each list entry (off, v) (C: the channels of a tap taken here)
 // @ts-ignore: decorator
 @inline
 function dw_scatter_row(a: usize, x: usize, L: usize, n: i32, C: i32): void {
@@ -627,7 +672,7 @@ function dw_scatter_row(a: usize, x: usize, L: usize, n: i32, C: i32): void {
 
 // The tile form: register tiles of the filter gradient (4 input channels x 8 output channels, or one
 // input channel x 32 or 8), each summing over an image's pixels of its tap (zero inputs skipped).
-function dw_tiles(dweight: usize, dout: usize, inp: usize, B: i32, H: i32, W: i32, C: i32, OC: i32, KH: i32, KW: i32, S: i32, OH: i32, OW: i32, PT: i32, PL: i32, o0: i32, o1: i32): void {
+function dw_tiles(dweight: usize, dout: usize, inp: usize, B: i32, H: i32, W: i32, C: i32, OC: i32, KH: i32, KW: i32, S: i32, OH: i32, OW: i32, PT: i32, PL: i32, o0: i32, o1: i32, r0: i32, r1: i32): void {
   const pixI = <usize>C << 2, pixO = <usize>OC << 2;
   const tapW = <usize>C * pixO;
   // image by image (its dout, 4 KiB to 100 KiB here, stays in L2 while every tap and tile reads it),
@@ -639,27 +684,30 @@ function dw_tiles(dweight: usize, dout: usize, inp: usize, B: i32, H: i32, W: i3
       const ohLo = min(OH, (max(0, PT - kh) + S - 1) / S);
       const ohHi = max(ohLo, min(OH, H - 1 + PT - kh >= 0 ? (H - 1 + PT - kh) / S + 1 : 0));
       for (let kw = 0; kw < KW; kw++) {
+        // this tap's input channels among the rows [r0, r1): [cLo, cHi)
+        const t = kh * KW + kw, cLo = max(r0 - t * C, 0), cHi = min(r1 - t * C, C);
+        if (cLo >= cHi) continue;
         const owLo = min(OW, (max(0, PL - kw) + S - 1) / S);
         const owHi = max(owLo, min(OW, W - 1 + PL - kw >= 0 ? (W - 1 + PL - kw) / S + 1 : 0));
         // the input pixel of output pixel (oh, ow) at this tap: x0 + (oh S W + ow S) pixI
         const x0 = xb + <usize>(((kh - PT) * W + kw - PL) * C << 2); // wraps below xb for padded taps: only pixels inside are read
         const dw = dweight + <usize>(kh * KW + kw) * tapW;
-        let c = 0;
+        let c = cLo;
         if (ASC_FEATURE_SIMD) {
-          for (; c + 4 <= C; c += 4) {
+          for (; c + 4 <= cHi; c += 4) {
             for (let j = o0; j + 8 <= o1; j += 8) dw_4x8(dw + <usize>c * pixO + (<usize>j << 2), x0 + (<usize>c << 2), db + (<usize>j << 2), H, W, OW, S, ohLo, ohHi, owLo, owHi, pixI, pixO);
           }
           // single input channels (C < 4, or its last C % 4): one input value, tested for zero, feeds up to 32 channels
-          for (; c < C; c++) {
+          for (; c < cHi; c++) {
             let j = o0;
             for (; j + 32 <= o1; j += 32) dw_1x32(dw + <usize>c * pixO + (<usize>j << 2), x0 + (<usize>c << 2), db + (<usize>j << 2), H, W, OW, S, ohLo, ohHi, owLo, owHi, pixI, pixO);
             for (; j + 8 <= o1; j += 8) dw_1x8(dw + <usize>c * pixO + (<usize>j << 2), x0 + (<usize>c << 2), db + (<usize>j << 2), H, W, OW, S, ohLo, ohHi, owLo, owHi, pixI, pixO);
           }
           // the channels past the last 8 (for every input channel)
           const jt = o0 + ((o1 - o0) & ~7);
-          for (c = 0; c < C; c++) for (let j = jt; j < o1; j++) dw_1x1(dw + <usize>c * pixO + (<usize>j << 2), x0 + (<usize>c << 2), db + (<usize>j << 2), H, W, OW, S, ohLo, ohHi, owLo, owHi, pixI, pixO);
+          for (c = cLo; c < cHi; c++) for (let j = jt; j < o1; j++) dw_1x1(dw + <usize>c * pixO + (<usize>j << 2), x0 + (<usize>c << 2), db + (<usize>j << 2), H, W, OW, S, ohLo, ohHi, owLo, owHi, pixI, pixO);
         } else {
-          for (; c < C; c++) {
+          for (; c < cHi; c++) {
             let j = o0;
             for (; j + 4 <= o1; j += 4) dw_scalar_1x4(dw + <usize>c * pixO + (<usize>j << 2), x0 + (<usize>c << 2), db + (<usize>j << 2), H, W, OW, S, ohLo, ohHi, owLo, owHi, pixI, pixO);
             for (; j < o1; j++) dw_1x1(dw + <usize>c * pixO + (<usize>j << 2), x0 + (<usize>c << 2), db + (<usize>j << 2), H, W, OW, S, ohLo, ohHi, owLo, owHi, pixI, pixO);

@@ -138,7 +138,7 @@ for (const l of L) {
   const dfilter = (x, d) => () => {
     f32(t.dw).fill(0);
     f32(t.db).fill(0);
-    k.conv2d_backward_filter(t.dw.at, t.db.at, d.at, x.at, B, H, W, C, OC, 3, 3, 1, 0, 0, OC);
+    k.conv2d_backward_filter(t.dw.at, t.db.at, d.at, x.at, B, H, W, C, OC, 3, 3, 1, 0, 0, OC, 0, 9 * C);
   };
   const add = (op, design, fn, result, toNhwc = (v) => v) => cases.push({ layer: l.name, op, design, fn, result, toNhwc, flops: l.flops, l });
   add('forward', 'direct', conv(t.x), t.out);

@@ -43,6 +43,11 @@ function sampleShapes(): Shape[] {
     { B: 129, H: 5, W: 5, C: 3, OC: 5, KH: 3, KW: 3, S: 1, same: true },
     { B: 1, H: 1, W: 1, C: 1, OC: 1, KH: 1, KW: 1, S: 1, same: false },
     { B: 3, H: 7, W: 7, C: 17, OC: 17, KH: 5, KW: 5, S: 2, same: true },
+    // uneven splits between threads: batch 1, 3 and 129; input channels 1, 5 and 17, whose filter
+    // gradient rows (taps x input channels) split inside a tap
+    { B: 1, H: 28, W: 28, C: 1, OC: 32, KH: 3, KW: 3, S: 1, same: false },
+    { B: 3, H: 13, W: 13, C: 5, OC: 17, KH: 3, KW: 3, S: 1, same: false },
+    { B: 129, H: 7, W: 7, C: 17, OC: 5, KH: 3, KW: 3, S: 1, same: false },
     // past the scratch's blocks: the filter gradient's transposed block (5 x 5 x 64 x 130 floats) and
     // the non-zero lists (8,200 channels) are taken in parts
     { B: 1, H: 5, W: 5, C: 64, OC: 130, KH: 5, KW: 5, S: 1, same: true },

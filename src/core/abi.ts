@@ -62,7 +62,7 @@ export enum KernelArgs {
   conv2d_forward = 16,
   conv2d_filter_transpose = 6,
   conv2d_backward_input = 14,
-  conv2d_backward_filter = 15,
+  conv2d_backward_filter = 17,
   maxpool2d_forward = 12,
   maxpool2d_backward = 12,
   avgpool2d_forward = 11,

@@ -460,7 +460,16 @@ export class WasmBackend implements Backend {
   conv2d_backward_filter(dweight: Tensor<'f32'>, dbias: Tensor<'f32'> | null, dout: Tensor<'f32'>, inp: Tensor<'f32'>, B: number, H: number, W: number, C: number, OC: number, KH: number, KW: number, S: number, same: boolean, o0 = 0, o1 = OC): void {
     const { OH, OW } = conv2dShape(H, W, KH, KW, S, same);
     checkConv('conv2d_backward_filter', B, H, W, C, OC, KH, KW, S, same, o0, o1, OC, [[dweight, KH * KW * C * OC], [dout, B * OH * OW * OC], [inp, B * H * W * C], [dbias, OC]]);
-    this.ranged('conv2d_backward_filter', o0, o1, B * OH * OW * OC * KH * KW * C, SPLIT_MIN_PRODUCTS, (lo, hi) => [dweight.byteOffset, off(dbias), dout.byteOffset, inp.byteOffset, B, H, W, C, OC, KH, KW, S, same ? 1 : 0, lo, hi]);
+    const R = KH * KW * C; // rows of dweight: (kh, kw, c)
+    const args = (db: number, j0: number, j1: number, r0: number, r1: number) => [dweight.byteOffset, db, dout.byteOffset, inp.byteOffset, B, H, W, C, OC, KH, KW, S, same ? 1 : 0, j0, j1, r0, r1];
+    if (!this.team || B * OH * OW * (o1 - o0) * R < SPLIT_MIN_PRODUCTS) {
+      (this.k.conv2d_backward_filter as (...a: number[]) => void)(...args(off(dbias), o0, o1, 0, R));
+      return;
+    }
+    // the rows between the threads, each over all the channels (a split of the channels would leave
+    // each thread narrower register tiles over the same input pixels), in fours of input channels;
+    // dbias (about one row's work) on this thread, whose part has no more rows than the others
+    this.inParts('conv2d_backward_filter', this.parts(R, C % 4 ? 1 : 4), (lo, hi, t) => args(t ? 0 : off(dbias), o0, o1, lo, hi));
   }
   maxpool2d_forward(out: Tensor<'f32'>, argmax: Tensor<'i32'>, inp: Tensor<'f32'>, B: number, H: number, W: number, C: number, K: number, S: number, same: boolean, b0 = 0, b1 = B): void {
     const n = this.checkPool('maxpool2d_forward', B, H, W, C, K, S, same, b0, b1);
