@@ -540,6 +540,21 @@ describe('WasmBackend memory', () => {
     expect(() => w.release(m - 16)).toThrow(RangeError);
   });
 
+  it('re-allocations come back zeroed on the threads build too (its shared memory is zeroed by the fill kernel)', async () => {
+    const w = await WasmBackend.createThreaded(2);
+    try {
+      const m = w.mark();
+      const t = w.alloc('f32', 1 << 16);
+      w.fill(t, 1 << 16, NaN);
+      w.free(w.alloc('f32', 4)); // a hole below the top, then the top lowered
+      w.release(m);
+      const u = w.alloc('i32', (1 << 16) + 100); // the old tensor, then fresh memory
+      expect(w.read(u).every((v) => v === 0)).toBe(true);
+    } finally {
+      w.close();
+    }
+  });
+
   it('free() turns an allocation into a hole that later allocations reuse (smallest fit first, zeroed); holes merge and lower the top', async () => {
     const w = await WasmBackend.create('scalar');
     const m = w.mark();
