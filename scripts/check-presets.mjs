@@ -32,7 +32,8 @@ export const CHECKS = [
   { name: 'best-mlp', min: 0.985 },
   { name: 'best-mlp --augment', args: ['--preset', 'best-mlp', '--augment'], min: 0.99, maxMinutes: 30 },
   { name: 'cnn', min: 0.992, maxEpochs: 2, maxMinutes: 2 },
-  { name: 'best-cnn', min: 0.996, maxMinutes: 30 },
+  // the 30-minute budget is with both threads of a 2-vCPU machine
+  { name: 'best-cnn', args: ['--preset', 'best-cnn', '--threads', '2'], min: 0.996, maxMinutes: 30 },
 ];
 
 function usage(msg) {

@@ -9,7 +9,7 @@ import type { OptimizerName } from './train.js';
 import type { ScheduleConfig } from './schedule.js';
 import type { AugmentOptions } from '../nn/augment.js';
 import type { LayerSpec } from '../nn/layer.js';
-import { activation, batchNorm, conv2d, dense, flatten, maxPool2d } from '../nn/layers.js';
+import { activation, batchNorm, conv2d, dense, dropout, flatten, maxPool2d } from '../nn/layers.js';
 
 export interface TrainSettings {
   /**
@@ -58,10 +58,21 @@ export const DEFAULTS: TrainSettings = {
 const convBnRelu = (filters: number, k: number): LayerSpec[] => [conv2d(filters, k), batchNorm(), activation('relu')];
 
 /**
- * the CNN presets' network: conv 3x3x32, maxpool 2, conv 3x3x64, maxpool 2, conv 3x3x128 (on the
+ * cnn's network: conv 3x3x32, maxpool 2, conv 3x3x64, maxpool 2, conv 3x3x128 (on the
  * 5x5 maps: 0.66 of the 3.1 million multiply-adds per image), each conv with batch norm and ReLU, dense 10
  */
 const CNN_LAYERS: LayerSpec[] = [...convBnRelu(32, 3), maxPool2d(2), ...convBnRelu(64, 3), maxPool2d(2), ...convBnRelu(128, 3), flatten(), dense(10)];
+
+/**
+ * best-cnn's network: two 3x3 convolutions per stage (32, 32, pool, 64, 64, pool; valid padding, so
+ * 28 -> 26 -> 24 -> 12 -> 10 -> 8 -> 4), then dense 256 with batch norm, ReLU and dropout 0.4, dense 10
+ * (330,858 parameters; 2 to 3 times cnn's time per epoch)
+ */
+const BEST_CNN_LAYERS: LayerSpec[] = [
+  ...convBnRelu(32, 3), ...convBnRelu(32, 3), maxPool2d(2),
+  ...convBnRelu(64, 3), ...convBnRelu(64, 3), maxPool2d(2),
+  flatten(), dense(256), batchNorm(), activation('relu'), dropout(0.4), dense(10),
+];
 
 export const PRESETS: Record<string, { description: string; settings: Partial<TrainSettings> }> = {
   fast: {
@@ -87,10 +98,10 @@ export const PRESETS: Record<string, { description: string; settings: Partial<Tr
     },
   },
   'best-cnn': {
-    description: "cnn's network and training with best-mlp --augment's affine + elastic distortions, 10 epochs (the 30-minute budget), 10% held out for validation: fixed up front, not tuned",
+    description: "a deeper CNN for >= 99.6%: two 3x3 convolutions per stage (32, 32, pool, 64, 64, pool; batch norm + ReLU each), dense 256 with batch norm, ReLU and dropout 0.4, dense 10; Adam lr 0.003 cosine per batch, batch 64, best-mlp --augment's distortions, 15 epochs; chosen on a 10% validation split, then trained on all 60,000 (with --validation-split 0.1: 99.45% val)",
     settings: {
-      layers: CNN_LAYERS, loss: 'ce', init: 'auto', optimizer: 'adam', lr: 0.003, batchSize: 64, epochs: 10,
-      schedule: { type: 'cosine', perBatch: true }, validationSplit: 0.1,
+      layers: BEST_CNN_LAYERS, loss: 'ce', init: 'auto', optimizer: 'adam', lr: 0.003, batchSize: 64, epochs: 15,
+      schedule: { type: 'cosine', perBatch: true },
       // best-mlp --augment's distortions, fixed up front (not tuned)
       augment: { shift: 2, rotate: 8, scale: 0.08, elastic: 30, sigma: 5 },
     },
