@@ -61,8 +61,9 @@ describe('the npm package', () => {
     }
     // a budget that catches what should not ship (sources, maps, .wat would add well over 100 kB),
     // not a size target: 200 kB until the layer interface (src/nn/layers.ts) took main's 199.8 kB past it,
-    // 230 kB until the CLI's layer lists and the report's filters took it to 232.5 kB
-    expect(tarball.size).toBeLessThan(250_000);
+    // 230 kB until the CLI's layer lists and the report's filters took it to 232.5 kB, 250 kB until
+    // the checkpoint lock, the chunked evaluation and the conv kernels' new tiles took it to 254 kB
+    expect(tarball.size).toBeLessThan(280_000);
     // no source-map comments pointing at maps (or sources) that are not shipped
     for (const f of files.filter((f) => f.startsWith('dist/'))) expect(readFileSync(join(project, 'node_modules/simdnet', f), 'utf8'), f).not.toMatch(/sourceMappingURL/);
     const pkg = JSON.parse(readFileSync(join(project, 'node_modules/simdnet/package.json'), 'utf8'));
