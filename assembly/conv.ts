@@ -124,6 +124,20 @@ function zeroPatch(x: usize, KH: i32, n: i32, rowX: usize): bool {
   return bits == 0;
 }
 
+// stores eight vectors (32 channels) at p, 16 bytes apart: the 1x32 tiles' accumulators
+// @ts-ignore: decorator
+@inline
+function store8(p: usize, a0: v128, a1: v128, a2: v128, a3: v128, a4: v128, a5: v128, a6: v128, a7: v128): void {
+  v128.store(p, a0);
+  v128.store(p, a1, 16);
+  v128.store(p, a2, 32);
+  v128.store(p, a3, 48);
+  v128.store(p, a4, 64);
+  v128.store(p, a5, 80);
+  v128.store(p, a6, 96);
+  v128.store(p, a7, 112);
+}
+
 // stores a, through ReLU (pmax(0, a) = 0 < a ? a : 0, exactly a > 0 ? a : 0 with NaN and -0) when relu
 // @ts-ignore: decorator
 @inline
@@ -541,14 +555,7 @@ function db_sums(dbias: usize, dout: usize, P: i32, OC: i32, o0: i32, o1: i32): 
         a7 = f32x4.add(a7, v128.load(d, 112));
         d += pixO;
       }
-      v128.store(b, a0);
-      v128.store(b, a1, 16);
-      v128.store(b, a2, 32);
-      v128.store(b, a3, 48);
-      v128.store(b, a4, 64);
-      v128.store(b, a5, 80);
-      v128.store(b, a6, 96);
-      v128.store(b, a7, 112);
+      store8(b, a0, a1, a2, a3, a4, a5, a6, a7);
     }
     for (; j + 4 <= o1; j += 4) {
       const b = dbias + (<usize>j << 2);
@@ -822,14 +829,7 @@ function dw_1x32(dw: usize, x: usize, d: usize, H: i32, W: i32, OW: i32, S: i32,
       }
     }
   }
-  v128.store(dw, a0);
-  v128.store(dw, a1, 16);
-  v128.store(dw, a2, 32);
-  v128.store(dw, a3, 48);
-  v128.store(dw, a4, 64);
-  v128.store(dw, a5, 80);
-  v128.store(dw, a6, 96);
-  v128.store(dw, a7, 112);
+  store8(dw, a0, a1, a2, a3, a4, a5, a6, a7);
 }
 
 // scalar build: dw[0..4) += sum over the tap's pixels of x * d[0..4) (one input channel)
