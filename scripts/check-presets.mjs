@@ -31,8 +31,8 @@ export const CHECKS = [
   { name: 'fast', min: 0.97, maxEpochs: 2 },
   { name: 'best-mlp', min: 0.985 },
   { name: 'best-mlp --augment', args: ['--preset', 'best-mlp', '--augment'], min: 0.99, maxMinutes: 30 },
-  { name: 'cnn', min: 0.992, maxEpochs: 2, maxMinutes: 2 },
-  // the 30-minute budget is with both threads of a 2-vCPU machine
+  // the CNN presets' time budgets (2 and 30 minutes) are with both threads of a 2-vCPU machine, as the README quotes them
+  { name: 'cnn', args: ['--preset', 'cnn', '--threads', '2'], min: 0.992, maxEpochs: 2, maxMinutes: 2 },
   { name: 'best-cnn', args: ['--preset', 'best-cnn', '--threads', '2'], min: 0.996, maxMinutes: 30 },
 ];
 
