@@ -95,9 +95,9 @@ export function conv2d_forward(out: usize, inp: usize, weight: usize, bias: usiz
         }
       }
       // the last pixels short of a tile, one at a time
-      if (k > 0) fwd_px(o0, x0, weight, bias, KH, KW, C, OC, rowX, pixO, tapW, relu);
-      if (k > 1) fwd_px(o1, x1, weight, bias, KH, KW, C, OC, rowX, pixO, tapW, relu);
-      if (k > 2) fwd_px(o2, x2, weight, bias, KH, KW, C, OC, rowX, pixO, tapW, relu);
+      if (k > 0) fwd_channels(o0, x0, weight, bias, KH, 0, KW, KW, C, OC, rowX, pixO, tapW, relu);
+      if (k > 1) fwd_channels(o1, x1, weight, bias, KH, 0, KW, KW, C, OC, rowX, pixO, tapW, relu);
+      if (k > 2) fwd_channels(o2, x2, weight, bias, KH, 0, KW, KW, C, OC, rowX, pixO, tapW, relu);
     }
   }
   // every pixel the tiles did not take (all of them in the scalar build), one at a time
@@ -164,16 +164,6 @@ function fwd_bias(o: usize, bias: usize, OC: i32, relu: bool): void {
   }
 }
 
-// one interior output pixel (every tap inside the image), every output channel: o its output, x its input at tap (0, 0)
-function fwd_px(o: usize, x: usize, weight: usize, bias: usize, KH: i32, KW: i32, C: i32, OC: i32, rowX: usize, pixO: usize, tapW: usize, relu: bool): void {
-  let j = 0;
-  if (ASC_FEATURE_SIMD) {
-    for (; j + 32 <= OC; j += 32) fwd_1x32(o + (<usize>j << 2), x, weight + (<usize>j << 2), bias ? bias + (<usize>j << 2) : 0, KH, 0, KW, KW, C, rowX, pixO, tapW, relu);
-    for (; j + 8 <= OC; j += 8) fwd_1x8(o + (<usize>j << 2), x, weight + (<usize>j << 2), bias ? bias + (<usize>j << 2) : 0, KH, 0, KW, KW, C, rowX, pixO, tapW, relu);
-  }
-  for (; j < OC; j++) fwd_1x1(o + (<usize>j << 2), x, weight + (<usize>j << 2), bias ? bias + (<usize>j << 2) : 0, KH, 0, KW, KW, C, rowX, pixO, tapW, relu);
-}
-
 // output pixel (b, oh, ow), every output channel, its taps clipped to the image
 function fwd_pixel(out: usize, inp: usize, weight: usize, bias: usize, b: i32, oh: i32, ow: i32, H: i32, W: i32, C: i32, OC: i32, KH: i32, KW: i32, S: i32, OH: i32, OW: i32, PT: i32, PL: i32, relu: bool): void {
   const pixI = <usize>C << 2, pixO = <usize>OC << 2;
@@ -181,19 +171,23 @@ function fwd_pixel(out: usize, inp: usize, weight: usize, bias: usize, b: i32, o
   const ih0 = oh * S - PT, iw0 = ow * S - PL;
   const kh0 = max(0, -ih0), kh1 = min(KH, H - ih0);
   const kw0 = max(0, -iw0), kw1 = min(KW, W - iw0);
-  const nh = kh1 - kh0;
   // x: the pixel's tap (kh0, 0); it wraps below the row for a padded tap: only taps from kw0 are read
   const x = inp + <usize>(b * H + ih0 + kh0) * rowX + <usize>(iw0 * C << 2);
   const w = weight + <usize>(kh0 * KW) * tapW;
-  const op = out + <usize>((b * OH + oh) * OW + ow) * pixO;
+  fwd_channels(out + <usize>((b * OH + oh) * OW + ow) * pixO, x, w, bias, kh1 - kh0, kw0, kw1, KW, C, OC, rowX, pixO, tapW, relu);
+}
+
+// one output pixel at o, every output channel: x its input and w the weight at its first row of taps
+// inside the image, nh such rows, taps [kw0, kw1) of each (an interior pixel: KH, 0, KW)
+function fwd_channels(o: usize, x: usize, w: usize, bias: usize, nh: i32, kw0: i32, kw1: i32, KW: i32, C: i32, OC: i32, rowX: usize, pixO: usize, tapW: usize, relu: bool): void {
   let j = 0;
   if (ASC_FEATURE_SIMD) {
-    for (; j + 32 <= OC; j += 32) fwd_1x32(op + (<usize>j << 2), x, w + (<usize>j << 2), bias ? bias + (<usize>j << 2) : 0, nh, kw0, kw1, KW, C, rowX, pixO, tapW, relu);
-    for (; j + 8 <= OC; j += 8) fwd_1x8(op + (<usize>j << 2), x, w + (<usize>j << 2), bias ? bias + (<usize>j << 2) : 0, nh, kw0, kw1, KW, C, rowX, pixO, tapW, relu);
+    for (; j + 32 <= OC; j += 32) fwd_1x32(o + (<usize>j << 2), x, w + (<usize>j << 2), bias ? bias + (<usize>j << 2) : 0, nh, kw0, kw1, KW, C, rowX, pixO, tapW, relu);
+    for (; j + 8 <= OC; j += 8) fwd_1x8(o + (<usize>j << 2), x, w + (<usize>j << 2), bias ? bias + (<usize>j << 2) : 0, nh, kw0, kw1, KW, C, rowX, pixO, tapW, relu);
   } else {
-    for (; j + 4 <= OC; j += 4) fwd_scalar_1x4(op + (<usize>j << 2), x, w + (<usize>j << 2), bias ? bias + (<usize>j << 2) : 0, nh, kw0, kw1, KW, C, rowX, pixO, tapW, relu);
+    for (; j + 4 <= OC; j += 4) fwd_scalar_1x4(o + (<usize>j << 2), x, w + (<usize>j << 2), bias ? bias + (<usize>j << 2) : 0, nh, kw0, kw1, KW, C, rowX, pixO, tapW, relu);
   }
-  for (; j < OC; j++) fwd_1x1(op + (<usize>j << 2), x, w + (<usize>j << 2), bias ? bias + (<usize>j << 2) : 0, nh, kw0, kw1, KW, C, rowX, pixO, tapW, relu);
+  for (; j < OC; j++) fwd_1x1(o + (<usize>j << 2), x, w + (<usize>j << 2), bias ? bias + (<usize>j << 2) : 0, nh, kw0, kw1, KW, C, rowX, pixO, tapW, relu);
 }
 
 // four output pixels x 8 output channels, every tap inside the image: x is the first pixel's tap
