@@ -461,15 +461,10 @@ export class WasmBackend implements Backend {
     const { OH, OW } = conv2dShape(H, W, KH, KW, S, same);
     checkConv('conv2d_backward_filter', B, H, W, C, OC, KH, KW, S, same, o0, o1, OC, [[dweight, KH * KW * C * OC], [dout, B * OH * OW * OC], [inp, B * H * W * C], [dbias, OC]]);
     const R = KH * KW * C; // rows of dweight: (kh, kw, c)
-    const args = (db: number, j0: number, j1: number, r0: number, r1: number) => [dweight.byteOffset, db, dout.byteOffset, inp.byteOffset, B, H, W, C, OC, KH, KW, S, same ? 1 : 0, j0, j1, r0, r1];
-    if (!this.team || B * OH * OW * (o1 - o0) * R < SPLIT_MIN_PRODUCTS) {
-      (this.k.conv2d_backward_filter as (...a: number[]) => void)(...args(off(dbias), o0, o1, 0, R));
-      return;
-    }
-    // the rows between the threads, each over all the channels (a split of the channels would leave
+    // the rows between the threads, each over channels [o0, o1) (a split of the channels would leave
     // each thread narrower register tiles over the same input pixels), in fours of input channels;
     // dbias (about one row's work) on this thread, whose part has no more rows than the others
-    this.inParts('conv2d_backward_filter', this.parts(R, C % 4 ? 1 : 4), (lo, hi, t) => args(t ? 0 : off(dbias), o0, o1, lo, hi));
+    this.ranged('conv2d_backward_filter', 0, R, B * OH * OW * (o1 - o0) * R, SPLIT_MIN_PRODUCTS, (lo, hi, t) => [dweight.byteOffset, t ? 0 : off(dbias), dout.byteOffset, inp.byteOffset, B, H, W, C, OC, KH, KW, S, same ? 1 : 0, o0, o1, lo, hi], C % 4 ? 1 : 4);
   }
   maxpool2d_forward(out: Tensor<'f32'>, argmax: Tensor<'i32'>, inp: Tensor<'f32'>, B: number, H: number, W: number, C: number, K: number, S: number, same: boolean, b0 = 0, b1 = B): void {
     const n = this.checkPool('maxpool2d_forward', B, H, W, C, K, S, same, b0, b1);
@@ -502,15 +497,16 @@ export class WasmBackend implements Backend {
   /**
    * A kernel whose last two arguments are a range [lo, hi) (batch rows or channels, whose sums no
    * split divides): one call, or with a team and at least `min` of `work` the range split between
-   * the threads, bit-identical to one call.
+   * the threads (at multiples of `align` from lo), bit-identical to one call; args(lo, hi, t) gives a
+   * part's arguments, t its thread (0: this one, which also makes the one call)
    */
-  private ranged(op: TeamOp, lo: number, hi: number, work: number, min: number, args: (lo: number, hi: number) => number[]): void {
+  private ranged(op: TeamOp, lo: number, hi: number, work: number, min: number, args: (lo: number, hi: number, t: number) => number[], align = 1): void {
     const n = this.team ? Math.min(this.team.size, hi - lo) : 1;
     if (n < 2 || work < min) {
-      (this.k[op] as (...a: number[]) => void)(...args(lo, hi));
+      (this.k[op] as (...a: number[]) => void)(...args(lo, hi, 0));
       return;
     }
-    this.inParts(op, this.parts(hi - lo, 1, n).map((x) => x + lo), args);
+    this.inParts(op, this.parts(hi - lo, align, n).map((x) => x + lo), args);
   }
   /** a pooling call's sizes and range (checkConv's rules with OC = C): returns the output's element count */
   private checkPool(op: string, B: number, H: number, W: number, C: number, K: number, S: number, same: boolean, b0: number, b1: number): number {
