@@ -135,7 +135,7 @@ describe('presets cnn and best-cnn', () => {
     });
   }
 
-  it('--preset best-cnn --validation-split 0.1 holds 10% out and reports its validation accuracy (how its description\'s figure is reproduced)', () => {
+  it('--preset best-cnn --validation-split 0.1 holds 10% out and reports its validation accuracy (the split its description\'s figure was measured on)', () => {
     const r = run(['train', '--preset', 'best-cnn', '--data', images, '--epochs', '1', '--validation-split', '0.1', '--json']);
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
