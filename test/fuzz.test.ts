@@ -218,7 +218,9 @@ function runCase(tag: string, input: Uint8Array, parse: () => unknown, sizeBound
   const bound = 8 * Math.max(input.length, sizeBound) + 65536;
   // over the bound before a collection may be garbage (zlib's sync inflate leaves a 16 KiB output
   // chunk per call): collect (vitest.config.ts starts workers with --expose-gc) and count what is retained
-  if (grown > bound && globalThis.gc) {
+  // (twice when still over: V8 frees the backing stores of collected ArrayBuffers on a concurrent
+  // sweeper, which a loaded machine can leave behind the first collection; the next one finishes it)
+  for (let i = 0; i < 2 && grown > bound && globalThis.gc; i++) {
     globalThis.gc();
     grown = process.memoryUsage().arrayBuffers - ab0;
   }
