@@ -7,7 +7,7 @@ export { WasmBackend } from './backends/wasm/index.js';
 export { simdSupported } from './backends/wasm/loader.js';
 export { Model, resolveConfig, type ModelConfig, type DataSet, type Evaluation, type InitName, type LossName } from './train/model.js';
 export { dense, activation, dropout, conv2d, maxPool2d, avgPool2d, globalAvgPool, flatten, batchNorm, describeNetwork, type LayerSpec, type LayerDesc, type ModelDescription, type DenseDesc, type ActivationDesc, type DropoutDesc, type Conv2DDesc, type MaxPool2DDesc, type AvgPool2DDesc, type GlobalAvgPoolDesc, type FlattenDesc, type BatchNormDesc, type Padding } from './nn/layers.js';
-export { fit, type FitOptions, type History, type EpochLogs, type BatchLogs, type Callbacks, type OptimizerName } from './train/train.js';
+export { fit, evaluateAsync, type FitOptions, type EvaluateOptions, type History, type EpochLogs, type BatchLogs, type Callbacks, type OptimizerName } from './train/train.js';
 export { InterruptedError, DivergenceError } from './train/train.js';
 export type { TrainState } from './format/checkpoint.js';
 export { encodeModel, decodeModel, type SavedModel, type LayerTensors } from './format/format.js';

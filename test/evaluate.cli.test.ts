@@ -71,6 +71,9 @@ describe('simdnet train: SIGINT during an epoch\'s evaluation', () => {
     expect(resumed.status).toBe(0);
     const lines = resumed.stdout.trim().split('\n').map((l) => JSON.parse(l));
     expect(lines.map((l) => l.epoch)).toEqual([2, 3, 3]);
+    // epoch 2 trained no batch in this process: its epochMs stays out of the median
+    expect(lines[0].samples).toBe(0);
+    expect(lines[2].epochMsMedian).toBe(lines[1].epochMs);
     const straight = spawnSync(process.execPath, [CLI, ...args, '--save', whole], { encoding: 'utf8', timeout: 120_000 });
     expect(straight.status).toBe(0);
     const done = JSON.parse(straight.stdout.trim().split('\n').at(-1)!);

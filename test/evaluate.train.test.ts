@@ -10,6 +10,7 @@ import { batchNorm, conv2d, dense, flatten, maxPool2d } from '../src/nn/layers.j
 import { Model, type DataSet, type Evaluation, type ModelConfig } from '../src/train/model.js';
 import { InterruptedError, type EvaluateProgress, type FitOptions } from '../src/train/train.js';
 import type { TrainState } from '../src/format/checkpoint.js';
+import { evaluateAsync } from '../src/index.js';
 import { sameBits } from './helpers/bits.js';
 import { synthetic } from './helpers/synthetic.js';
 
@@ -136,5 +137,25 @@ describe('fit(): the per-epoch evaluations', () => {
     const hr = await r.fit(train, { ...es, checkpoint: undefined, resume: states[he.bestEpoch!] }); // the checkpoint of the epoch after the best
     expect(hr.bestEpoch).toBe(he.bestEpoch);
     expect(hr.test).toBeUndefined();
+  });
+});
+
+describe('evaluateAsync() from the package', () => {
+  it('gives the bits of a synchronous evaluate(), yields between batches, reports progress, stops on shouldStop, and is refused while fit() runs', async () => {
+    const m = await newModel();
+    await m.fit(train, { epochs: 1, batchSize: BATCH, optimizer: 'adam', learningRate: 0.01 });
+    const t = ticker();
+    const progress: number[] = [];
+    const r = await evaluateAsync(m, test, { batchSize: BATCH, yieldMs: 0, onProgress: (done, count) => progress.push(done / count) });
+    t.stop();
+    if (!('evaluation' in r)) throw new Error('stopped');
+    expectSame(r.evaluation, m.evaluate(test, { batchSize: BATCH }));
+    expect(progress.length).toBe(Math.ceil(test.count / BATCH) - 1);
+    expect(t.ticks).toBeGreaterThanOrEqual(progress.length);
+    let n = 0;
+    expect(await evaluateAsync(m, test, { batchSize: BATCH, shouldStop: () => ++n === 3 })).toEqual({ stopped: 3 * BATCH });
+    const running = m.fit(train, { epochs: 1, batchSize: BATCH, optimizer: 'adam', learningRate: 0.01, yieldMs: 0 });
+    await expect(evaluateAsync(m, test)).rejects.toThrow(/this model is training: use model.evaluate\(\) while fit\(\) runs, or evaluateAsync\(\) after it returns/);
+    await running;
   });
 });

@@ -430,7 +430,11 @@ async function trainRun(argv: string[], locks: RunLock[]): Promise<void> {
   // is still printed, and the last line says where the model is
   const saved: Written | undefined = v.save === undefined ? undefined : writeOrFallback(v.save, (p) => saveModel(model, p, { settings: s, epochs: model.epochsDone, testAccuracy: test.accuracy, backend: backend.name, data: data.dir }));
   const savedTo = saved?.at;
-  const epochMsMedian = median(history.epochs.map((e) => e.epochMs));
+  // over the epochs this process trained whole: one resumed mid-epoch (or after its last batch) would
+  // pull the median down; null when there is none
+  const trainCount = (split ? split.train : data.train).count;
+  const wholeEpochs = history.epochs.filter((e) => e.samples === trainCount);
+  const epochMsMedian = wholeEpochs.length ? median(wholeEpochs.map((e) => e.epochMs)) : null;
   // the report comes after the model is saved: a failing report never costs the trained model
   let reportError: unknown = null;
   let reportWritten: Written | undefined;
@@ -484,7 +488,7 @@ async function trainRun(argv: string[], locks: RunLock[]): Promise<void> {
   } else {
     out('');
     out(accuracyReport(test, `Accuracy report: the ${test.count} test images (never used for training)`));
-    out(`  training: ${history.epochs.length} epochs in ${(totalMs / 1000).toFixed(1)} s, ${Math.round(epochMsMedian)} ms per epoch (median) on ${backendName}; last epoch's running train accuracy ${pct(last.trainAccuracy)}`);
+    out(`  training: ${history.epochs.length} epochs in ${(totalMs / 1000).toFixed(1)} s, ${epochMsMedian === null ? 'no whole epoch trained in this process (resumed within its last one)' : `${Math.round(epochMsMedian)} ms per epoch (median)`} on ${backendName}; last epoch's running train accuracy ${pct(last.trainAccuracy)}`);
     if (history.bestEpoch !== undefined) out(`  early stopping: ${history.stoppedEarly ? 'stopped' : 'ran every epoch'}; the model holds epoch ${history.bestEpoch}'s weights (lowest validation loss)`);
     if (savedTo) out(`  saved the model to ${savedTo}`);
     if (reportTo) out(`  wrote the report to ${reportTo}`);

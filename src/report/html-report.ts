@@ -31,7 +31,7 @@ export interface ReportInput {
   misclassified: Misclassified[];
   misclassifiedTotal: number;
   env: { simdnet: string; node: string; backend: string; threads?: number; cpu: string; cpus: number; platform: string; date: string };
-  timings: { totalMs: number; epochMsMedian: number; evalMs: number };
+  timings: { totalMs: number; /** over the epochs trained whole in this process; null when none was */ epochMsMedian: number | null; evalMs: number };
   savedTo?: string;
   /** a CNN's first convolution, drawn as small images (absent for networks without one) */
   filters?: ConvFilters;
@@ -282,7 +282,7 @@ ${digitGrid(r.misclassified, r.data.imageShape, r.misclassifiedTotal, r.test.cou
 <div class="cols">
 <div><h2>Settings</h2>${kv(settingsRows)}</div>
 <div><h2>Environment</h2>${kv([['simdnet', r.env.simdnet], ['node', r.env.node], ['backend', r.env.backend], ['CPU', `${r.env.cpu} (${r.env.cpus} logical CPUs; ${(r.env.threads ?? 1) > 1 ? `training on ${r.env.threads} threads` : 'training is single-threaded'})`], ['platform', r.env.platform], ['date', r.env.date]])}
-<h2>Timings</h2>${kv([['training (all epochs)', fmtMs(r.timings.totalMs)], ['per epoch (median)', fmtMs(r.timings.epochMsMedian)], ['final test evaluation', fmtMs(r.timings.evalMs)], ['model saved to', r.savedTo]])}</div>
+<h2>Timings</h2>${kv([['training (all epochs)', fmtMs(r.timings.totalMs)], ['per epoch (median)', r.timings.epochMsMedian === null ? 'no whole epoch trained in this process' : fmtMs(r.timings.epochMsMedian)], ['final test evaluation', fmtMs(r.timings.evalMs)], ['model saved to', r.savedTo]])}</div>
 </div>
 <script type="application/json" id="simdnet-report-data">${json}</script>
 </body></html>
