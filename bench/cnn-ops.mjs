@@ -2,17 +2,20 @@
 // Where a W4 training step's time goes (bench/workloads.mjs: the Keras mnist_convnet, Adam, batch
 // 128): every backend op timed from the host, per batch and as a share of the step, the conv and
 // pooling ops per layer (by input channels), and the conv ops' rate in dense-equivalent GMAC/s.
-// Then (--infer) the same for inference in batches of 1,000 (W5).
-//   npm run build && node bench/cnn-ops.mjs [--threads 1] [--batches 40] [--backend wasm-simd] [--infer]
+// Then (--infer) the same for inference in batches of 1,000 (W5). --preset cnn|best-cnn times that
+// preset's step instead (its network, batch size, optimizer, learning rate and augmentation).
+//   npm run build && node bench/cnn-ops.mjs [--threads 1] [--batches 40] [--backend wasm-simd] [--infer] [--preset best-cnn]
 // Timing from the host adds a few microseconds per call; the shares, not the sums, are the point.
 import { parseArgs } from 'node:util';
 import { conv2d, createBackend, dense, dropout, fit, flatten, loadMnist, maxPool2d, Model } from '../dist/node.js';
+import { PRESETS } from '../dist/train/presets.js';
 import { CNN_WORKLOADS } from './workloads.mjs';
 
-const { values: o } = parseArgs({ options: { threads: { type: 'string', default: '1' }, batches: { type: 'string', default: '40' }, backend: { type: 'string', default: 'wasm-simd' }, infer: { type: 'boolean', default: false } } });
+const { values: o } = parseArgs({ options: { threads: { type: 'string', default: '1' }, batches: { type: 'string', default: '40' }, backend: { type: 'string', default: 'wasm-simd' }, infer: { type: 'boolean', default: false }, preset: { type: 'string' } } });
 const threads = Number(o.threads), batches = Number(o.batches);
-if (!(threads >= 1) || !(batches >= 1)) {
-  process.stderr.write('usage: node bench/cnn-ops.mjs [--threads N] [--batches N] [--backend wasm-simd|wasm-scalar|ts] [--infer]\n');
+const preset = o.preset === undefined ? undefined : PRESETS[o.preset]?.settings;
+if (!(threads >= 1) || !(batches >= 1) || (o.preset !== undefined && !preset?.layers)) {
+  process.stderr.write('usage: node bench/cnn-ops.mjs [--threads N] [--batches N] [--backend wasm-simd|wasm-scalar|ts] [--infer] [--preset cnn|best-cnn]\n');
   process.exit(2);
 }
 const w = CNN_WORKLOADS.find((x) => x.name === 'W4');
@@ -41,11 +44,16 @@ for (const name of Object.getOwnPropertyNames(Object.getPrototypeOf(be))) {
 }
 const reset = () => [times, calls, macs].forEach((m) => m.clear());
 const data = loadMnist();
-const model = new Model({
-  inputShape: [28, 28], loss: 'ce', init: 'xavier-uniform', seed: w.seed,
-  layers: [conv2d(32, 3, { activation: 'relu' }), maxPool2d(2), conv2d(64, 3, { activation: 'relu' }), maxPool2d(2), flatten(), dropout(w.dropout), dense(10)],
-}, be);
-const opts = { epochs: 1, batchSize: w.batchSize, optimizer: w.optimizer, learningRate: w.lr, beta1: w.beta1, beta2: w.beta2, epsilon: w.epsilon, yieldMs: 60_000 };
+const model = preset
+  ? new Model({ inputShape: [28, 28], loss: preset.loss, init: preset.init, seed: 1, layers: preset.layers }, be)
+  : new Model({
+    inputShape: [28, 28], loss: 'ce', init: 'xavier-uniform', seed: w.seed,
+    layers: [conv2d(32, 3, { activation: 'relu' }), maxPool2d(2), conv2d(64, 3, { activation: 'relu' }), maxPool2d(2), flatten(), dropout(w.dropout), dense(10)],
+  }, be);
+const opts = preset
+  ? { epochs: 1, batchSize: preset.batchSize, optimizer: preset.optimizer, learningRate: preset.lr, schedule: preset.schedule, augment: preset.augment, yieldMs: 60_000 }
+  : { epochs: 1, batchSize: w.batchSize, optimizer: w.optimizer, learningRate: w.lr, beta1: w.beta1, beta2: w.beta2, epsilon: w.epsilon, yieldMs: 60_000 };
+const name = preset ? `--preset ${o.preset}` : 'W4';
 
 function print(title, total, n) {
   console.log(`${title}: ${total.toFixed(0)} ms, ${(total / n).toFixed(2)} ms per batch`);
@@ -57,18 +65,18 @@ function print(title, total, n) {
 }
 
 console.log(`# ${be.name}, ${threads} thread${threads > 1 ? 's' : ''}, Node ${process.version}`);
-const part = { ...data.train, count: w.batchSize * batches };
+const part = { ...data.train, count: opts.batchSize * batches };
 await fit(model, part, opts); // warm-up (and the plan)
 reset();
 let t0 = performance.now();
 await fit(model, part, opts); // (fit's check of the last update adds one forward pass)
-print(`W4 training, ${batches} batches of ${w.batchSize}`, performance.now() - t0, batches);
+print(`${name} training, ${batches} batches of ${opts.batchSize}`, performance.now() - t0, batches);
 if (o.infer) {
   const test = { ...data.test, count: 5000 };
   model.evaluate(test, { batchSize: 1000 }); // plans the session
   reset();
   t0 = performance.now();
   model.evaluate(test, { batchSize: 1000 });
-  print('W5 inference, 5 batches of 1,000', performance.now() - t0, 5);
+  print(`${preset ? name : 'W5'} inference, 5 batches of 1,000`, performance.now() - t0, 5);
 }
 await be.close?.();
