@@ -7,8 +7,10 @@
 import { checkSpan } from './data';
 import { expLanes, fdlibmExp, fdlibmLog } from './fdlibm';
 
-// probs = softmax(logits) per row; returns sum over rows of -log probs[label]
-export function softmax_xent_forward(probs: usize, logits: usize, labels: usize, B: i32, V: i32): f64 {
+// probs = softmax(logits) per row; returns the sum over rows of the cross-entropy against the
+// smoothed target t = (1 - e) onehot(label) + e / V: -(1 - e) log probs[label] - (e / V) sum_v log probs[v]
+// (e = 0: -log probs[label]), from the max-shifted logits: log sum - (1 - e)(z[label] - max) - (e / V) sum_v (z[v] - max)
+export function softmax_xent_forward(probs: usize, logits: usize, labels: usize, B: i32, V: i32, smoothing: f64): f64 {
   checkSpan(probs, B * V, 4);
   checkSpan(logits, B * V, 4);
   checkSpan(labels, B, 4);
@@ -57,23 +59,27 @@ export function softmax_xent_forward(probs: usize, logits: usize, labels: usize,
       const o = <usize>v << 2;
       store<f32>(p + o, <f32>(<f64>load<f32>(p + o) / sum));
     }
-    loss += fdlibmLog(sum) - (zy - max);
+    // the shifted logits' sum, in order (only when smoothing: e = 0 adds 0 * 0, the plain loss bit for bit)
+    let shifted: f64 = 0;
+    if (smoothing != 0) for (v = 0; v < V; v++) shifted += <f64>load<f32>(z + (<usize>v << 2)) - max;
+    loss += fdlibmLog(sum) - (1 - smoothing) * (zy - max) - (smoothing / <f64>V) * shifted;
   }
   return loss;
 }
 
-// dlogits = (probs - onehot(labels)) * scale
-export function softmax_xent_backward(dlogits: usize, probs: usize, labels: usize, B: i32, V: i32, scale: f64): void {
+// dlogits = (probs - t) * scale, t = (1 - e) onehot(labels) + e / V (e = 0: onehot, bit for bit)
+export function softmax_xent_backward(dlogits: usize, probs: usize, labels: usize, B: i32, V: i32, scale: f64, smoothing: f64): void {
   checkSpan(dlogits, B * V, 4);
   checkSpan(probs, B * V, 4);
   checkSpan(labels, B, 4);
+  const off: f64 = smoothing / <f64>V, on: f64 = 1 - smoothing + off;
   for (let b = 0; b < B; b++) {
     const row = (<usize>b * <usize>V) << 2;
     const y = load<i32>(labels + (<usize>b << 2));
     assert(y >= 0 && y < V, 'label out of range');
     for (let v = 0; v < V; v++) {
       const o = row + (<usize>v << 2);
-      store<f32>(dlogits + o, <f32>((<f64>load<f32>(probs + o) - (v == y ? 1.0 : 0.0)) * scale));
+      store<f32>(dlogits + o, <f32>((<f64>load<f32>(probs + o) - (v == y ? on : off)) * scale));
     }
   }
 }

@@ -322,6 +322,35 @@ describe.each(backends)('gradient checks (%s backend)', (_name, makeBackend) => 
       for (let b = 0; b < B; b++) expect(Math.abs(d.slice(b * V, b * V + V).reduce((s, x) => s + x, 0))).toBeLessThan(1e-6);
     });
 
+    it.each([0.1, 0.3])('label smoothing %f: softmax_xent_backward (scale 1/B) matches finite differences of the smoothed loss/B', (e) => {
+      const { be, logits, labels, probs, scratch } = setup(4500 + B * 10 + V);
+      be.softmax_xent_forward(probs, logits, labels, B, V, e);
+      const dlogits = be.alloc('f32', B * V);
+      be.softmax_xent_backward(dlogits, probs, labels, B, V, 1 / B, e);
+      const numeric = numericGrad(be, logits, () => be.softmax_xent_forward(scratch, logits, labels, B, V, e) / B);
+      expectGradClose(be.read(dlogits), numeric, 'dlogits');
+      // the smoothed target sums to 1 like the one-hot: each row of the gradient still sums to 0
+      const d = be.read(dlogits);
+      for (let b = 0; b < B; b++) expect(Math.abs(d.slice(b * V, b * V + V).reduce((s, x) => s + x, 0))).toBeLessThan(1e-6);
+    });
+
+    it('label smoothing: the loss is -sum_k t_k log p_k with t = (1 - e) onehot + e / V, from the logits in doubles', () => {
+      const { be, logits, labels, probs } = setup(5500 + B * 10 + V);
+      const e = 0.2;
+      const loss = be.softmax_xent_forward(probs, logits, labels, B, V, e);
+      const z = be.read(logits), y = be.read(labels);
+      let expected = 0;
+      for (let b = 0; b < B; b++) {
+        const zr = Array.from(z.slice(b * V, b * V + V));
+        const m = Math.max(...zr);
+        const lse = Math.log(zr.reduce((s, x) => s + Math.exp(x - m), 0));
+        for (let k = 0; k < V; k++) expected -= ((k === y[b] ? 1 - e : 0) + e / V) * (zr[k] - m - lse);
+      }
+      expect(Math.abs(loss - expected)).toBeLessThan(1e-12 * Math.max(1, expected));
+      // and it is not the plain loss
+      expect(Math.abs(loss - be.softmax_xent_forward(probs, logits, labels, B, V))).toBeGreaterThan(1e-6);
+    });
+
     it('softmax_xent_forward: probs rows sum to 1, loss = -sum log p[label]', () => {
       const { be, logits, labels, probs } = setup(5000 + B * 10 + V);
       const loss = be.softmax_xent_forward(probs, logits, labels, B, V);

@@ -462,6 +462,68 @@ describe.each(VARIANTS)('wasm %s build', (variant) => {
   });
 });
 
+// label smoothing (e > 0) on every build, threads' too: the smoothed loss and target t = (1 - e) onehot + e / V,
+// bit for bit; e = 0 is the loop above. Awkward shapes: V = 2 (one SIMD pair), odd V, B past 128
+describe.each([...VARIANTS, 'threads'] as const)('softmax_xent with label smoothing: wasm %s build', (variant) => {
+  let w: WasmBackend;
+  beforeAll(async () => {
+    w = await WasmBackend.create(variant);
+  });
+
+  it('forward (probs, loss) and backward over B x V with e in {0.1, 1/3, 0.05, 0.999}: equal to the reference bit for bit', () => {
+    for (const B of [1, 7, 129]) {
+      for (const V of [2, 3, 10, 17]) {
+        for (const e of [0.1, 1 / 3, 0.05, 0.999]) {
+          for (const range of [0.3, 10, 200]) {
+            withPair(w, B * 1000 + V * 10 + range, (p) => {
+              const logits = p.input('f32', p.rand(B * V, -range, range));
+              const labels = p.input('i32', p.ints(B, V));
+              const probs = p.output('f32', B * V);
+              const lt = p.ts.softmax_xent_forward(probs.ts, logits.ts, labels.ts, B, V, e);
+              const lw = p.w.softmax_xent_forward(probs.w, logits.w, labels.w, B, V, e);
+              const label = `softmax_xent B=${B} V=${V} e=${e} range=${range}`;
+              assertEqualArrays(`${label} probs`, ...p.readBoth(probs));
+              probs.check(`${label} probs`);
+              expect(lw, `${label} loss`).toBe(lt);
+              // the smoothing is applied: not the plain loss
+              expect(lt, `${label} loss differs from e = 0`).not.toBe(p.ts.softmax_xent_forward(p.ts.alloc('f32', B * V), logits.ts, labels.ts, B, V));
+              const dlogits = p.output('f32', B * V);
+              p.ts.softmax_xent_backward(dlogits.ts, probs.ts, labels.ts, B, V, 1 / B, e);
+              p.w.softmax_xent_backward(dlogits.w, probs.w, labels.w, B, V, 1 / B, e);
+              assertEqualArrays(`${label} dlogits`, ...p.readBoth(dlogits));
+              dlogits.check(`${label} dlogits`);
+            });
+          }
+        }
+      }
+    }
+  });
+
+  it('forward at the edges of exp with e = 0.1: huge, subnormal and zero terms, infinities and NaN', () => {
+    const rows: number[][] = [
+      [5, 5 - 3e-9, 4.6534, -700, -703.5, -710, 2.5, -3, 0, 1],
+      [100, -609, -610, -620, -640, -644, -645, -646, -700, 33],
+      [-1e30, 1e30, 0, -0, 1, -1, 3.4e38, -3.4e38, 7, 8],
+      [0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+      [-Infinity, 0, 1, 2, 3, 4, 5, 6, 7, 8],
+      [NaN, 0, 1, 2, 3, 4, 5, 6, 7, 8],
+    ];
+    for (const V of [10, 3, 2]) {
+      withPair(w, 11 + V, (p) => {
+        for (let b = 0; b < rows.length; b++) {
+          const logits = p.input('f32', rows[b].slice(0, V));
+          const labels = p.input('i32', [b % V]);
+          const probs = p.output('f32', V);
+          const lt = p.ts.softmax_xent_forward(probs.ts, logits.ts, labels.ts, 1, V, 0.1);
+          const lw = p.w.softmax_xent_forward(probs.w, logits.w, labels.w, 1, V, 0.1);
+          assertEqualArrays(`row ${b} V=${V} probs`, ...p.readBoth(probs));
+          expect(Object.is(lw, lt) || (Number.isNaN(lw) && Number.isNaN(lt)), `row ${b} V=${V} loss ${lw} vs ${lt}`).toBe(true);
+        }
+      });
+    }
+  });
+});
+
 describe('WasmBackend memory', () => {
   it('two instances do not share memory', async () => {
     const a = await WasmBackend.create('simd');

@@ -131,10 +131,13 @@ export interface Backend {
   activation_forward(out: Tensor<'f32'>, inp: Tensor<'f32'>, N: number, act: number): void;
   /** dinp = dout * act'(from out); dinp may alias dout */
   activation_backward(dinp: Tensor<'f32'>, dout: Tensor<'f32'>, out: Tensor<'f32'>, N: number, act: number): void;
-  /** probs (B,V) = softmax(logits); returns sum over rows of -log probs[label] */
-  softmax_xent_forward(probs: Tensor<'f32'>, logits: Tensor<'f32'>, labels: Tensor<'i32'>, B: number, V: number): number;
-  /** dlogits (B,V) = (probs - onehot(labels)) * scale */
-  softmax_xent_backward(dlogits: Tensor<'f32'>, probs: Tensor<'f32'>, labels: Tensor<'i32'>, B: number, V: number, scale: number): void;
+  /**
+   * probs (B,V) = softmax(logits); returns the sum over rows of the cross-entropy against the target
+   * t = (1 - smoothing) onehot(label) + smoothing / V (label smoothing; default 0: -log probs[label])
+   */
+  softmax_xent_forward(probs: Tensor<'f32'>, logits: Tensor<'f32'>, labels: Tensor<'i32'>, B: number, V: number, smoothing?: number): number;
+  /** dlogits (B,V) = (probs - t) * scale, t = (1 - smoothing) onehot(labels) + smoothing / V (default 0) */
+  softmax_xent_backward(dlogits: Tensor<'f32'>, probs: Tensor<'f32'>, labels: Tensor<'i32'>, B: number, V: number, scale: number, smoothing?: number): void;
   /** probs (B,V) = sigmoid(logits); returns sum over rows of 0.5 * sum_v (probs - onehot)^2 */
   sigmoid_mse_forward(probs: Tensor<'f32'>, logits: Tensor<'f32'>, labels: Tensor<'i32'>, B: number, V: number): number;
   /** dlogits = (probs - onehot) * probs * (1 - probs) * scale */

@@ -151,7 +151,7 @@ export class TsBackend implements Backend {
   }
 
   // logits and probs are (B, V), labels is (B)
-  softmax_xent_forward(probs: Tensor<'f32'>, logits: Tensor<'f32'>, labels: Tensor<'i32'>, B: number, V: number): number {
+  softmax_xent_forward(probs: Tensor<'f32'>, logits: Tensor<'f32'>, labels: Tensor<'i32'>, B: number, V: number, smoothing = 0): number {
     const p = probs.host!, z = logits.host!, y = labels.host!;
     let loss = 0;
     for (let b = 0; b < B; b++) {
@@ -165,16 +165,21 @@ export class TsBackend implements Backend {
         sum += e;
       }
       for (let v = 0; v < V; v++) p[row + v] /= sum;
-      // -log softmax[label], computed from the logits so it stays finite
-      loss += Math.log(sum) - (z[row + y[b]] - max);
+      // -(1 - e) log softmax[label] - (e / V) sum_v log softmax[v], computed from the logits so it
+      // stays finite; the shifted logits' sum only when smoothing (e = 0: -log softmax[label] exactly)
+      let shifted = 0;
+      if (smoothing !== 0) for (let v = 0; v < V; v++) shifted += z[row + v] - max;
+      loss += Math.log(sum) - (1 - smoothing) * (z[row + y[b]] - max) - (smoothing / V) * shifted;
     }
     return loss;
   }
 
-  softmax_xent_backward(dlogits: Tensor<'f32'>, probs: Tensor<'f32'>, labels: Tensor<'i32'>, B: number, V: number, scale: number): void {
+  softmax_xent_backward(dlogits: Tensor<'f32'>, probs: Tensor<'f32'>, labels: Tensor<'i32'>, B: number, V: number, scale: number, smoothing = 0): void {
     const d = dlogits.host!, p = probs.host!, y = labels.host!;
+    // the smoothed target: (1 - e) onehot + e / V (e = 0: 1 and 0)
+    const off = smoothing / V, on = 1 - smoothing + off;
     for (let b = 0; b < B; b++) {
-      for (let v = 0; v < V; v++) d[b * V + v] = (p[b * V + v] - (v === y[b] ? 1 : 0)) * scale;
+      for (let v = 0; v < V; v++) d[b * V + v] = (p[b * V + v] - (v === y[b] ? on : off)) * scale;
     }
   }
 

@@ -357,11 +357,11 @@ export class WasmBackend implements Backend {
     checkSpans('activation_backward', [dinp, N], [dout, N], [out, N]);
     this.inParts('activation_backward', at, (lo, hi) => [dinp.byteOffset + lo * 4, dout.byteOffset + lo * 4, out.byteOffset + lo * 4, hi - lo, act]);
   }
-  softmax_xent_forward(probs: Tensor<'f32'>, logits: Tensor<'f32'>, labels: Tensor<'i32'>, B: number, V: number): number {
-    return this.k.softmax_xent_forward(probs.byteOffset, logits.byteOffset, labels.byteOffset, B, V);
+  softmax_xent_forward(probs: Tensor<'f32'>, logits: Tensor<'f32'>, labels: Tensor<'i32'>, B: number, V: number, smoothing = 0): number {
+    return this.k.softmax_xent_forward(probs.byteOffset, logits.byteOffset, labels.byteOffset, B, V, smoothing);
   }
-  softmax_xent_backward(dlogits: Tensor<'f32'>, probs: Tensor<'f32'>, labels: Tensor<'i32'>, B: number, V: number, scale: number): void {
-    this.k.softmax_xent_backward(dlogits.byteOffset, probs.byteOffset, labels.byteOffset, B, V, scale);
+  softmax_xent_backward(dlogits: Tensor<'f32'>, probs: Tensor<'f32'>, labels: Tensor<'i32'>, B: number, V: number, scale: number, smoothing = 0): void {
+    this.k.softmax_xent_backward(dlogits.byteOffset, probs.byteOffset, labels.byteOffset, B, V, scale, smoothing);
   }
   sigmoid_mse_forward(probs: Tensor<'f32'>, logits: Tensor<'f32'>, labels: Tensor<'i32'>, B: number, V: number): number {
     return this.k.sigmoid_mse_forward(probs.byteOffset, logits.byteOffset, labels.byteOffset, B, V);
