@@ -27,6 +27,8 @@ export interface CheckpointSettings {
   beta2: number;
   epsilon: number;
   weightDecay: number;
+  /** label smoothing of the 'ce' loss (0: none; absent in older checkpoints, read as 0) */
+  labelSmoothing: number;
   batchSize: number;
   shuffle: boolean;
   seed: number;
@@ -107,6 +109,8 @@ export function decodeCheckpoint(bytes: Uint8Array, file: string): TrainState {
   const st = h.settings;
   if (!st || typeof st !== 'object' || !isRecord(st.model) || !Array.isArray(st.model.layers) || !Array.isArray(st.model.input) || !isCount(st.samples) || !isCount(st.batchSize)) throw new DataError(file, 'corrupt checkpoint: bad settings');
   const model = checkDescription(st.model, file);
+  const labelSmoothing = st.labelSmoothing ?? 0;
+  if (typeof labelSmoothing !== 'number' || !(labelSmoothing >= 0 && labelSmoothing < 1)) throw new DataError(file, `corrupt checkpoint: label smoothing ${JSON.stringify(st.labelSmoothing)} is not in [0, 1)`);
   if (!isCount(h.epochsDone) || !isCount(h.batchInEpoch) || !isCount(h.step) || !isCount(h.correct) || typeof h.lossSum !== 'number' || !Number.isFinite(h.lossSum)) {
     throw new DataError(file, 'corrupt checkpoint: bad position');
   }
@@ -145,7 +149,7 @@ export function decodeCheckpoint(bytes: Uint8Array, file: string): TrainState {
   const opt: Float32Array[] = [];
   for (let i = 0; tensors.has(`opt.${i}`); i++) opt.push(tensors.get(`opt.${i}`)!);
   for (const arr of [params, buffers, ...opt, ...(best ? [best.params, best.buffers!] : [])]) for (let i = 0; i < arr.length; i++) if (!Number.isFinite(arr[i])) throw new DataError(file, 'checkpoint holds a non-finite value; resume from an earlier one');
-  return { settings: { ...st, model, augment: st.augment ?? null, earlyStopping: st.earlyStopping ?? null }, epochsDone: h.epochsDone, batchInEpoch: h.batchInEpoch, step: h.step, rng: h.rng, lossSum: h.lossSum, correct: h.correct, params, buffers, opt, order, best, ...(isRecord(h.run) ? { run: h.run } : {}) };
+  return { settings: { ...st, model, labelSmoothing, augment: st.augment ?? null, earlyStopping: st.earlyStopping ?? null }, epochsDone: h.epochsDone, batchInEpoch: h.batchInEpoch, step: h.step, rng: h.rng, lossSum: h.lossSum, correct: h.correct, params, buffers, opt, order, best, ...(isRecord(h.run) ? { run: h.run } : {}) };
 }
 
 /** refuse to resume a run with different settings: names the first setting that differs, with both values */

@@ -822,10 +822,10 @@ export class Network {
     s.last = route[route.length - 1].y;
   }
 
-  /** loss summed over the batch (probs filled) */
-  lossForward(s: Session, B: number): number {
+  /** loss summed over the batch (probs filled); `smoothing`: 'ce' against label-smoothed targets (training only) */
+  lossForward(s: Session, B: number, smoothing = 0): number {
     return this.config.loss === 'ce'
-      ? this.backend.softmax_xent_forward(s.probs, s.last, s.labels, B, this.classes)
+      ? this.backend.softmax_xent_forward(s.probs, s.last, s.labels, B, this.classes, smoothing)
       : this.backend.sigmoid_mse_forward(s.probs, s.last, s.labels, B, this.classes);
   }
 
@@ -834,9 +834,10 @@ export class Network {
    * (after a training forward). Given the optimizer that update() will apply, a sparse first Dense's
    * weight gradient is left to update() (the optimizer fusion: SGD and momentum take it with
    * Backend.sparse_update, which sums it and steps in one pass, never storing it; the weights end
-   * bit-identical to the unfused step); its bias gradient is computed here as always.
+   * bit-identical to the unfused step); its bias gradient is computed here as always. `smoothing`:
+   * the label smoothing of a 'ce' loss (as lossForward's).
    */
-  backward(s: Session, B: number, opt?: OptimizerConfig): void {
+  backward(s: Session, B: number, opt?: OptimizerConfig, smoothing = 0): void {
     const be = this.backend;
     s.step = this.step;
     s.fuse = !!s.sparse && !!opt && (opt.type === 'sgd' || opt.type === 'momentum' || opt.type === 'nesterov');
@@ -847,7 +848,7 @@ export class Network {
       be.fill(rest.grads, rest.n, 0);
     } else be.fill(this.grads, this.paramBlockLength, 0);
     let cur = s.dA, next = s.dB;
-    if (this.config.loss === 'ce') be.softmax_xent_backward(cur, s.probs, s.labels, B, this.classes, 1 / B);
+    if (this.config.loss === 'ce') be.softmax_xent_backward(cur, s.probs, s.labels, B, this.classes, 1 / B, smoothing);
     else be.sigmoid_mse_backward(cur, s.probs, s.labels, B, this.classes, 1 / B);
     const route = s.route.train;
     for (let i = this.layers.length - 1; i >= 0; i--) {

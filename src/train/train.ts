@@ -117,6 +117,12 @@ export interface FitOptions {
   /** L2 weight decay (decoupled for adamw; default 0) */
   weightDecay?: number;
   /**
+   * label smoothing e in [0, 1) for the 'ce' loss (default 0): training targets (1 - e) onehot + e / V
+   * over the V classes (Keras' and PyTorch's label_smoothing). The epochs' `loss` is this smoothed
+   * loss; every evaluation (validation, test, model.evaluate) stays the plain cross-entropy
+   */
+  labelSmoothing?: number;
+  /**
    * stop when the validation loss has not improved for `patience` epochs, and restore the weights of
    * the best epoch (needs validationData; the test data is never looked at)
    */
@@ -291,7 +297,7 @@ export async function evaluateAsync(model: Network, data: DataSet, o: EvaluateOp
 function withCheckpointOptions(o: FitOptions, st: CheckpointSettings): FitOptions {
   const saved: FitOptions = {
     epochs: st.epochs, batchSize: st.batchSize, learningRate: st.learningRate, optimizer: st.optimizer as OptimizerName,
-    momentum: st.momentum, beta1: st.beta1, beta2: st.beta2, epsilon: st.epsilon, weightDecay: st.weightDecay, shuffle: st.shuffle,
+    momentum: st.momentum, beta1: st.beta1, beta2: st.beta2, epsilon: st.epsilon, weightDecay: st.weightDecay, labelSmoothing: st.labelSmoothing, shuffle: st.shuffle,
     schedule: st.schedule as ScheduleConfig, augment: st.augment ?? false, earlyStopping: st.earlyStopping === null ? undefined : { patience: st.earlyStopping },
   };
   const out: Record<string, unknown> = { ...o };
@@ -314,6 +320,8 @@ export async function fit(model: Network, train: DataSet, options: FitOptions = 
     positiveInt('early-stopping patience', options.earlyStopping.patience);
     if (!options.validationData) throw new UsageError('early stopping needs validation data (validationData, or --validation-split F)');
   }
+  const smoothing = inRange('label smoothing', options.labelSmoothing ?? 0, 0, 1);
+  if (smoothing > 0 && model.config.loss !== 'ce') throw new UsageError(`label smoothing applies to the ce loss (softmax + cross-entropy), not ${model.config.loss}: use loss 'ce' or leave labelSmoothing at 0`);
   const augment = resolveAugment(options.augment);
   if (augment) imageSize(model.inputs, model.config.imageShape);
   const shuffle = options.shuffle ?? true;
@@ -342,7 +350,7 @@ export async function fit(model: Network, train: DataSet, options: FitOptions = 
     const batchesPerEpoch = Math.ceil(N / batch);
     const settings: CheckpointSettings = {
       model: model.config.model,
-      optimizer: opt.type, learningRate: lr, momentum: opt.momentum, beta1: opt.beta1, beta2: opt.beta2, epsilon: opt.eps, weightDecay: opt.weightDecay,
+      optimizer: opt.type, learningRate: lr, momentum: opt.momentum, beta1: opt.beta1, beta2: opt.beta2, epsilon: opt.eps, weightDecay: opt.weightDecay, labelSmoothing: smoothing,
       // the batch asked for (one larger than the data trains as the whole set: the same steps either way)
       batchSize: batchAsked, shuffle, seed: model.config.seed, samples: N, backend: be.name,
       schedule: { ...sched },
@@ -455,11 +463,11 @@ export async function fit(model: Network, train: DataSet, options: FitOptions = 
         const rate = sched.perBatch ? learningRateAt(sched, lr, model.epochsDone + bi / batchesPerEpoch, targetEpochs) : epochRate;
         model.loadBatch(s, r, start, B, !!augment);
         model.forward(s, B, true);
-        const loss = model.lossForward(s, B);
+        const loss = model.lossForward(s, B, smoothing);
         if (!Number.isFinite(loss)) throw diverge(`the loss became ${loss}`, epoch, bi + 1, rate, null);
         if (watch.batch(loss / B)) throw diverge(watch.describe(loss / B, `${EXPLODE_BATCHES} batches in a row`), epoch, bi + 1, rate, null);
         const ok = be.argmax_rows(s.preds, s.last, s.labels, B, V);
-        model.backward(s, B, opt);
+        model.backward(s, B, opt, smoothing);
         // the divergence guard is inside the update kernel: no weight backup, no extra pass
         const guard = model.update(s, opt, rate);
         if (guard > 0) throw diverge(`${guard} gradients became NaN or Inf (no weight was changed)`, epoch, bi + 1, rate, `those from before batch ${bi + 1} of epoch ${epoch}`);
