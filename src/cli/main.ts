@@ -82,6 +82,8 @@ Train options (explicit flags override the preset's values; the defaults are the
                        epoch's weights (default off)
   --momentum X         momentum for momentum/nesterov (default ${DEFAULTS.momentum})
   --weight-decay X     L2 weight decay (default ${DEFAULTS.weightDecay})
+  --label-smoothing E  ce loss: train against targets (1-E) onehot + E/classes, E in [0, 1);
+                       the training loss shown is the smoothed one, evaluations plain (default 0)
   --batch-size N       samples per step; more than the training images trains all of them
                        per step, with a note (default ${DEFAULTS.batchSize})
   --epochs N           passes over the training set (default ${DEFAULTS.epochs})
@@ -193,6 +195,10 @@ export function resolveTrainSettings(v: Record<string, string | boolean | undefi
   const wd = num('weight-decay', str('weight-decay'));
   if (wd !== undefined && !(wd >= 0)) throw new UsageError(`--weight-decay must be >= 0, got '${str('weight-decay')}'`);
   s.weightDecay = wd ?? s.weightDecay;
+  const ls = num('label-smoothing', str('label-smoothing'));
+  if (ls !== undefined && !(ls >= 0 && ls < 1)) throw new UsageError(`--label-smoothing must be in [0, 1), got '${str('label-smoothing')}'`);
+  s.labelSmoothing = ls ?? s.labelSmoothing;
+  if (s.labelSmoothing && s.loss !== 'ce') throw new UsageError(`--label-smoothing applies to the ce loss (softmax + cross-entropy), not --loss ${s.loss}: drop --label-smoothing or use --loss ce`);
   s.batchSize = int('batch-size', str('batch-size')) ?? s.batchSize;
   s.epochs = int('epochs', str('epochs')) ?? s.epochs;
   s.seed = int('seed', str('seed')) ?? s.seed;
@@ -297,7 +303,7 @@ async function trainRun(argv: string[], locks: RunLock[]): Promise<void> {
     options: {
       preset: { type: 'string' }, layers: { type: 'string' }, hidden: { type: 'string' }, activation: { type: 'string' }, loss: { type: 'string' },
       init: { type: 'string' }, optimizer: { type: 'string' }, lr: { type: 'string' }, momentum: { type: 'string' },
-      'weight-decay': { type: 'string' }, 'batch-size': { type: 'string' }, epochs: { type: 'string' }, seed: { type: 'string' },
+      'weight-decay': { type: 'string' }, 'label-smoothing': { type: 'string' }, 'batch-size': { type: 'string' }, epochs: { type: 'string' }, seed: { type: 'string' },
       augment: { type: 'boolean' }, 'augment-shift': { type: 'string' }, 'augment-rotate': { type: 'string' }, 'augment-scale': { type: 'string' }, 'augment-elastic': { type: 'string' }, 'augment-sigma': { type: 'string' },
       'validation-split': { type: 'string' }, 'early-stopping': { type: 'string' }, dropout: { type: 'string' }, 'lr-schedule': { type: 'string' }, 'step-size': { type: 'string' }, 'step-gamma': { type: 'string' }, warmup: { type: 'string' },
       backend: { type: 'string' }, threads: { type: 'string' }, data: { type: 'string' }, save: { type: 'string' }, json: { type: 'boolean' },
@@ -345,7 +351,7 @@ async function trainRun(argv: string[], locks: RunLock[]): Promise<void> {
   const json = !!v.json;
   const out = (line: string) => process.stdout.write(line + '\n');
   if (!json) {
-    out(`simdnet: ${network}, ${s.optimizer} lr ${s.lr}${s.optimizer.includes('mom') || s.optimizer === 'nesterov' ? ` momentum ${s.momentum}` : ''}, batch ${s.batchSize}, ${s.epochs} epochs, seed ${s.seed}${dropout ? `, dropout ${dropout}` : ''}${s.augment ? `, augment ${JSON.stringify(s.augment)}` : ''}, backend ${backendName}`);
+    out(`simdnet: ${network}, ${s.optimizer} lr ${s.lr}${s.optimizer.includes('mom') || s.optimizer === 'nesterov' ? ` momentum ${s.momentum}` : ''}, batch ${s.batchSize}, ${s.epochs} epochs, seed ${s.seed}${dropout ? `, dropout ${dropout}` : ''}${s.labelSmoothing ? `, label smoothing ${s.labelSmoothing}` : ''}${s.augment ? `, augment ${JSON.stringify(s.augment)}` : ''}, backend ${backendName}`);
     if (resumed) out(`resuming ${v.resume} ${position(resumed)}, with the settings of its run`);
     out(`data: ${split ? `${split.train.count} training (${split.validation.count} held out for validation)` : `${data.train.count} training`} and ${data.test.count} test images of ${data.imageShape.join('x')} from ${data.dir}`);
   }
@@ -384,6 +390,7 @@ async function trainRun(argv: string[], locks: RunLock[]): Promise<void> {
     optimizer: s.optimizer,
     momentum: s.momentum,
     weightDecay: s.weightDecay,
+    labelSmoothing: s.labelSmoothing,
     schedule: s.schedule,
     augment: s.augment,
     earlyStopping: patience ? { patience } : undefined,

@@ -25,6 +25,8 @@ export interface TrainSettings {
   lr: number;
   momentum: number;
   weightDecay: number;
+  /** label smoothing of the ce loss, in [0, 1) (default 0) */
+  labelSmoothing?: number;
   batchSize: number;
   epochs: number;
   seed: number;
