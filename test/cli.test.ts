@@ -86,6 +86,20 @@ describe('simdnet CLI', () => {
     expect(rates).toEqual([0.2, 0.4, 0.2]);
   });
 
+  it('train --lr-schedule-per batch decays the rate within each epoch; epoch (the default) is the per-epoch schedule, bit for bit; the first line names it', () => {
+    const args = ['train', '--data', data, '--hidden', '8', '--epochs', '2', '--batch-size', '50', '--lr', '0.4', '--lr-schedule', 'cosine', '--json'];
+    const lines = (r: { out: string }) => r.out.trim().split('\n').map((l) => JSON.parse(l));
+    const plain = run(args), epoch = run([...args, '--lr-schedule-per', 'epoch']), batch = run([...args, '--lr-schedule-per', 'batch']);
+    for (const r of [plain, epoch, batch]) expect(r.code, r.err).toBe(0);
+    expect(lines(epoch)[1].loss).toBe(lines(plain)[1].loss);
+    // the same first-batch rates, but per batch the rate falls within epoch 1: another loss
+    expect(lines(batch).slice(0, 2).map((l) => l.learningRate)).toEqual(lines(plain).slice(0, 2).map((l) => l.learningRate));
+    expect(lines(batch)[0].loss).not.toBe(lines(plain)[0].loss);
+    const text = run([...args.filter((a) => a !== '--json'), '--lr-schedule-per', 'batch']);
+    expect(text.out.split('\n')[0]).toMatch(/, cosine schedule per batch, /);
+    expect(run(args.filter((a) => a !== '--json')).out.split('\n')[0]).toMatch(/, cosine schedule per epoch, /);
+  });
+
   it('train --validation-split reports validation figures each epoch, the same on rerun', () => {
     const args = ['train', '--data', data, '--hidden', '8', '--epochs', '2', '--batch-size', '50', '--validation-split', '0.25', '--json'];
     const a = run(args), b = run(args);
@@ -145,6 +159,7 @@ describe('simdnet CLI', () => {
     ['a preset named constructor, with --augment', ['train', '--preset', 'constructor', '--augment'], /unknown preset 'constructor'/],
     ['unknown backend', ['train', '--backend', 'gpu'], /--backend: unknown value 'gpu'/],
     ['unknown schedule', ['train', '--lr-schedule', 'exp'], /--lr-schedule: unknown value 'exp'/],
+    ['unknown schedule unit', ['train', '--lr-schedule-per', 'week'], /--lr-schedule-per: unknown value 'week'; use one of epoch, batch/],
     ['step gamma above 1', ['train', '--step-gamma', '1.5'], /--step-gamma must be in \(0, 1\]/],
     ['negative warm-up', ['train', '--warmup', '-1'], /--warmup must be an integer in \[0, 1000000\], got '-1'/],
     ['validation split 1', ['train', '--validation-split', '1'], /--validation-split must be in \[0, 1\) \(0: no hold-out/],

@@ -162,6 +162,7 @@ describe('simdnet train --resume FILE: the run continues with the settings in it
       [['--optimizer', 'sgd'], /^simdnet: --optimizer sgd contradicts .*alone\.ckpt, whose run has --optimizer adam; drop --optimizer to continue that run, or start a new run without --resume\n$/],
       [['--validation-split', '0.1'], /^simdnet: --validation-split 0\.1 contradicts .*, whose run has --validation-split 0\.2;/],
       [['--lr-schedule', 'cosine'], /^simdnet: --lr-schedule cosine contradicts .*, whose run has --lr-schedule step;/],
+      [['--lr-schedule-per', 'batch'], /^simdnet: --lr-schedule-per batch contradicts .*, whose run has --lr-schedule-per epoch;/],
       [['--preset', 'fast'], /^simdnet: --preset fast sets --hidden 256, which contradicts .*, whose run has --hidden 16; drop --preset/],
       [['--augment'], /^simdnet: --augment contradicts .*, whose run has no --augment;/],
     ];

@@ -64,7 +64,9 @@ Train options (explicit flags override the preset's values; the defaults are the
   --init I             ${INITS.join(' | ')} (default ${DEFAULTS.init})
   --optimizer O        ${OPTIMIZERS.join(' | ')} (default ${DEFAULTS.optimizer})
   --lr X               learning rate (default ${DEFAULTS.lr})
-  --lr-schedule S      constant | step | cosine, evaluated per epoch (default constant)
+  --lr-schedule S      constant | step | cosine (default constant)
+  --lr-schedule-per U epoch | batch: the schedule's rate is set once per epoch, or before every
+                       batch at the fractional epoch (default epoch; the CNN presets: batch)
   --step-size N        step schedule: epochs between decays (default 1)
   --step-gamma X       step schedule: multiplier at each decay, in (0, 1] (default 0.5)
   --warmup N           linear warm-up epochs before the schedule (default 0)
@@ -209,6 +211,8 @@ export function resolveTrainSettings(v: Record<string, string | boolean | undefi
   if (gamma !== undefined && !(gamma > 0 && gamma <= 1)) throw new UsageError(`--step-gamma must be in (0, 1], got '${str('step-gamma')}'`);
   sched.gamma = gamma ?? sched.gamma;
   sched.warmup = int('warmup', str('warmup')) ?? sched.warmup;
+  const every = oneOf<'epoch' | 'batch'>('lr-schedule-per', str('lr-schedule-per'), ['epoch', 'batch']);
+  if (every !== undefined) sched.perBatch = every === 'batch';
   s.schedule = checkSchedule(sched);
   const vs = num('validation-split', str('validation-split'));
   if (vs !== undefined && !(vs >= 0 && vs < 1)) throw new UsageError(`--validation-split must be in [0, 1) (0: no hold-out, train on every image), got '${str('validation-split')}'`);
@@ -305,7 +309,7 @@ async function trainRun(argv: string[], locks: RunLock[]): Promise<void> {
       init: { type: 'string' }, optimizer: { type: 'string' }, lr: { type: 'string' }, momentum: { type: 'string' },
       'weight-decay': { type: 'string' }, 'label-smoothing': { type: 'string' }, 'batch-size': { type: 'string' }, epochs: { type: 'string' }, seed: { type: 'string' },
       augment: { type: 'boolean' }, 'augment-shift': { type: 'string' }, 'augment-rotate': { type: 'string' }, 'augment-scale': { type: 'string' }, 'augment-elastic': { type: 'string' }, 'augment-sigma': { type: 'string' },
-      'validation-split': { type: 'string' }, 'early-stopping': { type: 'string' }, dropout: { type: 'string' }, 'lr-schedule': { type: 'string' }, 'step-size': { type: 'string' }, 'step-gamma': { type: 'string' }, warmup: { type: 'string' },
+      'validation-split': { type: 'string' }, 'early-stopping': { type: 'string' }, dropout: { type: 'string' }, 'lr-schedule': { type: 'string' }, 'lr-schedule-per': { type: 'string' }, 'step-size': { type: 'string' }, 'step-gamma': { type: 'string' }, warmup: { type: 'string' },
       backend: { type: 'string' }, threads: { type: 'string' }, data: { type: 'string' }, save: { type: 'string' }, json: { type: 'boolean' },
       checkpoint: { type: 'string' }, 'checkpoint-every': { type: 'string' }, resume: { type: 'string' },
       report: { type: 'string' }, classes: { type: 'string' },
@@ -351,7 +355,7 @@ async function trainRun(argv: string[], locks: RunLock[]): Promise<void> {
   const json = !!v.json;
   const out = (line: string) => process.stdout.write(line + '\n');
   if (!json) {
-    out(`simdnet: ${network}, ${s.optimizer} lr ${s.lr}${s.optimizer.includes('mom') || s.optimizer === 'nesterov' ? ` momentum ${s.momentum}` : ''}, batch ${s.batchSize}, ${s.epochs} epochs, seed ${s.seed}${dropout ? `, dropout ${dropout}` : ''}${s.labelSmoothing ? `, label smoothing ${s.labelSmoothing}` : ''}${s.augment ? `, augment ${JSON.stringify(s.augment)}` : ''}, backend ${backendName}`);
+    out(`simdnet: ${network}, ${s.optimizer} lr ${s.lr}${s.optimizer.includes('mom') || s.optimizer === 'nesterov' ? ` momentum ${s.momentum}` : ''}, batch ${s.batchSize}, ${s.epochs} epochs, seed ${s.seed}${dropout ? `, dropout ${dropout}` : ''}${s.schedule && s.schedule.type !== 'constant' ? `, ${s.schedule.type} schedule per ${s.schedule.perBatch ? 'batch' : 'epoch'}` : ''}${s.labelSmoothing ? `, label smoothing ${s.labelSmoothing}` : ''}${s.augment ? `, augment ${JSON.stringify(s.augment)}` : ''}, backend ${backendName}`);
     if (resumed) out(`resuming ${v.resume} ${position(resumed)}, with the settings of its run`);
     out(`data: ${split ? `${split.train.count} training (${split.validation.count} held out for validation)` : `${data.train.count} training`} and ${data.test.count} test images of ${data.imageShape.join('x')} from ${data.dir}`);
   }

@@ -51,6 +51,7 @@ const FLAG_VALUES: [string, (s: TrainSettings) => string | number | undefined][]
   ['batch-size', (s) => s.batchSize],
   ['seed', (s) => s.seed],
   ['lr-schedule', (s) => s.schedule?.type ?? 'constant'],
+  ['lr-schedule-per', (s) => (s.schedule?.perBatch ? 'batch' : 'epoch')],
   ['step-size', (s) => s.schedule?.stepSize],
   ['step-gamma', (s) => s.schedule?.gamma],
   ['warmup', (s) => s.schedule?.warmup ?? 0],
