@@ -110,7 +110,9 @@ describe('presets cnn and best-cnn', () => {
       'flatten', 'dense', 'batchnorm', 'activation', 'dropout', 'dense',
     ]);
     expect((best.layers as { type: string; filters?: number }[]).filter((l) => l.type === 'conv2d').map((l) => l.filters)).toEqual([32, 32, 64, 64]);
-    expect(best.epochs).toBe(15);
+    expect(best.epochs).toBe(18);
+    expect(best.labelSmoothing).toBe(0.1);
+    expect(cnn.labelSmoothing).toBeUndefined();
     expect(best.validationSplit).toBeUndefined();
     expect(best.augment).toEqual({ shift: 2, rotate: 8, scale: 0.08, elastic: 30, sigma: 5 });
   });
@@ -130,6 +132,7 @@ describe('presets cnn and best-cnn', () => {
       expect(kinds(settings.layers)).toEqual(kinds(p.layers));
       expect(settings).toMatchObject({ optimizer: p.optimizer, lr: p.lr, batchSize: p.batchSize, epochs: 1, schedule: { type: 'cosine', perBatch: true } });
       expect(settings.validationSplit).toBe(p.validationSplit);
+      expect(settings.labelSmoothing ?? 0).toBe(p.labelSmoothing ?? 0);
       if (p.augment) expect(settings.augment).toEqual(p.augment);
       else expect(settings.augment).toBeUndefined();
     });
@@ -141,5 +144,41 @@ describe('presets cnn and best-cnn', () => {
     expect(r.code).toBe(0);
     const lines = r.out.trim().split('\n').map((l) => JSON.parse(l));
     expect(typeof lines[0].valAccuracy).toBe('number');
+  });
+});
+
+describe('scripts/select-preset.mjs: the validation runs a preset is chosen by', () => {
+  const script = (args: string[]) => {
+    const r = spawnSync(process.execPath, ['scripts/select-preset.mjs', ...args], { cwd: new URL('..', import.meta.url).pathname, encoding: 'utf8', timeout: 120_000 });
+    return { code: r.status, out: r.stdout, err: r.stderr };
+  };
+
+  it('trains a preset with the changes given on the seeded split, per seed, and prints the validation accuracies and their mean (never a test figure)', () => {
+    const r = script(['cnn', '--epochs', '1', '--images', '256', '--seeds', '1,2', '--label-smoothing', '0.1', '--threads', '1']);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    const lines = r.out.trim().split('\n');
+    expect(lines[0]).toMatch(/^cnn: conv3x3x32,batchnorm,relu,.*dense10; adam lr 0\.003, batch 64, 1 epochs, cosine schedule per batch, label smoothing 0\.1, augment off; 256 training and 256 validation images \(split seed 1\), wasm-simd$/);
+    expect(lines.filter((l) => /^seed [12] {2}epoch 1\/1 .* val \d+\.\d\d% /.test(l)).length).toBe(2);
+    const last = lines.at(-1)!.match(/^last epoch's validation accuracy: seed 1 (\d+\.\d\d)%, seed 2 (\d+\.\d\d)%; mean (\d+\.\d{3})%$/);
+    expect(last).not.toBeNull();
+    expect(Number(last![3])).toBeCloseTo((Number(last![1]) + Number(last![2])) / 2, 2);
+    expect(r.out).not.toMatch(/test/i);
+  }, 120_000);
+
+  it('a bad preset, flag or value is one line and exit 2', () => {
+    for (const [args, msg] of [
+      [['nope'], /^select-preset: no preset named 'nope'; have /],
+      [['best-mlp'], /^select-preset: preset 'best-mlp' is an MLP/],
+      [['cnn', '--epochs', '0'], /^select-preset: --epochs must be an integer >= 1, got '0'/],
+      [['cnn', '--label-smoothing', '1'], /^select-preset: --label-smoothing out of range: '1'/],
+      [['cnn', '--layers', 'conv3x3x32,bogus'], /^select-preset: .*bogus/],
+      [['cnn', '--frobnicate'], /^select-preset: Unknown option '--frobnicate'/],
+    ] as [string[], RegExp][]) {
+      const r = script(args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.err, args.join(' ')).toMatch(msg);
+      expect(r.err.trim().split('\n').length, args.join(' ')).toBe(2); // the message and the usage line
+    }
   });
 });
