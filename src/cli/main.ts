@@ -275,6 +275,31 @@ function confusionTable(e: Evaluation): string {
 /** the exit code of a run stopped by a signal: 128 + its number, as shells report it */
 const signalExit = (sig: NodeJS.Signals | null): number => (sig === 'SIGTERM' ? 143 : 130);
 
+/**
+ * SIGINT/SIGTERM while a command works: the first is kept (`signal`, polled between batches), a
+ * second one stops the process at once with one line, `simdnet: SIG again: ${again()}`, and 130/143;
+ * `off()` removes the handlers
+ */
+function catchSignals(again: () => string): { readonly signal: NodeJS.Signals | null; off(): void } {
+  let signal: NodeJS.Signals | null = null;
+  const on = (sig: NodeJS.Signals) => {
+    if (signal) {
+      process.stderr.write(`simdnet: ${sig} again: ${again()}\n`);
+      process.exit(signalExit(sig));
+    }
+    signal = sig;
+  };
+  process.on('SIGINT', on);
+  process.on('SIGTERM', on);
+  return {
+    get signal() { return signal; },
+    off() {
+      process.off('SIGINT', on);
+      process.off('SIGTERM', on);
+    },
+  };
+}
+
 /** the train command; the checkpoint locks it takes are removed however it ends */
 async function train(argv: string[]): Promise<void> {
   const locks: RunLock[] = [];
@@ -345,8 +370,9 @@ async function trainRun(argv: string[], locks: RunLock[]): Promise<void> {
   if (v.checkpoint !== undefined) checkDistinct(v.checkpoint, '--checkpoint', dataFiles);
   if (v.checkpoint !== undefined) checkCheckpointTarget(v.checkpoint, run.id, v.resume); // never another run's
   const split = vs !== undefined ? splitValidation(data.train, vs, s.seed) : undefined;
-  if (resumed) checkSameData(resumed, split ? split.train : data.train, v.resume!, data.dir);
-  clampBatch(s.batchSize, (split?.train ?? data.train).count, note); // fit() takes the whole set
+  const trainSet = split ? split.train : data.train;
+  if (resumed) checkSameData(resumed, trainSet, v.resume!, data.dir);
+  clampBatch(s.batchSize, trainSet.count, note); // fit() takes the whole set
   const backend = await createBackend({ prefer, threads });
   const backendName = backendLabel(backend);
   const from = v.layers !== undefined ? '--layers' : prior ? `the network of ${v.resume}` : `--preset ${v.preset}`;
@@ -362,32 +388,21 @@ async function trainRun(argv: string[], locks: RunLock[]): Promise<void> {
   const progress = json ? null : progressReporter(process.stderr);
   if (resumed) checkModelFits(model, resumed, v.resume!);
   const trail = new CheckpointTrail(argv, s.epochs, resumed && { path: v.resume!, state: resumed });
-  // SIGINT/SIGTERM: finish the current batch, write a checkpoint, exit 130/143
-  let stopSignal: NodeJS.Signals | null = null;
-  const onSignal = (sig: NodeJS.Signals) => {
-    if (stopSignal) {
-      // a second signal: stop now, saying what that costs
-      progress?.stop();
-      process.stderr.write(`simdnet: ${sig} again: stopped at once without saving; ${trail.lastClause()}\n`);
-      process.exit(signalExit(sig));
-    }
-    stopSignal = sig;
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  // kept until the model is saved: a signal after fit() returns (during a final evaluation, the save or the report) must not lose the trained model
-  const offSignals = () => {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  };
+  // SIGINT/SIGTERM: finish the current batch, write a checkpoint, exit 130/143; a second one stops
+  // now, saying what that costs. Kept until the model is saved: a signal after fit() returns (during
+  // a final evaluation, the save or the report) must not lose the trained model
+  const signals = catchSignals(() => {
+    progress?.stop();
+    return `stopped at once without saving; ${trail.lastClause()}`;
+  });
   const t0 = performance.now();
   let history;
   try {
-    history = await model.fit(split ? split.train : data.train, {
+    history = await model.fit(trainSet, {
     validationData: split?.validation,
     resume: resumed,
     checkpoint: v.checkpoint ? { everyBatches: ckptEvery, write: (st) => trail.write(v.checkpoint!, { ...st, run }) } : undefined,
-    shouldStop: () => stopSignal !== null,
+    shouldStop: () => signals.signal !== null,
     epochs: s.epochs,
     batchSize: s.batchSize,
     learningRate: s.lr,
@@ -411,13 +426,13 @@ async function trainRun(argv: string[], locks: RunLock[]): Promise<void> {
     },
   });
   } catch (e) {
-    offSignals();
+    signals.off();
     progress?.stop();
     if (e instanceof InterruptedError) {
       // never over another run's checkpoint: the default file then gets a new name, said in the message
       const to = v.checkpoint ? { path: v.checkpoint, note: '' } : interruptedPath('simdnet-interrupted.ckpt', run.id, v.resume);
       const { at, why } = trail.interrupted(to.path, { ...e.state, run });
-      throw new SimdnetError(`${stopSignal}: ${e.message}; checkpoint written to ${at}${to.note}${why}; continue with --resume ${at}`, signalExit(stopSignal));
+      throw new SimdnetError(`${signals.signal}: ${e.message}; checkpoint written to ${at}${to.note}${why}; continue with --resume ${at}`, signalExit(signals.signal));
     }
     if (e instanceof DivergenceError && v.save) {
       // the model holds the last weights with finite outputs (e.kept), or none exist: then nothing is saved
@@ -443,8 +458,7 @@ async function trainRun(argv: string[], locks: RunLock[]): Promise<void> {
   const savedTo = saved?.at;
   // over the epochs this process trained whole: one resumed mid-epoch (or after its last batch) would
   // pull the median down; null when there is none
-  const trainCount = (split ? split.train : data.train).count;
-  const wholeEpochs = history.epochs.filter((e) => e.samples === trainCount);
+  const wholeEpochs = history.epochs.filter((e) => e.samples === trainSet.count);
   const epochMsMedian = wholeEpochs.length ? median(wholeEpochs.map((e) => e.epochMs)) : null;
   // the report comes after the model is saved: a failing report never costs the trained model
   let reportError: unknown = null;
@@ -456,7 +470,7 @@ async function trainRun(argv: string[], locks: RunLock[]): Promise<void> {
         command: ['simdnet', 'train', ...argv].map(shellQuote).join(' '),
         network,
         settings: reportSettings(v.preset as string | undefined, s, model.config, history.epochs.length),
-        data: { dir: data.dir, train: (split ? split.train : data.train).count, validation: split?.validation.count, test: data.test.count, imageShape: data.imageShape },
+        data: { dir: data.dir, train: trainSet.count, validation: split?.validation.count, test: data.test.count, imageShape: data.imageShape },
         epochs: history.epochs,
         bestEpoch: history.bestEpoch,
         stoppedEarly: history.stoppedEarly,
@@ -525,16 +539,16 @@ async function trainRun(argv: string[], locks: RunLock[]): Promise<void> {
     problems.unshift(`could not write the report to ${v.report}: ${why}${where ? `; ${where}` : ''}`);
   }
   if (problems.length) {
-    offSignals();
+    signals.off();
     throw new SimdnetError(problems.join('; '));
   }
   // a final evaluation, the save and the report run without yielding, so a signal that came during them is
   // still waiting in the event loop: let it be handled before the handlers go
   await new Promise((resolve) => setImmediate(resolve));
-  offSignals();
-  if (stopSignal) {
+  signals.off();
+  if (signals.signal) {
     // it came after the last epoch's evaluations (during the save or the report): the run is complete
-    throw new SimdnetError(`${stopSignal} after training had finished: the run is complete${savedTo ? ` and the model was saved to ${savedTo}` : ''}`, signalExit(stopSignal));
+    throw new SimdnetError(`${signals.signal} after training had finished: the run is complete${savedTo ? ` and the model was saved to ${savedTo}` : ''}`, signalExit(signals.signal));
   }
 }
 
@@ -577,27 +591,18 @@ async function evalCommand(argv: string[]): Promise<void> {
   // one batch at a time, so a signal is seen between batches and a terminal shows progress (stderr,
   // only when stdout is a terminal too and without --json); the figures are model.evaluate()'s
   const bar = v.json || !process.stdout.isTTY ? null : evaluationProgress(process.stderr);
-  let stopSignal: NodeJS.Signals | null = null;
-  const onSignal = (sig: NodeJS.Signals) => {
-    if (stopSignal) {
-      // a second one: at once
-      bar?.stop();
-      process.stderr.write(`simdnet: ${sig} again: evaluation stopped at once; nothing was written\n`);
-      process.exit(signalExit(sig));
-    }
-    stopSignal = sig;
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const signals = catchSignals(() => {
+    bar?.stop();
+    return 'evaluation stopped at once; nothing was written';
+  });
   let r;
   try {
-    r = await evaluateAsync(model, data.test, { batchSize, onProgress: (done, count) => bar?.update(done, count), shouldStop: () => stopSignal !== null });
+    r = await evaluateAsync(model, data.test, { batchSize, onProgress: (done, count) => bar?.update(done, count), shouldStop: () => signals.signal !== null });
   } finally {
     bar?.stop();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    signals.off();
   }
-  if ('stopped' in r) throw new SimdnetError(`${stopSignal}: evaluation interrupted after ${r.stopped.toLocaleString('en-US')} of the ${data.test.count.toLocaleString('en-US')} test images; nothing was written`, signalExit(stopSignal));
+  if ('stopped' in r) throw new SimdnetError(`${signals.signal}: evaluation interrupted after ${r.stopped.toLocaleString('en-US')} of the ${data.test.count.toLocaleString('en-US')} test images; nothing was written`, signalExit(signals.signal));
   const e = r.evaluation;
   if (v.json) {
     process.stdout.write(JSON.stringify({ model: v.model, backend: model.backend.name, ...e }) + '\n');
