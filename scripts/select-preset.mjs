@@ -50,25 +50,19 @@ if (positionals.length !== 1) fail('name one preset');
 const name = positionals[0];
 if (!Object.hasOwn(PRESETS, name)) fail(`no preset named '${name}'; have ${Object.keys(PRESETS).join(', ')}`);
 const p = PRESETS[name].settings;
-const count = (flag, v, min) => {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!/^\d+$/.test(v) || n < min) fail(`--${flag} must be an integer >= ${min}, got '${v}'`);
-  return n;
+// the CLI's number rules (src/cli/numbers.ts: decimal only, integers in their flag's range), its messages
+const { int, num } = await import(dist('cli/numbers.js').href);
+const parse = (f) => {
+  try { return f(); } catch (e) { return fail(e.message); }
 };
-const real = (flag, v, ok) => {
-  if (v === undefined) return undefined;
-  const x = Number(v);
-  if (v.trim() === '' || !ok(x)) fail(`--${flag} out of range: '${v}'`);
-  return x;
-};
-const epochs = count('epochs', o.epochs, 1) ?? p.epochs;
-const batchSize = count('batch-size', o['batch-size'], 1) ?? p.batchSize;
-const lr = real('lr', o.lr, (x) => x > 0 && Number.isFinite(x)) ?? p.lr;
-const labelSmoothing = real('label-smoothing', o['label-smoothing'], (x) => x >= 0 && x < 1) ?? p.labelSmoothing ?? 0;
-const threads = count('threads', o.threads, 1) ?? 2;
-const images = count('images', o.images, 1);
-const seeds = (o.seeds ?? '1,2').split(',').map((s) => count('seeds', s, 0));
+const inRange = (flag, x, ok, range) => (x === undefined || ok(x) ? x : fail(`--${flag} must be in ${range}, got '${o[flag]}'`));
+const epochs = parse(() => int('epochs', o.epochs)) ?? p.epochs;
+const batchSize = parse(() => int('batch-size', o['batch-size'])) ?? p.batchSize;
+const lr = inRange('lr', parse(() => num('lr', o.lr)), (x) => x > 0, '(0, Infinity)') ?? p.lr;
+const labelSmoothing = inRange('label-smoothing', parse(() => num('label-smoothing', o['label-smoothing'])), (x) => x >= 0 && x < 1, '[0, 1)') ?? p.labelSmoothing ?? 0;
+const threads = parse(() => int('threads', o.threads)) ?? 2;
+const images = o.images === undefined ? undefined : /^\d+$/.test(o.images) && Number(o.images) >= 1 ? Number(o.images) : fail(`--images must be an integer >= 1, got '${o.images}'`);
+const seeds = (o.seeds ?? '1,2').split(',').map((x) => parse(() => int('seed', x)));
 let layers = p.layers;
 if (o.layers !== undefined) {
   try { layers = parseLayers(o.layers); } catch (e) { fail(e.message); }

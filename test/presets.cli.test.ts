@@ -170,8 +170,9 @@ describe('scripts/select-preset.mjs: the validation runs a preset is chosen by',
     for (const [args, msg] of [
       [['nope'], /^select-preset: no preset named 'nope'; have /],
       [['best-mlp'], /^select-preset: preset 'best-mlp' is an MLP/],
-      [['cnn', '--epochs', '0'], /^select-preset: --epochs must be an integer >= 1, got '0'/],
-      [['cnn', '--label-smoothing', '1'], /^select-preset: --label-smoothing out of range: '1'/],
+      [['cnn', '--epochs', '0'], /^select-preset: --epochs must be an integer in \[1, 1000000\], got '0'/],
+      [['cnn', '--label-smoothing', '1'], /^select-preset: --label-smoothing must be in \[0, 1\), got '1'/],
+      [['cnn', '--lr', '0x10'], /^select-preset: --lr must be a number, got '0x10'/],
       [['cnn', '--layers', 'conv3x3x32,bogus'], /^select-preset: .*bogus/],
       [['cnn', '--frobnicate'], /^select-preset: Unknown option '--frobnicate'/],
     ] as [string[], RegExp][]) {
