@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 import { conv2d, createBackend, dense, dropout, fit, flatten, loadMnist, maxPool2d, Model } from '../dist/node.js';
 import { PRESETS } from '../dist/train/presets.js';
 import { CNN_WORKLOADS } from './workloads.mjs';
+import { timeBackendCalls } from './op-timer.mjs';
 
 const { values: o } = parseArgs({ options: { threads: { type: 'string', default: '1' }, batches: { type: 'string', default: '40' }, backend: { type: 'string', default: 'wasm-simd' }, infer: { type: 'boolean', default: false }, preset: { type: 'string' } } });
 const threads = Number(o.threads), batches = Number(o.batches);
@@ -23,25 +24,15 @@ const be = await createBackend({ prefer: o.backend, threads });
 
 // every op on the backend, timed; conv and pooling ops keyed by their input channels (the layer)
 const times = new Map(), calls = new Map(), macs = new Map();
-const CHANNELS_AT = { conv2d_forward: 7, conv2d_backward_filter: 7, conv2d_backward_input: 6, maxpool2d_forward: 6, maxpool2d_backward: 6 };
-const INNER = new Set(['ranged', 'inParts', 'parts', 'elementParts', 'checkPool', 'views', 'view', 'mark', 'trimTop', 'bestHole']);
-for (const name of Object.getOwnPropertyNames(Object.getPrototypeOf(be))) {
-  if (name === 'constructor' || INNER.has(name) || typeof be[name] !== 'function') continue;
-  const f = be[name].bind(be), at = CHANNELS_AT[name];
-  be[name] = (...a) => {
-    const key = at === undefined ? name : `${name} C=${a[at]}`;
-    const t = performance.now();
-    const r = f(...a);
-    times.set(key, (times.get(key) ?? 0) + performance.now() - t);
-    calls.set(key, (calls.get(key) ?? 0) + 1);
-    if (name.startsWith('conv2d_') && name !== 'conv2d_filter_transpose') {
-      // dense-equivalent multiply-adds: B OH OW OC KH KW C (valid padding, stride 1 as in W4)
-      const [B, H, W, C, OC, KH, KW] = name === 'conv2d_backward_input' ? a.slice(3, 10) : a.slice(4, 11);
-      macs.set(key, (macs.get(key) ?? 0) + B * (H - KH + 1) * (W - KW + 1) * OC * KH * KW * C);
-    }
-    return r;
-  };
-}
+timeBackendCalls(be, (key, ms, name, a) => {
+  times.set(key, (times.get(key) ?? 0) + ms);
+  calls.set(key, (calls.get(key) ?? 0) + 1);
+  if (name.startsWith('conv2d_') && name !== 'conv2d_filter_transpose') {
+    // dense-equivalent multiply-adds: B OH OW OC KH KW C (valid padding, stride 1 as in W4)
+    const [B, H, W, C, OC, KH, KW] = name === 'conv2d_backward_input' ? a.slice(3, 10) : a.slice(4, 11);
+    macs.set(key, (macs.get(key) ?? 0) + B * (H - KH + 1) * (W - KW + 1) * OC * KH * KW * C);
+  }
+});
 const reset = () => [times, calls, macs].forEach((m) => m.clear());
 const data = loadMnist();
 const model = preset

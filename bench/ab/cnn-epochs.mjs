@@ -11,6 +11,7 @@
 // See bench/ab/README.md.
 import { backendFor, describe, describeRatio, fail, interleave, library, median, mnist, options, pairRatio, parseSide, printEnvironment, sameBits, timed } from './harness.mjs';
 import { CNN_WORKLOADS } from '../workloads.mjs';
+import { timeBackendCalls } from '../op-timer.mjs';
 
 const USAGE = 'node bench/ab/cnn-epochs.mjs [--a SPEC] [--b SPEC] [--batches 100] [--pairs 5] [--warmup 1] [--kernels] [--epoch] [--infer] [--quick]';
 const o = options({ batches: { type: 'string' }, epoch: { type: 'boolean' }, kernels: { type: 'boolean' }, infer: { type: 'boolean' } }, USAGE, { pairs: 5, warmup: 1, batches: 100 });
@@ -32,7 +33,8 @@ for (const [name, side] of Object.entries(sides)) {
   const lib = await library(side.root);
   const be = await backendFor(side);
   runs[name] = { side, lib, be, backend: lib.backendLabel(be), model: null, spent: new Map(), perRun: new Map() };
-  if (o.kernels) timeCalls(runs[name]);
+  // --kernels: every backend op of the run timed into its `spent`, conv and pooling ops by their input channels
+  if (o.kernels) timeBackendCalls(be, (key, ms) => runs[name].spent.set(key, (runs[name].spent.get(key) ?? 0) + ms));
 }
 const data = mnist(runs.A.lib, o.quick);
 const part = { ...data.train, count: Math.min(data.train.count, batches * w.batchSize) };
@@ -47,23 +49,6 @@ const run = (r) => async (p) => {
   return ms;
 };
 
-/** --kernels: every backend method of run r timed into r.spent, the conv and pooling ops keyed by their input channels */
-function timeCalls(r) {
-  const CHANNELS_AT = { conv2d_forward: 7, conv2d_backward_filter: 7, conv2d_backward_input: 6, maxpool2d_forward: 6, maxpool2d_backward: 6 };
-  const INNER = new Set(['ranged', 'inParts', 'parts', 'elementParts', 'checkPool', 'views', 'view', 'mark', 'trimTop', 'bestHole']);
-  const be = r.be;
-  for (const name of Object.getOwnPropertyNames(Object.getPrototypeOf(be))) {
-    if (name === 'constructor' || INNER.has(name) || typeof be[name] !== 'function') continue;
-    const f = be[name].bind(be), at = CHANNELS_AT[name];
-    be[name] = (...a) => {
-      const t0 = performance.now();
-      try { return f(...a); } finally {
-        const key = at === undefined ? name : `${name} C=${a[at]}`;
-        r.spent.set(key, (r.spent.get(key) ?? 0) + performance.now() - t0);
-      }
-    };
-  }
-}
 printEnvironment(runs);
 if (o.infer) {
   // W5: the same trained weights on both sides (the same seed, the same batches), then inference passes
