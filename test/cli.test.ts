@@ -1,9 +1,9 @@
-import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tempDir } from './helpers/idx-fixtures.js';
 import { writeSyntheticDir } from './helpers/synthetic.js';
+import { runCli } from './helpers/cli-process.js';
 
 const CLI = new URL('../dist/cli/main.js', import.meta.url).pathname;
 const tmp = tempDir('simdnet-cli-');
@@ -12,10 +12,7 @@ const dataGz = writeSyntheticDir(tmp, 'gz', { train: 300, test: 100, shape: [4, 
 const sparse = writeSyntheticDir(tmp, 'sparse', { train: 400, test: 100, shape: [8, 8], classes: 4, sparse: true });
 afterAll(() => tmp.remove());
 
-function run(args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 120_000 });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
+const run = (args: string[], env: Record<string, string> = {}) => runCli(args, { env: { ...process.env, ...env } });
 
 describe('simdnet CLI', () => {
   it('is built (npm test builds it first)', () => expect(existsSync(CLI)).toBe(true));

@@ -13,7 +13,7 @@ import { loadModel } from '../src/io/io.js';
 import { loadMnist } from '../src/io/mnist.js';
 import { filterImages } from '../src/report/html-report.js';
 import { tempDir } from './helpers/idx-fixtures.js';
-import { CLI, interrupt } from './helpers/cli-process.js';
+import { CLI, interrupt, runCli } from './helpers/cli-process.js';
 import { writeMnistSlice } from './helpers/mnist-slice.js';
 import { sameBits } from './helpers/bits.js';
 
@@ -26,10 +26,7 @@ const LAYERS = 'conv3x3x8:relu,maxpool2,batchnorm,conv3x3x8:s2:same:relu,flatten
 const PARAMS = 4610;
 const base = ['train', '--data', data, '--layers', LAYERS, '--optimizer', 'adam', '--lr', '0.003', '--batch-size', '32', '--seed', '2'];
 
-function run(args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
+const run = (args: string[]) => runCli(args);
 const lastJson = (out: string) => JSON.parse(out.trim().split('\n').pop()!);
 const tensorsOf = (path: string) => decodeModel(readFileSync(path), path).tensors;
 const sameTensors = (a: Record<string, Float32Array>, b: Record<string, Float32Array>) =>

@@ -3,7 +3,6 @@
  * message names the likely cause, a diverged run saves the last weights with finite outputs, and a
  * model whose outputs overflow is refused at load and at import. The rule: src/train/divergence.ts.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -18,16 +17,13 @@ import { PRESETS, AUGMENTED_PRESETS, type TrainSettings } from '../src/train/pre
 import { EXPLODE_FACTOR } from '../src/train/divergence.js';
 import { tempDir } from './helpers/idx-fixtures.js';
 import { synthetic, writeSyntheticDir } from './helpers/synthetic.js';
+import { runCli } from './helpers/cli-process.js';
 
-const CLI = new URL('../dist/cli/main.js', import.meta.url).pathname;
 const tmp = tempDir('simdnet-divergence-');
 const data = writeSyntheticDir(tmp, 'data', { train: 600, test: 100, shape: [6, 5], classes: 4 });
 afterAll(() => tmp.remove());
 
-function run(args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
+const run = (args: string[]) => runCli(args);
 
 describe('a loss that explodes while finite is divergence (exit 3)', () => {
   it('sgd at lr 1000: 20 batches in a row far above the first batch, or most of an epoch; the last weights with finite outputs are saved', () => {

@@ -3,10 +3,9 @@
  * and exit 2; a run with it trains otherwise than without; a checkpoint keeps it, --resume
  * continues with it and refuses another value in one line.
  */
-import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CLI } from './helpers/cli-process.js';
+import { runCli } from './helpers/cli-process.js';
 import { tempDir } from './helpers/idx-fixtures.js';
 import { writeSyntheticDir } from './helpers/synthetic.js';
 import { readCheckpoint } from '../src/io/checkpoint-io.js';
@@ -15,10 +14,7 @@ const tmp = tempDir('simdnet-smoothing-');
 const data = writeSyntheticDir(tmp, 'data', { train: 200, test: 50, shape: [6, 5], classes: 4 });
 afterAll(() => tmp.remove());
 
-function run(args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
+const run = (args: string[]) => runCli(args);
 const base = ['train', '--data', data, '--hidden', '8', '--batch-size', '20', '--json'];
 const epochs = (out: string) => out.trim().split('\n').map((l) => JSON.parse(l)).filter((l) => !l.done);
 

@@ -4,7 +4,6 @@
  * note, learning rates and warm-ups that would train nothing refused, a corrupt label refused,
  * --classes to accept a class range with empty classes.
  */
-import { spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -13,16 +12,13 @@ import { writeSyntheticDir } from './helpers/synthetic.js';
 import { readModelFile } from '../src/io/io.js';
 import { describeNetwork } from '../src/nn/layers.js';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { runCli } from './helpers/cli-process.js';
 
-const CLI = new URL('../dist/cli/main.js', import.meta.url).pathname;
 const tmp = tempDir('simdnet-numbers-');
 const data = writeSyntheticDir(tmp, 'data', { train: 300, test: 60, shape: [6, 5], classes: 4 });
 afterAll(() => tmp.remove());
 
-function run(args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
+const run = (args: string[]) => runCli(args);
 const base = ['train', '--data', data, '--hidden', '8', '--epochs', '1', '--json'];
 
 describe('number flags: one parser, one rule', () => {

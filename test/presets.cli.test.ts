@@ -7,16 +7,14 @@ import { decodeModel } from '../src/format/format.js';
 import { PRESETS } from '../src/train/presets.js';
 import { tempDir } from './helpers/idx-fixtures.js';
 import { writeSyntheticDir } from './helpers/synthetic.js';
+import { runCli } from './helpers/cli-process.js';
 
 const CLI = new URL('../dist/cli/main.js', import.meta.url).pathname;
 const tmp = tempDir('simdnet-presets-');
 const data = writeSyntheticDir(tmp, 'data', { train: 300, test: 100, shape: [6, 5], classes: 4 });
 afterAll(() => tmp.remove());
 
-function run(args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
+const run = (args: string[]) => runCli(args);
 
 describe('preset best-mlp', () => {
   const p = PRESETS['best-mlp'].settings;

@@ -9,16 +9,14 @@ import { encodeGrayPng } from '../src/report/png.js';
 import { sparkline } from '../src/report/report.js';
 import { tempDir } from './helpers/idx-fixtures.js';
 import { writeSyntheticDir } from './helpers/synthetic.js';
+import { runCli } from './helpers/cli-process.js';
 
 const CLI = new URL('../dist/cli/main.js', import.meta.url).pathname;
 const tmp = tempDir('simdnet-report-');
 const data = writeSyntheticDir(tmp, 'data', { train: 600, test: 200, shape: [6, 5], classes: 4 });
 afterAll(() => tmp.remove());
 
-function run(args: string[], cwd?: string) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 120_000, cwd });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
+const run = (args: string[], cwd?: string) => runCli(args, { cwd });
 const base = ['train', '--data', data, '--hidden', '16', '--activation', 'relu', '--optimizer', 'adam', '--lr', '0.01', '--batch-size', '20'];
 
 describe('simdnet train --report', () => {

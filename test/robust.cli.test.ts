@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { decodeModel } from '../src/format/format.js';
 import { decodeCheckpoint } from '../src/format/checkpoint.js';
 import { tempDir } from './helpers/idx-fixtures.js';
-import { CLI, interrupt } from './helpers/cli-process.js';
+import { CLI, interrupt, runCli } from './helpers/cli-process.js';
 import { writeSyntheticDir } from './helpers/synthetic.js';
 import { sameBits as sameFloats } from './helpers/bits.js';
 
@@ -18,10 +18,7 @@ afterAll(() => tmp.remove());
 const EPOCHS = '150';
 const base = ['train', '--data', data, '--hidden', '16', '--activation', 'relu', '--optimizer', 'adam', '--lr', '0.01', '--batch-size', '20', '--seed', '3', '--json'];
 
-function run(args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
+const run = (args: string[]) => runCli(args);
 
 const weightsOf = (path: string) => decodeModel(readFileSync(path), path).weights.flatMap((w) => [w.W, w.b]);
 const sameBits = (a: Float32Array[], b: Float32Array[]) => a.length === b.length && a.every((x, i) => sameFloats(x, b[i]));

@@ -2,7 +2,6 @@
  * One shape rule for train and eval (issue 23 item 9; src/nn/image-shape.ts): shapes agree when equal,
  * or when one is flat with as many values; 6x5 against 3x10 or 6x5x1 is refused everywhere.
  */
-import { spawnSync } from 'node:child_process';
 import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -11,15 +10,12 @@ import { TsBackend } from '../src/backends/ts/index.js';
 import { shapesAgree } from '../src/nn/image-shape.js';
 import { tempDir } from './helpers/idx-fixtures.js';
 import { synthetic, writeSyntheticDir } from './helpers/synthetic.js';
+import { runCli } from './helpers/cli-process.js';
 
-const CLI = new URL('../dist/cli/main.js', import.meta.url).pathname;
 const tmp = tempDir('simdnet-shapes-');
 afterAll(() => tmp.remove());
 
-function run(args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 60_000 });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
+const run = (args: string[]) => runCli(args, { timeout: 60_000 });
 
 /** a data folder whose training images have shape `train` and test images shape `test` */
 function mixed(name: string, train: number[], test: number[]): string {
